@@ -1,0 +1,97 @@
+"""Derived facts a report must state loudly: the epsilon budget and warnings.
+
+Warnings come from two places: the run's own ``summary.json["warnings"]`` and
+what the resolved config and the recorded metrics show (no DP, de-identification
+off, insecure transport or storage). A setting that weakens privacy must never
+be silent in a report, so these checks err towards warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fedflm.report.rundir import RunData
+
+NO_DP_WARNING = (
+    "NO FORMAL PRIVACY: this run used no differential privacy; the shared adapter "
+    "updates can leak information about individual training records."
+)
+_CAP_KEYS = ("epsilon_cap", "target_epsilon", "max_epsilon", "epsilon_budget")
+_OFF_VALUES = (False, "none", "off", "false", "no", "disabled")
+_DEID_TAGS = ("deid", "de_identif")
+_SWITCHES = ("enabled", "enable", "mode")
+
+
+def _walk(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield (dotted key, value) for every leaf of a nested dict."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _walk(value, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, tree
+
+
+def _leaf_name(dotted: str) -> str:
+    return dotted.rsplit(".", 1)[-1].lower().replace("-", "_")
+
+
+def epsilon_budget(run: RunData) -> float | None:
+    """The epsilon cap: from the ledgers when recorded, else from the config."""
+    for entries in run.ledgers.values():
+        for entry in reversed(entries):
+            if entry.get("epsilon_cap") is not None:
+                return float(entry["epsilon_cap"])
+    for dotted, value in _walk(run.config):
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if _leaf_name(dotted) in _CAP_KEYS and is_number and value > 0:
+            return float(value)
+    return None
+
+
+def _is_deid_switch(dotted: str) -> bool:
+    """``deid = ...``, ``deidentify = ...`` or ``[deid] enabled/mode = ...``."""
+    parts = [p.lower().replace("-", "_") for p in dotted.split(".")]
+    if any(tag in parts[-1] for tag in _DEID_TAGS):
+        return True
+    return len(parts) > 1 and any(tag in parts[-2] for tag in _DEID_TAGS) and parts[-1] in _SWITCHES
+
+
+def _is_off(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in _OFF_VALUES
+    return value is False
+
+
+def _config_warnings(config: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    for dotted, value in _walk(config):
+        name = _leaf_name(dotted)
+        if name.startswith("insecure") and value is True:
+            found.append(f"INSECURE SETTING: {dotted} = true (traffic or data not protected)")
+        elif _is_deid_switch(dotted) and _is_off(value):
+            found.append(
+                f"DE-IDENTIFICATION OFF: {dotted} = {value!r}; raw text may contain personal data"
+            )
+        elif name in ("encrypt", "encryption", "encrypt_at_rest") and _is_off(value):
+            found.append(f"ENCRYPTION AT REST OFF: {dotted} = {value!r}")
+    return found
+
+
+def collect_warnings(run: RunData) -> list[str]:
+    """All warnings, de-duplicated, most important first."""
+    found: list[str] = []
+    if not run.is_dp:
+        found.append(NO_DP_WARNING)
+    if run.status != "complete":
+        found.append(f"RUN NOT COMPLETE: status is {run.status!r}; figures are partial.")
+    elif run.incomplete_marker:
+        found.append("RUN NOT COMPLETE: the INCOMPLETE marker is still present.")
+    found.extend(_config_warnings(run.config))
+    if run.summary:
+        found.extend(str(w) for w in run.summary.get("warnings", []) or [])
+    unique: list[str] = []
+    for warning in found:
+        if warning not in unique:
+            unique.append(warning)
+    return unique

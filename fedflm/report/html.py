@@ -1,0 +1,183 @@
+"""A self-contained ``report.html`` for one run directory.
+
+The page needs no network: figures are embedded as base64 PNG data URIs and the
+only style sheet is inline. The same PNGs are also written beside the page so
+that they can be used on their own. Every section is always present; when a run
+lacks the data for one (a non-DP run has no epsilon), the section says why.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from fedflm.report import plots
+from fedflm.report.findings import collect_warnings, epsilon_budget
+from fedflm.report.rundir import RunData, load_run
+
+REPORT_FILE = "report.html"
+SECTIONS = ("warnings", "summary", "config", "clients", "global-metrics", "privacy",
+            "train-loss", "confusion", "bytes")
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+h1{margin-bottom:.2em} section{margin:1.5em 0;border-top:1px solid #ccc;padding-top:.5em}
+table{border-collapse:collapse;font-size:.9em} td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
+th{background:#f0f0f0} pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}
+img{max-width:100%;height:auto} .scroll{overflow-x:auto} .note{color:#555;font-style:italic}
+.warning{background:#ffe0e0;border:2px solid #c00;color:#900;padding:.5em 1em;margin:.4em 0;font-weight:bold}
+.ok{background:#e6f4e6;border:1px solid #393;padding:.5em 1em}
+"""
+_METRIC_COLUMNS = ("round", "accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc",
+                   "loss", "train_loss", "clients_ok", "clients_failed", "bytes_up", "epsilon_max",
+                   "elapsed_s")
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return _esc(value)
+
+
+def _image(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _section(section_id: str, title: str, body: str) -> str:
+    return f'<section id="{section_id}" data-section="{section_id}">\n<h2>{_esc(title)}</h2>\n{body}\n</section>'
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{_esc(text)}</p>'
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{_esc(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _figure(out_dir: Path, name: str, draw: Callable[[Path], Path], alt: str) -> str:
+    return _image(draw(out_dir / f"report_{name}.png"), alt)
+
+
+def _warnings_section(warnings: list[str]) -> str:
+    if not warnings:
+        return _section("warnings", "Warnings", '<p class="ok">No warnings.</p>')
+    items = "".join(f'<div class="warning">{_esc(w)}</div>' for w in warnings)
+    return _section("warnings", f"Warnings ({len(warnings)})", items)
+
+
+def _summary_section(run: RunData) -> str:
+    summary = run.summary or {}
+    final = summary.get("final") or (run.rounds[-1] if run.rounds else {})
+    rows = [("status", run.status), ("rounds", summary.get("rounds", len(run.rounds) - 1)),
+            ("wall time (s)", summary.get("wall_time_s")),
+            ("bytes per client per round", summary.get("bytes_per_client_per_round"))]
+    rows += [(f"final {key}", value) for key, value in final.items() if key != "round"]
+    return _section("summary", "Summary", _table(("item", "value"), rows))
+
+
+def _config_section(run: RunData) -> str:
+    if not run.config_text:
+        return _section("config", "Configuration", _note("config.toml is absent from this run."))
+    return _section("config", "Configuration (resolved config.toml)", f"<pre>{_esc(run.config_text)}</pre>")
+
+
+def _clients_section(run: RunData, out_dir: Path) -> str:
+    if not run.clients or not run.clients.get("clients"):
+        return _section("clients", "Clients and their data", _note("clients.json is absent."))
+    entries = sorted(run.clients["clients"], key=lambda c: int(c["partition_id"]))
+    rows = [(c["partition_id"], c.get("num_examples"), sum(1 for n in c.get("label_counts", []) if n))
+            for c in entries]
+    table = _table(("client", "examples", "labels present"), rows)
+    figure = _figure(out_dir, "clients", lambda p: plots.plot_label_histograms(run.clients or {}, p),
+                     "examples and label distribution per client")
+    return _section("clients", "Clients and their data", figure + table)
+
+
+def _metrics_section(run: RunData, out_dir: Path) -> str:
+    figure = _figure(out_dir, "global_metrics", lambda p: plots.plot_global_metrics(run.rounds, p),
+                     "global accuracy, macro-F1 and loss per round")
+    rows = [[r.get(c) for c in _METRIC_COLUMNS] for r in run.rounds]
+    return _section("global-metrics", "Global model per round (round 0 = initial model)",
+                    figure + _table(_METRIC_COLUMNS, rows))
+
+
+def _privacy_section(run: RunData, out_dir: Path) -> str:
+    title = "Privacy: ε per round per client"
+    if not run.is_dp:
+        body = '<div class="warning">No differential privacy in this run: no formal privacy guarantee.</div>'
+        return _section("privacy", title, body)
+    budget = epsilon_budget(run)
+    text = f"Budget ε = {budget:g}" if budget is not None else "No ε cap recorded for this run."
+    if not any(c.get("epsilon") is not None for c in run.client_rounds):
+        return _section("privacy", title, _note(text) + _note("No per-client ε was recorded."))
+    figure = _figure(out_dir, "epsilon", lambda p: plots.plot_epsilon(run.client_rounds, budget, p),
+                     "epsilon per round per client with budget line")
+    return _section("privacy", title, f"<p>{_esc(text)}</p>" + figure)
+
+
+def _train_loss_section(run: RunData, out_dir: Path) -> str:
+    title = "Training loss per client"
+    if not any(c.get("train_loss") is not None for c in run.client_rounds):
+        return _section("train-loss", title, _note("No client training loss was recorded."))
+    figure = _figure(out_dir, "train_loss", lambda p: plots.plot_train_loss(run.client_rounds, p),
+                     "train loss per client per round")
+    return _section("train-loss", title, figure)
+
+
+def _confusion_section(run: RunData, out_dir: Path) -> str:
+    title = "Confusion matrix (final global model)"
+    matrix = (run.summary or {}).get("confusion_matrix")
+    if not matrix:
+        return _section("confusion", title, _note("No confusion matrix in summary.json."))
+    figure = _figure(out_dir, "confusion", lambda p: plots.plot_confusion(matrix, run.label_names, p),
+                     "confusion matrix")
+    return _section("confusion", title, figure)
+
+
+def _bytes_section(run: RunData, out_dir: Path) -> str:
+    title = "Bytes sent per round"
+    sent = [r["bytes_up"] for r in run.rounds if r.get("bytes_up") is not None]
+    if not sent:
+        return _section("bytes", title, _note("No byte counts were recorded."))
+    figure = _figure(out_dir, "bytes", lambda p: plots.plot_bytes(run.rounds, p), "bytes uploaded per round")
+    return _section("bytes", title, f"<p>Total uploaded: {sum(sent) / 1e6:.3f} MB</p>" + figure)
+
+
+def render_report(run: RunData, out_dir: Path) -> str:
+    """The report page as a string; figures are written to ``out_dir`` as PNG."""
+    sections = [
+        _warnings_section(collect_warnings(run)), _summary_section(run), _config_section(run),
+        _clients_section(run, out_dir), _metrics_section(run, out_dir), _privacy_section(run, out_dir),
+        _train_loss_section(run, out_dir), _confusion_section(run, out_dir), _bytes_section(run, out_dir),
+    ]
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>fedflm run report: {_esc(run.run_dir.name)}</title><style>{_STYLE}</style></head>\n"
+        f"<body><h1>fedflm run report</h1><p>Run <code>{_esc(run.run_dir.name)}</code>, "
+        f"generated {stamp}.</p>\n" + "\n".join(sections) + "\n</body></html>\n"
+    )
+
+
+def write_report(run_dir: Path) -> Path:
+    """Write ``run_dir/report.html`` (and its PNGs beside it); return the page's path."""
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    page = run_dir / REPORT_FILE
+    tmp = page.with_suffix(".html.tmp")
+    tmp.write_text(render_report(run, run_dir), encoding="utf-8")
+    tmp.replace(page)
+    return page

@@ -1,0 +1,122 @@
+"""Tests for fedflm.report.html on synthetic run directories."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fedflm.errors import DataError
+from fedflm.report.findings import NO_DP_WARNING
+from fedflm.report.html import SECTIONS, write_report
+
+IMG = re.compile(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)">')
+
+
+def _section(page: str, section_id: str) -> str:
+    start = page.index(f'<section id="{section_id}"')
+    return page[start: page.index("</section>", start)]
+
+
+def test_dp_report_has_every_section_and_embedded_figures(make_run) -> None:
+    # Prepare
+    run_dir = make_run(dp=True)
+
+    # Execute
+    page_path = write_report(run_dir)
+
+    # Assert
+    page = page_path.read_text(encoding="utf-8")
+    assert page_path == run_dir / "report.html"
+    for section_id in SECTIONS:
+        assert f'data-section="{section_id}"' in page
+    assert len(IMG.findall(page)) == 6  # clients, metrics, epsilon, train loss, confusion, bytes
+    assert "Budget ε = 3" in _section(page, "privacy")
+    assert 'target_epsilon = 3.0' in _section(page, "config")
+    for name in ("clients", "global_metrics", "epsilon", "train_loss", "confusion", "bytes"):
+        assert (run_dir / f"report_{name}.png").stat().st_size > 1000
+    assert NO_DP_WARNING not in page
+
+
+def test_report_is_self_contained(make_run) -> None:
+    # Prepare
+    run_dir = make_run(dp=True)
+
+    # Execute
+    page = write_report(run_dir).read_text(encoding="utf-8")
+
+    # Assert: nothing is fetched from anywhere (no src/href to files or the network)
+    assert not re.search(r'(src|href)\s*=\s*"(?!data:)', page)
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+
+
+def test_non_dp_report_warns_loudly_and_has_no_epsilon_plot(make_run) -> None:
+    # Prepare
+    run_dir = make_run(dp=False)
+
+    # Execute
+    page = write_report(run_dir).read_text(encoding="utf-8")
+
+    # Assert
+    assert NO_DP_WARNING in _section(page, "warnings")
+    assert 'class="warning"' in _section(page, "privacy")
+    assert "<img" not in _section(page, "privacy")
+    assert not (run_dir / "report_epsilon.png").exists()
+
+
+def test_summary_and_config_warnings_are_shown(make_run) -> None:
+    # Prepare
+    config = '[deid]\nenabled = "off"\n\n[transport]\ninsecure = true\n\n[dp]\nmode = "none"\n'
+    run_dir = make_run(dp=True, config=config, warnings=["client 2 failed in round 1"])
+
+    # Execute
+    warnings = _section(write_report(run_dir).read_text(encoding="utf-8"), "warnings")
+
+    # Assert
+    assert "client 2 failed in round 1" in warnings
+    assert "INSECURE SETTING: transport.insecure = true" in warnings
+    assert "DE-IDENTIFICATION OFF: deid.enabled" in warnings
+
+
+def test_untrusted_text_is_escaped(make_run) -> None:
+    # Prepare: a config value and a warning that look like markup
+    config = '[data]\npath = "<script>alert(1)</script>"\n'
+    run_dir = make_run(dp=True, config=config, warnings=["<img src=x onerror=alert(1)>"])
+
+    # Execute
+    page = write_report(run_dir).read_text(encoding="utf-8")
+
+    # Assert
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+
+
+def test_incomplete_run_without_optional_files_still_reports(make_run) -> None:
+    # Prepare: a run that died early: only config and metrics remain
+    run_dir = make_run(dp=False)
+    for name in ("summary.json", "clients.json", "client_metrics.jsonl"):
+        (run_dir / name).unlink()
+    (run_dir / "INCOMPLETE").touch()
+
+    # Execute
+    page = write_report(run_dir).read_text(encoding="utf-8")
+
+    # Assert
+    for section_id in SECTIONS:
+        assert f'data-section="{section_id}"' in page
+    assert "RUN NOT COMPLETE" in _section(page, "warnings")
+    assert "clients.json is absent" in _section(page, "clients")
+
+
+def test_missing_run_dir_and_bad_metrics_are_data_errors(tmp_path: Path, make_run) -> None:
+    # Prepare
+    run_dir = make_run(dp=True)
+    (run_dir / "metrics.jsonl").write_text('{"round": 0}\nnot json\n')
+
+    # Execute / Assert
+    with pytest.raises(DataError, match="not_a_run"):
+        write_report(tmp_path / "not_a_run")
+    with pytest.raises(DataError, match=r"metrics.jsonl: line 2"):
+        write_report(run_dir)
