@@ -1,0 +1,177 @@
+"""Result rows: one JSON file per (recipe, seed) run, the raw material of RESULTS.md.
+
+A row is only trustworthy with the exact config it ran and the commit of the
+code that ran it, so :func:`validate_row` refuses rows lacking either. Rows are
+written by ``simulations/run.py`` (never by hand) and aggregated here into
+mean ± standard deviation over seeds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedflm.errors import DataError
+
+SCHEMA_VERSION = 1
+METRIC_KEYS = ("accuracy", "macro_f1", "wall_time_s", "bytes_sent", "epsilon")
+_REQUIRED_METRICS = ("accuracy", "macro_f1")
+_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation of one metric over ``n`` seeds."""
+
+    mean: float
+    std: float | None
+    n: int
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stat | None:
+        if not values:
+            return None
+        std = statistics.stdev(values) if len(values) > 1 else None
+        return cls(mean=statistics.fmean(values), std=std, n=len(values))
+
+
+@dataclass(frozen=True)
+class RecipeSummary:
+    """All rows of one recipe, aggregated."""
+
+    recipe: str
+    dataset: str
+    description: str
+    seeds: list[int]
+    metrics: dict[str, Stat | None]
+    commits: list[str]
+    machines: list[str]
+
+
+def git_commit(repo: Path) -> tuple[str, bool]:
+    """(HEAD commit, working tree has uncommitted changes to tracked files)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    try:
+        return git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise DataError(f"cannot read the git commit of {repo}: {exc}") from None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, Any]:
+    """What the run ran on: CPU model and cores, GPU name when one was used."""
+    import torch  # local import: results aggregation must not need torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "gpu": gpu,
+            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "python": platform.python_version(), "system": platform.system()}
+
+
+def machine_label(machine: dict[str, Any]) -> str:
+    """One short line: the GPU if any, else the CPU and its core count."""
+    if machine.get("gpu"):
+        return f"GPU {machine['gpu']}"
+    threads = machine.get("torch_threads")
+    suffix = f", {threads} thread(s)" if threads else ""
+    return f"CPU {machine.get('cpu', '?')} ({machine.get('cores', '?')} cores{suffix})"
+
+
+def make_row(*, recipe: str, dataset: str, description: str, seed: int, config: dict[str, Any],
+             metrics: dict[str, Any], commit: str, dirty: bool, machine: dict[str, Any],
+             run_dir: str) -> dict[str, Any]:
+    """Build (and validate) a result row."""
+    row = {"schema": SCHEMA_VERSION, "recipe": recipe, "dataset": dataset, "description": description,
+           "seed": seed, "commit": commit, "dirty": dirty, "machine": machine, "config": config,
+           "metrics": {k: metrics.get(k) for k in METRIC_KEYS}, "run_dir": run_dir,
+           "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    validate_row(row, source="new row")
+    return row
+
+
+def validate_row(row: Any, *, source: str) -> None:
+    """Refuse a row without its config or commit, or with malformed metrics."""
+    if not isinstance(row, dict):
+        raise DataError(f"{source}: a result row must be a JSON object")
+    if not isinstance(row.get("config"), dict) or not row["config"]:
+        raise DataError(f"{source}: row has no config; rows must carry the exact config they ran")
+    commit = row.get("commit")
+    if not isinstance(commit, str) or not _COMMIT.match(commit):
+        raise DataError(f"{source}: row has no valid commit (got {commit!r}); rows must name the code that ran")
+    for key in ("recipe", "dataset"):
+        if not isinstance(row.get(key), str) or not row[key]:
+            raise DataError(f"{source}: row has no {key}")
+    if not isinstance(row.get("seed"), int):
+        raise DataError(f"{source}: seed must be an integer, got {row.get('seed')!r}")
+    if not isinstance(row.get("machine"), dict):
+        raise DataError(f"{source}: row has no machine description")
+    metrics = row.get("metrics")
+    if not isinstance(metrics, dict):
+        raise DataError(f"{source}: row has no metrics")
+    for key in _REQUIRED_METRICS:
+        if not isinstance(metrics.get(key), (int, float)):
+            raise DataError(f"{source}: metric {key} missing or not a number (got {metrics.get(key)!r})")
+
+
+def write_row(row: dict[str, Any], results_dir: Path) -> Path:
+    """Write ``results_dir/<recipe>__seed<seed>__<commit7>.json`` and return it."""
+    validate_row(row, source="new row")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{row['recipe']}__seed{row['seed']}__{row['commit'][:7]}.json"
+    path.write_text(json.dumps(row, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def load_rows(results_dir: Path) -> list[dict[str, Any]]:
+    """Every row in ``results_dir/*.json``, validated; the first bad row stops everything."""
+    rows = []
+    for path in sorted(Path(results_dir).glob("*.json")):
+        try:
+            row = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        validate_row(row, source=str(path))
+        rows.append(row)
+    return rows
+
+
+def _commit_label(row: dict[str, Any]) -> str:
+    return row["commit"][:10] + ("+dirty" if row.get("dirty") else "")
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[RecipeSummary]:
+    """Group rows by recipe (sorted by dataset, then recipe) and aggregate each metric."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["recipe"], []).append(row)
+    summaries = []
+    for recipe, group in groups.items():
+        metrics = {}
+        for key in METRIC_KEYS:
+            values = [float(r["metrics"][key]) for r in group if r["metrics"].get(key) is not None]
+            metrics[key] = Stat.of(values)
+        summaries.append(RecipeSummary(
+            recipe=recipe, dataset=group[0]["dataset"], description=str(group[0].get("description", "")),
+            seeds=sorted(int(r["seed"]) for r in group), metrics=metrics,
+            commits=sorted({_commit_label(r) for r in group}),
+            machines=sorted({machine_label(r["machine"]) for r in group})))
+    return sorted(summaries, key=lambda s: (s.dataset, s.recipe))

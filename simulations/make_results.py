@@ -1,0 +1,49 @@
+"""Generate simulations/RESULTS.md from the result rows in simulations/results/*.json.
+
+    python simulations/make_results.py            # (re)write RESULTS.md
+    python simulations/make_results.py --check    # exit 1 when RESULTS.md is stale
+
+Rows without their config or commit are refused with a one-line error (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from fedflm.errors import FedflmError  # noqa: E402
+from fedflm.report.results import load_rows  # noqa: E402
+from fedflm.report.results_md import render_results  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=HERE / "results", help="folder of *.json result rows")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="page to write")
+    parser.add_argument("--check", action="store_true", help="only verify that --out is up to date")
+    args = parser.parse_args(argv)
+    try:
+        page = render_results(load_rows(args.results))
+    except FedflmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if args.check:
+        current = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
+        if current != page:
+            print(f"{args.out} is stale: run python simulations/make_results.py", file=sys.stderr)
+            return 1
+        return 0
+    args.out.write_text(page, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
