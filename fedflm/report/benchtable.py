@@ -1,0 +1,76 @@
+"""Collect benchmark figures into one table.
+
+Convention shared by every ``simulations/bench_*.py`` script: its LAST line of
+standard output is ``BENCH_JSON {...}``, a flat JSON object of figures
+(name -> number, string, bool or null). Everything else the script prints is
+for humans and ignored here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from fedflm.errors import DataError
+
+PREFIX = "BENCH_JSON "
+Scalar = int | float | str | bool | None
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """One script's outcome: its figures, or why there are none."""
+
+    name: str
+    figures: dict[str, Scalar] = field(default_factory=dict)
+    error: str | None = None
+    wall_s: float | None = None
+
+
+def parse_bench_output(stdout: str, *, source: str) -> dict[str, Scalar]:
+    """The figures of the last non-empty line, which must be ``BENCH_JSON {flat object}``."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines or not lines[-1].startswith(PREFIX):
+        raise DataError(f"{source}: last output line is not 'BENCH_JSON {{...}}'")
+    try:
+        figures = json.loads(lines[-1][len(PREFIX):])
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{source}: BENCH_JSON line is not valid JSON ({exc.msg})") from None
+    if not isinstance(figures, dict):
+        raise DataError(f"{source}: BENCH_JSON must hold a JSON object")
+    for key, value in figures.items():
+        if isinstance(value, (dict, list)):
+            raise DataError(f"{source}: BENCH_JSON figure {key!r} is nested; figures must be flat")
+    return figures
+
+
+def format_value(value: Any) -> str:
+    """Numbers with 4 significant digits (integers in full), other values as text."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)
+
+
+def table_rows(results: list[BenchResult]) -> list[tuple[str, str, str]]:
+    """(benchmark, figure, value) rows; a failed script yields one row with its error."""
+    rows: list[tuple[str, str, str]] = []
+    for result in results:
+        if result.error is not None:
+            rows.append((result.name, "ERROR", result.error))
+            continue
+        rows.extend((result.name, key, format_value(value)) for key, value in result.figures.items())
+    return rows
+
+
+def render_markdown(results: list[BenchResult], machine: str) -> str:
+    """The table as Markdown, headed by the machine it ran on."""
+    lines = [f"Benchmarks on {machine}", "", "| benchmark | figure | value |", "|---|---|---|"]
+    lines += [f"| {b} | {f} | {v.replace('|', '/')} |" for b, f, v in table_rows(results)]
+    return "\n".join(lines) + "\n"
