@@ -1,0 +1,56 @@
+"""Tests for fedflm.report.findings: budget line and warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fedflm.report.findings import NO_DP_WARNING, collect_warnings, epsilon_budget
+from fedflm.report.rundir import RunData
+
+
+def _run(config: dict, *, ledgers: dict | None = None, eps: float | None = None) -> RunData:
+    rounds = [{"round": 0}, {"round": 1, "epsilon_max": eps}]
+    summary = {"status": "complete", "warnings": []}
+    return RunData(run_dir=Path("r"), config_text="x", config=config, rounds=rounds,
+                   summary=summary, ledgers=ledgers or {})
+
+
+def test_budget_prefers_the_ledger_cap_over_the_config() -> None:
+    # Prepare
+    ledgers = {"owner-0": [{"epsilon": 1.0, "epsilon_cap": 8.0}]}
+
+    # Execute / Assert
+    assert epsilon_budget(_run({"dp": {"target_epsilon": 3.0}}, ledgers=ledgers)) == 8.0
+    assert epsilon_budget(_run({"dp": {"target-epsilon": 3}}, eps=1.0)) == 3.0
+    assert epsilon_budget(_run({"dp": {"noise_multiplier": 1.0}}, eps=1.0)) is None
+
+
+def test_no_dp_is_warned_first_and_dp_is_not() -> None:
+    # Execute
+    plain = collect_warnings(_run({}))
+    private = collect_warnings(_run({}, eps=2.0))
+
+    # Assert
+    assert plain[0] == NO_DP_WARNING
+    assert private == []
+
+
+def test_deid_switches_warn_but_unrelated_deid_options_do_not() -> None:
+    # Prepare
+    off = _run({"data": {"deidentify": False}}, eps=1.0)
+    mode_none = _run({"deid": {"mode": "none"}}, eps=1.0)
+    patterns_only = _run({"deid": {"mode": "presidio", "nlp_engine": "none"}}, eps=1.0)
+
+    # Execute / Assert
+    assert any("DE-IDENTIFICATION OFF: data.deidentify" in w for w in collect_warnings(off))
+    assert any("DE-IDENTIFICATION OFF: deid.mode" in w for w in collect_warnings(mode_none))
+    assert collect_warnings(patterns_only) == []
+
+
+def test_incomplete_status_is_warned() -> None:
+    # Prepare
+    run = RunData(run_dir=Path("r"), config_text="", config={}, rounds=[{"round": 0, "epsilon_max": 0.0}],
+                  summary={"status": "failed"})
+
+    # Execute / Assert
+    assert any("RUN NOT COMPLETE: status is 'failed'" in w for w in collect_warnings(run))
