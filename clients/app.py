@@ -1,0 +1,67 @@
+"""fedflm ClientApp: trains the LoRA adapter on this node's data, returns only adapter tensors.
+
+Simulation: each virtual client derives its partition from the run config
+(``partition-id`` / ``num-partitions`` in its node config). Nothing but the
+adapter tensors and aggregate numbers (train loss, example count) is replied.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import torch
+from flwr.app import Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+from fedflm.config import ModelConfig, RunConfig
+from fedflm.fl.arrays import from_record, to_record
+from fedflm.fl.client_data import client_partition
+from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, resolve_device,
+                                set_adapter_state)
+from fedflm.train.batching import TokenizedDataset, train_loader
+from fedflm.train.local import train_local
+
+app = ClientApp()
+log = logging.getLogger("fedflm.client")
+
+
+@lru_cache(maxsize=1)
+def _model(cfg: ModelConfig, label_names: tuple[str, ...], seed: int):
+    """One model per worker process; every round overwrites all trainable tensors."""
+    return build_model(cfg, label_names, seed), load_tokenizer(cfg)
+
+
+@lru_cache(maxsize=4)
+def _tokenized(cfg: RunConfig, partition_id: int, num_clients: int) -> TokenizedDataset:
+    ds, names = client_partition(cfg.data, partition_id, num_clients, cfg.fed.seed)
+    _, tok = _model(cfg.model, names, cfg.fed.seed)
+    return TokenizedDataset(ds, tok, cfg.data.max_length)
+
+
+def run_config_from_message(msg: Message) -> RunConfig:
+    """The run's config as sent by the server (scalars only; server-round dropped)."""
+    flat = {k: v for k, v in msg.content["config"].items() if k != "server-round"}
+    return RunConfig.from_flat(flat)
+
+
+@app.train()
+def train(msg: Message, context: Context) -> Message:
+    cfg = run_config_from_message(msg)
+    server_round = int(msg.content["config"]["server-round"])
+    pid = int(context.node_config["partition-id"])
+    num_clients = int(context.node_config["num-partitions"])
+    _, names = client_partition(cfg.data, pid, num_clients, cfg.fed.seed)
+    model, _ = _model(cfg.model, names, cfg.fed.seed)
+    set_adapter_state(model, from_record(msg.content["arrays"]))
+    data = _tokenized(cfg, pid, num_clients)
+    loader = train_loader(data, cfg.train.batch_size, seed=cfg.fed.seed * 1000 + server_round * 97 + pid)
+    device = resolve_device(cfg.model.device)
+    result = train_local(model, loader, cfg.train, device)
+    metrics = MetricRecord({"train-loss": result.loss, "num-examples": len(data),
+                            "partition-id": pid, "steps": result.steps,
+                            "train-seconds": result.seconds})
+    reply = RecordDict({"arrays": to_record(get_adapter_state(model)), "metrics": metrics})
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return Message(content=reply, reply_to=msg)

@@ -1,0 +1,234 @@
+"""Frozen, validated configuration for a fedflm run.
+
+One dataclass per concern; each validates itself on construction and names
+the bad value. :class:`RunConfig` bundles them and converts to and from the
+flat ``key = value`` form used by the CLI, ``--config FILE`` (TOML) and
+Flower's ``run_config`` (keys with dashes, scalar values only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+from fedflm.errors import ConfigError
+
+_PARTITION_RE = re.compile(r"^(iid|dirichlet:[0-9.eE+-]+|pathological:\d+|column:.+)$")
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data comes from and how it is split among clients."""
+
+    dataset: str = "sst2"
+    text_column: str | None = None
+    label_column: str | None = None
+    eval_file: str | None = None
+    eval_fraction: float = 0.2
+    eval_samples: int = 0
+    partition: str = "dirichlet:0.5"
+    samples_per_client: int = 0
+    max_length: int = 128
+
+    def __post_init__(self) -> None:
+        _check(bool(self.dataset), "dataset must be a built-in name or a file path, got ''")
+        _check(0.0 < self.eval_fraction < 1.0,
+               f"eval_fraction must be in (0, 1), got {self.eval_fraction}")
+        _check(self.eval_samples >= 0, f"eval_samples must be >= 0, got {self.eval_samples}")
+        _check(self.samples_per_client >= 0,
+               f"samples_per_client must be >= 0 (0 = all), got {self.samples_per_client}")
+        _check(8 <= self.max_length <= 4096,
+               f"max_length must be in [8, 4096], got {self.max_length}")
+        _check(bool(_PARTITION_RE.match(self.partition)),
+               "partition must be iid, dirichlet:ALPHA, pathological:K or column:NAME, "
+               f"got {self.partition!r}")
+        if self.partition.startswith("dirichlet:"):
+            alpha = float(self.partition.split(":", 1)[1])
+            _check(alpha > 0, f"dirichlet alpha must be > 0, got {alpha}")
+        if self.partition.startswith("pathological:"):
+            k = int(self.partition.split(":", 1)[1])
+            _check(k >= 1, f"pathological K must be >= 1, got {k}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The pretrained model and its LoRA adapter."""
+
+    model: str = "minilm"
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.0
+    target_modules: tuple[str, ...] = ()
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        _check(bool(self.model), "model must be 'minilm', a local path or a hub id, got ''")
+        _check(self.lora_r > 0, f"lora_r must be positive, got {self.lora_r}")
+        _check(self.lora_alpha > 0, f"lora_alpha must be positive, got {self.lora_alpha}")
+        _check(0.0 <= self.lora_dropout < 1.0,
+               f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
+        _check(self.device in ("auto", "cpu", "cuda"),
+               f"device must be auto, cpu or cuda, got {self.device!r}")
+        if isinstance(self.target_modules, str):  # "query,value" from flat configs
+            mods = tuple(m.strip() for m in self.target_modules.split(",") if m.strip())
+            object.__setattr__(self, "target_modules", mods)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One client's local training in a round."""
+
+    local_epochs: int = 1
+    local_steps: int = 0
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adamw"
+
+    def __post_init__(self) -> None:
+        _check(self.local_epochs >= 1, f"local_epochs must be >= 1, got {self.local_epochs}")
+        _check(self.local_steps >= 0, f"local_steps must be >= 0 (0 = epochs), got {self.local_steps}")
+        _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        _check(0.0 < self.lr < 1.0, f"lr must be in (0, 1), got {self.lr}")
+        _check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        _check(self.optimizer == "adamw", f"optimizer must be 'adamw', got {self.optimizer!r}")
+
+
+@dataclass(frozen=True)
+class FedConfig:
+    """The federation: clients, rounds, sampling and the run directory."""
+
+    clients: int = 10
+    rounds: int = 3
+    fraction_train: float = 1.0
+    min_clients: int = 2
+    round_timeout: float = 3600.0
+    seed: int = 42
+    out: str = ""
+
+    def __post_init__(self) -> None:
+        _check(self.clients >= 1, f"clients must be >= 1, got {self.clients}")
+        _check(self.rounds >= 1, f"rounds must be >= 1, got {self.rounds}")
+        _check(0.0 < self.fraction_train <= 1.0,
+               f"fraction_train must be in (0, 1], got {self.fraction_train}")
+        _check(self.min_clients >= 1, f"min_clients must be >= 1, got {self.min_clients}")
+        _check(self.round_timeout > 0, f"round_timeout must be > 0, got {self.round_timeout}")
+
+
+@dataclass(frozen=True)
+class DPConfig:
+    """Differential privacy: sample-level (DP-SGD), client-level, or none."""
+
+    dp: str = "none"
+    epsilon: float | None = 8.0
+    delta: float = 1e-5
+    max_grad_norm: float = 1.0
+    noise_multiplier: float | None = None
+    accountant: str = "rdp"
+    max_epsilon: float | None = None
+    secure_mode: bool = False
+
+    def __post_init__(self) -> None:
+        _check(self.dp in ("sample", "client", "none"),
+               f"dp must be sample, client or none, got {self.dp!r}")
+        _check(self.epsilon is None or self.epsilon > 0,
+               f"epsilon must be > 0, got {self.epsilon}")
+        _check(0.0 < self.delta < 1.0, f"delta must be in (0, 1), got {self.delta}")
+        _check(self.max_grad_norm > 0, f"max_grad_norm must be > 0, got {self.max_grad_norm}")
+        _check(self.noise_multiplier is None or self.noise_multiplier > 0,
+               f"noise_multiplier must be > 0, got {self.noise_multiplier}")
+        _check(self.accountant in ("rdp", "prv"),
+               f"accountant must be rdp or prv, got {self.accountant!r}")
+        _check(self.max_epsilon is None or self.max_epsilon > 0,
+               f"max_epsilon must be > 0, got {self.max_epsilon}")
+
+
+_SECTIONS: dict[str, type] = {
+    "data": DataConfig, "model": ModelConfig, "train": TrainConfig,
+    "fed": FedConfig, "privacy": DPConfig,
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs; the resolved form is written to ``config.toml``."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    fed: FedConfig = field(default_factory=FedConfig)
+    privacy: DPConfig = field(default_factory=DPConfig)
+
+    # ------------------------------------------------------------ flat form
+    @staticmethod
+    def flat_keys() -> dict[str, tuple[str, str]]:
+        """Map each flat key (``num_rounds`` style, unique) to (section, field)."""
+        out: dict[str, tuple[str, str]] = {}
+        for sec, cls in _SECTIONS.items():
+            for f in fields(cls):
+                out[f.name] = (sec, f.name)
+        return out
+
+    def to_flat(self) -> dict[str, Any]:
+        """Flat dict of all values (None kept; tuples joined by commas)."""
+        flat: dict[str, Any] = {}
+        for sec in _SECTIONS:
+            for k, v in dataclasses.asdict(getattr(self, sec)).items():
+                flat[k] = ",".join(v) if isinstance(v, (tuple, list)) else v
+        return flat
+
+    def to_run_config(self) -> dict[str, Any]:
+        """Flower ``run_config`` form: dashed keys, no None values."""
+        return {k.replace("_", "-"): v for k, v in self.to_flat().items() if v is not None}
+
+    @classmethod
+    def from_flat(cls, values: Mapping[str, Any], base: "RunConfig | None" = None) -> "RunConfig":
+        """Build from flat keys (dashes or underscores) over ``base``; unknown keys are errors."""
+        base = base or cls()
+        keys = cls.flat_keys()
+        updates: dict[str, dict[str, Any]] = {sec: {} for sec in _SECTIONS}
+        for raw_key, value in values.items():
+            key = raw_key.replace("-", "_")
+            if key in _SECTIONS and isinstance(value, Mapping):  # sectioned TOML
+                for sub_key, sub_val in value.items():
+                    updates[key][sub_key.replace("-", "_")] = None if sub_val == "" else sub_val
+                continue
+            if key not in keys:
+                raise ConfigError(f"unknown config key {raw_key!r}")
+            sec, name = keys[key]
+            updates[sec][name] = None if value == "" else value
+        return cls(**{
+            sec: dataclasses.replace(getattr(base, sec), **_coerce(_SECTIONS[sec], upd))
+            for sec, upd in updates.items()
+        })
+
+
+def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Coerce strings/ints coming from TOML, CLI or Flower to the field types."""
+    types = {f.name: f.type for f in fields(cls)}
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in types:
+            raise ConfigError(f"unknown config key {name!r} in [{cls.__name__}]")
+        t = str(types[name])
+        try:
+            if value is None:
+                out[name] = None
+            elif t.startswith("bool"):
+                out[name] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+            elif t.startswith("int"):
+                out[name] = int(value)
+            elif t.startswith("float"):
+                out[name] = float(value)
+            else:
+                out[name] = value
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be of type {t}, got {value!r}") from None
+    return out

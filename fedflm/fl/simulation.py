@@ -1,0 +1,132 @@
+"""``fedflm.simulate``: run the ServerApp and ClientApp in Flower's Simulation Engine.
+
+The same ``server.app:app`` and ``clients.app:app`` that a deployment runs are
+loaded by name (the core never imports them). Ray, which Flower starts for
+the virtual clients, is shut down when the call returns, also on error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from fedflm.config import RunConfig
+from fedflm.data.partition import PartitionStats, partition_stats
+from fedflm.errors import FederationError
+from fedflm.fl.client_data import all_partitions, federated_data
+from fedflm.fl.rundir import RunDir, default_run_dir
+
+SERVER_APP = "server.app:app"
+CLIENT_APP = "clients.app:app"
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What a finished simulation returns to Python callers."""
+
+    run_dir: Path
+    metrics: list[dict[str, Any]]
+    summary: dict[str, Any]
+    clients: list[PartitionStats]
+
+    @property
+    def final(self) -> dict[str, Any]:
+        return self.metrics[-1]
+
+
+def prepare_run(cfg: RunConfig) -> tuple[RunConfig, RunDir, list[PartitionStats], tuple[str, ...]]:
+    """Resolve the run dir, load and partition the data once (fails fast on bad input)."""
+    out = Path(cfg.fed.out) if cfg.fed.out else default_run_dir()
+    cfg = replace(cfg, fed=replace(cfg.fed, out=str(out)))
+    data = federated_data(cfg.data, cfg.fed.seed)
+    parts = all_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
+    stats = partition_stats(list(parts), len(data.label_names))
+    rundir = RunDir.create(out, cfg)
+    rundir.write_json("clients.json", {
+        "label_names": list(data.label_names), "eval_examples": len(data.eval),
+        "clients": [{"partition_id": s.partition_id, "num_examples": s.num_examples,
+                     "label_counts": list(s.label_counts)} for s in stats]})
+    return cfg, rundir, stats, data.label_names
+
+
+def _backend_config(cfg: RunConfig) -> dict[str, Any]:
+    import torch
+    cpus = os.cpu_count() or 1
+    gpu = cfg.model.device != "cpu" and torch.cuda.is_available()
+    per_client_gpu = 1.0 / min(cfg.fed.clients, 4) if gpu else 0.0
+    return {"client_resources": {"num_cpus": 1, "num_gpus": per_client_gpu},
+            "init_args": {"num_cpus": cpus, "num_gpus": 1 if gpu else 0,
+                          "include_dashboard": False, "logging_level": logging.ERROR,
+                          "log_to_driver": True}}
+
+
+def run_flower_simulation(cfg: RunConfig) -> None:
+    """Start Flower's Simulation Engine with fedflm's apps and this run config."""
+    from flwr.app import Context, RecordDict
+    from flwr.supercore.logger import update_console_handler
+    from flwr.supercore.telemetry import EventType
+    from flwr.simulation.run_simulation import _run_simulation
+
+    os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
+    update_console_handler(level=logging.WARNING, timestamps=False, colored=True)
+    context = Context(run_id=0, node_id=0, node_config={}, state=RecordDict(),
+                      run_config=cfg.to_run_config())
+    _run_simulation(num_supernodes=cfg.fed.clients, exit_event=EventType.PYTHON_API_RUN_SIMULATION_LEAVE,
+                    server_app_attr=SERVER_APP, client_app_attr=CLIENT_APP,
+                    server_app_context=context, backend_name="ray",
+                    backend_config=_backend_config(cfg), app_dir=_app_dir())
+
+
+def _app_dir() -> str:
+    """Directory from which Flower imports ``server`` and ``clients``."""
+    import server  # the installed (or checked-out) server package
+    return str(Path(server.__file__).resolve().parent.parent)
+
+
+def simulate(cfg: RunConfig | dict[str, Any],
+             on_prepared: Callable[[list[PartitionStats], tuple[str, ...]], None] | None = None,
+             ) -> SimulationResult:
+    """Run a whole simulated federation and return its metrics and run directory.
+
+    ``cfg`` is a :class:`RunConfig` or a flat dict of the CLI's keys, e.g.
+    ``fedflm.simulate({"dataset": "sst2", "clients": 10, "rounds": 3})``.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(cfg, RunConfig):
+        cfg = RunConfig.from_flat(cfg)
+    cfg, rundir, stats, names = prepare_run(cfg)
+    if on_prepared is not None:
+        on_prepared(stats, names)
+    try:
+        run_flower_simulation(cfg)
+    except BaseException as exc:
+        rundir.fail(f"{type(exc).__name__}: {exc}")
+        cause = exc.__cause__ or exc
+        from fedflm.errors import FedflmError
+        if isinstance(cause, FedflmError):
+            raise cause from None
+        raise
+    finally:
+        _shutdown_ray()
+    summary_path = rundir.path / "summary.json"
+    if not summary_path.exists() or (rundir.path / "INCOMPLETE").exists():
+        raise FederationError(f"{rundir.path}: the federation ended without completing "
+                              "(see the log above); run directory marked INCOMPLETE")
+    import json
+    summary = json.loads(summary_path.read_text())
+    summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
+    rundir.write_json("summary.json", summary)
+    return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats)
+
+
+def _shutdown_ray() -> None:
+    try:
+        import ray
+        if ray.is_initialized():
+            ray.shutdown()
+    except Exception:  # pragma: no cover - best effort cleanup
+        pass

@@ -1,0 +1,105 @@
+"""One client's local training and the server's evaluation loop (no Flower here)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from fedflm.config import TrainConfig
+from fedflm.train.metrics import classification_metrics, confusion_matrix
+
+#: Optional stage that turns (model, optimizer, loader) into private versions (DP-SGD).
+Privatizer = Callable[[torch.nn.Module, torch.optim.Optimizer, DataLoader],
+                      tuple[torch.nn.Module, torch.optim.Optimizer, DataLoader]]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What one local training pass reports (aggregate numbers only)."""
+
+    loss: float
+    steps: int
+    examples: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Global evaluation: metrics, loss and the confusion matrix."""
+
+    metrics: dict[str, float]
+    confusion: np.ndarray
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW over the trainable tensors only."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def _batches(loader: DataLoader, cfg: TrainConfig):
+    """Yield batches for ``local_steps`` steps if set, else ``local_epochs`` epochs."""
+    if cfg.local_steps:
+        done = 0
+        while done < cfg.local_steps:
+            for batch in loader:
+                yield batch
+                done += 1
+                if done >= cfg.local_steps:
+                    return
+    else:
+        for _ in range(cfg.local_epochs):
+            yield from loader
+
+
+def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
+                device: torch.device, privatize: Privatizer | None = None) -> TrainResult:
+    """Train the trainable tensors of ``model`` in place; returns mean train loss."""
+    model.to(device).train()
+    optimizer = make_optimizer(model, cfg)
+    if privatize is not None:
+        model, optimizer, loader = privatize(model, optimizer, loader)
+    t0, total, steps, examples = time.perf_counter(), 0.0, 0, 0
+    for batch in _batches(loader, cfg):
+        if batch["labels"].numel() == 0:  # Poisson sampling can draw an empty batch
+            optimizer.zero_grad(set_to_none=True)
+            optimizer.step()
+            steps += 1
+            continue
+        batch = {k: v.to(device) for k, v in batch.items()}
+        optimizer.zero_grad(set_to_none=True)
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        loss = torch.nn.functional.cross_entropy(out.logits, batch["labels"])
+        loss.backward()
+        optimizer.step()
+        n = int(batch["labels"].numel())
+        total, steps, examples = total + loss.detach().item() * n, steps + 1, examples + n
+    return TrainResult(loss=total / max(examples, 1), steps=steps, examples=examples,
+                       seconds=time.perf_counter() - t0)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device,
+             num_classes: int) -> EvalResult:
+    """Cross-entropy loss and classification metrics over ``loader``."""
+    model.to(device).eval()
+    probs, labels, loss_sum = [], [], 0.0
+    for batch in loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        loss_sum += float(torch.nn.functional.cross_entropy(logits.float(), batch["labels"],
+                                                            reduction="sum"))
+        probs.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
+        labels.append(batch["labels"].cpu().numpy())
+    p, y = np.concatenate(probs), np.concatenate(labels)
+    metrics = classification_metrics(y, p)
+    metrics["loss"] = loss_sum / len(y)
+    if math.isnan(metrics["roc_auc"]):
+        metrics.pop("roc_auc")
+    return EvalResult(metrics=metrics, confusion=confusion_matrix(y, p.argmax(1), num_classes))

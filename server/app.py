@@ -1,0 +1,114 @@
+"""fedflm ServerApp: FedAvg over adapter tensors with a global evaluation every round.
+
+Reads the run config (``context.run_config``: the same keys as ``fedflm
+simulate`` and ``[tool.flwr.app.config]``), evaluates the global adapter on
+the held-out set before round 1 and after every round, and writes the run
+directory (metrics, per-client records, summary, final adapter).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
+from flwr.serverapp import Grid, ServerApp
+
+from fedflm.config import RunConfig
+from fedflm.fl.arrays import from_record, to_record
+from fedflm.fl.client_data import federated_data
+from fedflm.fl.progress import reporter
+from fedflm.fl.rundir import RunDir, default_run_dir
+from fedflm.fl.strategy import ProgressGrid, RecordingFedAvg
+from fedflm.models.lora import (adapter_nbytes, build_model, get_adapter_state, load_tokenizer,
+                                resolve_device, save_adapter, set_adapter_state)
+from fedflm.train.batching import TokenizedDataset, eval_loader
+from fedflm.train.local import evaluate
+
+app = ServerApp()
+
+
+@app.main()
+def main(grid: Grid, context: Context) -> None:
+    run_server(grid, RunConfig.from_flat(dict(context.run_config)))
+
+
+class GlobalEvaluator:
+    """Evaluates the global adapter and appends one metrics row per round."""
+
+    def __init__(self, cfg: RunConfig, rundir: RunDir, strategy: RecordingFedAvg) -> None:
+        data = federated_data(cfg.data, cfg.fed.seed)
+        self.label_names = data.label_names
+        self.model = build_model(cfg.model, data.label_names, cfg.fed.seed)
+        tok = load_tokenizer(cfg.model)
+        self.loader = eval_loader(TokenizedDataset(data.eval, tok, cfg.data.max_length), 128)
+        self.device = resolve_device(cfg.model.device)
+        self.rundir, self.strategy, self.t0 = rundir, strategy, time.perf_counter()
+        self.confusion: np.ndarray | None = None
+        self.rows: list[dict[str, Any]] = []
+
+    def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
+        set_adapter_state(self.model, from_record(arrays))
+        res = evaluate(self.model, self.loader, self.device, len(self.label_names))
+        self.confusion = res.confusion
+        row: dict[str, Any] = {"round": server_round, **res.metrics}
+        last = self.strategy.last_round
+        if server_round > 0 and last.get("round") == server_round:
+            row["train_loss"] = last["train"].get("train-loss")
+            row.update({k: last[k] for k in ("clients_ok", "clients_failed", "bytes_up")})
+            for client_row in last["clients"]:
+                self.rundir.append("client_metrics.jsonl", client_row)
+        row["elapsed_s"] = round(time.perf_counter() - self.t0, 3)
+        self.rundir.append("metrics.jsonl", row)
+        self.rows.append(row)
+        reporter().round_done(row)
+        return MetricRecord({k: float(v) for k, v in row.items()
+                             if isinstance(v, (int, float)) and v is not None})
+
+
+def run_server(grid: Grid, cfg: RunConfig) -> Path:
+    """Run the whole federation; returns the run directory."""
+    random.seed(cfg.fed.seed)  # Flower samples nodes with the global `random`
+    torch.manual_seed(cfg.fed.seed)
+    rundir = RunDir.create(Path(cfg.fed.out) if cfg.fed.out else default_run_dir(), cfg)
+    try:
+        return _federate(ProgressGrid(grid), cfg, rundir)
+    except BaseException as exc:
+        rundir.fail(f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
+    n_min = min(cfg.fed.min_clients, cfg.fed.clients)
+    strategy = RecordingFedAvg(fraction_train=cfg.fed.fraction_train, fraction_evaluate=0.0,
+                               min_train_nodes=n_min, min_available_nodes=n_min)
+    evaluator = GlobalEvaluator(cfg, rundir, strategy)
+    initial = get_adapter_state(evaluator.model)
+    reporter().start(cfg.fed.rounds, cfg.fed.clients)
+    result = strategy.start(grid=grid, initial_arrays=to_record(initial),
+                            num_rounds=cfg.fed.rounds, timeout=cfg.fed.round_timeout,
+                            train_config=ConfigRecord(cfg.to_run_config()),
+                            evaluate_fn=evaluator)
+    final = from_record(result.arrays) if len(result.arrays) else initial
+    set_adapter_state(evaluator.model, final)
+    save_adapter(evaluator.model, rundir.path / "adapter", evaluator.label_names)
+    rows = evaluator.rows
+    rundir.write_json("summary.json", {
+        "status": "complete", "final": rows[-1], "rounds": cfg.fed.rounds,
+        "wall_time_s": rows[-1]["elapsed_s"], "bytes_per_client_per_round": adapter_nbytes(final),
+        "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
+        "label_names": list(evaluator.label_names), "warnings": run_warnings(cfg)})
+    rundir.complete()
+    return rundir.path
+
+
+def run_warnings(cfg: RunConfig) -> list[str]:
+    """Loud, recorded warnings about insecure or non-private settings."""
+    warnings = []
+    if cfg.privacy.dp == "none":
+        warnings.append("no differential privacy (--dp none): this run has NO formal privacy guarantee")
+    return warnings
