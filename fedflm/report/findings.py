@@ -9,6 +9,7 @@ be silent in a report, so these checks err towards warning.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from fedflm.report.rundir import RunData
@@ -17,7 +18,7 @@ NO_DP_WARNING = (
     "NO FORMAL PRIVACY: this run used no differential privacy; the shared adapter "
     "updates can leak information about individual training records."
 )
-_CAP_KEYS = ("epsilon_cap", "target_epsilon", "max_epsilon", "epsilon_budget")
+_CAP_KEYS = ("epsilon_cap", "max_epsilon", "target_epsilon", "epsilon_budget")
 _OFF_VALUES = (False, "none", "off", "false", "no", "disabled")
 _DEID_TAGS = ("deid", "de_identif")
 _SWITCHES = ("enabled", "enable", "mode")
@@ -36,17 +37,35 @@ def _leaf_name(dotted: str) -> str:
     return dotted.rsplit(".", 1)[-1].lower().replace("-", "_")
 
 
-def epsilon_budget(run: RunData) -> float | None:
-    """The epsilon cap: from the ledgers when recorded, else from the config."""
+@dataclass(frozen=True)
+class Budget:
+    """The epsilon line drawn on the privacy plot and where it comes from."""
+
+    epsilon: float
+    source: str
+
+
+def find_budget(run: RunData) -> Budget | None:
+    """The cap from the ledgers, else a cap in the config, else the DP target epsilon."""
     for entries in run.ledgers.values():
         for entry in reversed(entries):
             if entry.get("epsilon_cap") is not None:
-                return float(entry["epsilon_cap"])
+                return Budget(float(entry["epsilon_cap"]), "cap recorded in the privacy ledgers")
     for dotted, value in _walk(run.config):
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if _leaf_name(dotted) in _CAP_KEYS and is_number and value > 0:
-            return float(value)
+            return Budget(float(value), f"config {dotted}")
+    privacy = run.config.get("privacy", {})
+    target = privacy.get("epsilon") if isinstance(privacy, dict) else None
+    if run.is_dp and isinstance(target, (int, float)) and not isinstance(target, bool) and target > 0:
+        return Budget(float(target), "target, config privacy.epsilon")
     return None
+
+
+def epsilon_budget(run: RunData) -> float | None:
+    """Just the epsilon of :func:`find_budget`, or None."""
+    budget = find_budget(run)
+    return None if budget is None else budget.epsilon
 
 
 def _is_deid_switch(dotted: str) -> bool:

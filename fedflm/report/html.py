@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fedflm.report import plots
-from fedflm.report.findings import collect_warnings, epsilon_budget
+from fedflm.report.findings import collect_warnings, find_budget
 from fedflm.report.rundir import RunData, load_run
 
 REPORT_FILE = "report.html"
@@ -119,8 +119,9 @@ def _privacy_section(run: RunData, out_dir: Path) -> str:
     if not run.is_dp:
         body = '<div class="warning">No differential privacy in this run: no formal privacy guarantee.</div>'
         return _section("privacy", title, body)
-    budget = epsilon_budget(run)
-    text = f"Budget ε = {budget:g}" if budget is not None else "No ε cap recorded for this run."
+    found = find_budget(run)
+    budget = None if found is None else found.epsilon
+    text = f"Budget ε = {found.epsilon:g} ({found.source})" if found else "No ε budget recorded for this run."
     if not any(c.get("epsilon") is not None for c in run.client_rounds):
         return _section("privacy", title, _note(text) + _note("No per-client ε was recorded."))
     figure = _figure(out_dir, "epsilon", lambda p: plots.plot_epsilon(run.client_rounds, budget, p),

@@ -54,3 +54,12 @@ def test_incomplete_status_is_warned() -> None:
 
     # Execute / Assert
     assert any("RUN NOT COMPLETE: status is 'failed'" in w for w in collect_warnings(run))
+
+
+def test_dp_target_epsilon_is_the_budget_when_no_cap_is_set() -> None:
+    # Prepare: the foundation's config layout, [privacy] epsilon = target
+    config = {"privacy": {"dp": "sample", "epsilon": 3.0, "max_epsilon": None}}
+
+    # Execute / Assert
+    assert epsilon_budget(_run(config, eps=1.0)) == 3.0
+    assert epsilon_budget(_run(config)) is None  # no epsilon recorded: not a DP run
