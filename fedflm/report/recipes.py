@@ -1,0 +1,133 @@
+"""Recipes: named, versioned run configs whose results become rows of RESULTS.md.
+
+A recipe is a TOML file: a ``[recipe]`` table (``name``, ``description``,
+``seeds``) and the usual sectioned run config (``[data]``, ``[model]``,
+``[train]``, ``[fed]``, ``[privacy]``), exactly the keys of ``fedflm simulate
+--config``. :func:`run_recipe` runs one seed of it with ``fedflm.simulate``,
+writes the run report, and returns the result row (config, commit, machine,
+metrics) that :func:`fedflm.report.results.write_row` stores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedflm.errors import ConfigError, DataError
+from fedflm.report.results import git_commit, machine_info, make_row
+from fedflm.report.rundir import load_run
+
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One recipe file, parsed; ``config`` holds the run-config sections."""
+
+    name: str
+    description: str
+    seeds: tuple[int, ...]
+    config: dict[str, Any]
+    path: Path
+
+    def __post_init__(self) -> None:
+        if not self.name or not set(self.name) <= _NAME_CHARS:
+            raise ConfigError(f"{self.path}: recipe name must be lowercase [a-z0-9-_.], got {self.name!r}")
+        if not self.seeds or any(not isinstance(s, int) or isinstance(s, bool) for s in self.seeds):
+            raise ConfigError(f"{self.path}: recipe seeds must be a non-empty list of integers, got {self.seeds!r}")
+        if "seed" in self.config.get("fed", {}) or "out" in self.config.get("fed", {}):
+            raise ConfigError(f"{self.path}: set seeds in [recipe], not fed.seed/fed.out (the runner sets them)")
+
+    @property
+    def dataset(self) -> str:
+        return str(self.config.get("data", {}).get("dataset", "sst2"))
+
+
+def resolve_recipe_path(name_or_path: str, recipes_dir: Path) -> Path:
+    """A recipe file given as a path, or as a name inside ``recipes_dir``."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" and candidate.is_file():
+        return candidate
+    named = recipes_dir / f"{name_or_path.removesuffix('.toml')}.toml"
+    if named.is_file():
+        return named
+    known = ", ".join(sorted(p.stem for p in recipes_dir.glob("*.toml"))) or "none"
+    raise ConfigError(f"recipe {name_or_path!r} not found (known in {recipes_dir}: {known})")
+
+
+def load_recipe(path: Path) -> Recipe:
+    """Parse and validate a recipe file, including its run config."""
+    from fedflm.config import RunConfig
+
+    try:
+        tree = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read recipe: {exc}") from None
+    meta = tree.pop("recipe", None)
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{path}: no [recipe] table (name, description, seeds)")
+    recipe = Recipe(name=str(meta.get("name", Path(path).stem)), description=str(meta.get("description", "")),
+                    seeds=tuple(meta.get("seeds", [0])), config=tree, path=Path(path))
+    RunConfig.from_flat(tree)  # validates every key and value now, not after a long run
+    return recipe
+
+
+def run_config(recipe: Recipe, seed: int, out: Path) -> Any:
+    """The RunConfig of one seed of ``recipe``, writing to ``out``."""
+    from fedflm.config import RunConfig
+
+    cfg = RunConfig.from_flat(recipe.config)
+    return dataclasses.replace(cfg, fed=dataclasses.replace(cfg.fed, seed=seed, out=str(out)))
+
+
+def run_metrics(run_dir: Path) -> dict[str, Any]:
+    """Row metrics of a finished run: final quality, wall time, bytes sent, max epsilon."""
+    run = load_run(run_dir)
+    if run.summary is None or run.status != "complete":
+        raise DataError(f"{run_dir}: run is not complete (status {run.status!r}); no result row written")
+    final = run.summary.get("final") or run.rounds[-1]
+    eps = [float(r["epsilon_max"]) for r in run.rounds if r.get("epsilon_max") is not None]
+    eps += [float(e["epsilon"]) for entries in run.ledgers.values() for e in entries if "epsilon" in e]
+    wall = run.summary.get("total_wall_time_s", run.summary.get("wall_time_s"))
+    return {"accuracy": final.get("accuracy"), "macro_f1": final.get("macro_f1"), "wall_time_s": wall,
+            "bytes_sent": sum(int(r.get("bytes_up") or 0) for r in run.rounds),
+            "epsilon": max(eps) if eps else None}
+
+
+def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict[str, Any]:
+    """Run one seed of ``recipe``; write its report; return its validated result row."""
+    from fedflm.fl.simulation import simulate
+    from fedflm.report.html import write_report
+
+    commit, dirty = git_commit(repo)
+    out = runs_dir / recipe.name / f"seed{seed}-{commit[:7]}"
+    cfg = run_config(recipe, seed, out)
+    result = simulate(cfg)
+    if not (result.run_dir / "report.html").exists():
+        write_report(result.run_dir)
+    resolved = tomllib.loads((result.run_dir / "config.toml").read_text(encoding="utf-8"))
+    machine = machine_info()
+    if cfg.model.device == "cpu":
+        machine["gpu"] = None  # a GPU sat idle: the figures are CPU figures
+    return make_row(recipe=recipe.name, dataset=recipe.dataset, description=recipe.description, seed=seed,
+                    config=json.loads(json.dumps(resolved)), metrics=run_metrics(result.run_dir),
+                    commit=commit, dirty=dirty, machine=machine, run_dir=str(result.run_dir))
+
+
+def run_and_record(name_or_path: str, *, seeds: tuple[int, ...] | None, recipes_dir: Path, runs_dir: Path,
+                   results_dir: Path | None, repo: Path) -> list[dict[str, Any]]:
+    """Run the given seeds (default: the recipe's) and write one result row per seed."""
+    from fedflm.report.results import write_row
+
+    recipe = load_recipe(resolve_recipe_path(name_or_path, recipes_dir))
+    rows = []
+    for seed in seeds or recipe.seeds:
+        row = run_recipe(recipe, seed, runs_dir=runs_dir, repo=repo)
+        if results_dir is not None:
+            row["result_file"] = str(write_row(row, results_dir))
+        rows.append(row)
+    return rows

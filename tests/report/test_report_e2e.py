@@ -1,0 +1,80 @@
+"""A tiny real federation, run as a recipe: result row, RESULTS.md and a full report."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fedflm.errors import ConfigError
+from fedflm.report.html import SECTIONS
+from fedflm.report.recipes import load_recipe, run_and_record
+from fedflm.report.results import load_rows
+from fedflm.report.results_md import render_results
+
+ROOT = Path(__file__).resolve().parents[2]
+IMG = re.compile(r'<img alt="([^"]*)" src="data:image/png;base64,')
+
+TINY_RECIPE = """
+[recipe]
+name = "tiny-fed-iid"
+description = "tiny random BERT, 2 clients, IID, no DP"
+seeds = [0]
+
+[data]
+dataset = "sst2"
+partition = "iid"
+samples_per_client = 48
+eval_samples = 64
+max_length = 32
+
+[model]
+model = "{model}"
+
+[train]
+batch_size = 16
+
+[fed]
+clients = 2
+rounds = 2
+"""
+
+
+@pytest.mark.slow
+def test_tiny_recipe_writes_row_results_and_complete_report(tmp_path: Path, tiny_model_dir: Path) -> None:
+    # Prepare
+    recipe = tmp_path / "tiny-fed-iid.toml"
+    recipe.write_text(TINY_RECIPE.format(model=tiny_model_dir))
+    results = tmp_path / "results"
+
+    # Execute
+    (row,) = run_and_record(str(recipe), seeds=None, recipes_dir=tmp_path, runs_dir=tmp_path / "runs",
+                            results_dir=results, repo=ROOT)
+
+    # Assert: the row is complete and RESULTS.md can be generated from it
+    assert row["config"]["fed"]["clients"] == 2 and row["config"]["fed"]["seed"] == 0
+    assert 0.0 <= row["metrics"]["accuracy"] <= 1.0
+    assert row["metrics"]["bytes_sent"] > 0 and row["metrics"]["epsilon"] is None
+    assert "| `tiny-fed-iid` |" in render_results(load_rows(results))
+    # ... and the run's report has every section, with the figures a non-DP run can have
+    page = (Path(row["run_dir"]) / "report.html").read_text(encoding="utf-8")
+    for section_id in SECTIONS:
+        assert f'data-section="{section_id}"' in page
+    figures = IMG.findall(page)
+    assert len(figures) == 5, figures  # clients, global metrics, train loss, confusion, bytes
+    assert "NO FORMAL PRIVACY" in page
+
+
+def test_recipe_refuses_seed_in_config_and_unknown_keys(tmp_path: Path) -> None:
+    # Prepare
+    with_seed = tmp_path / "a.toml"
+    with_seed.write_text('[recipe]\nname = "a"\nseeds = [0]\n[fed]\nseed = 3\n')
+    unknown = tmp_path / "b.toml"
+    unknown.write_text('[recipe]\nname = "b"\nseeds = [0]\n[train]\nlearning_rate = 0.1\n')
+
+    # Execute / Assert
+    with pytest.raises(ConfigError, match="set seeds in \\[recipe\\]"):
+        load_recipe(with_seed)
+    with pytest.raises(ConfigError, match="learning_rate"):
+        load_recipe(unknown)
