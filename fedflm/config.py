@@ -50,8 +50,12 @@ class DataConfig:
                "partition must be iid, dirichlet:ALPHA, pathological:K or column:NAME, "
                f"got {self.partition!r}")
         if self.partition.startswith("dirichlet:"):
-            alpha = float(self.partition.split(":", 1)[1])
-            _check(alpha > 0, f"dirichlet alpha must be > 0, got {alpha}")
+            raw = self.partition.split(":", 1)[1]
+            try:
+                alpha = float(raw)
+            except ValueError:
+                raise ConfigError(f"dirichlet alpha must be a number, got {raw!r}") from None
+            _check(0 < alpha < float("inf"), f"dirichlet alpha must be finite and > 0, got {alpha}")
         if self.partition.startswith("pathological:"):
             k = int(self.partition.split(":", 1)[1])
             _check(k >= 1, f"pathological K must be >= 1, got {k}")
@@ -88,7 +92,7 @@ class TrainConfig:
     local_epochs: int = 1
     local_steps: int = 0
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 5e-3
     weight_decay: float = 0.0
     optimizer: str = "adamw"
 
@@ -185,8 +189,8 @@ class RunConfig:
         return flat
 
     def to_run_config(self) -> dict[str, Any]:
-        """Flower ``run_config`` form: dashed keys, no None values."""
-        return {k.replace("_", "-"): v for k, v in self.to_flat().items() if v is not None}
+        """Flower ``run_config`` form: dashed keys, None as "" (``from_flat`` reads it back)."""
+        return {k.replace("_", "-"): "" if v is None else v for k, v in self.to_flat().items()}
 
     @classmethod
     def from_flat(cls, values: Mapping[str, Any], base: "RunConfig | None" = None) -> "RunConfig":
@@ -198,12 +202,12 @@ class RunConfig:
             key = raw_key.replace("-", "_")
             if key in _SECTIONS and isinstance(value, Mapping):  # sectioned TOML
                 for sub_key, sub_val in value.items():
-                    updates[key][sub_key.replace("-", "_")] = None if sub_val == "" else sub_val
+                    updates[key][sub_key.replace("-", "_")] = sub_val
                 continue
             if key not in keys:
                 raise ConfigError(f"unknown config key {raw_key!r}")
             sec, name = keys[key]
-            updates[sec][name] = None if value == "" else value
+            updates[sec][name] = value
         return cls(**{
             sec: dataclasses.replace(getattr(base, sec), **_coerce(_SECTIONS[sec], upd))
             for sec, upd in updates.items()
@@ -211,7 +215,7 @@ class RunConfig:
 
 
 def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
-    """Coerce strings/ints coming from TOML, CLI or Flower to the field types."""
+    """Coerce strings/ints coming from TOML, CLI or Flower to the field types ("" = None)."""
     types = {f.name: f.type for f in fields(cls)}
     out: dict[str, Any] = {}
     for name, value in values.items():
@@ -219,7 +223,7 @@ def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"unknown config key {name!r} in [{cls.__name__}]")
         t = str(types[name])
         try:
-            if value is None:
+            if value is None or (value == "" and "None" in t):
                 out[name] = None
             elif t.startswith("bool"):
                 out[name] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")

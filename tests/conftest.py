@@ -1,0 +1,65 @@
+"""Shared fixtures: a tiny random BERT (built from a config) with a tokenizer trained on the fly.
+
+Real code paths (``from_pretrained`` on a local directory, peft LoRA, Opacus)
+run against it in seconds; tests that need the real packaged MiniLM are
+marked ``slow`` and say so.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def build_tiny_bert(out: Path, corpus: list[str], vocab_size: int = 600) -> Path:
+    """Train a WordPiece tokenizer on ``corpus`` and save it with a tiny random BERT."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=vocab_size,
+                                                              special_tokens=special))
+    from tokenizers.processors import TemplateProcessing
+    tok.post_processor = TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+    fast = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                             cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+                        pad_token_id=0)
+    BertForSequenceClassification(config).save_pretrained(out)
+    fast.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sst2_sample() -> list[tuple[str, int]]:
+    """A few thousand real SST-2 rows (text, label) from the packaged copy."""
+    import gzip
+    from importlib import resources
+
+    path = resources.files("fedflm.data.builtin").joinpath("sst2_train.tsv.gz")
+    with gzip.open(str(path), "rt", encoding="utf-8") as fh:
+        next(fh)
+        rows = [line.rstrip("\n").rsplit("\t", 1) for _, line in zip(range(3000), fh)]
+    return [(t.strip(), int(y)) for t, y in rows]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, sst2_sample) -> Path:
+    """Path of a tiny random BERT + tokenizer usable as ``--model PATH``."""
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), [t for t, _ in sst2_sample])
