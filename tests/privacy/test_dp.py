@@ -17,6 +17,8 @@ from fedflm.privacy.dp import GRAD_SAMPLE_MODES, SecureModeOffWarning, make_priv
 from fedflm.train.batching import PadCollator
 
 VOCAB, LABELS = 120, 3
+# Expected with frozen embeddings; dp.py silences it at run time, pytest resets filters per test.
+pytestmark = pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")
 
 
 def _model(seed: int = 0) -> PeftModel:
