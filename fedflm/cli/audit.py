@@ -50,14 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "owner's last entry, not after every entry")
     ledger.add_argument("--tolerance", type=float, default=0.01,
                         help="relative disagreement that fails an entry (default 0.01 = 1%%)")
-    ledger.set_defaults(func=cmd_ledger)
+    ledger.set_defaults(handler=cmd_ledger)
     _add_empirical(sub)
 
 
 def _add_empirical(sub: argparse._SubParsersAction) -> None:
     emp = sub.add_parser("empirical", help="empirical epsilon lower bound (one training run)",
                          description=EMPIRICAL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    emp.set_defaults(func=cmd_empirical)
+    emp.set_defaults(handler=cmd_empirical)
 
 
 def cmd_empirical(args: argparse.Namespace) -> int:
@@ -101,21 +101,3 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     n_fail = sum(f.failed for f in audit.findings)
     print(("PASS" if audit.ok else f"FAIL: {n_fail} check(s) failed") + f"; report: {paths['markdown']}")
     return 0 if audit.ok else 1
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m fedflm.cli.audit ...``)."""
-    from fedflm.errors import FedflmError
-
-    parser = argparse.ArgumentParser(prog="fedflm")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except FedflmError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

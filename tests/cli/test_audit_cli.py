@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "audit"))
 from ledger_factory import make_entries, read_lines, write_ledger, write_lines  # noqa: E402
 
-from fedflm.cli.audit import main  # noqa: E402
+from fedflm.cli.main import main  # noqa: E402
 
 KEY = bytes(range(1, 33))
 
@@ -93,6 +93,6 @@ def test_user_errors_are_one_line(tmp_path: Path, capsys) -> None:
     # Assert
     err = capsys.readouterr().err.strip().splitlines()
     assert missing == 2 and bad == 2
-    assert err == [f"error: {tmp_path / 'absent'}: no such file or directory",
-                   f"error: {bad_key}: not a 256-bit key (expected 32 raw bytes, 64 hex or 44 base64 "
+    assert err == [f"fedflm: error: {tmp_path / 'absent'}: no such file or directory",
+                   f"fedflm: error: {bad_key}: not a 256-bit key (expected 32 raw bytes, 64 hex or 44 base64 "
                    f"characters, got 9 characters)"]

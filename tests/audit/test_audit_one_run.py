@@ -1,0 +1,117 @@
+"""The one-run epsilon lower bound: known values, monotonicity, soundness, power."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special, stats
+
+from fedflm.audit.one_run import (audit_scores, count_correct, epsilon_lower_bound, guesses_from_scores,
+                                  p_value)
+
+
+@pytest.mark.parametrize("r", [10, 100, 1000])
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_all_correct_pure_dp_closed_form(r: int, confidence: float) -> None:
+    # Prepare: delta = 0 and v = r: p_value = p^r, so the bound is logit((1 - confidence)^(1/r))
+    expected = special.logit((1 - confidence) ** (1 / r))
+    # Execute
+    eps = epsilon_lower_bound(r, r, r, 0.0, confidence)
+    # Assert
+    assert eps == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(("r", "v"), [(100, 70), (200, 180), (1000, 600), (50, 26)])
+def test_pure_dp_equals_clopper_pearson(r: int, v: int) -> None:
+    # Prepare: with delta = 0 the bound is the logit of the one-sided Clopper-Pearson lower limit
+    cp_lower = stats.beta.ppf(0.05, v, r - v + 1)
+    expected = max(0.0, special.logit(cp_lower))
+    # Execute
+    eps = epsilon_lower_bound(2 * r, r, v, 0.0, 0.95)
+    # Assert
+    assert eps == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_p_value_matches_direct_sum() -> None:
+    # Prepare: the paper's formula written out term by term
+    m, r, v, eps, delta = 1000, 100, 80, 1.0, 1e-4
+    q = 1 / (1 + math.exp(-eps))
+    tail = sum(stats.binom.pmf(j, r, q) for j in range(v, r + 1))
+    alpha = max(sum(stats.binom.pmf(j, r, q) for j in range(v - i, v)) / i for i in range(1, v + 1))
+    # Execute / Assert
+    assert p_value(m, r, v, eps, delta) == pytest.approx(tail + 2 * m * delta * alpha, rel=1e-9)
+
+
+def test_half_correct_gives_no_evidence() -> None:
+    # Execute / Assert
+    assert epsilon_lower_bound(1000, 1000, 500, 1e-5) == 0.0
+    assert epsilon_lower_bound(100, 0, 0, 1e-5) == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 400), st.data())
+def test_bound_is_monotone(r: int, data: st.DataObject) -> None:
+    # Prepare
+    v = data.draw(st.integers(0, r - 1))
+    m = data.draw(st.integers(r, 2 * r + 10))
+    # Execute
+    base = epsilon_lower_bound(m, r, v, 1e-6)
+    more_correct = epsilon_lower_bound(m, r, v + 1, 1e-6)
+    more_delta = epsilon_lower_bound(m, r, v, 1e-3)
+    more_confident = epsilon_lower_bound(m, r, v, 1e-6, confidence=0.99)
+    # Assert
+    assert more_correct >= base - 1e-6
+    assert more_delta <= base + 1e-6
+    assert more_confident <= base + 1e-6
+
+
+def test_guesses_and_counts() -> None:
+    # Prepare
+    scores = [0.9, 0.1, 0.5, 0.8, 0.2, 0.3]
+    included = [True, False, False, True, True, False]
+    # Execute
+    guesses = guesses_from_scores(scores, 2, 2)
+    r, v = count_correct(guesses, included)
+    # Assert: top-2 (0.9, 0.8) guessed in, bottom-2 (0.1, 0.2) guessed out
+    assert guesses.tolist() == [1, -1, 0, 1, -1, 0]
+    assert (r, v) == (4, 3)
+
+
+def _randomized_response_scores(rng: np.random.Generator, m: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each canary's bit is reported truthfully with prob e^eps/(1+e^eps): an exactly eps-DP release."""
+    included = rng.random(m) < 0.5
+    truthful = rng.random(m) < special.expit(eps)
+    reported = np.where(truthful, included, ~included)
+    scores = reported + rng.random(m) * 1e-3  # random tie-breaking among equal reports
+    return scores, included
+
+
+@pytest.mark.parametrize(("eps", "delta"), [(1.0, 0.0), (2.0, 1e-5), (4.0, 1e-5)])
+def test_sound_on_randomized_response(eps: float, delta: float) -> None:
+    # Prepare
+    rng = np.random.default_rng(1234)
+    trials, m, confidence = 400, 500, 0.9
+    # Execute
+    bounds = [audit_scores(*_randomized_response_scores(rng, m, eps), delta=delta, confidence=confidence,
+                           candidates=[(m // 2, m // 2)]).epsilon_lower_bound for _ in range(trials)]
+    # Assert: the bound exceeds the true epsilon in at most 10 % of runs (plus binomial slack)
+    exceed = np.mean(np.asarray(bounds) > eps)
+    assert exceed <= 0.1 + 3 * math.sqrt(0.1 * 0.9 / trials)
+    # ... and it has power: the typical bound is close to the truth
+    assert np.median(bounds) > 0.75 * eps
+
+
+def test_bonferroni_candidates_stay_sound_and_report_choice() -> None:
+    # Prepare
+    rng = np.random.default_rng(7)
+    scores, included = _randomized_response_scores(rng, 400, 1.5)
+    # Execute
+    res = audit_scores(scores, included, delta=1e-5, confidence=0.95)
+    # Assert
+    assert res.candidates == 4 and res.m == 400
+    assert 0 < res.epsilon_lower_bound < 1.5 + 0.5
+    assert "95 % confidence" in res.describe()
