@@ -115,7 +115,15 @@ def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict
         machine["gpu"] = None  # a GPU sat idle: the figures are CPU figures
     return make_row(recipe=recipe.name, dataset=recipe.dataset, description=recipe.description, seed=seed,
                     config=json.loads(json.dumps(resolved)), metrics=run_metrics(result.run_dir),
-                    commit=commit, dirty=dirty, machine=machine, run_dir=str(result.run_dir))
+                    commit=commit, dirty=dirty, machine=machine, run_dir=_relative(result.run_dir, repo))
+
+
+def _relative(path: Path, repo: Path) -> str:
+    """``path`` relative to the checkout when inside it (rows travel between machines)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(repo).resolve()))
+    except ValueError:
+        return str(path)
 
 
 def run_and_record(name_or_path: str, *, seeds: tuple[int, ...] | None, recipes_dir: Path, runs_dir: Path,

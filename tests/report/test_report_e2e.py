@@ -58,7 +58,7 @@ def test_tiny_recipe_writes_row_results_and_complete_report(tmp_path: Path, tiny
     assert row["metrics"]["bytes_sent"] > 0 and row["metrics"]["epsilon"] is None
     assert "| `tiny-fed-iid` |" in render_results(load_rows(results))
     # ... and the run's report has every section, with the figures a non-DP run can have
-    page = (Path(row["run_dir"]) / "report.html").read_text(encoding="utf-8")
+    page = (ROOT / row["run_dir"] / "report.html").read_text(encoding="utf-8")
     for section_id in SECTIONS:
         assert f'data-section="{section_id}"' in page
     figures = IMG.findall(page)
