@@ -129,13 +129,22 @@ def _privacy_section(run: RunData, out_dir: Path) -> str:
     return _section("privacy", title, f"<p>{_esc(text)}</p>" + figure)
 
 
+def _status_table(run: RunData) -> str:
+    """Client rounds that did not end "ok" (refused for budget, failed), or a one-line all-clear."""
+    bad = [c for c in run.client_rounds if c.get("status", "ok") != "ok"]
+    if not bad:
+        return _note(f"All {len(run.client_rounds)} client rounds ended ok.")
+    rows = [(c.get("round"), c.get("partition_id"), c.get("status"), c.get("reason", "")) for c in bad]
+    return "<p>Client rounds that did not end ok:</p>" + _table(("round", "client", "status", "reason"), rows)
+
+
 def _train_loss_section(run: RunData, out_dir: Path) -> str:
     title = "Training loss per client"
     if not any(c.get("train_loss") is not None for c in run.client_rounds):
-        return _section("train-loss", title, _note("No client training loss was recorded."))
+        return _section("train-loss", title, _note("No client training loss was recorded.") + _status_table(run))
     figure = _figure(out_dir, "train_loss", lambda p: plots.plot_train_loss(run.client_rounds, p),
                      "train loss per client per round")
-    return _section("train-loss", title, figure)
+    return _section("train-loss", title, figure + _status_table(run))
 
 
 def _confusion_section(run: RunData, out_dir: Path) -> str:

@@ -120,3 +120,26 @@ def test_missing_run_dir_and_bad_metrics_are_data_errors(tmp_path: Path, make_ru
         write_report(tmp_path / "not_a_run")
     with pytest.raises(DataError, match=r"metrics.jsonl: line 2"):
         write_report(run_dir)
+
+
+def test_refused_and_failed_client_rounds_are_listed(make_run) -> None:
+    # Prepare: client 1 refuses round 3 for its budget
+    run_dir = make_run(dp=True)
+    path = run_dir / "client_metrics.jsonl"
+    lines = path.read_text().splitlines()
+    lines.append('{"round": 3, "partition_id": 1, "status": "refused", "reason": "budget: eps 3.2 > cap 3.0"}')
+    path.write_text("\n".join(lines) + "\n")
+
+    # Execute
+    section = _section(write_report(run_dir).read_text(encoding="utf-8"), "train-loss")
+
+    # Assert
+    assert "<td>refused</td>" in section and "budget: eps 3.2 &gt; cap 3.0" in section
+
+
+def test_all_ok_client_rounds_say_so(make_run) -> None:
+    # Execute
+    section = _section(write_report(make_run(dp=False)).read_text(encoding="utf-8"), "train-loss")
+
+    # Assert
+    assert "All 9 client rounds ended ok." in section
