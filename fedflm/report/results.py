@@ -50,6 +50,7 @@ class RecipeSummary:
     recipe: str
     dataset: str
     description: str
+    model: str
     seeds: list[int]
     metrics: dict[str, Stat | None]
     commits: list[str]
@@ -94,6 +95,14 @@ def machine_label(machine: dict[str, Any]) -> str:
     threads = machine.get("torch_threads")
     suffix = f", {threads} thread(s)" if threads else ""
     return f"CPU {machine.get('cpu', '?')} ({machine.get('cores', '?')} cores{suffix})"
+
+
+def model_label(config: dict[str, Any]) -> str:
+    """The model a row fine-tuned, from its resolved config (``minilm`` spelled out)."""
+    model = config.get("model", {}) if isinstance(config.get("model"), dict) else {}
+    name = str(model.get("model", "?"))
+    name = "all-MiniLM-L6-v2 (22.7 M)" if name == "minilm" else name
+    return f"{name} + LoRA r={model['lora_r']}" if "lora_r" in model else name
 
 
 def make_row(*, recipe: str, dataset: str, description: str, seed: int, config: dict[str, Any],
@@ -171,6 +180,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[RecipeSummary]:
             metrics[key] = Stat.of(values)
         summaries.append(RecipeSummary(
             recipe=recipe, dataset=group[0]["dataset"], description=str(group[0].get("description", "")),
+            model=model_label(group[0]["config"]),
             seeds=sorted(int(r["seed"]) for r in group), metrics=metrics,
             commits=sorted({_commit_label(r) for r in group}),
             machines=sorted({machine_label(r["machine"]) for r in group})))

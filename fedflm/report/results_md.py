@@ -65,11 +65,11 @@ def _cell(text: str) -> str:
 
 
 def _recipe_table(summaries: list[RecipeSummary]) -> list[str]:
-    lines = ["| recipe | setting | seeds | accuracy % | macro-F1 % | ε spent | wall time s | MB sent | commit | machine |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| recipe | model | setting | seeds | accuracy % | macro-F1 % | ε spent | wall time s | MB sent | commit | machine |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         m = s.metrics
-        cells = [f"`{s.recipe}`", s.description, ", ".join(map(str, s.seeds)), _percent(m["accuracy"]),
+        cells = [f"`{s.recipe}`", s.model, s.description, ", ".join(map(str, s.seeds)), _percent(m["accuracy"]),
                  _percent(m["macro_f1"]), _plain(m["epsilon"]), _plain(m["wall_time_s"], digits=0),
                  _plain(m["bytes_sent"], scale=1e6, digits=1), "<br>".join(s.commits), "<br>".join(s.machines)]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
