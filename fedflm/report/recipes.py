@@ -106,11 +106,11 @@ def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict
     commit, dirty = git_commit(repo)
     out = runs_dir / recipe.name / f"seed{seed}-{commit[:7]}"
     cfg = run_config(recipe, seed, out)
+    machine = machine_info()  # before the run: the load average says how shared the machine was
     result = simulate(cfg)
     if not (result.run_dir / "report.html").exists():
         write_report(result.run_dir)
     resolved = tomllib.loads((result.run_dir / "config.toml").read_text(encoding="utf-8"))
-    machine = machine_info()
     if cfg.model.device == "cpu":
         machine["gpu"] = None  # a GPU sat idle: the figures are CPU figures
     return make_row(recipe=recipe.name, dataset=recipe.dataset, description=recipe.description, seed=seed,

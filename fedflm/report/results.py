@@ -85,7 +85,8 @@ def machine_info() -> dict[str, Any]:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"cpu": _cpu_name(), "cores": os.cpu_count(), "gpu": gpu,
             "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "python": platform.python_version(), "system": platform.system()}
+            "python": platform.python_version(), "system": platform.system(),
+            "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}
 
 
 def machine_label(machine: dict[str, Any]) -> str:

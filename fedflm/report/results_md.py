@@ -18,7 +18,8 @@ HEADER = (
     "Generated from the result rows in `simulations/results/` by `python simulations/make_results.py`; "
     "each row was written by `python simulations/run.py RECIPE` and carries its resolved config, the "
     "commit and the machine it ran on. Values are mean ± sample standard deviation over seeds "
-    "(± — when a recipe ran with one seed). ε is the largest cumulative ε over data owners "
+    "(± — when a recipe ran with one seed). Wall times on a shared machine are inflated: the per-run "
+    "table gives the 1-minute load average when each run started. ε is the largest cumulative ε over data owners "
     "(δ as in the recipe); — means no differential privacy.\n"
 )
 
@@ -87,15 +88,17 @@ def _reference_table(dataset: str) -> list[str]:
 
 
 def _row_table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = ["| recipe | seed | accuracy % | macro-F1 % | ε | wall time s | commit | machine | created (UTC) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| recipe | seed | accuracy % | macro-F1 % | ε | wall time s | commit | machine | load at start | created (UTC) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in sorted(rows, key=lambda r: (r["dataset"], r["recipe"], r["seed"], str(r.get("created_utc", "")))):
         m = row["metrics"]
         eps = f"{m['epsilon']:.2f}" if m.get("epsilon") is not None else "—"
         wall = f"{m['wall_time_s']:.0f}" if m.get("wall_time_s") is not None else "—"
         commit = row["commit"][:10] + ("+dirty" if row.get("dirty") else "")
+        load = row["machine"].get("load_avg_1m")
         cells = [f"`{row['recipe']}`", str(row["seed"]), f"{100 * m['accuracy']:.2f}", f"{100 * m['macro_f1']:.2f}",
-                 eps, wall, commit, machine_label(row["machine"]), str(row.get("created_utc", "?"))]
+                 eps, wall, commit, machine_label(row["machine"]), "?" if load is None else f"{load:.1f}",
+                 str(row.get("created_utc", "?"))]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return lines
 
