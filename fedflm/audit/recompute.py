@@ -16,10 +16,11 @@ This module does not import fedflm's training-side accounting.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import dp_accounting
@@ -54,14 +55,15 @@ class Block:
 Series = list[float | None]
 
 
-def _quiet(fn: Callable[[], float]) -> float:
-    """Call an accountant with its numerical chatter silenced (warnings, log lines)."""
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the accountants' numerical chatter (warnings, log lines)."""
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
     try:
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             warnings.simplefilter("ignore")
-            return float(fn())
+            yield
     finally:
         logging.disable(previous)
 
@@ -80,7 +82,7 @@ def opacus_rdp_series(blocks: Sequence[Block], wanted: Sequence[bool]) -> Series
         elif isinstance(total, int):
             out.append(0.0)
         else:
-            out.append(_quiet(lambda: opacus_rdp.get_privacy_spent(orders=orders, rdp=total, delta=b.delta)[0]))
+            out.append(float(opacus_rdp.get_privacy_spent(orders=orders, rdp=total, delta=b.delta)[0]))
     return out
 
 
@@ -109,7 +111,7 @@ def opacus_prv_series(blocks: Sequence[Block], wanted: Sequence[bool]) -> Series
             continue
         acc = PRVAccountant()
         acc.history = history
-        out.append(_quiet(lambda: acc.get_epsilon(delta=blocks[k].delta)))
+        out.append(float(acc.get_epsilon(delta=blocks[k].delta)))
     return out
 
 
@@ -124,7 +126,7 @@ def _dpa_series(make: Callable[[], dp_accounting.PrivacyAccountant], blocks: Seq
     for b, want in zip(blocks, wanted):
         if b.steps > 0:
             acc.compose(_event(b), b.steps)
-        out.append(_quiet(lambda: acc.get_epsilon(b.delta)) if want else None)
+        out.append(float(acc.get_epsilon(b.delta)) if want else None)
     return out
 
 
@@ -184,7 +186,8 @@ def recompute(blocks: Sequence[Block], *, every_entry: bool = True,
         for k, flag in enumerate((needed or {}).get(name, ())):
             wanted[k] = wanted[k] or flag
         try:
-            values = fn(blocks, wanted)
+            with _quiet():
+                values = fn(blocks, wanted)
         except Exception as exc:  # an accountant failing is reported, not fatal
             errors[name] = f"{type(exc).__name__}: {exc}"
             values = [None] * n

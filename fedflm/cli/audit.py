@@ -57,12 +57,62 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _add_empirical(sub: argparse._SubParsersAction) -> None:
     emp = sub.add_parser("empirical", help="empirical epsilon lower bound (one training run)",
                          description=EMPIRICAL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = emp.add_mutually_exclusive_group()
+    src.add_argument("--config", type=Path, help="run config TOML (as for `fedflm simulate --config`)")
+    src.add_argument("--run", type=Path, help="a run directory: audits the settings in RUN/config.toml")
+    emp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config key (e.g. samples_per_client=2000); repeatable")
+    emp.add_argument("--canaries", type=int, default=500, help="number of canaries m (default 500)")
+    emp.add_argument("--kind", default="unique-token", help="unique-token (default) or random-label")
+    emp.add_argument("--confidence", type=float, default=0.95, help="confidence of the bound (default 0.95)")
+    emp.add_argument("--rounds", type=int, default=None, help="rounds to train (default: the run's)")
+    emp.add_argument("--client", type=int, default=0, help="partition id of the audited client (default 0)")
+    emp.add_argument("--seed", type=int, default=None, help="seed for the coin flips (default: OS CSPRNG)")
+    emp.add_argument("--delta", type=float, default=None, help="delta of the bound (default: the run's)")
+    emp.add_argument("--out", type=Path, default=None, help="write empirical.json and empirical.md here")
     emp.set_defaults(handler=cmd_empirical)
 
 
+def _empirical_run_config(args: argparse.Namespace):
+    import tomllib
+
+    from fedflm.config import RunConfig
+
+    path = args.run / "config.toml" if args.run is not None else args.config
+    values: dict = {}
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    cfg = RunConfig.from_flat(values)
+    overrides = {}
+    for spec in args.set:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects KEY=VALUE, got {spec!r}")
+        overrides[key] = value
+    return RunConfig.from_flat(overrides, base=cfg)
+
+
 def cmd_empirical(args: argparse.Namespace) -> int:
-    """Run `audit empirical` (training-side wiring pending the foundation)."""
-    raise ConfigError("audit empirical is not available yet")
+    """Run `audit empirical`; exit 1 when the measured bound exceeds the claimed epsilon."""
+    from fedflm.audit.empirical import EmpiricalConfig
+    from fedflm.audit.empirical_report import write_empirical_report
+
+    audit = EmpiricalConfig(canaries=args.canaries, kind=args.kind, confidence=args.confidence,
+                            rounds=args.rounds, client=args.client, seed=args.seed, delta=args.delta)
+    cfg = _empirical_run_config(args)
+    from fedflm.audit.empirical import run_empirical_audit
+
+    result = run_empirical_audit(cfg, audit)
+    print(result.describe())
+    if args.out is not None:
+        paths = write_empirical_report(result, cfg, args.out)
+        print(f"report: {paths['markdown']}")
+    return 1 if result.violated else 0
 
 
 def _parse_keys(specs: list[str]) -> tuple[dict[str, bytes], bytes | None]:

@@ -96,3 +96,30 @@ def test_user_errors_are_one_line(tmp_path: Path, capsys) -> None:
     assert err == [f"fedflm: error: {tmp_path / 'absent'}: no such file or directory",
                    f"fedflm: error: {bad_key}: not a 256-bit key (expected 32 raw bytes, 64 hex or 44 base64 "
                    f"characters, got 9 characters)"]
+
+
+def test_empirical_cli_writes_report_and_exits_zero(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    # Prepare: a run config file as `fedflm simulate --config` takes it, shortened by --set
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'dataset = "sst2"\nclients = 4\nrounds = 3\nmodel = "{tiny_model_dir}"\ndp = "none"\n'
+                   f'partition = "iid"\nmax_length = 32\n')
+    out = tmp_path / "emp"
+    # Execute
+    code = main(["audit", "empirical", "--config", str(cfg), "--set", "samples_per_client=16",
+                 "--set", "local_epochs=2", "--rounds", "1", "--canaries", "20", "--seed", "3",
+                 "--out", str(out)])
+    # Assert
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "with 95 % confidence" in printed and "claimed epsilon inf (no DP)" in printed
+    data = json.loads((out / "empirical.json").read_text())
+    assert data["bound"]["m"] == 20 and data["claimed_epsilon"] is None and data["rounds"] == 1
+    assert "empirical lower bound" in (out / "empirical.md").read_text()
+
+
+def test_empirical_cli_bad_override_is_one_line(tmp_path: Path, capsys) -> None:
+    # Execute
+    code = main(["audit", "empirical", "--set", "no_such_key=1"])
+    # Assert
+    assert code == 2
+    assert capsys.readouterr().err.strip() == "fedflm: error: unknown config key 'no_such_key'"

@@ -1,0 +1,92 @@
+"""Empirical audit on a tiny model: power without DP, soundness with DP."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from datasets import Dataset
+
+from fedflm.audit.canaries import make_canaries
+from fedflm.audit.empirical import EmpiricalConfig, run_empirical_audit
+from fedflm.config import ModelConfig, RunConfig
+from fedflm.errors import ConfigError
+from fedflm.models.lora import load_tokenizer
+
+AUDIT = EmpiricalConfig(canaries=64, seed=1)
+
+
+def _cfg(model_dir: Path, **over: object) -> RunConfig:
+    # A client with 16 real rows and ~32 canaries, 40 local epochs: enough to memorise without DP.
+    flat = {"dataset": "sst2", "clients": 4, "rounds": 1, "samples_per_client": 16, "partition": "iid",
+            "model": str(model_dir), "device": "cpu", "local_epochs": 40, "batch_size": 16, "lr": 1e-2,
+            "max_length": 32, "dp": "none"}
+    flat.update(over)
+    return RunConfig.from_flat(flat)
+
+
+def test_without_dp_the_canaries_are_detected(tiny_model_dir: Path) -> None:
+    # Execute
+    res = run_empirical_audit(_cfg(tiny_model_dir), AUDIT)
+    # Assert: clearly above 0, and no claim to violate
+    assert res.bound.epsilon_lower_bound > 0.5, res.describe()
+    assert res.auc > 0.8
+    assert math.isinf(res.claimed_epsilon) and not res.violated
+    assert 0 < res.canaries_included < 64
+    assert res.train_examples == 16 + res.canaries_included
+
+
+def test_with_dp_at_small_epsilon_the_bound_stays_below_the_claim(tiny_model_dir: Path) -> None:
+    # Execute
+    res = run_empirical_audit(_cfg(tiny_model_dir, dp="sample", epsilon=1.0), AUDIT)
+    # Assert
+    sigma, q, steps = res.history[0]
+    assert sigma > 1 and 0 < q <= 1 and steps > 0
+    assert 0.9 <= res.claimed_epsilon <= 1.0
+    assert res.bound.epsilon_lower_bound <= res.claimed_epsilon, res.describe()
+    assert not res.violated
+    assert res.to_json()["bound"]["confidence"] == 0.95
+
+
+def test_random_label_canaries_are_held_out_and_flipped(tiny_model_dir: Path) -> None:
+    # Prepare
+    pool = Dataset.from_dict({"text": [f"row {i}" for i in range(40)], "label": [i % 3 for i in range(40)]})
+    tok = load_tokenizer(ModelConfig(model=str(tiny_model_dir)))
+    # Execute
+    canaries, rest = make_canaries("random-label", 20, tokenizer=tok, pool=pool, num_labels=3, seed=3)
+    # Assert
+    truth = dict(zip(pool["text"], pool["label"]))
+    assert len(rest) == 20 and not set(rest["text"]) & set(canaries.texts)
+    assert all(truth[t] != y for t, y in zip(canaries.texts, canaries.labels))
+    assert len(canaries.training_rows()) == sum(canaries.included)
+
+
+def test_unique_token_canaries_are_distinct_and_coin_flips_fair(tiny_model_dir: Path) -> None:
+    # Prepare
+    tok = load_tokenizer(ModelConfig(model=str(tiny_model_dir)))
+    empty = Dataset.from_dict({"text": [], "label": []})
+    # Execute
+    canaries, _ = make_canaries("unique-token", 2000, tokenizer=tok, pool=empty, num_labels=2, seed=5)
+    # Assert: 2000 fair coins: within 4 standard deviations of 1000
+    assert len(set(canaries.texts)) == 2000
+    assert abs(sum(canaries.included) - 1000) < 4 * math.sqrt(500)
+    assert set(canaries.labels) == {0, 1}
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"canaries": 1}, "canaries must be >= 2, got 1"),
+    ({"kind": "loud"}, "canary kind must be one of unique-token, random-label, got 'loud'"),
+    ({"confidence": 1.0}, "confidence must be in (0, 1), got 1.0"),
+    ({"rounds": 0}, "rounds must be >= 1, got 0"),
+])
+def test_config_errors_name_the_value(kwargs: dict, message: str) -> None:
+    # Execute / Assert
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        EmpiricalConfig(**kwargs)
+
+
+def test_client_level_dp_is_refused(tiny_model_dir: Path) -> None:
+    # Execute / Assert
+    with pytest.raises(ConfigError, match="supports dp=sample or dp=none"):
+        run_empirical_audit(_cfg(tiny_model_dir, dp="client"), AUDIT)
