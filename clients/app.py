@@ -11,18 +11,21 @@ import logging
 from functools import lru_cache
 
 import torch
-from flwr.app import Context, Message, MetricRecord, RecordDict
+from flwr.app import ConfigRecord, Context, Error, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from fedflm.config import ModelConfig, RunConfig
+from fedflm.errors import PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.client_data import client_partition
 from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, resolve_device,
                                 set_adapter_state)
 from fedflm.train.batching import TokenizedDataset, train_loader
+from fedflm.privacy.federation import client_owner, train_private
 from fedflm.train.local import train_local
 
 app = ClientApp()
+BUDGET_REFUSED = 403  # error code of a refusal: the data owner's epsilon cap would be exceeded
 log = logging.getLogger("fedflm.client")
 
 
@@ -57,11 +60,26 @@ def train(msg: Message, context: Context) -> Message:
     data = _tokenized(cfg, pid, num_clients)
     loader = train_loader(data, cfg.train.batch_size, seed=cfg.fed.seed * 1000 + server_round * 97 + pid)
     device = resolve_device(cfg.model.device)
-    result = train_local(model, loader, cfg.train, device)
+    privacy = None
+    if cfg.privacy.dp == "sample":
+        owner = client_owner(cfg, context.node_config, pid)
+        try:  # the owner's ledger is fsync'd before train_private returns
+            result, privacy = train_private(cfg, owner, len(data), server_round,
+                                            lambda privatize: train_local(model, loader, cfg.train, device, privatize))
+        except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
+            log.warning("%s", exc)
+            return Message(Error(code=BUDGET_REFUSED, reason=f"privacy budget: {exc}"), reply_to=msg)
+    else:
+        result = train_local(model, loader, cfg.train, device)
     metrics = MetricRecord({"train-loss": result.loss, "num-examples": len(data),
                             "partition-id": pid, "steps": result.steps,
                             "train-seconds": result.seconds})
     reply = RecordDict({"arrays": to_record(get_adapter_state(model)), "metrics": metrics})
+    if privacy is not None:
+        metrics["epsilon"] = privacy.epsilon
+        reply["privacy"] = ConfigRecord({"owner-id": privacy.owner_id, "ledger": privacy.ledger})
+    if cfg.privacy.dp == "client":  # equal weights: the client-level DP analysis needs them
+        metrics["dp-unit-weight"] = 1
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return Message(content=reply, reply_to=msg)

@@ -130,7 +130,7 @@ class FedConfig:
 class DPConfig:
     """Differential privacy: sample-level (DP-SGD), client-level, or none."""
 
-    dp: str = "none"
+    dp: str = "sample"
     epsilon: float | None = 8.0
     delta: float = 1e-5
     max_grad_norm: float = 1.0
@@ -138,6 +138,8 @@ class DPConfig:
     accountant: str = "rdp"
     max_epsilon: float | None = None
     secure_mode: bool = False
+    privacy_state: str = ""  # root of the owners' privacy state dirs ("" = inside the run dir)
+    run_id: str = ""  # id of this run in the owners' ledgers ("" = chosen by the server)
 
     def __post_init__(self) -> None:
         _check(self.dp in ("sample", "client", "none"),
@@ -152,6 +154,8 @@ class DPConfig:
                f"accountant must be rdp or prv, got {self.accountant!r}")
         _check(self.max_epsilon is None or self.max_epsilon > 0,
                f"max_epsilon must be > 0, got {self.max_epsilon}")
+        _check(re.fullmatch(r"[A-Za-z0-9._-]{0,128}", self.run_id) is not None,
+               f"run_id must be up to 128 characters [A-Za-z0-9._-], got {self.run_id!r}")
 
 
 _SECTIONS: dict[str, type] = {

@@ -21,6 +21,7 @@ from flwr.serverapp import Grid, ServerApp
 from fedflm.config import RunConfig
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.client_data import federated_data
+from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilon_max, write_ledgers
 from fedflm.fl.progress import reporter
 from fedflm.fl.rundir import RunDir, default_run_dir
 from fedflm.fl.strategy import ProgressGrid, RecordingFedAvg
@@ -50,6 +51,7 @@ class GlobalEvaluator:
         self.rundir, self.strategy, self.t0 = rundir, strategy, time.perf_counter()
         self.confusion: np.ndarray | None = None
         self.rows: list[dict[str, Any]] = []
+        self.client_dp: ClientLevelDP | None = None  # set in --dp client mode
 
     def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
         set_adapter_state(self.model, from_record(arrays))
@@ -60,8 +62,10 @@ class GlobalEvaluator:
         if server_round > 0 and last.get("round") == server_round:
             row["train_loss"] = last["train"].get("train-loss")
             row.update({k: last[k] for k in ("clients_ok", "clients_failed", "bytes_up")})
-            for client_row in last["clients"]:
-                self.rundir.append("client_metrics.jsonl", client_row)
+            self.record_clients(last)
+            eps = self.client_dp.epsilon if self.client_dp is not None else epsilon_max(last["clients"])
+            if eps is not None:
+                row["epsilon_max"] = eps
         row["elapsed_s"] = round(time.perf_counter() - self.t0, 3)
         self.rundir.append("metrics.jsonl", row)
         self.rows.append(row)
@@ -69,11 +73,20 @@ class GlobalEvaluator:
         return MetricRecord({k: float(v) for k, v in row.items()
                              if isinstance(v, (int, float)) and v is not None})
 
+    def record_clients(self, last: dict[str, Any]) -> None:
+        """Per-client rows of a round and the owners' ledger copies (RUN/ledgers/)."""
+        for client_row in last["clients"]:
+            self.rundir.append("client_metrics.jsonl", client_row)
+        write_ledgers(self.rundir, {**last.get("ledgers", {}),
+                                    **(self.client_dp.ledgers() if self.client_dp else {})})
+
 
 def run_server(grid: Grid, cfg: RunConfig) -> Path:
     """Run the whole federation; returns the run directory."""
     random.seed(cfg.fed.seed)  # Flower samples nodes with the global `random`
     torch.manual_seed(cfg.fed.seed)
+    if cfg.privacy.dp != "none":
+        cfg = ensure_run_id(cfg)  # the run's id in every owner's privacy ledger
     rundir = RunDir.create(Path(cfg.fed.out) if cfg.fed.out else default_run_dir(), cfg)
     try:
         return _federate(ProgressGrid(grid), cfg, rundir)
@@ -84,24 +97,41 @@ def run_server(grid: Grid, cfg: RunConfig) -> Path:
 
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
+    weight_key = "dp-unit-weight" if cfg.privacy.dp == "client" else "num-examples"
     strategy = RecordingFedAvg(fraction_train=cfg.fed.fraction_train, fraction_evaluate=0.0,
-                               min_train_nodes=n_min, min_available_nodes=n_min)
+                               min_train_nodes=n_min, min_available_nodes=n_min,
+                               weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
+    runner: Any = strategy
+    if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant
+        n_sampled = max(int(cfg.fed.clients * cfg.fed.fraction_train), n_min)
+        runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, n_sampled)
     initial = get_adapter_state(evaluator.model)
     reporter().start(cfg.fed.rounds, cfg.fed.clients)
-    result = strategy.start(grid=grid, initial_arrays=to_record(initial),
-                            num_rounds=cfg.fed.rounds, timeout=cfg.fed.round_timeout,
-                            train_config=ConfigRecord(cfg.to_run_config()),
-                            evaluate_fn=evaluator)
-    final = from_record(result.arrays) if len(result.arrays) else initial
+    stopped = None
+    try:
+        result = runner.start(grid=grid, initial_arrays=to_record(initial),
+                              num_rounds=cfg.fed.rounds, timeout=cfg.fed.round_timeout,
+                              train_config=ConfigRecord(cfg.to_run_config()),
+                              evaluate_fn=evaluator)
+        final = from_record(result.arrays) if len(result.arrays) else initial
+    except BudgetStop as exc:  # privacy budgets left too few clients: end cleanly
+        stopped = str(exc)
+        reporter().message(stopped)
+        last = strategy.last_round
+        if evaluator.rows and last.get("round", 0) > evaluator.rows[-1]["round"]:
+            evaluator.record_clients(last)
+        final = get_adapter_state(evaluator.model)  # the last evaluated global model
     set_adapter_state(evaluator.model, final)
     save_adapter(evaluator.model, rundir.path / "adapter", evaluator.label_names)
     rows = evaluator.rows
     rundir.write_json("summary.json", {
-        "status": "complete", "final": rows[-1], "rounds": cfg.fed.rounds,
+        "status": "incomplete" if stopped else "complete", "final": rows[-1], "rounds": cfg.fed.rounds,
+        **({"stopped": stopped} if stopped else {}),
         "wall_time_s": rows[-1]["elapsed_s"], "bytes_per_client_per_round": adapter_nbytes(final),
         "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
-        "label_names": list(evaluator.label_names), "warnings": run_warnings(cfg)})
+        "label_names": list(evaluator.label_names),
+        "warnings": run_warnings(cfg) + ([stopped] if stopped else [])})
     rundir.complete()
     return rundir.path
 
@@ -111,4 +141,10 @@ def run_warnings(cfg: RunConfig) -> list[str]:
     warnings = []
     if cfg.privacy.dp == "none":
         warnings.append("no differential privacy (--dp none): this run has NO formal privacy guarantee")
+    if cfg.privacy.dp == "sample" and not cfg.privacy.secure_mode:
+        warnings.append("DP secure_mode off: DP-SGD noise and sampling use PyTorch's non-cryptographic "
+                        "generator (fine for simulation; use --secure-mode true in deployment)")
+    if cfg.privacy.dp == "client":
+        warnings.append("client-level DP clips and noises on the server: the server sees raw client "
+                        "updates; epsilon assumes every sampled client replies")
     return warnings

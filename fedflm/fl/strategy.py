@@ -14,6 +14,7 @@ from flwr.app import Message, MetricRecord
 from flwr.serverapp.strategy import FedAvg
 
 from fedflm.fl.arrays import record_nbytes
+from fedflm.fl.dp_server import enough_clients_or_stop, ledger_copies
 from fedflm.fl.progress import reporter
 
 
@@ -77,5 +78,7 @@ class RecordingFedAvg(FedAvg):
         self.last_round = {"round": server_round, "clients": clients, "bytes_up": bytes_up,
                            "clients_ok": len(replies) - failed,
                            "clients_failed": failed + max(self.sampled - len(replies), 0),
-                           "train": dict(agg) if agg is not None else {}}
+                           "train": dict(agg) if agg is not None else {},
+                           "ledgers": ledger_copies(replies)}
+        enough_clients_or_stop(server_round, clients, self.min_train_nodes)  # refusals are data
         return arrays, agg

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fedflm.errors import ConfigError
 from fedflm.privacy.accounting import HistoryEntry, check_delta, epsilon
 
-__all__ = ["NoisePlan", "calibrate"]
+__all__ = ["NoisePlan", "calibrate", "fixed_plan"]
 
 SIGMA_MIN = 1e-2
 SIGMA_MAX = 1e6
@@ -36,7 +36,7 @@ class NoisePlan:
     rounds: int
     delta: float
     accountant: str
-    target_epsilon: float
+    target_epsilon: float | None  # None: a fixed noise multiplier, not calibrated
     epsilon_per_round: tuple[float, ...]  # cumulative epsilon after round 1..rounds
     prior_epsilon: float = 0.0
 
@@ -51,10 +51,11 @@ class NoisePlan:
 
     def render(self) -> str:
         """Human-readable plan, printed by the CLI before training starts."""
+        target = ("fixed noise multiplier (no epsilon target)" if self.target_epsilon is None
+                  else f"epsilon <= {self.target_epsilon:g}")
         lines = [
             "DP-SGD privacy plan (per data owner)",
-            f"  target          epsilon <= {self.target_epsilon:g} at delta = {self.delta:g}"
-            f" ({self.accountant.upper()} accountant)",
+            f"  target          {target} at delta = {self.delta:g} ({self.accountant.upper()} accountant)",
             f"  noise           sigma = {self.noise_multiplier:.4f} (noise multiplier)",
             f"  sampling        q = {self.sample_rate:.6g} (Poisson)",
             f"  steps           {self.steps_per_round} per round x {self.rounds} rounds"
@@ -138,19 +139,36 @@ def calibrate(
     else:  # pragma: no cover - continuity of epsilon(sigma) makes this unreachable
         raise ConfigError(f"could not calibrate sigma for epsilon {target_epsilon:g}")
 
+    return _plan(hi, sample_rate, steps_per_round, rounds, delta, accountant, target_epsilon, prior, prior_eps)
+
+
+def _plan(sigma: float, q: float, steps: int, rounds: int, delta: float, accountant: str,
+          target: float | None, prior: list, prior_eps: float) -> NoisePlan:
     history = list(prior)
     per_round = []
     for _ in range(rounds):
-        history.append((hi, sample_rate, steps_per_round))
+        history.append((sigma, q, steps))
         per_round.append(epsilon(history, delta, accountant))
-    return NoisePlan(
-        noise_multiplier=hi,
-        sample_rate=sample_rate,
-        steps_per_round=steps_per_round,
-        rounds=rounds,
-        delta=delta,
-        accountant=accountant,
-        target_epsilon=target_epsilon,
-        epsilon_per_round=tuple(per_round),
-        prior_epsilon=prior_eps,
-    )
+    return NoisePlan(noise_multiplier=sigma, sample_rate=q, steps_per_round=steps, rounds=rounds, delta=delta,
+                     accountant=accountant, target_epsilon=target, epsilon_per_round=tuple(per_round),
+                     prior_epsilon=prior_eps)
+
+
+def fixed_plan(
+    *,
+    noise_multiplier: float,
+    delta: float,
+    rounds: int,
+    steps_per_round: int,
+    sample_rate: float,
+    accountant: str = "rdp",
+    prior: Sequence[Sequence[float]] = (),
+) -> NoisePlan:
+    """The plan of a run with a given noise multiplier (no calibration)."""
+    _validate(1.0, rounds, steps_per_round, sample_rate, 0.01)
+    if not (math.isfinite(noise_multiplier) and noise_multiplier > 0):
+        raise ConfigError(f"noise_multiplier must be > 0, got {noise_multiplier!r}")
+    check_delta(delta)
+    prior = [tuple(p) for p in prior]
+    return _plan(float(noise_multiplier), sample_rate, steps_per_round, rounds, delta, accountant, None,
+                 prior, epsilon(prior, delta, accountant))

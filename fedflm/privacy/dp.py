@@ -194,10 +194,13 @@ def make_private(
 
 
 def release(private_model: nn.Module) -> None:
-    """Detach Opacus' hooks so the wrapped model can be used (or wrapped) again."""
-    if isinstance(private_model, GradSampleModule):
-        private_model.remove_hooks()
-        for p in private_model._module.parameters():
-            for attr in ("grad_sample", "summed_grad", "_forward_counter"):
-                if hasattr(p, attr):
-                    delattr(p, attr)
+    """Detach Opacus from the wrapped model (hooks, per-sample state) so it can
+    be used, or made private, again -- a worker process reuses one model."""
+    gsm = private_model._gsm if isinstance(private_model, _KeywordInputs) else private_model
+    if isinstance(gsm, GradSampleModule):
+        gsm.remove_hooks()
+    inner = getattr(gsm, "_module", gsm)
+    for p in inner.parameters():
+        for attr in ("grad_sample", "summed_grad", "_forward_counter"):
+            if hasattr(p, attr):
+                delattr(p, attr)

@@ -203,12 +203,13 @@ def test_poisson_loader_has_expected_rate_and_length() -> None:
     assert len(set(sizes)) > 1  # variable batch sizes: really Poisson
 
 
-def test_release_lets_the_same_model_be_made_private_again() -> None:
+@pytest.mark.parametrize("mode", GRAD_SAMPLE_MODES)
+def test_release_lets_the_same_model_be_made_private_again(mode: str) -> None:
     # Prepare: a worker process caches one model across rounds
     rows = _rows(8)
     batch = PadCollator(0)(rows)
     model = _model()
-    first, _, _ = _private(model, rows, batch_size=8)
+    first, _, _ = _private(model, rows, batch_size=8, mode=mode)
     _loss(first, batch).backward()
 
     # Execute
@@ -216,7 +217,7 @@ def test_release_lets_the_same_model_be_made_private_again() -> None:
     model.zero_grad()
     _loss(model, batch).backward()
     leftover = [n for n, p in model.named_parameters() if getattr(p, "grad_sample", None) is not None]
-    second, _, _ = _private(model, rows, batch_size=8)
+    second, _, _ = _private(model, rows, batch_size=8, mode=mode)
     _loss(second, batch).backward()
 
     # Assert

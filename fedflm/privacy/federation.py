@@ -1,0 +1,206 @@
+"""Sample-level DP for one data owner in a federated run (no Flower here).
+
+* :func:`owner_plan` -- the owner's DP-SGD plan for the run: sample rate
+  ``q = batch / n``, steps per round, and the noise multiplier, calibrated
+  once for the whole run (so that the owner's epsilon after the LAST round is
+  within 1 % below the target, privacy spent in earlier runs included) or
+  given. Pure and deterministic: the CLI and every (fresh) client process
+  compute the same plan from the same inputs.
+* :func:`private_round` -- one round at the owner: refuse if the round
+  would pass the owner's cap, train with DP-SGD, and record the round in the
+  owner's ledger (fsync'd) before anything is returned to be sent.
+* :func:`render_plans` -- the table the CLI prints before training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fedflm.config import DPConfig, RunConfig, TrainConfig
+from fedflm.errors import PrivacyBudgetExceeded, PrivacyError
+from fedflm.privacy.calibration import NoisePlan, calibrate, fixed_plan
+from fedflm.privacy.dp import make_private, release
+from fedflm.privacy.state import OwnerPrivacy
+
+__all__ = ["PrivacyOutcome", "client_owner", "owner_plan", "plan_text", "prior_history", "private_round", "render_plans",
+           "sample_rate", "state_root", "steps_per_round", "train_private"]
+
+T = TypeVar("T")
+
+
+def sample_rate(batch_size: int, num_examples: int) -> float:
+    """Poisson sampling rate of DP-SGD: expected batch / dataset size."""
+    if num_examples < 1:
+        raise PrivacyError(f"a data owner needs at least one example for DP-SGD, got {num_examples}")
+    return min(1.0, batch_size / num_examples)
+
+
+def steps_per_round(train: TrainConfig, q: float) -> int:
+    """Local steps of one round: ``local_steps``, else ``local_epochs / q`` (Opacus' epoch length)."""
+    return train.local_steps if train.local_steps else train.local_epochs * int(1 / q)
+
+
+@lru_cache(maxsize=256)
+def _plan_cached(dp: DPConfig, train: TrainConfig, rounds: int, num_examples: int,
+                 prior: tuple[tuple[float, float, int], ...]) -> NoisePlan:
+    q = sample_rate(train.batch_size, num_examples)
+    steps = steps_per_round(train, q)
+    common = dict(delta=dp.delta, rounds=rounds, steps_per_round=steps, sample_rate=q,
+                  accountant=dp.accountant, prior=prior)
+    if dp.noise_multiplier is not None:
+        return fixed_plan(noise_multiplier=dp.noise_multiplier, **common)
+    if dp.epsilon is None:
+        raise PrivacyError("sample-level DP needs --epsilon or --noise-multiplier")
+    try:
+        return calibrate(target_epsilon=dp.epsilon, **common)
+    except Exception as exc:
+        if "already spent" in str(exc):
+            raise PrivacyBudgetExceeded(f"privacy budget exhausted: {exc}") from None
+        raise
+
+
+def owner_plan(dp: DPConfig, train: TrainConfig, rounds: int, num_examples: int,
+               prior: Sequence[Sequence[float]] = ()) -> NoisePlan:
+    """The owner's plan for the run (``prior``: history from earlier runs)."""
+    return _plan_cached(dp, train, rounds, num_examples, tuple(tuple(p) for p in prior))  # type: ignore[arg-type]
+
+
+def prior_history(owner: OwnerPrivacy, run_id: str) -> list[tuple[float, float, int]]:
+    """The owner's history from runs other than ``run_id``."""
+    return [(e["noise_multiplier"], e["sample_rate"], e["steps"])
+            for e in owner.entries() if e["run_id"] != run_id]
+
+
+def private_round(
+    owner: OwnerPrivacy,
+    plan: NoisePlan,
+    *,
+    run_id: str,
+    server_round: int,
+    max_grad_norm: float,
+    train: Callable[[Callable[..., Any]], T],
+    secure_mode: bool = False,
+) -> tuple[T, float]:
+    """Check the cap, train with DP-SGD, record; returns (train result, epsilon).
+
+    ``train(privatize)`` runs the local training loop with ``privatize`` as
+    the ``(model, optimizer, loader) -> private versions`` stage. Raises
+    :class:`PrivacyBudgetExceeded` before training when the round would pass
+    the owner's cap (nothing trained, nothing recorded).
+    """
+    with owner.session():
+        owner.check(plan.noise_multiplier, plan.sample_rate, plan.steps_per_round)
+        made: dict[str, Any] = {}
+
+        def privatize(model: Any, optimizer: Any, loader: Any) -> tuple[Any, Any, Any]:
+            made["model"], made["optimizer"], loader = make_private(
+                model, optimizer, loader, noise_multiplier=plan.noise_multiplier,
+                max_grad_norm=max_grad_norm, secure_mode=secure_mode)
+            return made["model"], made["optimizer"], loader
+
+        try:
+            result = train(privatize)
+        finally:
+            if "model" in made:
+                release(made["model"])
+        opt = made.get("optimizer")
+        if opt is None:
+            raise PrivacyError("the training loop never called the DP-SGD privatize stage")
+        if abs(opt.sample_rate - plan.sample_rate) > 1e-12:
+            raise PrivacyError(f"sample rate {opt.sample_rate} differs from the plan's {plan.sample_rate}")
+        eps = owner.record(run_id, server_round, plan.noise_multiplier, opt.sample_rate, opt.steps_taken,
+                           max_grad_norm)
+    return result, eps
+
+
+def render_plans(plans: Mapping[str, NoisePlan]) -> str:
+    """One line per owner: n-independent settings once, then q, steps, sigma, epsilon."""
+    if not plans:
+        return "no DP-SGD plan (no data owners)"
+    first = next(iter(plans.values()))
+    target = ("fixed noise multiplier" if first.target_epsilon is None
+              else f"target epsilon <= {first.target_epsilon:g} per owner after round {first.rounds}")
+    lines = [f"DP-SGD privacy plan: {target}, delta = {first.delta:g}, {first.accountant.upper()} "
+             f"accountant, Poisson sampling",
+             f"  {'owner':<14}{'q':>9}{'steps/round':>13}{'sigma':>9}{'eps r1':>9}{'eps final':>11}"]
+    for owner, p in plans.items():
+        lines.append(f"  {owner:<14}{p.sample_rate:>9.4f}{p.steps_per_round:>13}{p.noise_multiplier:>9.4f}"
+                     f"{p.epsilon_per_round[0]:>9.3f}{p.final_epsilon:>11.3f}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PrivacyOutcome:
+    """What a client reports about its privacy after a round (no data, no PII)."""
+
+    owner_id: str
+    epsilon: float
+    ledger: str  # the owner's whole ledger (JSONL), copied into the run directory
+
+
+def state_root(cfg: RunConfig, node_config: Mapping[str, Any]) -> Path:
+    """Where the owners' privacy state lives: the node's own ``privacy-state``
+    (deployment), else ``--privacy-state``, else ``<run dir>/privacy_state``."""
+    root = node_config.get("privacy-state") or cfg.privacy.privacy_state
+    return Path(str(root)) if root else Path(cfg.fed.out or ".") / "privacy_state"
+
+
+def client_owner(cfg: RunConfig, node_config: Mapping[str, Any], partition_id: int) -> OwnerPrivacy:
+    """The data owner behind a client: its id, state directory and cap.
+
+    The cap is the owner's: a node's own ``max-epsilon`` wins over the run's."""
+    owner_id = str(node_config.get("owner-id") or f"client-{partition_id}")
+    cap = node_config.get("max-epsilon", cfg.privacy.max_epsilon)
+    cap = None if cap in (None, "") else float(cap)
+    return OwnerPrivacy(state_root(cfg, node_config) / owner_id, owner_id, cfg.privacy.delta,
+                        cfg.privacy.accountant, cap)
+
+
+def train_private(cfg: RunConfig, owner: OwnerPrivacy, num_examples: int, server_round: int,
+                  train: Callable[[Callable[..., Any]], T]) -> tuple[T, PrivacyOutcome]:
+    """One DP-SGD round of ``owner`` under the run's plan; the ledger is
+    fsync'd before this returns. Raises PrivacyBudgetExceeded to refuse."""
+    run_id = cfg.privacy.run_id or "run"
+    with owner.session():
+        plan = owner_plan(cfg.privacy, cfg.train, cfg.fed.rounds, num_examples, prior_history(owner, run_id))
+        result, eps = private_round(owner, plan, run_id=run_id, server_round=server_round,
+                                    max_grad_norm=cfg.privacy.max_grad_norm, train=train,
+                                    secure_mode=cfg.privacy.secure_mode)
+        ledger_text = owner.ledger_path.read_text()
+    return result, PrivacyOutcome(owner.owner_id, eps, ledger_text)
+
+
+def plan_text(cfg: RunConfig, num_examples: Sequence[int]) -> str:
+    """The privacy plan the CLI prints before training (sample- or client-level)."""
+    dp = cfg.privacy
+    if dp.dp == "client":
+        from fedflm.privacy.client_level import calibrate_client_level, client_level_epsilon
+
+        n_min = min(cfg.fed.min_clients, cfg.fed.clients)
+        q = min(1.0, max(int(cfg.fed.clients * cfg.fed.fraction_train), n_min) / cfg.fed.clients)
+        sigma = dp.noise_multiplier or calibrate_client_level(
+            dp.epsilon or 8.0, dp.delta, cfg.fed.rounds, q, dp.accountant).noise_multiplier
+        eps = [client_level_epsilon(sigma, q, r, dp.delta, dp.accountant) for r in range(1, cfg.fed.rounds + 1)]
+        return (f"client-level DP plan: noise multiplier {sigma:.4f}, clipping norm {dp.max_grad_norm:g}, "
+                f"{q:.3f} of clients per round, delta = {dp.delta:g}, {dp.accountant.upper()} accountant\n"
+                "  epsilon after each round: " + ", ".join(f"{e:.3f}" for e in eps))
+    plans: dict[str, NoisePlan] = {}
+    refused: list[str] = []
+    for pid, n in enumerate(num_examples):
+        prior: list[tuple[float, float, int]] = []
+        if dp.privacy_state:  # owners that persist across runs may have spent already
+            prior = prior_history(client_owner(cfg, {}, pid), dp.run_id or "")
+        try:
+            plans[f"client-{pid}"] = owner_plan(dp, cfg.train, cfg.fed.rounds, n, prior)
+        except PrivacyBudgetExceeded:
+            refused.append(f"client-{pid}")
+    text = render_plans(plans)
+    if refused:
+        text += f"\n  budget already spent, will refuse: {', '.join(refused)}"
+    if dp.max_epsilon is not None:
+        text += f"\n  owners' cap: clients refuse any round that would pass epsilon {dp.max_epsilon:g}"
+    return text
