@@ -19,13 +19,13 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
 from fedflm.config import RunConfig
-from fedflm.fl.arrays import from_record, to_record
+from fedflm.fl.arrays import from_record, record_nbytes, to_record
 from fedflm.fl.client_data import federated_data
 from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilon_max, write_ledgers
 from fedflm.fl.progress import reporter
 from fedflm.fl.rundir import RunDir, default_run_dir
 from fedflm.fl.strategy import ProgressGrid, RecordingFedAvg
-from fedflm.models.lora import (adapter_nbytes, build_model, get_adapter_state, load_tokenizer,
+from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer,
                                 resolve_device, save_adapter, set_adapter_state)
 from fedflm.train.batching import TokenizedDataset, eval_loader
 from fedflm.train.local import evaluate
@@ -128,7 +128,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     rundir.write_json("summary.json", {
         "status": "incomplete" if stopped else "complete", "final": rows[-1], "rounds": cfg.fed.rounds,
         **({"stopped": stopped} if stopped else {}),
-        "wall_time_s": rows[-1]["elapsed_s"], "bytes_per_client_per_round": adapter_nbytes(final),
+        "wall_time_s": rows[-1]["elapsed_s"], "bytes_per_client_per_round": record_nbytes(to_record(final)),
         "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
         "label_names": list(evaluator.label_names),
         "warnings": run_warnings(cfg) + ([stopped] if stopped else [])})

@@ -15,7 +15,7 @@ def tiny_run(tiny_model_dir, tmp_path_factory):
     res = fedflm.simulate({
         "dataset": "sst2", "model": str(tiny_model_dir), "clients": 3, "rounds": 2,
         "partition": "iid", "samples_per_client": 96, "eval_samples": 200, "batch_size": 16,
-        "local_epochs": 2, "lr": 0.005, "out": str(out), "seed": 1})
+        "local_epochs": 2, "lr": 0.005, "out": str(out), "seed": 1, "dp": "none"})
     return res
 
 
@@ -41,16 +41,15 @@ def test_tiny_simulation_writes_complete_run_directory(tiny_run):
     assert rows[2]["bytes_up"] == 3 * summary["bytes_per_client_per_round"]
 
 
-def test_tiny_simulation_loss_decreases(tiny_run):
-    # Prepare
+def test_tiny_simulation_train_loss_decreases(tiny_run):
+    # Prepare (a tiny *random* BERT: it fits its training data but need not generalise,
+    # so the global loss is checked on the real MiniLM below)
     rows = tiny_run.metrics
 
     # Execute
-    eval_losses = [r["loss"] for r in rows]
     train_losses = [r["train_loss"] for r in rows[1:]]
 
     # Assert
-    assert eval_losses[2] < eval_losses[0]
     assert train_losses[1] < train_losses[0]
 
 
@@ -81,3 +80,19 @@ def test_adapter_loads_with_peft(tiny_run, tiny_model_dir):
     # Assert
     assert labels["label_names"] == ["negative", "positive"]
     assert any("lora_A" in n for n, _ in model.named_parameters())
+
+
+@pytest.mark.slow
+def test_packaged_minilm_learns_sst2(tmp_path):
+    # Prepare: the real packaged MiniLM on a few hundred SST-2 rows, 2 clients
+    cfg = {"dataset": "sst2", "clients": 2, "rounds": 1, "partition": "iid",
+           "samples_per_client": 200, "eval_samples": 200, "local_epochs": 2, "batch_size": 16,
+           "out": str(tmp_path / "minilm"), "seed": 3, "dp": "none"}
+
+    # Execute
+    res = fedflm.simulate(cfg)
+
+    # Assert: the global model beats the untrained one on the held-out set
+    r0, r1 = res.metrics[0], res.metrics[1]
+    assert r1["loss"] < r0["loss"]
+    assert r1["accuracy"] > 0.6
