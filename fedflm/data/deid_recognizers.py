@@ -104,18 +104,19 @@ _EN_TYPES = (
 )
 _UNIT_KW = (r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Room|Level|Edif|Depto|Dpto|Piso|Appartamento|Apto|"
             r"Interior)\b")
-_UNIT = (r"(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Fl\.?|Floor|Room|Rm\.?|Bldg\.?|Building|Level|"
+_UNIT = (r"(?:(?i:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Fl\.?|Floor|Room|Rm\.?|Bldg\.?|Building|Level|"
          r"Lot|Box|PO\s?Box|P\.O\.\s?Box|H\.?\s?No\.?|House\s+No\.?|No\.?|Nr\.?|\#|Piso|Puerta|Esc\.?|"
          r"Apto\.?|Appt\.?|Appartamento|Bâtiment|Bât\.?|Étage|Interno|Int\.?|Scala|Casa|Bloco|Lote|"
          r"Sala|Edif\.?|Depto\.?|Dpto\.?|Whg\.?|Interior|lok\.|m\.)"
-         r"\s*\#?\s*[\w/-]*\d[\w/-]*")
+         r"\s*\#?\s*[\w/-]*\d[\w/-]*"
+         r"|\d{1,2}\s?[ºª°](?:\s?[A-Za-z]\b|\s?\d{1,2}[ºª°]?)?)")
 _CAP = r"\p{Lu}[\w'’.-]+"
-_NUM = r"(?:\d{1,6}(?:\s?[A-Za-z](?![\w]))?(?:\s?[-/]\s?\d{1,5}[A-Za-z]?|[ \t]\d{1,5}(?![\d-]))?|[Ss]/[Nn])"
+_NUM = r"(?:\d{1,6}(?:\s?-?[A-Za-z](?![\w]))?(?:\s?[-/]\s?\d{1,5}[A-Za-z]?|[ \t]\d{1,5}(?![\d-]))?|[Ss]/[Nn])"
 _GERMANIC = (r"(?:straße|strasse|str\.|gasse|weg|platz|allee|ring|damm|ufer|steig|pfad|chaussee|"
              r"markt|laan|straat|plein|gracht|kade|singel|dreef|hof|pad|baan|steeg|gatan|vägen|väg|"
              r"gränd|torget|stigen|backen|gata|vej|gade|allé|alléen|plads|stræde|veien|vegen|gaten|"
              r"katu|tie|kuja|tori|polku|kaari|rinne|ranta|utca|út|tér|körút|sor|köz|iela|gatve|tänav|"
-             r"sokak|sokağı|caddesi|cad\.|bulvarı)")
+             r"sokak|sokağı|caddesi|cad\.|bulvarı|bulevardi|väylä|raitti|katu|tie)")
 _ROMANCE = (r"(?:rue|avenue|av\.?|avda\.?|boulevard|bd\.?|chemin|allée|impasse|place|quai|route|"
             r"cours|square|rang|montée|calle|c/|avenida|paseo|plaza|pza\.?|camino|carrer|carretera|"
             r"ronda|travesía|alameda|glorieta|pasaje|cañada|callejón|via|viale|piazza|piazzale|corso|"
@@ -142,7 +143,7 @@ _STREETS_STRONG = [re.compile(p, re.VERBOSE) for p in (
         (?:(?:\d{{1,4}}(?:st|nd|rd|th)|{_SCAP})\s+){{1,4}}(?i:{_EN_TYPES})\b\.?
         (?:\s+(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\b\.?)?{_UNITS_AFTER}""",
     # Hauptstraße 5 | Sabine-Junck-Gasse 0 | Kossuth utca 12 | Backtorget 915
-    rf"""(?:(?:{_UNIT})[\s,]+)?(?:{_SCAP}[ \t-]+){{0,3}}{_SCAP}?(?i:{_GERMANIC})\b\.?[ \t]*,?[ \t]*{_NUM}{_UNITS_AFTER}""",
+    rf"""(?:(?:{_UNIT})[\s,]+)?(?:{_SCAP}[ \t-]+){{0,3}}(?:{_SCAP})?(?i:{_GERMANIC})\b\.?[ \t]*,?[ \t]*{_NUM}{_UNITS_AFTER}""",
     # 12, rue de la Paix | Calle Mayor 3, 2ºB | ul. Sokola 36/08 | Via Roma, 12
     rf"""(?<!\w)(?:(?:{_UNIT})[\s,]+)?(?:\d{{1,6}}[A-Za-z]?,?\s+)?\b(?i:{_ROMANCE})\s+(?:{_PART}\s*)*{_SCAP}
         (?:[ \t]+(?:{_PART}[ \t]+)*{_SCAP}){{0,5}}(?:[ \t]*,?[ \t]*(?:n[º°o.]\s*)?{_NUM}[ºª°]?)?{_UNITS_AFTER}""",
@@ -315,6 +316,9 @@ class LexiconPersonRecognizer(_RegexRecognizer):
         titled = False
         while words and words[0].lower().rstrip(".") in _TITLES | _GREETINGS and len(words) > 1:
             words, i, titled = words[1:], i + 1, True
+        # "Call Maria Garcia": a leading unknown word before a given name is not part of the name
+        while len(words) > 2 and not self.lexicon.is_name(words[0]) and self.lexicon.is_first(words[1]):
+            words, i = words[1:], i + 1
         if not words:
             return None
         known = [self.lexicon.is_name(w) for w in words]
