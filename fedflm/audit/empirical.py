@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +35,8 @@ from torch.utils.data import DataLoader
 
 from fedflm.audit.canaries import KINDS, Canaries, make_canaries
 from fedflm.audit.one_run import OneRunResult, audit_scores
-from fedflm.audit.training import RoundTrainer, default_round_trainer
+from fedflm.audit.ledger_audit import AuditOptions, audit_ledgers
+from fedflm.audit.training import RoundTrainer, default_round_trainer, recomputed_epsilon
 from fedflm.config import RunConfig
 from fedflm.errors import ConfigError
 from fedflm.fl.client_data import client_partition
@@ -73,7 +76,8 @@ class EmpiricalResult:
     """The measured lower bound next to the claim it tests."""
 
     bound: OneRunResult
-    claimed_epsilon: float  # math.inf without DP
+    claimed_epsilon: float  # what the training side's ledger recorded; math.inf without DP
+    recomputed_epsilon: float  # the audit's own accountant on the recorded history
     dp: str
     rounds: int
     history: tuple[tuple[float, float, int], ...]  # (sigma, q, steps) per round
@@ -83,24 +87,27 @@ class EmpiricalResult:
     client: int
     auc: float
     wall_time_s: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    ledger_findings: tuple[str, ...] = ()  # failures of the throw-away ledger's verification
 
     @property
     def violated(self) -> bool:
         """True when the measured bound exceeds the claim: the DP claim is false."""
-        return self.bound.epsilon_lower_bound > self.claimed_epsilon
+        return self.bound.epsilon_lower_bound > min(self.claimed_epsilon, self.recomputed_epsilon)
 
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["claimed_epsilon"] = None if math.isinf(self.claimed_epsilon) else self.claimed_epsilon
+        for key in ("claimed_epsilon", "recomputed_epsilon"):
+            d[key] = None if math.isinf(d[key]) else d[key]
         d["violated"] = self.violated
         return d
 
     def describe(self) -> str:
-        claim = "inf (no DP)" if math.isinf(self.claimed_epsilon) else f"{self.claimed_epsilon:.3f}"
+        claim = ("inf (no DP)" if math.isinf(self.claimed_epsilon) else
+                 f"{self.claimed_epsilon:.3f} (audit recomputes {self.recomputed_epsilon:.3f})")
         verdict = "VIOLATED: measured leakage exceeds the claim" if self.violated else "consistent with the claim"
         return (f"empirical {self.bound.describe()}\nclaimed epsilon {claim} for {self.rounds} round(s) "
-                f"({self.dp}); {verdict}; membership AUC {self.auc:.3f}; wall time {self.wall_time_s:.1f} s")
+                f"({self.dp}); {verdict}; membership AUC {self.auc:.3f}; wall time {self.wall_time_s:.1f} s"
+                + "".join(f"\nledger: {f}" for f in self.ledger_findings))
 
 
 def _training_set(pool: Dataset, canaries: Canaries) -> Dataset:
@@ -147,13 +154,27 @@ def run_empirical_audit(cfg: RunConfig, audit: EmpiricalConfig,
     train_set = TokenizedDataset(_training_set(rest, canaries), tokenizer, cfg.data.max_length)
     model = build_model(cfg.model, tuple(names), cfg.fed.seed)
     device = resolve_device(cfg.model.device)
-    trainer = trainer or default_round_trainer(cfg, len(train_set))
-    history = [trainer.train_round(model, train_set, rnd, device) for rnd in range(1, rounds + 1)]
+    with tempfile.TemporaryDirectory(prefix="fedflm-audit-") as state:
+        trainer = trainer or default_round_trainer(cfg, Path(state))
+        history = [trainer.train_round(model, train_set, rnd, device) for rnd in range(1, rounds + 1)]
+        claimed = trainer.claimed_epsilon(history)
+        findings = _verify_ledger(trainer)
     losses = canary_losses(model, tokenizer, canaries, cfg.data.max_length, device)
     included = np.asarray(canaries.included)
     delta = audit.delta if audit.delta is not None else cfg.privacy.delta
     bound = audit_scores(-losses, included, delta=delta, confidence=audit.confidence)
     return EmpiricalResult(
-        bound=bound, claimed_epsilon=trainer.claimed_epsilon(history), dp=cfg.privacy.dp, rounds=rounds,
+        bound=bound, claimed_epsilon=claimed, recomputed_epsilon=recomputed_epsilon(cfg, history),
+        dp=cfg.privacy.dp, rounds=rounds,
         history=tuple(history), train_examples=len(train_set), canaries_included=int(included.sum()),
-        canary_kind=audit.kind, client=audit.client, auc=_auc(-losses, included), wall_time_s=time.perf_counter() - t0)
+        canary_kind=audit.kind, client=audit.client, auc=_auc(-losses, included),
+        wall_time_s=time.perf_counter() - t0, ledger_findings=findings)
+
+
+def _verify_ledger(trainer: RoundTrainer) -> tuple[str, ...]:
+    """Failures of ``audit ledger`` on the ledger the DP trainer wrote (none without DP)."""
+    ledger_dir = getattr(trainer, "ledger_dir", None)
+    if ledger_dir is None:
+        return ()
+    audit = audit_ledgers([ledger_dir], AuditOptions(every_entry=False))
+    return tuple(f.render() for f in audit.findings if f.failed)

@@ -25,7 +25,9 @@ def render_empirical_markdown(result: EmpiricalResult, cfg: RunConfig) -> str:
         f"- **empirical lower bound: ε ≥ {b.epsilon_lower_bound:.4f}** at {100 * b.confidence:g} % confidence, "
         f"δ = {b.delta:g}",
         f"- claimed ε for the rounds trained: {claim} (DP mode `{result.dp}`, accountant "
-        f"`{cfg.privacy.accountant}`, recomputed by the audit)",
+        f"`{cfg.privacy.accountant}`, as recorded in the owner's ledger by the training code; the audit's "
+        f"own recomputation: {'∞' if math.isinf(result.recomputed_epsilon) else f'{result.recomputed_epsilon:.4f}'})",
+        *[f"- ledger check failed: `{f}`" for f in result.ledger_findings],
         f"- verdict: {verdict}", "",
         "## What was done", "",
         f"- canaries: m = {b.m} `{result.canary_kind}` records, {result.canaries_included} included "

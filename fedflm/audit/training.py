@@ -1,19 +1,20 @@
 """One client's rounds of training for the empirical audit, with the run's settings.
 
-The audit must exercise the same DP path training uses, so this module calls
-the production pieces -- ``fedflm.train.local.train_local`` with
-``fedflm.privacy.dp.make_private`` as its privatizer and the noise
-multiplier from ``fedflm.privacy.calibration.calibrate`` (calibrated for the
-run's full number of rounds, as a client of the run would) -- and records
-what the DP optimizer actually did (sigma, q, noisy steps) per round.
-
-The claimed epsilon is then recomputed from that history by the audit's own
-accountants (``recompute``), not taken from the training side.
+The audit must exercise the same DP path a client of the run takes, so the
+DP trainer calls the production entry point the ClientApp calls,
+``fedflm.privacy.federation.train_private`` around
+``fedflm.train.local.train_local``: the owner's plan (noise multiplier
+calibrated for the run's full number of rounds, sample rate batch/n),
+Opacus DP-SGD, and the fsync'd ledger -- here a throw-away owner in a
+temporary state directory. The claim tested is what that ledger records;
+the audit also recomputes it with its own accountant (``recompute``) and
+verifies the ledger (``ledger_audit``).
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -25,6 +26,7 @@ from fedflm.train.batching import TokenizedDataset, train_loader
 from fedflm.train.local import train_local
 
 Round = tuple[float, float, int]  # (noise multiplier, sample rate, noisy steps); (0, 0, steps) without DP
+AUDIT_OWNER = "audit-canary-client"
 
 
 class RoundTrainer(Protocol):
@@ -53,63 +55,51 @@ class PlainTrainer:
 
 
 class SampleDPTrainer:
-    """DP-SGD exactly as configured: Poisson sampling, clipping, Gaussian noise."""
+    """DP-SGD through the ClientApp's own path, recorded in a throw-away ledger."""
 
-    def __init__(self, cfg: RunConfig, n_examples: int, noise_multiplier: float) -> None:
-        self.cfg, self.n, self.sigma = cfg, n_examples, noise_multiplier
+    def __init__(self, cfg: RunConfig, state_dir: Path) -> None:
+        from fedflm.privacy.state import OwnerPrivacy
+
+        self.cfg = cfg
+        self.owner = OwnerPrivacy(state_dir / AUDIT_OWNER, AUDIT_OWNER, cfg.privacy.delta,
+                                  cfg.privacy.accountant, None)
+
+    @property
+    def ledger_dir(self) -> Path:
+        return self.owner.ledger_path.parent
 
     def train_round(self, model: torch.nn.Module, data: TokenizedDataset, rnd: int,
                     device: torch.device) -> Round:
-        from fedflm.privacy.dp import make_private, release
-
-        state: dict[str, object] = {}
-
-        def privatize(m, opt, loader):
-            pm, popt, ploader = make_private(m, opt, loader, noise_multiplier=self.sigma,
-                                             max_grad_norm=self.cfg.privacy.max_grad_norm,
-                                             secure_mode=self.cfg.privacy.secure_mode)
-            state.update(model=pm, optimizer=popt)
-            return pm, popt, ploader
+        from fedflm.privacy.federation import train_private
 
         loader = train_loader(data, self.cfg.train.batch_size, seed=self.cfg.fed.seed * 1000 + rnd * 97)
-        try:
-            train_local(model, loader, self.cfg.train, device, privatize=privatize)
-        finally:
-            if "model" in state:
-                release(state["model"])  # type: ignore[arg-type]
-        opt = state["optimizer"]
-        return (float(opt.noise_multiplier), float(opt.sample_rate), int(opt.steps_taken))  # type: ignore[attr-defined]
+        train_private(self.cfg, self.owner, len(data), rnd,
+                      lambda privatize: train_local(model, loader, self.cfg.train, device, privatize))
+        e = self.owner.entries()[-1]
+        return (float(e["noise_multiplier"]), float(e["sample_rate"]), int(e["steps"]))
 
     def claimed_epsilon(self, history: list[Round]) -> float:
-        blocks = [Block(s, q, n, self.cfg.privacy.delta) for s, q, n in history]
-        name = SAME_KIND[self.cfg.privacy.accountant]
-        value = recompute(blocks, every_entry=False).final(name)
-        if value is None:
-            raise ConfigError(f"cannot compute the claimed epsilon with {name}")
-        return value
+        """The epsilon the training side recorded after the last round."""
+        return float(self.owner.entries()[-1]["epsilon"])
 
 
-def steps_per_round(cfg: RunConfig, n_examples: int) -> tuple[float, int]:
-    """(sample rate, noisy steps per round) the DP loader will take."""
-    q = min(1.0, cfg.train.batch_size / n_examples)
-    return q, cfg.train.local_steps or cfg.train.local_epochs * int(1 / q)
+def recomputed_epsilon(cfg: RunConfig, history: list[Round]) -> float:
+    """The audit's own value for ``history`` (infinity without DP)."""
+    if cfg.privacy.dp == "none":
+        return math.inf
+    blocks = [Block(s, q, n, cfg.privacy.delta) for s, q, n in history]
+    name = SAME_KIND[cfg.privacy.accountant]
+    value = recompute(blocks, every_entry=False).final(name)
+    if value is None:
+        raise ConfigError(f"cannot recompute the claimed epsilon with {name}")
+    return value
 
 
-def default_round_trainer(cfg: RunConfig, n_examples: int) -> RoundTrainer:
+def default_round_trainer(cfg: RunConfig, state_dir: Path) -> RoundTrainer:
     """The trainer for ``cfg.privacy.dp`` ("none" or "sample")."""
-    dp = cfg.privacy
-    if dp.dp == "none":
+    if cfg.privacy.dp == "none":
         return PlainTrainer(cfg)
-    if dp.dp != "sample":
-        raise ConfigError(f"audit empirical supports dp=sample or dp=none, got dp={dp.dp!r} "
+    if cfg.privacy.dp != "sample":
+        raise ConfigError(f"audit empirical supports dp=sample or dp=none, got dp={cfg.privacy.dp!r} "
                           f"(client-level DP protects whole clients; audit it with client canaries)")
-    sigma = dp.noise_multiplier
-    if sigma is None:
-        from fedflm.privacy.calibration import calibrate
-
-        if dp.epsilon is None:
-            raise ConfigError("dp=sample needs epsilon or noise_multiplier")
-        q, steps = steps_per_round(cfg, n_examples)
-        sigma = calibrate(target_epsilon=dp.epsilon, delta=dp.delta, rounds=cfg.fed.rounds,
-                          steps_per_round=steps, sample_rate=q, accountant=dp.accountant).noise_multiplier
-    return SampleDPTrainer(cfg, n_examples, sigma)
+    return SampleDPTrainer(cfg, state_dir)

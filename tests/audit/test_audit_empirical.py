@@ -44,6 +44,8 @@ def test_with_dp_at_small_epsilon_the_bound_stays_below_the_claim(tiny_model_dir
     sigma, q, steps = res.history[0]
     assert sigma > 1 and 0 < q <= 1 and steps > 0
     assert 0.9 <= res.claimed_epsilon <= 1.0
+    assert res.recomputed_epsilon == pytest.approx(res.claimed_epsilon, rel=1e-9)
+    assert res.ledger_findings == ()
     assert res.bound.epsilon_lower_bound <= res.claimed_epsilon, res.describe()
     assert not res.violated
     assert res.to_json()["bound"]["confidence"] == 0.95

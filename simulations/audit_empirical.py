@@ -1,0 +1,97 @@
+"""Empirical privacy audit of the default SST-2 setup at eps in {1, 8, inf}.
+
+For each epsilon, trains client 0 of the default federated SST-2 recipe
+(``sst2-fed-dp-eps8``: MiniLM + LoRA r=8, 10 clients, dirichlet:0.5,
+batch 128, 3 rounds x 1 local epoch; only epsilon / DP mode changed) with
+canaries in its data, and prints the claimed epsilon next to the one-run
+empirical lower bound (Steinke, Nasr & Jagielski 2023) and the wall time.
+
+    python simulations/audit_empirical.py            # full size (slow on a CPU)
+    python simulations/audit_empirical.py --quick    # 2-core CPU sized: 500 rows, 200 canaries, 3 epochs
+
+The last line is ``BENCH_JSON {...}`` (flat figures, for simulations/bench_all.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def _config(recipe: str, epsilon: float, overrides: dict[str, object]):
+    from fedflm.config import RunConfig
+    from fedflm.report.recipes import load_recipe, resolve_recipe_path
+
+    base = load_recipe(resolve_recipe_path(recipe, HERE / "recipes")).config
+    cfg = RunConfig.from_flat(base)
+    dp = {"dp": "none"} if math.isinf(epsilon) else {"dp": "sample", "epsilon": epsilon}
+    return RunConfig.from_flat({**dp, **overrides}, base=cfg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", default="sst2-fed-dp-eps8", help="base recipe (default sst2-fed-dp-eps8)")
+    parser.add_argument("--epsilons", type=float, nargs="+", default=[1.0, 8.0, math.inf],
+                        help="claimed epsilons to audit; inf = no DP (default 1 8 inf)")
+    parser.add_argument("--canaries", type=int, default=None, help="canaries m (default 1000; 200 with --quick)")
+    parser.add_argument("--kind", default="unique-token", help="canary kind (unique-token or random-label)")
+    parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--seed", type=int, default=0, help="canary coin-flip seed (reproducible figures)")
+    parser.add_argument("--quick", action="store_true",
+                        help="CPU-sized: 500 rows for the client, 3 local epochs, batch 32, max_length 48")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
+    parser.add_argument("--out", type=Path, default=None, help="also write one JSON row per epsilon here")
+    args = parser.parse_args(argv)
+
+    from fedflm.audit.empirical import EmpiricalConfig, run_empirical_audit
+
+    overrides: dict[str, object] = {}
+    if args.quick:
+        overrides.update(samples_per_client=500, local_epochs=3, batch_size=32, lr=5e-3, max_length=48)
+    overrides.update(dict(s.split("=", 1) for s in args.set))
+    m = args.canaries or (200 if args.quick else 1000)
+    audit = EmpiricalConfig(canaries=m, kind=args.kind, confidence=args.confidence, seed=args.seed)
+    rows = []
+    print(f"recipe {args.recipe}{' (quick)' if args.quick else ''}; overrides {overrides}; m={m} {args.kind} "
+          f"canaries, confidence {args.confidence}", flush=True)
+    print(f"{'claimed eps':>12} {'sigma':>8} {'steps':>6} {'lower bound':>12} {'v/r':>9} {'AUC':>6} {'wall s':>8}",
+          flush=True)
+    for eps in args.epsilons:
+        cfg = _config(args.recipe, eps, overrides)
+        t0 = time.perf_counter()
+        res = run_empirical_audit(cfg, audit)
+        wall = time.perf_counter() - t0
+        claimed = "inf" if math.isinf(res.claimed_epsilon) else f"{res.claimed_epsilon:.3f}"
+        sigma = res.history[0][0]
+        steps = sum(h[2] for h in res.history)
+        b = res.bound
+        print(f"{claimed:>12} {sigma:>8.3f} {steps:>6} {b.epsilon_lower_bound:>12.3f} {f'{b.v}/{b.r}':>9} "
+              f"{res.auc:>6.3f} {wall:>8.1f}{'  VIOLATED' if res.violated else ''}", flush=True)
+        rows.append({"target_epsilon": None if math.isinf(eps) else eps, **res.to_json(), "wall_s": wall,
+                     "config": dataclasses.asdict(cfg)})
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("".join(json.dumps(r, default=str) + "\n" for r in rows))
+    flat = {}
+    for r in rows:
+        tag = "inf" if r["target_epsilon"] is None else f"{r['target_epsilon']:g}"
+        flat[f"audit_eps{tag}_claimed"] = r["claimed_epsilon"]
+        flat[f"audit_eps{tag}_lower_bound"] = r["bound"]["epsilon_lower_bound"]
+        flat[f"audit_eps{tag}_wall_s"] = round(r["wall_s"], 1)
+    print("BENCH_JSON " + json.dumps(flat))
+    return 1 if any(r["violated"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
