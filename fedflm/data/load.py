@@ -47,17 +47,30 @@ def file_format(path: Path) -> str:
     raise DataError(f"{path}: unsupported file type (use .csv, .tsv, .jsonl or .parquet)")
 
 
-def _check_utf8(path: Path) -> None:
-    """Raise naming the line of the first byte sequence that is not UTF-8."""
-    if path.suffix.lower() in (".parquet", ".pq") or path.suffix.lower() in (".gz", ".bz2", ".xz"):
-        return
+def _count_lines(path: Path) -> int | None:
+    """Non-blank lines of a text file (None if compressed or binary); raise on bad UTF-8.
+
+    The error names the line of the first byte sequence that is not UTF-8.
+    """
+    if path.suffix.lower() in (".parquet", ".pq", ".gz", ".bz2", ".xz"):
+        return None
+    count = 0
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
-                raw.decode("utf-8")
+                count += bool(raw.decode("utf-8").strip())
             except UnicodeDecodeError as exc:
                 raise DataError(f"{path}: line {lineno} is not valid UTF-8 "
                                 f"(byte {raw[exc.start]:#04x} at column {exc.start + 1})") from None
+    return count
+
+
+def _parquet_rows(path: Path) -> int | None:
+    try:
+        import pyarrow.parquet as pq
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except Exception:  # not a readable parquet file: the loader below says so
+        return None
 
 
 def _read_raw(path: Path) -> Dataset:
@@ -68,7 +81,10 @@ def _read_raw(path: Path) -> Dataset:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty")
     fmt = file_format(path)
-    _check_utf8(path)
+    rows = _parquet_rows(path) if fmt == "parquet" else _count_lines(path)
+    header = 1 if fmt == "csv" else 0
+    if rows is not None and rows <= header:
+        raise DataError(f"{path}: contains no data rows" + (" (header only)" if rows else ""))
     kwargs: dict = {}
     if fmt == "csv" and ".tsv" in [s.lower() for s in path.suffixes]:
         kwargs = {"delimiter": "\t", "quoting": csv.QUOTE_NONE}

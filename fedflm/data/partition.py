@@ -66,8 +66,12 @@ def partition_dataset(pool: Dataset, spec: str, num_clients: int, seed: int,
                                  f"but clients = {num_clients}; they must match")
     if len(pool) < num_clients:
         raise PartitionError(f"{len(pool)} examples cannot be split among {num_clients} clients")
-    partitioner = make_partitioner(spec, num_clients, seed)
-    partitioner.dataset = pool
+    try:
+        partitioner = make_partitioner(spec, num_clients, seed)
+    except ValueError as exc:
+        raise PartitionError(f"bad partition {spec!r}: {exc}") from None
+    # IidPartitioner takes contiguous shards: shuffle first (seeded), as FederatedDataset does.
+    partitioner.dataset = pool.shuffle(seed=seed) if spec == "iid" else pool
     try:
         parts = [partitioner.load_partition(i) for i in range(num_clients)]
     except ValueError as exc:

@@ -32,14 +32,14 @@ def _toml_value(v: Any) -> str:
 
 
 def config_to_toml(cfg: RunConfig) -> str:
-    """Sectioned TOML of the resolved config (None values omitted)."""
+    """Sectioned TOML of the resolved config (None as "", which ``from_flat`` reads back)."""
     import dataclasses
     lines = []
     for sec in ("data", "model", "train", "fed", "privacy"):
         lines.append(f"[{sec}]")
         for k, v in dataclasses.asdict(getattr(cfg, sec)).items():
             if v is None:
-                continue
+                v = ""
             if isinstance(v, (tuple, list)):
                 v = ",".join(v)
             lines.append(f"{k} = {_toml_value(v)}")
