@@ -72,10 +72,11 @@ def _build_recognizers(cfg: DeidConfig) -> list:
         CreditCardRecognizer, DateRecognizer, EmailRecognizer, IbanRecognizer, IpRecognizer,
         UsSsnRecognizer)
 
+    from fedflm.data.deid_address import StreetAddressRecognizer
     from fedflm.data.deid_lexicon import build_lexicon
     from fedflm.data.deid_recognizers import (IntlPhoneRecognizer, LexiconPersonRecognizer,
                                               LooseIbanRecognizer, MastercardSeries2Recognizer,
-                                              SimpleUrlRecognizer, StreetAddressRecognizer, WrittenDateRecognizer)
+                                              SimpleUrlRecognizer, WrittenDateRecognizer)
     candidates = [EmailRecognizer(), SimpleUrlRecognizer(), CreditCardRecognizer(), IbanRecognizer(),
                   UsSsnRecognizer(), IpRecognizer(), DateRecognizer(), IntlPhoneRecognizer(),
                   StreetAddressRecognizer(), WrittenDateRecognizer(), LooseIbanRecognizer(),
