@@ -73,6 +73,9 @@ def run_flower_simulation(cfg: RunConfig) -> None:
 
     os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
     update_console_handler(level=logging.WARNING, timestamps=False, colored=True)
+    # Opacus calls logging.basicConfig() at import; without this, Flower's DEBUG records
+    # would also reach that root handler and flood the terminal.
+    logging.getLogger("flwr").propagate = False
     context = Context(run_id=0, node_id=0, node_config={}, state=RecordDict(),
                       run_config=cfg.to_run_config())
     _run_simulation(num_supernodes=cfg.fed.clients, exit_event=EventType.PYTHON_API_RUN_SIMULATION_LEAVE,
