@@ -74,3 +74,55 @@ def test_ledger_copies_are_written_per_owner_and_odd_ids_are_ignored(tmp_path: P
     # Assert
     assert copies == {"client-0": '{"a":1}\n'}
     assert sorted(p.name for p in (tmp_path / "ledgers").iterdir()) == ["client-0.jsonl"]
+
+
+def _update(node: int, value: float) -> Message:
+    import numpy as np
+
+    from fedflm.fl.arrays import to_record
+    content = RecordDict({"arrays": to_record({"w": np.full(4, value, dtype=np.float32)}),
+                          "metrics": MetricRecord({"num-examples": 10 * node, "dp-unit-weight": 1})})
+    return Message(content=content, metadata=_meta(node))
+
+
+def _client_level(tmp_path: Path, **flat: object):
+    import numpy as np
+
+    from fedflm.fl.arrays import to_record
+    from fedflm.fl.dp_server import ClientLevelDP
+    from fedflm.fl.strategy import RecordingFedAvg
+    cfg = ensure_run_id(RunConfig.from_flat({"dp": "client", "clients": 4, "rounds": 5, "epsilon": 6.0,
+                                             "max_grad_norm": 0.1, "out": str(tmp_path / "run"), **flat}))
+    inner = RecordingFedAvg(min_train_nodes=2, min_available_nodes=2, weighted_by_key="dp-unit-weight")
+    dp = ClientLevelDP(inner, cfg, num_sampled=2)
+    dp.current_arrays = to_record({"w": np.zeros(4, dtype=np.float32)})
+    return dp
+
+
+def test_client_level_round_is_clipped_noised_and_recorded(tmp_path: Path) -> None:
+    # Prepare
+    from fedflm.privacy.client_level import client_level_epsilon
+    from fedflm.privacy.ledger import verify
+    dp = _client_level(tmp_path)
+
+    # Execute
+    arrays, _ = dp.aggregate_train(1, [_update(1, 5.0), _update(2, 5.0)])
+
+    # Assert: calibrated for the whole run, one ledger entry, epsilon of one round
+    assert dp.fraction == 0.5
+    assert 5.94 <= client_level_epsilon(dp.noise_multiplier, 0.5, 5, 1e-5) <= 6.0
+    entry = verify(tmp_path / "run" / "privacy_state" / "all-clients" / "ledger.jsonl", recompute=True)[0]
+    assert entry["mechanism"] == "client-gaussian" and entry["steps"] == 1 and entry["sample_rate"] == 0.5
+    assert dp.epsilon == entry["epsilon"] == client_level_epsilon(dp.noise_multiplier, 0.5, 1, 1e-5)
+    # each update (norm 10) was clipped to 0.1 before averaging; noise std = z * 0.1 / 2 per value
+    w = arrays["w"].numpy()
+    assert abs(float(w.mean()) - 0.05) < 6 * dp.noise_multiplier * 0.1 / 2 / 2
+
+
+def test_client_level_round_past_the_cap_is_not_started(tmp_path: Path) -> None:
+    # Prepare
+    dp = _client_level(tmp_path, max_epsilon=0.01)
+
+    # Execute / Assert
+    with pytest.raises(BudgetStop, match="round 1: .*above its cap 0.01"):
+        dp.configure_train(1, dp.current_arrays, ConfigRecord(), grid=None)
