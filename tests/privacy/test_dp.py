@@ -255,3 +255,18 @@ def test_invalid_settings_are_refused(kwargs: dict, match: str) -> None:
     # Execute / Assert
     with pytest.raises(ConfigError, match=match):
         make_private(model, opt, loader, **args)
+
+
+def test_secure_mode_samples_poisson_batches_from_the_os_csprng() -> None:
+    # Prepare
+    from fedflm.privacy.secure_rng import secure_uniform
+    model = _model()
+
+    # Execute
+    _, opt, loader = _private(model, _rows(200), batch_size=20, secure_mode=True)
+    sizes = [int(b["labels"].numel()) for b in loader]
+    u = secure_uniform(20000)
+
+    # Assert
+    assert opt.secure_mode and len(sizes) == 10 and 100 < sum(sizes) < 300
+    assert float(u.min()) > 0.0 and float(u.max()) <= 1.0 and abs(float(u.mean()) - 0.5) < 0.02
