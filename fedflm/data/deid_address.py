@@ -62,7 +62,7 @@ _PART = rf"(?:(?:{'|'.join(_PART_WORDS.split())})\b|d'|l')"
 _NUMFIRST = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,6}[A-Za-z]?)?,?\s+"
 _MONTH_KW = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
              r"December|Tel|Phone|Fax|Mobile|SSN|IBAN|Card|Date)\b")
-_SCAP = rf"(?!{_UNIT_KW}|{_MONTH_KW}){_CAP}"
+_SCAP = rf"(?!{_UNIT_KW}|{_MONTH_KW}|I['’]){_CAP}"
 _UNITS_AFTER = rf"(?:[ \t]*,?[ \t]*(?:{_UNIT}))*"
 
 # strong street patterns: accepted on their own
@@ -72,7 +72,8 @@ _STREETS_STRONG = [re.compile(p, re.VERBOSE) for p in (
         (?:(?:\d{{1,4}}(?:st|nd|rd|th)|{_SCAP})\s+){{1,4}}(?i:{_EN_TYPES})\b\.?
         (?:\s+(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\b\.?)?{_UNITS_AFTER}""",
     # Hauptstraße 5 | Sabine-Junck-Gasse 0 | Kossuth utca 12 | Backtorget 915
-    rf"""(?:(?:{_UNIT})[\s,]+)?(?:{_SCAP}[ \t-]+){{0,3}}(?:{_SCAP})?(?i:{_GERMANIC})\b\.?[ \t]*,?[ \t]*{_NUM}{_UNITS_AFTER}""",
+    rf"""(?<!\w)(?:(?:{_UNIT})[\s,]+)?(?:(?:{_SCAP}[ \t-]+){{0,3}}{_SCAP}(?i:{_GERMANIC})|(?:{_SCAP}[ \t-]+){{1,3}}(?i:{_GERMANIC}))
+        \b\.?[ \t]*,?[ \t]*{_NUM}{_UNITS_AFTER}""",
     # 12, rue de la Paix | Calle Mayor 3, 2ºB | ul. Sokola 36/08 | Via Roma, 12
     rf"""(?<!\w)(?:(?:{_UNIT})[\s,]+)?(?:\d{{1,6}}[A-Za-z]?,?\s+)?\b(?i:{_ROMANCE})\s+(?:{_PART}\s*)*{_SCAP}
         (?:[ \t]+(?:{_PART}[ \t]+)*{_SCAP}){{0,5}}(?:[ \t]*,?[ \t]*(?:n[º°o.]\s*)?{_NUM}[ºª°]?)?{_UNITS_AFTER}""",
@@ -135,6 +136,9 @@ class StreetAddressRecognizer(RegexRecognizer):
                     s, e = m.span()
                     end, postcode = self._extend_forward(text, e)
                     start = self._extend_backward(text, s)
+                    if strong and not postcode and not any(c.isdigit() for c in text[start:end]) \
+                            and "\n" not in text[e:e + 3]:
+                        continue  # "via Apple Pay", "the place I…": a street word without number or postcode
                     if strong or postcode or (start < s and any(c.isdigit() for c in text[start:e])):
                         yield start, end, 0.8 if strong else 0.6
 

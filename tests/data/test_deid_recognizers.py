@@ -80,6 +80,9 @@ NEGATIVES = [
     "Can I use Apple Pay in the US?",
     "Why is my top-up of 100 GBP still pending?",
     "Is there any place I cannot use my card?",
+    "Is there any place I've not used it?",
+    "Can I top-up via Apple Pay?",
+    "natalie babbitt 's gentle , endearing 1975 children 's novel",
 ]
 
 
