@@ -18,8 +18,8 @@ IMG = re.compile(r'<img alt="([^"]*)" src="data:image/png;base64,')
 
 TINY_RECIPE = """
 [recipe]
-name = "tiny-fed-iid"
-description = "tiny random BERT, 2 clients, IID, no DP"
+name = "tiny-fed-dp"
+description = "tiny random BERT, 2 clients, IID, DP-SGD eps 8"
 seeds = [0]
 
 [data]
@@ -38,13 +38,18 @@ batch_size = 16
 [fed]
 clients = 2
 rounds = 2
+
+[privacy]
+dp = "sample"
+epsilon = 8.0
+delta = 1e-5
 """
 
 
 @pytest.mark.slow
-def test_tiny_recipe_writes_row_results_and_complete_report(tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_tiny_dp_recipe_writes_row_results_and_complete_report(tmp_path: Path, tiny_model_dir: Path) -> None:
     # Prepare
-    recipe = tmp_path / "tiny-fed-iid.toml"
+    recipe = tmp_path / "tiny-fed-dp.toml"
     recipe.write_text(TINY_RECIPE.format(model=tiny_model_dir))
     results = tmp_path / "results"
 
@@ -55,15 +60,17 @@ def test_tiny_recipe_writes_row_results_and_complete_report(tmp_path: Path, tiny
     # Assert: the row is complete and RESULTS.md can be generated from it
     assert row["config"]["fed"]["clients"] == 2 and row["config"]["fed"]["seed"] == 0
     assert 0.0 <= row["metrics"]["accuracy"] <= 1.0
-    assert row["metrics"]["bytes_sent"] > 0 and row["metrics"]["epsilon"] is None
-    assert "| `tiny-fed-iid` |" in render_results(load_rows(results))
+    assert row["metrics"]["bytes_sent"] > 0
+    assert 0.0 < row["metrics"]["epsilon"] <= 8.0 * 1.0001  # spent, and within the target
+    assert "| `tiny-fed-dp` |" in render_results(load_rows(results))
     # ... and the run's report has every section, with the figures a non-DP run can have
     page = (ROOT / row["run_dir"] / "report.html").read_text(encoding="utf-8")
     for section_id in SECTIONS:
         assert f'data-section="{section_id}"' in page
     figures = IMG.findall(page)
-    assert len(figures) == 5, figures  # clients, global metrics, train loss, confusion, bytes
-    assert "NO FORMAL PRIVACY" in page
+    assert len(figures) == 6, figures  # clients, metrics, epsilon, train loss, confusion, bytes
+    assert "Budget ε = 8" in page
+    assert "NO FORMAL PRIVACY" not in page
 
 
 def test_recipe_refuses_seed_in_config_and_unknown_keys(tmp_path: Path) -> None:
