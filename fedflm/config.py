@@ -138,7 +138,7 @@ class DPConfig:
     accountant: str = "rdp"
     max_epsilon: float | None = None
     secure_mode: bool = False
-    privacy_state: str = ""  # root of the owners' privacy state dirs ("" = inside the run dir)
+    privacy_state: str = ""  # root of the owners' privacy state ("" = ~/.fedflm/privacy; simulate: run dir)
     run_id: str = ""  # id of this run in the owners' ledgers ("" = chosen by the server)
 
     def __post_init__(self) -> None:

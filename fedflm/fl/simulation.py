@@ -42,6 +42,8 @@ def prepare_run(cfg: RunConfig) -> tuple[RunConfig, RunDir, list[PartitionStats]
     """Resolve the run dir, load and partition the data once (fails fast on bad input)."""
     out = Path(cfg.fed.out) if cfg.fed.out else default_run_dir()
     cfg = replace(cfg, fed=replace(cfg.fed, out=str(out)))
+    if not cfg.privacy.privacy_state:  # simulated owners: a fresh budget per run unless --privacy-state
+        cfg = replace(cfg, privacy=replace(cfg.privacy, privacy_state=str(out / "privacy_state")))
     data = federated_data(cfg.data, cfg.fed.seed)
     parts = all_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
     stats = partition_stats(list(parts), len(data.label_names))

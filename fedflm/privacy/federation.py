@@ -142,11 +142,17 @@ class PrivacyOutcome:
     ledger: str  # the owner's whole ledger (JSONL), copied into the run directory
 
 
+DEFAULT_STATE_ROOT = Path("~/.fedflm/privacy")
+
+
 def state_root(cfg: RunConfig, node_config: Mapping[str, Any]) -> Path:
     """Where the owners' privacy state lives: the node's own ``privacy-state``
-    (deployment), else ``--privacy-state``, else ``<run dir>/privacy_state``."""
+    (deployment), else ``--privacy-state``, else ``~/.fedflm/privacy`` -- a
+    place that outlives runs, so that epsilon is never reset by default.
+    (``fedflm simulate`` sets ``--privacy-state`` to ``<run dir>/privacy_state``
+    unless given: simulated owners start afresh in every simulation.)"""
     root = node_config.get("privacy-state") or cfg.privacy.privacy_state
-    return Path(str(root)) if root else Path(cfg.fed.out or ".") / "privacy_state"
+    return Path(str(root)).expanduser() if root else DEFAULT_STATE_ROOT.expanduser()
 
 
 def client_owner(cfg: RunConfig, node_config: Mapping[str, Any], partition_id: int) -> OwnerPrivacy:

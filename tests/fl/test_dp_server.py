@@ -92,7 +92,8 @@ def _client_level(tmp_path: Path, **flat: object):
     from fedflm.fl.dp_server import ClientLevelDP
     from fedflm.fl.strategy import RecordingFedAvg
     cfg = ensure_run_id(RunConfig.from_flat({"dp": "client", "clients": 4, "rounds": 5, "epsilon": 6.0,
-                                             "max_grad_norm": 0.1, "out": str(tmp_path / "run"), **flat}))
+                                             "max_grad_norm": 0.1, "out": str(tmp_path / "run"),
+                                             "privacy_state": str(tmp_path / "run" / "privacy_state"), **flat}))
     inner = RecordingFedAvg(min_train_nodes=2, min_available_nodes=2, weighted_by_key="dp-unit-weight")
     dp = ClientLevelDP(inner, cfg, num_sampled=2)
     dp.current_arrays = to_record({"w": np.zeros(4, dtype=np.float32)})

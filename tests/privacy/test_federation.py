@@ -117,16 +117,18 @@ def test_train_private_keeps_one_plan_for_the_whole_run(tmp_path: Path) -> None:
     assert outcomes[-1].ledger == owner.ledger_path.read_text() and outcomes[-1].owner_id == "client-0"
 
 
-def test_client_owner_prefers_the_nodes_own_settings(tmp_path: Path) -> None:
+def test_client_owner_prefers_the_nodes_own_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Prepare
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     cfg = RunConfig.from_flat({"max_epsilon": 10.0, "out": str(tmp_path / "run")})
 
     # Execute
     default = client_owner(cfg, {}, 2)
     own = client_owner(cfg, {"owner-id": "hospital-a", "privacy-state": str(tmp_path / "h"), "max-epsilon": 2.5}, 2)
 
-    # Assert
-    assert default.state_dir == tmp_path / "run" / "privacy_state" / "client-2" and default.epsilon_cap == 10.0
+    # Assert: by default state outlives the run (epsilon is never reset by a new run)
+    assert default.state_dir == tmp_path / "home" / ".fedflm" / "privacy" / "client-2"
+    assert default.epsilon_cap == 10.0
     assert own.state_dir == tmp_path / "h" / "hospital-a" and own.epsilon_cap == 2.5
 
 
