@@ -109,6 +109,8 @@ class OwnerAudit:
             "epsilon": final, "epsilon_cap": cap,
             "remaining": None if cap is None else cap - spent,
             "mac_verified": self.mac_verified,
+            "mac": ("verified" if self.mac_verified else
+                    "present, not checked (no key)" if any(x["mac"] for x in e) else "none recorded"),
             "per_entry": [self._entry_row(k, x) for k, x in enumerate(e)],
             "accountant_errors": self.recomputation.errors,
         }

@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from fedflm.audit.ledger_audit import LedgerAudit  # noqa: E402
 from fedflm.audit.recompute import ACCOUNTANT_NAMES, SAME_KIND  # noqa: E402
@@ -41,7 +42,7 @@ def _fmt(x: Any, digits: int = 4) -> str:
     if isinstance(x, float):
         return f"{x:.{digits}f}"
     if isinstance(x, list):
-        return ", ".join(_fmt(v, 6) if isinstance(v, float) else str(v) for v in x) or "–"
+        return ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in x) or "–"
     return str(x)
 
 
@@ -53,7 +54,7 @@ def _owner_table(owners: Sequence[dict[str, Any]]) -> list[str]:
         row = [s["owner"], s["rounds"], s["runs"], s["steps"], _fmt(s["noise_multiplier"]),
                _fmt(s["sample_rate"]), _fmt(s["delta"]), s["accountant"], _fmt(s["epsilon_recorded"]),
                *[_fmt(s["epsilon"][n]) for n in ACCOUNTANT_NAMES], _fmt(s["epsilon_cap"]),
-               _fmt(s["remaining"]), "verified" if s["mac_verified"] else "not checked"]
+               _fmt(s["remaining"]), s["mac"]]
         lines.append("| " + " | ".join(str(c) for c in row) + " |")
     return lines
 
@@ -103,6 +104,8 @@ def plot_epsilon(data: dict[str, Any], path: Path) -> Path:
                     label=f"{s['owner']} {same}")
         if s["epsilon_cap"] is not None:
             ax.axhline(s["epsilon_cap"], color=color, ls="--", lw=0.8)
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("round (ledger entry, all runs)")
     ax.set_ylabel("cumulative ε")
     ax.set_title("Privacy spent per owner (dashed: cap)")
