@@ -287,3 +287,37 @@ def test_no_plaintext_file_is_written_when_opening(store: Path, key: DataKey, tm
     # Assert: nothing new or changed in the store; nothing left in the temp dir
     assert {p: p.stat().st_mtime_ns for p in store.rglob("*")} == before
     assert os.listdir(tmp_path) == ["store"]
+
+
+def test_prepare_killed_with_sigkill_leaves_no_store(tmp_path: Path, key: DataKey) -> None:
+    # Prepare: a real process writing shard after shard, killed -9 mid-way (no cleanup can run)
+    import signal
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "store"
+    script = (
+        "import sys, time\n"
+        "from fedflm.data.keys import DataKey\n"
+        "from fedflm.data.store import StoreWriter\n"
+        f"w = StoreWriter({str(out)!r}, DataKey(bytes.fromhex({key.secret.hex()!r})), ['a'], rows_per_shard=1)\n"
+        "for i in range(10000):\n"
+        "    w.add([f'row {i}'], [0])\n"
+        "    if i == 3: print('writing', flush=True)\n"
+        "    time.sleep(0.01)\n"
+        "w.commit()\n")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
+        time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    # Assert: shards were written, but nothing under the store's name and no manifest anywhere
+    leftovers = list(tmp_path.iterdir())
+    assert not out.exists() and len(leftovers) == 1
+    assert any((leftovers[0] / fmt.SHARD_DIR).iterdir())
+    assert not list(tmp_path.rglob(fmt.MANIFEST_NAME))
+    with pytest.raises(StoreError):
+        open_store(leftovers[0], key)
