@@ -1,7 +1,9 @@
 """fedflm ClientApp: trains the LoRA adapter on this node's data, returns only adapter tensors.
 
 Simulation: each virtual client derives its partition from the run config
-(``partition-id`` / ``num-partitions`` in its node config). Nothing but the
+(``partition-id`` / ``num-partitions`` in its node config). Deployment: a data
+owner's node config names its encrypted store, key file and privacy state
+(``fedflm client start``; see fedflm/deploy/node_data.py). Nothing but the
 adapter tensors and aggregate numbers (train loss, example count) is replied.
 """
 
@@ -15,6 +17,7 @@ from flwr.app import ConfigRecord, Context, Error, Message, MetricRecord, Record
 from flwr.clientapp import ClientApp
 
 from fedflm.config import ModelConfig, RunConfig
+from fedflm.deploy.node_data import is_deployed, owner_dataset, owner_partition_id, owner_run_config
 from fedflm.errors import PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.client_data import client_partition
@@ -52,12 +55,19 @@ def run_config_from_message(msg: Message) -> RunConfig:
 def train(msg: Message, context: Context) -> Message:
     cfg = run_config_from_message(msg)
     server_round = int(msg.content["config"]["server-round"])
-    pid = int(context.node_config["partition-id"])
-    num_clients = int(context.node_config["num-partitions"])
-    _, names = client_partition(cfg.data, pid, num_clients, cfg.fed.seed)
-    model, _ = _model(cfg.model, names, cfg.fed.seed)
+    if is_deployed(context.node_config):  # a data owner's node: its encrypted store
+        cfg = owner_run_config(cfg, context.node_config)
+        pid = owner_partition_id(context.node_config)
+        ds, names = owner_dataset(context.node_config)
+        model, tok = _model(cfg.model, names, cfg.fed.seed)
+        data = TokenizedDataset(ds, tok, cfg.data.max_length)
+    else:  # simulation: the partition derived from the run config
+        pid = int(context.node_config["partition-id"])
+        num_clients = int(context.node_config["num-partitions"])
+        _, names = client_partition(cfg.data, pid, num_clients, cfg.fed.seed)
+        model, _ = _model(cfg.model, names, cfg.fed.seed)
+        data = _tokenized(cfg, pid, num_clients)
     set_adapter_state(model, from_record(msg.content["arrays"]))
-    data = _tokenized(cfg, pid, num_clients)
     loader = train_loader(data, cfg.train.batch_size, seed=cfg.fed.seed * 1000 + server_round * 97 + pid)
     device = resolve_device(cfg.model.device)
     privacy = None

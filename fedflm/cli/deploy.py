@@ -1,0 +1,138 @@
+"""``fedflm certs``, ``fedflm server start``, ``fedflm client start``: a real
+deployment on Flower's Deployment Engine (SuperLink + SuperNodes over TLS with
+node authentication). Guide: server/README.md (operator), clients/README.md
+(data owner)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from fedflm.config import RunConfig
+from fedflm.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_certs(sub)
+    server = sub.add_parser("server", help="operator: run the federation server (Flower SuperLink)")
+    ssub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
+    _register_server_start(ssub)
+    client = sub.add_parser("client", help="data owner: run a node (Flower SuperNode) on an encrypted store")
+    csub = client.add_subparsers(dest="client_command", metavar="ACTION", required=True)
+    _register_client_start(csub)
+
+
+def _register_certs(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("certs", help="make a CA, the server's TLS certificate and node key pairs",
+                       description="Write ca.pem/ca.key, server.pem/server.key (SAN = --server-host), "
+                                   "checkpoint.key and nodes/NAME.key + NAME.pub; private keys are 0600.")
+    p.add_argument("--out", type=Path, required=True, help="folder to write (must not hold a CA yet)")
+    p.add_argument("--server-host", required=True, help="the IP address or DNS name clients dial")
+    p.add_argument("--nodes", type=int, default=0, help="make node-0 .. node-(N-1) key pairs")
+    p.add_argument("--node", action="append", default=[], metavar="NAME", help="make a key pair for NAME")
+    p.add_argument("--days", type=int, default=365, help="certificate validity in days")
+    p.set_defaults(handler=run_certs)
+
+
+def run_certs(args: argparse.Namespace) -> int:
+    from fedflm.deploy.certs import make_certs
+
+    if args.nodes < 0:
+        raise ConfigError(f"--nodes must be >= 0, got {args.nodes}")
+    names = [f"node-{i}" for i in range(args.nodes)] + list(args.node)
+    b = make_certs(args.out, args.server_host, names, args.days)
+    print(f"wrote {b.out}:")
+    print(f"  public  {b.ca_cert.name:<16} give to every data owner (--ca-cert)")
+    print(f"  secret  {b.ca_key.name:<16} the operator's CA key: keep it offline")
+    print(f"  secret  {b.server_key.name:<16} + {b.server_cert.name}: the SuperLink's TLS identity")
+    print(f"  secret  {b.checkpoint_key.name:<16} encrypts the server's checkpoints")
+    for name, (priv, pub) in b.node_keys.items():
+        print(f"  node    nodes/{priv.name} (secret, give to {name} only), nodes/{pub.name} (register)")
+    return 0
+
+
+def _register_server_start(ssub: argparse._SubParsersAction) -> None:
+    from fedflm.cli.simulate import HELP, _argtype, _field_types
+
+    p = ssub.add_parser("start", help="start the SuperLink, register node keys, run the federation",
+                        description="Starts a Flower SuperLink (TLS + SuperNode authentication), registers "
+                                    "the data owners' public keys, submits the run and waits for it.")
+    p.add_argument("--config", type=Path, help="TOML file with the run's keys (flags override it)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=9092, help="the SuperLink's one port (default 9092)")
+    p.add_argument("--certs", type=Path, help="folder written by `fedflm certs`")
+    p.add_argument("--authorized-keys", type=Path, action="append", default=[], metavar="PUB",
+                   help="a node's public key (.pub) or a folder of them; repeatable")
+    p.add_argument("--checkpoint-key", type=Path, help="checkpoint key file (default CERTS/checkpoint.key)")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue RUN_DIR from its last checkpoint")
+    p.add_argument("--insecure", action="store_true", help="NO TLS, NO node auth (trusted test network only)")
+    for name, (ftype, default) in _field_types().items():
+        if name in ("port", "host"):
+            continue
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_argtype(ftype), default=None,
+                       metavar=name.split("_")[-1].upper(), help=HELP.get(name, name.replace("_", " ")))
+    p.set_defaults(handler=run_server_start)
+
+
+def server_config(args: argparse.Namespace) -> RunConfig:
+    """Defaults (secure mode ON), then --config or RUN_DIR/config.toml, then flags."""
+    from fedflm.cli.simulate import load_config_file
+
+    cfg = RunConfig()
+    cfg = dataclasses.replace(cfg, privacy=dataclasses.replace(cfg.privacy, secure_mode=True))
+    if args.resume is not None:
+        if not (args.resume / "config.toml").is_file():
+            raise ConfigError(f"{args.resume}: no config.toml; not a run directory")
+        cfg = RunConfig.from_flat(load_config_file(args.resume / "config.toml"), base=cfg)
+        cfg = dataclasses.replace(cfg, fed=dataclasses.replace(cfg.fed, out=str(args.resume)))
+    elif args.config is not None:
+        cfg = RunConfig.from_flat(load_config_file(args.config), base=cfg)
+    flags = {k: v for k, v in vars(args).items() if k in RunConfig.flat_keys() and v is not None}
+    cfg = RunConfig.from_flat(flags, base=cfg)
+    if not cfg.fed.out:
+        raise ConfigError("--out RUN_DIR is required for a deployment run")
+    return cfg
+
+
+def run_server_start(args: argparse.Namespace) -> int:
+    from fedflm.deploy.server import ServerOptions, run_foreground
+
+    cfg = server_config(args)
+    opts = ServerOptions(host=args.host, port=args.port, certs=args.certs,
+                         authorized_keys=tuple(args.authorized_keys), insecure=args.insecure,
+                         checkpoint_key=args.checkpoint_key, resume=args.resume is not None)
+    if not cfg.privacy.secure_mode and cfg.privacy.dp == "sample":
+        print("WARNING: --secure-mode false: DP-SGD noise from a non-cryptographic generator "
+              "(data owners keep secure mode unless they switch it off themselves)")
+    return run_foreground(cfg, opts)
+
+
+def _register_client_start(csub: argparse._SubParsersAction) -> None:
+    p = csub.add_parser("start", help="start this data owner's node (Flower SuperNode)",
+                        description="Connects to the server over TLS with this node's key and trains on "
+                                    "the owner's encrypted store, within the owner's epsilon cap.")
+    p.add_argument("--server", required=True, help="HOST:PORT of the server's SuperLink")
+    p.add_argument("--store", type=Path, required=True, help="the owner's encrypted store (fedflm data prepare)")
+    p.add_argument("--key-file", type=Path, required=True, help="the store's key file (0600)")
+    p.add_argument("--state-dir", type=Path, required=True,
+                   help="where this owner's privacy ledger and accountant state live (keep it across runs)")
+    p.add_argument("--max-epsilon", type=float, help="the owner's epsilon cap: rounds beyond it are refused")
+    p.add_argument("--owner-id", default="owner", help="this owner's id in its privacy ledger")
+    p.add_argument("--ca-cert", type=Path, help="the operator's CA certificate (ca.pem)")
+    p.add_argument("--auth-key", type=Path, help="this node's private key (NAME.key from `fedflm certs`)")
+    p.add_argument("--secure-mode", type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=True,
+                   metavar="BOOL", help="DP noise from the OS CSPRNG (default true)")
+    p.add_argument("--port", type=int, default=0, help="local port of the node's ClientApp API (default: any)")
+    p.add_argument("--insecure", action="store_true", help="NO TLS, NO auth (trusted test network only)")
+    p.set_defaults(handler=run_client_start)
+
+
+def run_client_start(args: argparse.Namespace) -> int:
+    from fedflm.deploy.client import ClientOptions, run_foreground
+
+    opts = ClientOptions(server=args.server, store=args.store, key_file=args.key_file,
+                         state_dir=args.state_dir, owner_id=args.owner_id, ca_cert=args.ca_cert,
+                         auth_key=args.auth_key, max_epsilon=args.max_epsilon, secure_mode=args.secure_mode,
+                         insecure=args.insecure, port=args.port)
+    return run_foreground(opts)

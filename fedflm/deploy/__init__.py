@@ -1,0 +1,1 @@
+"""Deployment on Flower's Deployment Engine: certificates, SuperLink and SuperNode processes, checkpoints."""

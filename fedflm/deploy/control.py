@@ -1,0 +1,91 @@
+"""Talking to a SuperLink through Flower's own CLI (``flwr``): the connection
+file, node registration, and submitting the fedflm run as a Flower App.
+
+* :func:`write_flower_home` -- ``$FLWR_HOME/config.toml`` with one SuperLink
+  connection (address + CA certificate, or ``insecure``).
+* :func:`write_app_dir` -- a one-file Flower App (``pyproject.toml``) whose
+  ``[tool.flwr.app.config]`` is the whole resolved fedflm config; its
+  components are the installed ``server.app:app`` / ``clients.app:app``.
+  ``flwr run`` refuses override keys that the App does not declare, so the
+  run's config travels as the App's own defaults.
+* :func:`register_node` -- ``flwr supernode register KEY.pub``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from fedflm.config import RunConfig
+from fedflm.deploy.procs import flower_bin, flower_env
+from fedflm.errors import FederationError
+
+__all__ = ["CONNECTION", "write_flower_home", "write_app_dir", "register_node", "flwr_cmd", "toml_value"]
+
+CONNECTION = "fedflm"
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return json.dumps(str(v))  # a JSON string is a valid TOML basic string
+
+
+def write_flower_home(home: Path, address: str, ca_cert: Path | None) -> Path:
+    """``home/config.toml`` naming the SuperLink at ``address`` (TLS unless ``ca_cert`` is None)."""
+    home.mkdir(parents=True, exist_ok=True)
+    lines = ["[superlink]", f'default = "{CONNECTION}"', "", f"[superlink.{CONNECTION}]",
+             f"address = {toml_value(address)}"]
+    lines.append(f"root-certificates = {toml_value(str(ca_cert.resolve()))}" if ca_cert
+                 else "insecure = true")
+    path = home / "config.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_app_dir(folder: Path, cfg: RunConfig) -> Path:
+    """A Flower App directory carrying ``cfg`` as its run config."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["[project]", 'name = "fedflm-run"', 'version = "1.0.0"', "dependencies = []", "",
+             "[tool.flwr.app]", 'publisher = "fedflm"', "",
+             "[tool.flwr.app.components]", 'serverapp = "server.app:app"', 'clientapp = "clients.app:app"',
+             "", "[tool.flwr.app.config]"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in cfg.to_run_config().items()]
+    (folder / "pyproject.toml").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def flwr_cmd(home: Path, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run ``flwr ARGS`` against the connection in ``home``; raises on failure."""
+    argv = [flower_bin("flwr"), *args]
+    try:
+        res = subprocess.run(argv, env=flower_env({"FLWR_HOME": str(home)}), capture_output=True,
+                             text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise FederationError(f"flwr {' '.join(args)}: no answer within {timeout:.0f} s") from None
+    if res.returncode != 0:
+        tail = (res.stdout + res.stderr).strip().splitlines()[-3:]
+        raise FederationError(f"flwr {' '.join(args)} failed (exit {res.returncode}): {' | '.join(tail)}")
+    return res
+
+
+def register_node(home: Path, public_key: Path) -> int:
+    """Register a SuperNode's public key (OpenSSH); returns its node id."""
+    res = flwr_cmd(home, "supernode", "register", str(public_key), CONNECTION, "--format", "json")
+    answer = _json_answer(res.stdout)
+    if not answer.get("success") or "node-id" not in answer:
+        raise FederationError(f"flwr supernode register {public_key}: {answer.get('error-message', res.stdout)}")
+    return int(answer["node-id"])
+
+
+def _json_answer(stdout: str) -> dict[str, Any]:
+    """The JSON object that ``flwr ... --format json`` prints (after any banner)."""
+    start = stdout.find("{")
+    try:
+        return dict(json.loads(stdout[start:])) if start >= 0 else {}
+    except ValueError:
+        return {}
