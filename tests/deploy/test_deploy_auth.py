@@ -1,0 +1,53 @@
+"""Node authentication and TLS on loopback: a SuperNode whose key was not
+registered is refused; one that does not trust the server's CA cannot connect;
+a registered one with the CA comes online."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import run_config
+from fedflm.deploy.certs import make_certs
+from fedflm.deploy.control import CONNECTION, flwr_cmd
+
+pytestmark = pytest.mark.slow
+
+
+def _wait_exit(proc, timeout: float = 60.0) -> int | None:
+    end = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.2)
+    return proc.poll()
+
+
+def _online_nodes(run) -> int:
+    res = flwr_cmd(run.home, "supernode", "ls", CONNECTION, "--format", "json")
+    nodes = json.loads(res.stdout[res.stdout.find("{"):])["nodes"]
+    return sum(1 for n in nodes if n.get("status") == "online")
+
+
+def test_unregistered_key_and_foreign_ca_are_refused_registered_node_joins(processes, tiny_model_dir,
+                                                                             tmp_path):
+    # Prepare: a SuperLink that knows node-0..2 only; another CA the server's cert is not from
+    run = processes.server(run_config(tiny_model_dir, tmp_path / "run"))
+    other = make_certs(tmp_path / "other-pki", "127.0.0.1")
+
+    # Execute
+    rogue = processes.client(run, "node-0", auth_key=processes.certs / "nodes" / "rogue.key",
+                             max_retries=1, max_wait_time=20)
+    no_ca = processes.client(run, "node-1", ca_cert=other.ca_cert, max_retries=1, max_wait_time=20)
+    good = processes.client(run, "node-2")
+    rogue_code, no_ca_code = _wait_exit(rogue), _wait_exit(no_ca)
+
+    # Assert
+    assert rogue_code not in (None, 0)
+    assert "Failed to activate SuperNode" in rogue.log_text()
+    assert no_ca_code not in (None, 0)
+    assert "CERTIFICATE_VERIFY_FAILED" in no_ca.log_text()
+    end = time.monotonic() + 60
+    while _online_nodes(run) < 1 and time.monotonic() < end:
+        time.sleep(0.5)
+    assert good.poll() is None and _online_nodes(run) == 1
