@@ -214,6 +214,9 @@ def audit_ledgers(paths: Sequence[str | Path], options: AuditOptions | None = No
     by_owner: dict[str, list[LedgerFile]] = {}
     for lf in files:
         by_owner.setdefault(lf.owner, []).append(lf)
+    for owner in sorted(set(options.keys) - set(by_owner)):
+        findings.append(Finding(WARN, owner, "--key-file", None, "a key was given for this owner, "
+                                                                  "but no ledger of this owner was found"))
     owners: list[OwnerAudit] = []
     for owner, group in sorted(by_owner.items()):
         primary = max(group, key=lambda lf: len(lf.entries))

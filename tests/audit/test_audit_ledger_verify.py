@@ -234,3 +234,24 @@ def test_missing_path_and_empty_dir_are_user_errors(tmp_path: Path) -> None:
         find_ledgers([tmp_path / "nope"])
     with pytest.raises(LedgerError, match="no ledger found"):
         find_ledgers([tmp_path])
+
+
+def test_key_for_unknown_owner_is_warned(ledger: Path) -> None:
+    # Execute
+    audit = audit_ledgers([ledger], AuditOptions(keys={"alicee": KEY}, every_entry=False))
+    # Assert: a typo in an owner name must not silently skip MAC checks
+    assert audit.ok
+    assert any(f.owner == "alicee" and "no ledger of this owner" in f.message for f in audit.findings)
+
+
+def test_ledger_audit_does_not_import_the_code_it_audits() -> None:
+    # Prepare
+    import subprocess
+    import sys
+
+    code = ("import sys, fedflm.audit.ledger_audit, fedflm.audit.ledger_report, fedflm.cli.audit; "
+            "print(sorted(m for m in sys.modules if m.startswith(('fedflm.privacy', 'fedflm.train', 'fedflm.fl'))))")
+    # Execute
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    # Assert
+    assert out.strip() == "[]"
