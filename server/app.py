@@ -19,6 +19,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
 from fedflm.config import RunConfig
+from fedflm.deploy.rounds import DeploymentSession, QuorumLost
 from fedflm.fl.arrays import from_record, record_nbytes, to_record
 from fedflm.fl.client_data import federated_data
 from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilon_max, write_ledgers
@@ -107,15 +108,21 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         n_sampled = max(int(cfg.fed.clients * cfg.fed.fraction_train), n_min)
         runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, n_sampled)
     initial = get_adapter_state(evaluator.model)
+    evaluate_fn: Any = evaluator
+    num_rounds = cfg.fed.rounds
+    session = DeploymentSession.from_env(cfg, rundir.path)  # None in simulation
+    if session is not None:  # quorum / skipped rounds, encrypted checkpoints, --resume
+        initial = session.restore(evaluator, initial)
+        runner, evaluate_fn, num_rounds = session.wrap(runner, evaluator)
     reporter().start(cfg.fed.rounds, cfg.fed.clients)
     stopped = None
     try:
         result = runner.start(grid=grid, initial_arrays=to_record(initial),
-                              num_rounds=cfg.fed.rounds, timeout=cfg.fed.round_timeout,
+                              num_rounds=num_rounds, timeout=cfg.fed.round_timeout,
                               train_config=ConfigRecord(cfg.to_run_config()),
-                              evaluate_fn=evaluator)
+                              evaluate_fn=evaluate_fn)
         final = from_record(result.arrays) if len(result.arrays) else initial
-    except BudgetStop as exc:  # privacy budgets left too few clients: end cleanly
+    except (BudgetStop, QuorumLost) as exc:  # too few clients (budgets, dropouts): end cleanly
         stopped = str(exc)
         reporter().message(stopped)
         last = strategy.last_round

@@ -66,6 +66,8 @@ def _register_server_start(ssub: argparse._SubParsersAction) -> None:
                    help="a node's public key (.pub) or a folder of them; repeatable")
     p.add_argument("--checkpoint-key", type=Path, help="checkpoint key file (default CERTS/checkpoint.key)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue RUN_DIR from its last checkpoint")
+    p.add_argument("--max-skipped-rounds", type=int, default=3,
+                   help="end the run after this many consecutive rounds below --min-clients (default 3)")
     p.add_argument("--insecure", action="store_true", help="NO TLS, NO node auth (trusted test network only)")
     for name, (ftype, default) in _field_types().items():
         if name in ("port", "host"):
@@ -101,7 +103,8 @@ def run_server_start(args: argparse.Namespace) -> int:
     cfg = server_config(args)
     opts = ServerOptions(host=args.host, port=args.port, certs=args.certs,
                          authorized_keys=tuple(args.authorized_keys), insecure=args.insecure,
-                         checkpoint_key=args.checkpoint_key, resume=args.resume is not None)
+                         checkpoint_key=args.checkpoint_key, resume=args.resume is not None,
+                         max_skipped_rounds=args.max_skipped_rounds)
     if not cfg.privacy.secure_mode and cfg.privacy.dp == "sample":
         print("WARNING: --secure-mode false: DP-SGD noise from a non-cryptographic generator "
               "(data owners keep secure mode unless they switch it off themselves)")

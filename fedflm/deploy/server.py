@@ -2,10 +2,10 @@
 authentication, the data owners' public keys registered, and the fedflm run
 submitted with ``flwr run``; returns when the run ends.
 
-Everything Flower needs lives in ``RUN/superlink/`` (its state database,
-``FLWR_HOME``, the generated App, logs). The checkpoint key reaches the
-ServerApp as an environment variable naming the key *file*
-(``FEDFLM_CHECKPOINT_KEY_FILE``), never through the run config.
+Everything Flower needs lives in ``RUN/superlink/`` (``FLWR_HOME``, the
+generated App, logs). The checkpoint key reaches the ServerApp as an
+environment variable naming the key *file* (``FEDFLM_CHECKPOINT_KEY_FILE``),
+never through the run config.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedflm.config import RunConfig
+from fedflm.deploy import env as envvars
 from fedflm.deploy.control import CONNECTION, register_node, write_app_dir, write_flower_home
 from fedflm.deploy.procs import Proc, flower_bin, flower_env, wait_for_port
 from fedflm.errors import ConfigError, FederationError
 
 __all__ = ["ServerOptions", "ServerRun", "superlink_argv", "public_keys"]
 
-KEY_ENV, RESUME_ENV = "FEDFLM_CHECKPOINT_KEY_FILE", "FEDFLM_RESUME"
 INSECURE_BANNER = ("!!! INSECURE DEPLOYMENT: --insecure given: no TLS, no SuperNode authentication. "
                    "Updates travel in clear text and ANY node may join. Use only on a trusted test network. !!!")
 
@@ -40,10 +40,13 @@ class ServerOptions:
     insecure: bool = False
     checkpoint_key: Path | None = None  # default: certs/checkpoint.key when it exists
     resume: bool = False
+    max_skipped_rounds: int = 3
     ready_timeout: float = 60.0
     env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.max_skipped_rounds < 0:
+            raise ConfigError(f"max_skipped_rounds must be >= 0, got {self.max_skipped_rounds}")
         if not 1 <= self.port <= 65535:
             raise ConfigError(f"port must be in [1, 65535], got {self.port}")
         if not self.insecure:
@@ -76,9 +79,10 @@ def public_keys(paths: tuple[Path, ...]) -> list[Path]:
     return out
 
 
-def superlink_argv(opts: ServerOptions, database: Path) -> list[str]:
+def superlink_argv(opts: ServerOptions) -> list[str]:
+    # In-memory SuperLink state: a restart (--resume) registers the node keys again.
     argv = [flower_bin("flower-superlink"), "--host", opts.host, "--port", str(opts.port),
-            "--database", str(database), "--disable-runtime-dependency-installation"]
+            "--disable-runtime-dependency-installation"]
     if opts.insecure:
         return argv + ["--insecure"]
     c = opts.certs
@@ -111,11 +115,13 @@ class ServerRun:
             self.say(INSECURE_BANNER)
         self.work.mkdir(parents=True, exist_ok=True)
         env = flower_env(self.opts.env)
+        env[envvars.DEPLOYMENT] = "1"
+        env[envvars.MAX_SKIPPED_ROUNDS] = str(self.opts.max_skipped_rounds)
         if self.opts.key_file is not None:
-            env[KEY_ENV] = str(self.opts.key_file.resolve())
+            env[envvars.CHECKPOINT_KEY_FILE] = str(self.opts.key_file.resolve())
         if self.opts.resume:
-            env[RESUME_ENV] = "1"
-        self.superlink = Proc("superlink", superlink_argv(self.opts, self.work / "state.db"),
+            env[envvars.RESUME] = "1"
+        self.superlink = Proc("superlink", superlink_argv(self.opts),
                               self.work / "superlink.log", env=env, cwd=self.work)
         wait_for_port(self.address.rsplit(":", 1)[0], self.opts.port, self.opts.ready_timeout, self.superlink)
         write_flower_home(self.home, self.address, None if self.opts.insecure else self.opts.certs / "ca.pem")

@@ -8,6 +8,8 @@ import json
 import pytest
 
 from conftest import NODES, run_config  # tests/deploy/conftest.py
+from fedflm.data.keys import read_key_file
+from fedflm.deploy.checkpoint import load_checkpoint
 from fedflm.privacy import ledger
 
 pytestmark = pytest.mark.slow
@@ -39,3 +41,5 @@ def test_three_nodes_two_rounds_over_tls(processes, tiny_model_dir, tmp_path):
         entries = ledger.verify(processes.owner(name).state_dir / name / "ledger.jsonl")
         assert [e["round"] for e in entries] == [1, 2]
         assert entries[-1]["owner_id"] == name
+    ckpt = load_checkpoint(out, read_key_file(processes.certs / "checkpoint.key"))
+    assert ckpt.round == 2 and [r["round"] for r in ckpt.rows] == [0, 1, 2]
