@@ -10,6 +10,7 @@ from datasets import Dataset
 
 from fedflm.audit.canaries import make_canaries
 from fedflm.audit.empirical import EmpiricalConfig, run_empirical_audit
+from fedflm.audit.training import PlainTrainer, recomputed_epsilon
 from fedflm.config import ModelConfig, RunConfig
 from fedflm.errors import ConfigError
 from fedflm.models.lora import load_tokenizer
@@ -49,6 +50,28 @@ def test_with_dp_at_small_epsilon_the_bound_stays_below_the_claim(tiny_model_dir
     assert res.bound.epsilon_lower_bound <= res.claimed_epsilon, res.describe()
     assert not res.violated
     assert res.to_json()["bound"]["confidence"] == 0.95
+
+
+class _NoiselessTrainer(PlainTrainer):
+    """A broken DP path: trains without clipping or noise but claims sigma=20 (a correct-looking ledger)."""
+
+    def train_round(self, model, data, rnd, device):
+        _, _, steps = super().train_round(model, data, rnd, device)
+        return (20.0, self.cfg.train.batch_size / len(data), steps)
+
+    def claimed_epsilon(self, history):
+        return recomputed_epsilon(self.cfg, history)
+
+
+def test_a_broken_dp_path_is_caught(tiny_model_dir: Path) -> None:
+    # Prepare
+    cfg = _cfg(tiny_model_dir, dp="sample", epsilon=1.0)
+    # Execute
+    res = run_empirical_audit(cfg, AUDIT, trainer=_NoiselessTrainer(cfg))
+    # Assert: the ledger would say epsilon < 1, the measurement says otherwise
+    assert res.claimed_epsilon < 1.0
+    assert res.violated, res.describe()
+    assert "VIOLATED" in res.describe()
 
 
 def test_random_label_canaries_are_held_out_and_flipped(tiny_model_dir: Path) -> None:
