@@ -95,7 +95,8 @@ def plot_epsilon(client_rows: Sequence[dict[str, Any]], budget: float | None, pa
     if budget is not None:
         axes.axhline(budget, color="red", linestyle="--", linewidth=2, label=f"budget ε = {budget:g}")
     axes.set(xlabel="round", ylabel="ε (cumulative)", title="Privacy spent per client")
-    axes.set_ylim(bottom=0.0)
+    highest = max([budget or 0.0] + [max(eps) for _, eps in series.values()])
+    axes.set_ylim(0.0, 1.12 * highest if highest > 0 else 1.0)  # headroom: the budget line stays visible
     axes.grid(alpha=0.3)
     _integer_rounds(axes)
     _client_legend(axes, len(series) + (budget is not None))
