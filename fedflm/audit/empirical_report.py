@@ -43,7 +43,8 @@ def render_empirical_markdown(result: EmpiricalResult, cfg: RunConfig) -> str:
         "The bound follows Steinke, Nasr & Jagielski (2023), *Privacy Auditing with One (1) Training Run*: if "
         "training were (ε, δ)-DP with a smaller ε, this many correct guesses would occur with probability "
         f"below {1 - b.confidence:.2g}. A bound far below the claim is expected (the audit is a lower "
-        "bound, and one run with few canaries is weak); a bound above the claim proves a privacy bug.", "",
+        "bound, and one run with few canaries is weak); a bound above the claim means, at the stated "
+        "confidence, that training does not deliver the claimed privacy: a bug in the DP path.", "",
     ])
 
 
