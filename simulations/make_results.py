@@ -1,9 +1,11 @@
-"""Generate simulations/RESULTS.md from the result rows in simulations/results/*.json.
+"""Generate simulations/RESULTS.md from simulations/results/*.json (result rows) and
+simulations/results/bench/*.json (benchmark records of simulations/bench_all.py).
 
     python simulations/make_results.py            # (re)write RESULTS.md
     python simulations/make_results.py --check    # exit 1 when RESULTS.md is stale
 
-Rows without their config or commit are refused with a one-line error (exit 2).
+Rows without their config or commit (and benchmark records without their commit)
+are refused with a one-line error (exit 2).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from fedflm.errors import FedflmError  # noqa: E402
+from fedflm.report.benchtable import load_bench_records  # noqa: E402
 from fedflm.report.results import load_rows  # noqa: E402
 from fedflm.report.results_md import render_results  # noqa: E402
 
@@ -30,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only verify that --out is up to date")
     args = parser.parse_args(argv)
     try:
-        page = render_results(load_rows(args.results))
+        page = render_results(load_rows(args.results), load_bench_records(args.results / "bench"))
     except FedflmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

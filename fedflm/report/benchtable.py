@@ -9,12 +9,15 @@ for humans and ignored here.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fedflm.errors import DataError
 
 PREFIX = "BENCH_JSON "
+_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 Scalar = int | float | str | bool | None
 
 
@@ -74,3 +77,27 @@ def render_markdown(results: list[BenchResult], machine: str) -> str:
     lines = [f"Benchmarks on {machine}", "", "| benchmark | figure | value |", "|---|---|---|"]
     lines += [f"| {b} | {f} | {v.replace('|', '/')} |" for b, f, v in table_rows(results)]
     return "\n".join(lines) + "\n"
+
+
+def load_bench_records(folder: Path) -> list[dict[str, Any]]:
+    """Saved ``bench_all.py --json-out`` records; each must name its commit and machine."""
+    records = []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        commit = record.get("commit") if isinstance(record, dict) else None
+        if not isinstance(commit, str) or not _COMMIT.match(commit):
+            raise DataError(f"{path}: benchmark record has no valid commit (got {commit!r})")
+        if not isinstance(record.get("machine"), dict) or not isinstance(record.get("benchmarks"), dict):
+            raise DataError(f"{path}: benchmark record needs 'machine' and 'benchmarks' objects")
+        records.append({**record, "source": path.name})
+    return records
+
+
+def record_results(record: dict[str, Any]) -> list[BenchResult]:
+    """The BenchResults of one saved record, in the record's order."""
+    return [BenchResult(name, figures=dict(entry.get("figures") or {}), error=entry.get("error"),
+                        wall_s=entry.get("wall_s"))
+            for name, entry in record["benchmarks"].items()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fedflm.report.benchtable import record_results, table_rows
 from fedflm.report.results import RecipeSummary, Stat, machine_label, summarise
 
 HEADER = (
@@ -103,8 +104,23 @@ def _row_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def render_results(rows: list[dict[str, Any]]) -> str:
-    """The whole RESULTS.md page for validated ``rows``."""
+def _bench_section(records: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Performance benchmarks", "",
+             "Figures of `simulations/bench_*.py`, collected by `python simulations/bench_all.py --json-out "
+             "simulations/results/bench/NAME.json` (one record per machine and commit).", ""]
+    if not records:
+        return lines + ["_No benchmark records yet._", ""]
+    for record in records:
+        dirty = "+dirty" if record.get("dirty") else ""
+        quick = ", quick mode" if record.get("quick") else ""
+        lines += [f"### {machine_label(record['machine'])}, commit {record['commit'][:10]}{dirty}{quick} "
+                  f"(`{record['source']}`)", "", "| benchmark | figure | value |", "|---|---|---|"]
+        lines += [f"| {b} | {f} | {_cell(v)} |" for b, f, v in table_rows(record_results(record))] + [""]
+    return lines
+
+
+def render_results(rows: list[dict[str, Any]], benches: list[dict[str, Any]] | None = None) -> str:
+    """The whole RESULTS.md page for validated ``rows`` (and benchmark records)."""
     summaries = summarise(rows)
     datasets = sorted({s.dataset for s in summaries} | {r.dataset for r in REFERENCES})
     lines = [HEADER]
@@ -115,4 +131,5 @@ def render_results(rows: list[dict[str, Any]]) -> str:
         lines += _reference_table(dataset) + [""]
     lines += ["## Every run (one row per result file)", ""]
     lines += _row_table(rows) if rows else ["_No result rows yet._"]
-    return "\n".join(lines) + "\n"
+    lines += [""] + _bench_section(benches or [])
+    return "\n".join(lines).rstrip("\n") + "\n"

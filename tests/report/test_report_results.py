@@ -144,3 +144,28 @@ def test_load_rows_rejects_malformed_json(tmp_path: Path) -> None:
     # Execute / Assert
     with pytest.raises(DataError, match=r"x.json: not valid JSON"):
         load_rows(tmp_path)
+
+
+def test_benchmark_records_are_rendered_and_need_a_commit(tmp_path: Path) -> None:
+    # Prepare
+    results = tmp_path / "results"
+    write_row(_row(), results)
+    (results / "bench").mkdir()
+    record = {"commit": "0123456789abcdef0123456789abcdef01234567", "dirty": False, "machine": MACHINE,
+              "quick": True, "benchmarks": {"store": {"figures": {"aead_mb_s": 812.5}, "error": None},
+                                            "dp": {"figures": {}, "error": "timed out after 900 s"}}}
+    (results / "bench" / "cpu.json").write_text(json.dumps(record))
+    out = tmp_path / "RESULTS.md"
+
+    # Execute
+    good = _run_script(results, out)
+    del record["commit"]
+    (results / "bench" / "cpu.json").write_text(json.dumps(record))
+    bad = _run_script(results, tmp_path / "other.md")
+
+    # Assert
+    page = out.read_text(encoding="utf-8")
+    assert good.returncode == 0, good.stderr
+    assert "### CPU Test CPU (2 cores, 1 thread(s)), commit 0123456789, quick mode (`cpu.json`)" in page
+    assert "| store | aead_mb_s | 812.5 |" in page and "| dp | ERROR | timed out after 900 s |" in page
+    assert bad.returncode == 2 and "cpu.json: benchmark record has no valid commit" in bad.stderr
