@@ -63,3 +63,17 @@ def test_dp_target_epsilon_is_the_budget_when_no_cap_is_set() -> None:
     # Execute / Assert
     assert epsilon_budget(_run(config, eps=1.0)) == 3.0
     assert epsilon_budget(_run(config)) is None  # no epsilon recorded: not a DP run
+
+
+def test_the_servers_no_dp_warning_is_not_repeated() -> None:
+    # Prepare: the server's own wording of the same warning, plus an unrelated one
+    run = RunData(run_dir=Path("r"), config_text="", config={}, rounds=[{"round": 0}],
+                  summary={"status": "complete", "warnings": [
+                      "no differential privacy (--dp none): this run has NO formal privacy guarantee",
+                      "secure_mode off"]})
+
+    # Execute
+    warnings = collect_warnings(run)
+
+    # Assert
+    assert warnings == [NO_DP_WARNING, "secure_mode off"]
