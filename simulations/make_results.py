@@ -26,14 +26,23 @@ from fedflm.report.results_md import render_results  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
+def _recipe_datasets(folder: Path) -> dict[str, str]:
+    """Recipe name -> dataset for every recipe file (so RESULTS.md lists those not yet run)."""
+    from fedflm.report.recipes import load_recipe
+
+    return {recipe.name: recipe.dataset for recipe in map(load_recipe, sorted(folder.glob("*.toml")))}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=HERE / "results", help="folder of *.json result rows")
+    parser.add_argument("--recipes", type=Path, default=HERE / "recipes", help="folder of recipe *.toml")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="page to write")
     parser.add_argument("--check", action="store_true", help="only verify that --out is up to date")
     args = parser.parse_args(argv)
     try:
-        page = render_results(load_rows(args.results), load_bench_records(args.results / "bench"))
+        page = render_results(load_rows(args.results), load_bench_records(args.results / "bench"),
+                              _recipe_datasets(args.recipes))
     except FedflmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

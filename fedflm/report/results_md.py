@@ -24,6 +24,14 @@ HEADER = (
     "(δ as in the recipe); — means no differential privacy.\n"
 )
 
+REPRODUCE = (
+    "To reproduce or extend: `python simulations/run.py RECIPE [--seeds 0 1 2]` (recipes in "
+    "`simulations/recipes/`; `--list` shows them), then `python simulations/make_results.py`. "
+    "Benchmarks: `python simulations/bench_all.py --json-out simulations/results/bench/NAME.json`. "
+    "Recipes named `*-smoke` are cut down to run on a 2-core CPU and are not comparable with the "
+    "published rows; the others use the full training set and evaluation split.\n"
+)
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -119,15 +127,29 @@ def _bench_section(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def render_results(rows: list[dict[str, Any]], benches: list[dict[str, Any]] | None = None) -> str:
-    """The whole RESULTS.md page for validated ``rows`` (and benchmark records)."""
+def _pending(dataset: str, ours: list[RecipeSummary], recipes: dict[str, str]) -> list[str]:
+    """Recipes of ``dataset`` (name -> dataset) that have no row yet: stated, not hidden."""
+    done = {s.recipe for s in ours}
+    names = sorted(n for n, d in recipes.items() if d == dataset and n not in done)
+    if not names:
+        return []
+    return ["", "Recipes with no result row yet (not run on any machine so far): "
+            + ", ".join(f"`{n}`" for n in names) + "."]
+
+
+def render_results(rows: list[dict[str, Any]], benches: list[dict[str, Any]] | None = None,
+                   recipes: dict[str, str] | None = None) -> str:
+    """The whole RESULTS.md page for validated ``rows``, benchmark records and the
+    known recipes (name -> dataset), so that recipes not yet run are listed too."""
     summaries = summarise(rows)
-    datasets = sorted({s.dataset for s in summaries} | {r.dataset for r in REFERENCES})
-    lines = [HEADER]
+    recipes = recipes or {}
+    datasets = sorted({s.dataset for s in summaries} | {r.dataset for r in REFERENCES} | set(recipes.values()))
+    lines = [HEADER, REPRODUCE]
     for dataset in datasets:
         lines += [f"## {_DATASET_NAMES.get(dataset, dataset)}", ""]
         ours = [s for s in summaries if s.dataset == dataset]
         lines += _recipe_table(ours) if ours else ["_No fedflm rows yet for this dataset._"]
+        lines += _pending(dataset, ours, recipes)
         lines += _reference_table(dataset) + [""]
     lines += ["## Every run (one row per result file)", ""]
     lines += _row_table(rows) if rows else ["_No result rows yet._"]
