@@ -11,11 +11,11 @@ from fedflm.privacy.accounting import epsilon
 from fedflm.privacy.calibration import calibrate
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     target=st.floats(min_value=0.3, max_value=30.0),
     delta=st.sampled_from([1e-4, 1e-5, 1e-6, 1e-7]),
-    rounds=st.integers(min_value=1, max_value=12),
+    rounds=st.integers(min_value=1, max_value=20),
     steps=st.integers(min_value=1, max_value=300),
     q=st.floats(min_value=1e-3, max_value=0.3),
 )
