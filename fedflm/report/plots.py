@@ -44,9 +44,8 @@ def _finite(value: Any) -> float:
 def _per_client(rows: Sequence[dict[str, Any]], key: str) -> dict[int, tuple[list[int], list[float]]]:
     """Group (round, value) pairs by partition_id, skipping rows without ``key``."""
     series: dict[int, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-    for row in sorted(rows, key=lambda r: (int(r["partition_id"]), int(r["round"]))):
-        if row.get(key) is None:
-            continue
+    usable = [r for r in rows if r.get(key) is not None and r.get("partition_id") is not None]
+    for row in sorted(usable, key=lambda r: (int(r["partition_id"]), int(r["round"]))):
         rounds, values = series[int(row["partition_id"])]
         rounds.append(int(row["round"]))
         values.append(float(row[key]))

@@ -86,3 +86,17 @@ def test_missing_values_become_gaps_not_errors(tmp_path: Path) -> None:
     for path in paths:
         _assert_real_png(path)
     json.dumps(rounds)  # inputs untouched and still serialisable
+
+
+def test_client_rows_without_partition_or_value_are_skipped(tmp_path: Path) -> None:
+    # Prepare: a refused round carries no loss or epsilon; a failed one not even its partition id
+    rows = [{"round": 1, "partition_id": 0, "train_loss": 0.6, "epsilon": 1.0, "status": "ok"},
+            {"round": 2, "partition_id": 0, "status": "refused"},
+            {"round": 2, "status": "failed"}]
+
+    # Execute
+    paths = [plots.plot_train_loss(rows, tmp_path / "t.png"), plots.plot_epsilon(rows, 2.0, tmp_path / "e.png")]
+
+    # Assert
+    for path in paths:
+        _assert_real_png(path)
