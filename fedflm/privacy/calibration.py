@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from fedflm.errors import ConfigError
+from fedflm.errors import ConfigError, PrivacyBudgetExceeded
 from fedflm.privacy.accounting import HistoryEntry, check_delta, epsilon
 
 __all__ = ["NoisePlan", "calibrate", "fixed_plan"]
@@ -117,8 +117,9 @@ def calibrate(
     prior = [tuple(p) for p in prior]
     prior_eps = epsilon(prior, delta, accountant)
     if prior_eps >= target_epsilon:
-        raise ConfigError(
-            f"target epsilon {target_epsilon:g} is already spent (epsilon so far {prior_eps:.4f})"
+        raise PrivacyBudgetExceeded(
+            f"privacy budget exhausted: target epsilon {target_epsilon:g} is already spent "
+            f"(epsilon so far {prior_eps:.4f})"
         )
 
     def eps_at(sigma: float) -> float:

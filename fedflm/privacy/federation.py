@@ -55,12 +55,7 @@ def _plan_cached(dp: DPConfig, train: TrainConfig, rounds: int, num_examples: in
         return fixed_plan(noise_multiplier=dp.noise_multiplier, **common)
     if dp.epsilon is None:
         raise PrivacyError("sample-level DP needs --epsilon or --noise-multiplier")
-    try:
-        return calibrate(target_epsilon=dp.epsilon, **common)
-    except Exception as exc:
-        if "already spent" in str(exc):
-            raise PrivacyBudgetExceeded(f"privacy budget exhausted: {exc}") from None
-        raise
+    return calibrate(target_epsilon=dp.epsilon, **common)  # PrivacyBudgetExceeded if already spent
 
 
 def owner_plan(dp: DPConfig, train: TrainConfig, rounds: int, num_examples: int,

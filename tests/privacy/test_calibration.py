@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fedflm.errors import ConfigError
+from fedflm.errors import ConfigError, PrivacyBudgetExceeded
 from fedflm.privacy.accounting import epsilon
 from fedflm.privacy.calibration import calibrate
 
@@ -77,7 +77,7 @@ def test_target_already_spent_is_refused() -> None:
     prior = [(0.5, 0.2, 500)]
 
     # Execute / Assert
-    with pytest.raises(ConfigError, match="already spent"):
+    with pytest.raises(PrivacyBudgetExceeded, match="already spent"):
         calibrate(target_epsilon=1.0, delta=1e-5, rounds=1, steps_per_round=1, sample_rate=0.1, prior=prior)
 
 
