@@ -34,7 +34,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python simulations/bench_training.py
+	$(BIN)/python simulations/bench_all.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import tomllib
 from pathlib import Path
@@ -34,6 +35,13 @@ HELP = {
     "epsilon": "target epsilon of each data owner after the last round",
     "noise_multiplier": "fixed noise multiplier instead of --epsilon",
     "max_epsilon": "data owner's epsilon cap: a client refuses rounds beyond it",
+    "delta": "DP delta of each data owner (sample-level) or of the federation (client-level)",
+    "max_grad_norm": "per-sample clipping norm C (sample-level) / client update clipping norm (client-level)",
+    "accountant": "rdp | prv (Opacus accountants)",
+    "secure_mode": "DP noise and sampling from the OS CSPRNG (use in deployment; slower)",
+    "privacy_state": "directory of the data owners' privacy state and ledgers; reuse it across runs "
+                     "on the same data so that epsilon accumulates (default for simulate: inside the run directory)",
+    "run_id": "this run's id in the privacy ledgers (default: run directory name + random suffix)",
 }
 
 
@@ -91,30 +99,38 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    cfg = resolve_config(args)  # config errors first, before the heavy imports
     from fedflm.cli.display import RichReporter, client_table, console, summary_table, warn
     from fedflm.fl import progress
     from fedflm.fl.simulation import simulate
 
-    cfg = resolve_config(args)
-    if cfg.privacy.dp == "none":
-        warn("--dp none: this run has NO formal privacy guarantee (no differential privacy).")
-    console.print(f"[bold]fedflm simulate[/]: {cfg.data.dataset}, {cfg.fed.clients} clients, "
-                  f"{cfg.fed.rounds} rounds, partition {cfg.data.partition}, model {cfg.model.model}")
     reporter = RichReporter()
     progress.set_reporter(None if args.quiet else reporter)
+    with contextlib.ExitStack() as live:
 
-    def on_prepared(stats, names) -> None:
-        console.print(client_table(stats, names))
+        def on_prepared(stats, names) -> None:
+            # Printed (and the live display started) only once the data has loaded and
+            # partitioned, so that a user error is the only line on stderr.
+            if cfg.privacy.dp == "none":
+                warn("--dp none: this run has NO formal privacy guarantee "
+                     "(no differential privacy).")
+            console.print(f"[bold]fedflm simulate[/]: {cfg.data.dataset}, {cfg.fed.clients} "
+                          f"clients, {cfg.fed.rounds} rounds, partition {cfg.data.partition}, "
+                          f"model {cfg.model.model}")
+            console.print(client_table(stats, names))
+            if cfg.privacy.dp != "none":
+                from fedflm.privacy.federation import plan_text
+                console.print(plan_text(cfg, [s.num_examples for s in stats]), markup=False)
+            if not args.quiet:
+                live.enter_context(reporter)
 
-    try:
-        if args.quiet:
+        try:
             result = simulate(cfg, on_prepared=on_prepared)
-        else:
-            with reporter:
-                result = simulate(cfg, on_prepared=on_prepared)
-    finally:
-        progress.set_reporter(None)
+        finally:
+            progress.set_reporter(None)
     console.print(summary_table(result.metrics))
     console.print(f"run directory: [bold]{result.run_dir}[/] "
                   f"(wall time {result.summary['total_wall_time_s']:.0f} s)")
+    if result.report is not None:
+        console.print(f"report: [bold]{result.report}[/]")
     return 0

@@ -32,6 +32,7 @@ class SimulationResult:
     metrics: list[dict[str, Any]]
     summary: dict[str, Any]
     clients: list[PartitionStats]
+    report: Path | None = None
 
     @property
     def final(self) -> dict[str, Any]:
@@ -125,7 +126,18 @@ def simulate(cfg: RunConfig | dict[str, Any],
     summary = json.loads(summary_path.read_text())
     summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
     rundir.write_json("summary.json", summary)
-    return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats)
+    return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats,
+                            _write_report(rundir.path))
+
+
+def _write_report(run_dir: Path) -> Path | None:
+    """The HTML run report; a failure to draw it never fails a finished run."""
+    try:
+        from fedflm.report.html import write_report
+        return write_report(run_dir)
+    except Exception as exc:  # report is a convenience; the run directory is the record
+        logging.getLogger("fedflm").warning("run report not written: %s", exc)
+        return None
 
 
 def _shutdown_ray() -> None:
