@@ -5,7 +5,7 @@ Packaged MiniLM + LoRA r=8 on query/value + classifier head, real SST-2 rows
 no DP, and Opacus DP-SGD with each grad-sample mode (hooks, functorch, ew).
 Timing: all variants in one process, steps interleaved (variant A step k,
 B step k, ...) so that every variant sees the same machine load. Peak RSS:
-each variant trains in its own child process. Prints median ms/step, peak
+each variant trains 2 steps in its own child process. Prints median ms/step, peak
 RSS and the DP/non-DP ratio (target <= 1.10x), and ``BENCH_JSON {...}`` last.
 
     python simulations/bench_dp.py [--steps 10] [--batch-size 32] [--threads 1]
@@ -112,13 +112,20 @@ def interleaved_ms(steps: int, batch_size: int, threads: int) -> tuple[dict[str,
     return {v: 1000 * statistics.median(t) for v, t in times.items()}, tokens
 
 
-def _child(variant: str, args: argparse.Namespace) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--variant", variant, "--steps", "0",  # 2 training steps
-           "--batch-size", str(args.batch_size), "--threads", str(args.threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise SystemExit(f"variant {variant} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _children_rss(args: argparse.Namespace) -> dict[str, float]:
+    """Peak RSS of each variant, each in its own child process (run concurrently:
+    RSS does not depend on speed, and this keeps the benchmark short)."""
+    procs = {v: subprocess.Popen([sys.executable, __file__, "--variant", v, "--steps", "0",  # 2 steps
+                                  "--batch-size", str(args.batch_size), "--threads", str(args.threads)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for v in VARIANTS}
+    rss = {}
+    for v, proc in procs.items():
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"variant {v} failed:\n{err[-2000:]}")
+        rss[v] = json.loads(out.strip().splitlines()[-1])["peak_rss_mb"]
+    return rss
 
 
 def main() -> None:
@@ -133,7 +140,7 @@ def main() -> None:
         print(json.dumps(peak_rss(args.variant, args.steps, args.batch_size, args.threads)))
         return
 
-    rss = {v: _child(v, args)["peak_rss_mb"] for v in VARIANTS}
+    rss = _children_rss(args)
     ms, tokens = interleaved_ms(args.steps, args.batch_size, args.threads)
     base = ms["none"]
     print(f"MiniLM + LoRA r=8 (query, value) + head, SST-2, batch {args.batch_size}, "
