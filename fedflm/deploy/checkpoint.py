@@ -87,7 +87,7 @@ def encode(ckpt: Checkpoint, key: DataKey) -> bytes:
     meta = {"round": ckpt.round, "rows": ckpt.rows, "client_rows_text": ckpt.client_rows_text,
             "rng": ckpt.rng, "run_id": ckpt.run_id, "segment": ckpt.segment, "skipped": ckpt.skipped,
             "names": list(ckpt.arrays)}
-    meta_bytes = json.dumps(meta, sort_keys=True, default=float).encode()
+    meta_bytes = json.dumps(meta, default=float).encode()  # key order kept: rows are rewritten as they were
     buf = io.BytesIO()
     np.savez(buf, *[np.asarray(a) for a in ckpt.arrays.values()])
     payload = struct.pack(">Q", len(meta_bytes)) + meta_bytes + buf.getvalue()

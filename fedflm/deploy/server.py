@@ -2,8 +2,8 @@
 authentication, the data owners' public keys registered, and the fedflm run
 submitted with ``flwr run``; returns when the run ends.
 
-Everything Flower needs lives in ``RUN/superlink/`` (``FLWR_HOME``, the
-generated App, logs). The checkpoint key reaches the ServerApp as an
+Everything Flower needs lives in ``RUN/superlink/`` (its state database,
+``FLWR_HOME``, the generated App, logs). The checkpoint key reaches the ServerApp as an
 environment variable naming the key *file* (``FEDFLM_CHECKPOINT_KEY_FILE``),
 never through the run config.
 """
@@ -79,10 +79,10 @@ def public_keys(paths: tuple[Path, ...]) -> list[Path]:
     return out
 
 
-def superlink_argv(opts: ServerOptions) -> list[str]:
-    # In-memory SuperLink state: a restart (--resume) registers the node keys again.
+def superlink_argv(opts: ServerOptions, database: Path) -> list[str]:
+    # Persistent SuperLink state: after a restart (--resume) the nodes keep their ids and reconnect.
     argv = [flower_bin("flower-superlink"), "--host", opts.host, "--port", str(opts.port),
-            "--disable-runtime-dependency-installation"]
+            "--database", str(database), "--disable-runtime-dependency-installation"]
     if opts.insecure:
         return argv + ["--insecure"]
     c = opts.certs
@@ -121,14 +121,27 @@ class ServerRun:
             env[envvars.CHECKPOINT_KEY_FILE] = str(self.opts.key_file.resolve())
         if self.opts.resume:
             env[envvars.RESUME] = "1"
-        self.superlink = Proc("superlink", superlink_argv(self.opts),
+        self.superlink = Proc("superlink", superlink_argv(self.opts, self.work / "state.db"),
                               self.work / "superlink.log", env=env, cwd=self.work)
         wait_for_port(self.address.rsplit(":", 1)[0], self.opts.port, self.opts.ready_timeout, self.superlink)
         write_flower_home(self.home, self.address, None if self.opts.insecure else self.opts.certs / "ca.pem")
         for pub in ([] if self.opts.insecure else public_keys(self.opts.authorized_keys)):
-            self.node_ids[pub.stem] = register_node(self.home, pub)
+            self.node_ids[pub.stem] = self._register(pub)
         self.say(f"SuperLink on {self.address} ({'INSECURE' if self.opts.insecure else 'TLS + node auth'}); "
                  f"{len(self.node_ids)} node key(s) registered; log {self.work / 'superlink.log'}")
+
+    def _register(self, pub: Path) -> int:
+        """Register a key; the Control API may answer 'unavailable' while the SuperLink starts up."""
+        end = time.monotonic() + self.opts.ready_timeout
+        while True:
+            try:
+                return register_node(self.home, pub)
+            except FederationError as exc:
+                if "already in use" in str(exc):  # registered before a restart (--resume)
+                    return -1
+                if "unavailable" not in str(exc) or time.monotonic() > end:
+                    raise
+                time.sleep(1.0)
 
     def submit(self) -> None:
         app = write_app_dir(self.work / "app", self.cfg)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import run_config
+from deploy_support import run_config
 from fedflm.deploy.certs import make_certs
 from fedflm.deploy.control import CONNECTION, flwr_cmd
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import NODES, run_config  # tests/deploy/conftest.py
+from deploy_support import NODES, run_config  # tests/deploy/conftest.py
 from fedflm.data.keys import read_key_file
 from fedflm.deploy.checkpoint import load_checkpoint
 from fedflm.privacy import ledger

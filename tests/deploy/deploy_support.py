@@ -1,0 +1,118 @@
+"""Helpers and fixtures for deployment tests (fixtures re-exported by conftest.py): certificates, owners' encrypted stores, and a
+process registry that stops every process a test started, also on failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from fedflm.config import DataConfig, RunConfig
+from fedflm.data.keys import write_key_file
+from fedflm.data.store import StoreWriter
+from fedflm.deploy.certs import make_certs
+from fedflm.deploy.client import ClientOptions, node_config, start_client
+from fedflm.deploy.procs import Proc, free_port
+from fedflm.deploy.server import ServerOptions, ServerRun
+from fedflm.fl.client_data import client_partition
+
+NODES = ("node-0", "node-1", "node-2")
+
+
+@dataclass(frozen=True)
+class Owner:
+    name: str
+    store: Path
+    key_file: Path
+    state_dir: Path
+    auth_key: Path
+
+
+@pytest.fixture(scope="session")
+def deploy_certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("certs") / "pki"
+    make_certs(out, "127.0.0.1", [*NODES, "rogue"])
+    return out
+
+
+@pytest.fixture(scope="session")
+def owner_stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """Three owners' encrypted stores (SST-2 shards of 24 rows) and their key files."""
+    root = tmp_path_factory.mktemp("owners")
+    out = {}
+    for i, name in enumerate(NODES):
+        ds, names = client_partition(DataConfig(dataset="sst2", partition="iid", samples_per_client=24,
+                                                eval_samples=64), i, len(NODES), 42)
+        key = write_key_file(root / f"{name}.key")
+        with StoreWriter(root / f"{name}.store", key, list(names)) as w:
+            w.add(list(ds["text"]), list(ds["label"]))
+            w.commit()
+        out[name] = (root / f"{name}.store", root / f"{name}.key")
+    return out
+
+
+def run_config(tiny_model_dir: Path, out: Path, **over) -> RunConfig:
+    flat = {"dataset": "sst2", "model": str(tiny_model_dir), "clients": 3, "min_clients": 3, "rounds": 2,
+            "eval_samples": 64, "samples_per_client": 24, "batch_size": 8, "local_steps": 2,
+            "max_length": 32, "dp": "none", "round_timeout": 120.0, "seed": 7, "out": str(out),
+            "device": "cpu"}
+    flat.update(over)
+    return RunConfig.from_flat(flat)
+
+
+class Processes:
+    """Everything a test starts; ``stop_all`` runs in the fixture's finalizer."""
+
+    def __init__(self, tmp: Path, certs: Path, stores: dict[str, tuple[Path, Path]]) -> None:
+        self.tmp, self.certs, self.stores = tmp, certs, stores
+        self.items: list[Proc | ServerRun] = []
+
+    def server(self, cfg: RunConfig, port: int = 0, **opts) -> ServerRun:
+        keys = tuple(self.certs / "nodes" / f"{n}.pub" for n in NODES)
+        run = ServerRun(cfg, ServerOptions(port=port or free_port(), certs=self.certs, authorized_keys=keys,
+                                           env={"OMP_NUM_THREADS": "1"}, **opts), say=lambda s: None)
+        self.items.append(run)
+        run.start()
+        return run
+
+    def owner(self, name: str) -> Owner:
+        store, key = self.stores[name]
+        return Owner(name, store, key, self.tmp / "state" / name, self.certs / "nodes" / f"{name}.key")
+
+    def client_options(self, address: str, name: str, **opts) -> ClientOptions:
+        o = self.owner(name)
+        base = dict(server=address, store=o.store, key_file=o.key_file, state_dir=o.state_dir, owner_id=name,
+                    ca_cert=self.certs / "ca.pem", auth_key=o.auth_key)
+        return ClientOptions(**{**base, **opts})
+
+    def node_config(self, name: str, **opts) -> dict:
+        """The node config the SuperNode of ``name`` parses from its command line (Flower's parser)."""
+        from flwr.common.config import parse_config_args
+
+        return parse_config_args([node_config(self.client_options("127.0.0.1:1", name, **opts))])
+
+    def client(self, run: ServerRun, name: str, auth_key: Path | None = None, ca_cert: Path | None = None,
+               **opts) -> Proc:
+        o = self.owner(name)
+        proc = start_client(ClientOptions(server=run.address, store=o.store, key_file=o.key_file,
+                                          state_dir=o.state_dir, owner_id=name,
+                                          ca_cert=ca_cert or self.certs / "ca.pem",
+                                          auth_key=auth_key or o.auth_key, **opts),
+                            self.tmp / "logs" / f"{name}-{len(self.items)}.log")
+        self.items.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for item in reversed(self.items):
+            try:
+                item.stop()
+            except Exception:  # keep stopping the others
+                pass
+
+
+@pytest.fixture
+def processes(tmp_path: Path, deploy_certs: Path, owner_stores) -> Processes:
+    procs = Processes(tmp_path, deploy_certs, owner_stores)
+    yield procs
+    procs.stop_all()

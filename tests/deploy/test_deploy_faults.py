@@ -1,0 +1,104 @@
+"""Fault tolerance on loopback: a node SIGKILLed mid-round (the run completes
+and the aggregate is FedAvg over the survivors), and a server crash after
+round 2 of 4 followed by ``--resume`` (same final adapter as a direct,
+uninterrupted computation; no owner's epsilon reset)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import psutil
+import pytest
+
+from deploy_support import NODES, run_config
+from fedavg_reference import client_update, fedavg, initial_adapter, max_abs_diff
+from fedflm.data.keys import read_key_file
+from fedflm.deploy.checkpoint import load_checkpoint
+from fedflm.deploy.procs import kill_tree
+from fedflm.privacy import ledger
+
+pytestmark = pytest.mark.slow
+NAMES = ("negative", "positive")
+
+
+def _wait(cond, timeout: float, what: str, poll: float = 0.2):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = cond()
+        if got:
+            return got
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _clientapp_running(proc) -> bool:
+    try:
+        kids = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return False
+    return any("flwr-clientapp" in " ".join(k.cmdline()) for k in kids if k.is_running())
+
+
+def test_node_killed_mid_round_run_completes_with_fedavg_of_survivors(processes, tiny_model_dir, tmp_path):
+    # Prepare: 3 nodes, at least 2 needed; the round waits at most 60 s for replies
+    out = tmp_path / "run"
+    cfg = run_config(tiny_model_dir, out, rounds=1, min_clients=2, round_timeout=60.0)
+    run = processes.server(cfg)
+    nodes = {name: processes.client(run, name) for name in NODES}
+    run.submit()
+
+    # Execute: SIGKILL node-2 and its ClientApp once it is training
+    _wait(lambda: _clientapp_running(nodes["node-2"]), 180, "node-2's ClientApp")
+    kill_tree(nodes["node-2"].pid)
+    status = run.wait(timeout=300)
+
+    # Assert
+    assert status == "complete", (run.work / "run.log").read_text()[-3000:]
+    row = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    assert (row["round"], row["clients_ok"], row["clients_failed"]) == (1, 2, 1)
+    got = load_checkpoint(out, read_key_file(processes.certs / "checkpoint.key")).arrays
+    start = initial_adapter(cfg, NAMES)
+    expected = fedavg([client_update(cfg, processes.node_config(n), start, 1) for n in ("node-0", "node-1")])
+    assert max_abs_diff(got, expected) < 1e-6
+
+
+def test_server_killed_after_round_2_of_4_resumes_to_the_uninterrupted_result(processes, tiny_model_dir,
+                                                                               tmp_path):
+    # Prepare: sample-level DP with a fixed noise multiplier; owners switch secure mode off so
+    # that their DP noise is reproducible (CPU, seeded), which an exact comparison needs
+    out, key = tmp_path / "run", read_key_file(processes.certs / "checkpoint.key")
+    cfg = run_config(tiny_model_dir, out, rounds=4, min_clients=2, dp="sample", noise_multiplier=1.0,
+                     epsilon="", round_timeout=60.0)
+    run = processes.server(cfg)
+    for name in ("node-0", "node-1"):
+        processes.client(run, name, secure_mode=False)
+    run.submit()
+    _wait(lambda: (out / "checkpoint.fedflm").exists() and load_checkpoint(out, key).round >= 2, 400,
+          "the checkpoint of round 2")
+
+    # Execute: crash every server-side process, then `fedflm server start --resume` on the same port
+    assert load_checkpoint(out, key).round == 2
+    kill_tree(run.runner.pid)
+    kill_tree(run.superlink.pid)
+    resumed = processes.server(cfg, port=run.opts.port, resume=True)
+    resumed.submit()
+    status = resumed.wait(timeout=400)
+
+    # Assert: complete, 4 rounds of metrics, the same adapter as a direct uninterrupted computation
+    assert status == "complete", (resumed.work / "run.log").read_text()[-3000:]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["round"] for r in rows] == [0, 1, 2, 3, 4]
+    final = load_checkpoint(out, key)
+    arrays = initial_adapter(cfg, NAMES)
+    for r in range(1, 5):
+        arrays = fedavg([client_update(cfg, processes.node_config(n, secure_mode=False,
+                                                                  state_dir=tmp_path / "ref" / n), arrays, r)
+                         for n in ("node-0", "node-1")])
+    assert final.round == 4 and final.segment == 1
+    assert max_abs_diff(final.arrays, arrays) < 1e-6
+    for name in ("node-0", "node-1"):  # every round trained stays counted: epsilon only grows
+        entries = ledger.verify(processes.owner(name).state_dir / name / "ledger.jsonl")
+        eps = [e["epsilon"] for e in entries]
+        assert len(entries) >= 4 and eps == sorted(eps) and len(set(eps)) == len(eps)
+        assert [e["round"] for e in entries if e["run_id"].endswith(".r1")] == [3, 4]
