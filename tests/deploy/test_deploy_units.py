@@ -1,0 +1,163 @@
+"""Deployment pieces without processes: the generated Flower App, node config,
+owner settings, option checks, below-minimum rounds."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flwr.app import Error, Message, Metadata, MetricRecord, RecordDict
+from flwr.common.config import flatten_dict, get_project_config, parse_config_args, validate_config
+
+from fedflm.cli.deploy import server_config
+from fedflm.config import RunConfig
+from fedflm.data.keys import generate_key, write_key_file
+from fedflm.data.store import StoreWriter
+from fedflm.deploy.client import ClientOptions, node_config
+from fedflm.deploy.control import write_app_dir, write_flower_home
+from fedflm.deploy.node_data import owner_dataset, owner_run_config
+from fedflm.deploy.rounds import DeploymentRounds, QuorumLost
+from fedflm.deploy.server import ServerOptions
+from fedflm.errors import ConfigError, DecryptionError
+from fedflm.fl.arrays import from_record, to_record
+from fedflm.fl.rundir import config_to_toml
+from fedflm.fl.strategy import RecordingFedAvg
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[Path, Path]:
+    key = write_key_file(tmp_path / "owner.key")
+    with StoreWriter(tmp_path / "owner.store", key, ["negative", "positive"]) as w:
+        w.add(["good film", "bad plot", "fine"], [1, 0, 1])
+        w.commit()
+    return tmp_path / "owner.store", tmp_path / "owner.key"
+
+
+def test_generated_app_passes_flowers_checks_and_carries_the_whole_config(tmp_path):
+    # Prepare
+    cfg = RunConfig.from_flat({"dataset": "banking77", "rounds": 7, "model": 'dir with "quotes"',
+                               "noise_multiplier": 1.3, "epsilon": "", "out": str(tmp_path / "r")})
+
+    # Execute
+    app = write_app_dir(tmp_path / "app", cfg)
+    project = get_project_config(app)
+    ok, errors, _ = validate_config(project, check_module=False)
+
+    # Assert
+    assert ok, errors
+    assert project["tool"]["flwr"]["app"]["components"] == {"serverapp": "server.app:app",
+                                                            "clientapp": "clients.app:app"}
+    assert RunConfig.from_flat(flatten_dict(project["tool"]["flwr"]["app"]["config"])) == cfg
+
+
+def test_flower_home_names_the_ca_or_says_insecure(tmp_path):
+    import tomllib
+
+    tls = tomllib.loads(write_flower_home(tmp_path / "a", "10.0.0.1:9092", tmp_path / "ca.pem").read_text())
+    plain = tomllib.loads(write_flower_home(tmp_path / "b", "127.0.0.1:9092", None).read_text())
+    assert tls["superlink"]["fedflm"] == {"address": "10.0.0.1:9092",
+                                          "root-certificates": str((tmp_path / "ca.pem").resolve())}
+    assert plain["superlink"]["fedflm"] == {"address": "127.0.0.1:9092", "insecure": True}
+
+
+def test_node_config_round_trips_through_flowers_parser(store, tmp_path):
+    # Prepare
+    opts = ClientOptions(server="fl.example.org:9092", store=store[0], key_file=store[1],
+                         state_dir=tmp_path / "my state", owner_id="hospital-a", insecure=True, max_epsilon=3.5)
+
+    # Execute
+    parsed = parse_config_args([node_config(opts)])
+
+    # Assert
+    assert parsed == {"store": str(store[0].resolve()), "key-file": str(store[1].resolve()),
+                      "privacy-state": str((tmp_path / "my state").resolve()), "owner-id": "hospital-a",
+                      "secure-mode": "true", "max-epsilon": 3.5}
+    ds, names = owner_dataset(parsed)
+    assert names == ("negative", "positive") and ds["text"] == ["good film", "bad plot", "fine"]
+
+
+def test_owner_keeps_secure_mode_unless_it_switches_it_off():
+    cfg = RunConfig()
+    assert owner_run_config(cfg, {"store": "s"}).privacy.secure_mode is True
+    assert owner_run_config(cfg, {"store": "s", "secure-mode": "false"}).privacy.secure_mode is False
+
+
+def test_client_options_refuse_a_wrong_key_before_starting_anything(store, tmp_path):
+    with pytest.raises(DecryptionError):
+        ClientOptions(server="127.0.0.1:9092", store=store[0], key_file=write_key_file(tmp_path / "other.key",
+                                                                                        generate_key()).source,
+                      state_dir=tmp_path, owner_id="x", insecure=True)
+
+
+@pytest.mark.parametrize("bad, match", [({"server": "no-port"}, "HOST:PORT"),
+                                        ({"ca_cert": None}, "--ca-cert"),
+                                        ({"max_epsilon": 0.0}, "max_epsilon")])
+def test_client_options_name_the_bad_value(store, tmp_path, bad, match):
+    opts = dict(server="127.0.0.1:9092", store=store[0], key_file=store[1], state_dir=tmp_path, owner_id="x",
+                ca_cert=tmp_path / "ca.pem", auth_key=store[1])
+    (tmp_path / "ca.pem").write_text("x")
+    with pytest.raises(ConfigError, match=match):
+        ClientOptions(**{**opts, **bad})
+
+
+def test_server_options_need_certs_and_keys_unless_insecure(tmp_path):
+    with pytest.raises(ConfigError, match="--certs"):
+        ServerOptions()
+    with pytest.raises(ConfigError, match="ca.pem"):
+        ServerOptions(certs=tmp_path)
+    assert ServerOptions(insecure=True).insecure
+
+
+def test_server_config_secure_mode_on_by_default_and_resume_reads_the_run_config(tmp_path):
+    # Prepare
+    ns = dict(config=None, resume=None, out=str(tmp_path / "r"), rounds=4)
+    run = tmp_path / "old"
+    run.mkdir()
+    (run / "config.toml").write_text(config_to_toml(RunConfig.from_flat({"rounds": 9, "run_id": "abc"})))
+
+    # Execute
+    fresh = server_config(argparse.Namespace(**ns))
+    resumed = server_config(argparse.Namespace(**{**ns, "resume": run, "out": None, "rounds": None}))
+
+    # Assert
+    assert fresh.privacy.secure_mode is True and fresh.fed.rounds == 4
+    assert (resumed.fed.rounds, resumed.privacy.run_id, resumed.fed.out) == (9, "abc", str(run))
+    with pytest.raises(ConfigError, match="--out"):
+        server_config(argparse.Namespace(**{**ns, "out": None}))
+
+
+def _reply(ok: bool, value: float, n: int, src: int) -> Message:
+    meta = Metadata(run_id=1, message_id=f"r{src}", src_node_id=src, dst_node_id=0, reply_to_message_id=f"m{src}",
+                    group_id="1", created_at=0.0, ttl=60.0, message_type="train")
+    if not ok:
+        return Message(Error(code=0, reason="node lost"), metadata=meta)
+    content = RecordDict({"arrays": to_record({"w": np.full(2, value, dtype=np.float32)}),
+                          "metrics": MetricRecord({"num-examples": n, "train-loss": 0.5})})
+    return Message(content, metadata=meta)
+
+
+def test_fedavg_over_survivors_and_skip_below_minimum():
+    # Prepare
+    rounds = DeploymentRounds(RecordingFedAvg(min_train_nodes=2, min_available_nodes=2), min_clients=2,
+                              wait_s=0.0, max_skipped=1)
+
+    # Execute
+    arrays, _ = rounds.aggregate_train(1, [_reply(True, 1.0, 10, 1), _reply(True, 4.0, 30, 2),
+                                           _reply(False, 0, 0, 3)])
+    skipped, _ = rounds.aggregate_train(2, [_reply(True, 1.0, 10, 1), _reply(False, 0, 0, 2)])
+
+    # Assert: FedAvg of the two survivors, weighted by examples: (1*10 + 4*30) / 40
+    assert from_record(arrays)["w"].tolist() == [3.25, 3.25]
+    assert skipped is None and rounds.rounds_skipped == [2]
+    with pytest.raises(QuorumLost, match="2 rounds in a row"):
+        rounds.aggregate_train(3, [_reply(False, 0, 0, 1)])
+
+
+def test_round_numbers_and_client_config_follow_the_resume_offset():
+    inner = RecordingFedAvg(min_train_nodes=1, min_available_nodes=1)
+    rounds = DeploymentRounds(inner, min_clients=1, wait_s=0.0, max_skipped=3, offset=2,
+                              client_overrides={"run-id": "run.r1", "rounds": 2})
+    rounds.aggregate_train(1, [_reply(True, 1.0, 10, 1)])
+    assert inner.last_round["round"] == 3
