@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,28 +94,39 @@ def start_client(opts: ClientOptions, log_path: Path) -> Proc:
                 env=flower_env({"OMP_NUM_THREADS": "1", **opts.env}), cwd=opts.state_dir)
 
 
-def run_foreground(opts: ClientOptions, say: Callable[[str], None] = print) -> int:
-    """``fedflm client start``: runs until the SuperNode exits or SIGTERM / Ctrl-C."""
+def run_foreground(opts: ClientOptions, say: Callable[[str], None] = print, give_up_s: float = 3600.0) -> int:
+    """``fedflm client start``: runs until SIGTERM / Ctrl-C. A SuperNode that cannot
+    activate (server not up yet, key not registered yet) is restarted with backoff
+    for up to ``give_up_s`` seconds since the last successful connection."""
     if opts.insecure:
         say(INSECURE_BANNER)
     log_path = opts.state_dir / "supernode.log"
-    proc = start_client(opts, log_path)
-    say(f"SuperNode for owner {opts.owner_id} -> {opts.server}; log {log_path}; Ctrl-C to stop")
 
     def _term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGTERM, _term)
+    proc: Proc | None = None
+    deadline, delay = time.monotonic() + give_up_s, 1.0
     try:
-        code = proc.popen.wait()
+        while True:
+            proc = start_client(opts, log_path)
+            say(f"SuperNode for owner {opts.owner_id} -> {opts.server}; log {log_path}; Ctrl-C to stop")
+            code = proc.popen.wait()
+            proc.stop()
+            tail = " | ".join(proc.log_text().strip().splitlines()[-12:])
+            if code == 0:
+                return 0
+            if "Failed to initialize the connection" not in tail or time.monotonic() > deadline:
+                raise FederationError(f"the SuperNode exited with code {code}; see {log_path}")
+            say(f"could not join {opts.server} (server not up, or this node's key not registered yet); "
+                f"retrying in {delay:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
     except KeyboardInterrupt:
         say("stopping the SuperNode")
-        proc.stop()
         return 0
     finally:
         signal.signal(signal.SIGTERM, old)
-        proc.stop()
-    if code != 0:
-        tail = " | ".join(proc.log_text().strip().splitlines()[-4:])
-        raise FederationError(f"the SuperNode exited with code {code}: {tail}")
-    return 0
+        if proc is not None:
+            proc.stop()

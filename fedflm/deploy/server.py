@@ -212,6 +212,8 @@ def _row_text(row: dict) -> str:
     parts = [f"round {row.get('round')}", f"accuracy {row.get('accuracy', float('nan')):.4f}"]
     if "clients_ok" in row:
         parts.append(f"clients ok {row['clients_ok']}, failed {row.get('clients_failed', 0)}")
+    elif row.get("round", 0) > 0:
+        parts.append("SKIPPED (too few clients; global model unchanged)")
     if "epsilon_max" in row:
         parts.append(f"epsilon max {row['epsilon_max']:.3f}")
     return "  " + ", ".join(parts)
