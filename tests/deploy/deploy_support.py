@@ -3,6 +3,8 @@ process registry that stops every process a test started, also on failure."""
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +102,13 @@ class Processes:
                                           ca_cert=ca_cert or self.certs / "ca.pem",
                                           auth_key=auth_key or o.auth_key, **opts),
                             self.tmp / "logs" / f"{name}-{len(self.items)}.log")
+        self.items.append(proc)
+        return proc
+
+    def cli(self, name: str, *args: str) -> Proc:
+        """``fedflm ARGS`` as its own process (stopped with its whole tree at teardown)."""
+        proc = Proc(name, [sys.executable, "-m", "fedflm.cli.main", *args], self.tmp / "logs" / f"{name}.log",
+                    env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})
         self.items.append(proc)
         return proc
 

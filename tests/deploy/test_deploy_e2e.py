@@ -1,45 +1,74 @@
-"""End to end on loopback: 1 SuperLink + 3 SuperNodes as separate processes,
-TLS + SuperNode authentication, owners' encrypted stores, sample-level DP."""
+"""End to end on loopback with the real commands: `fedflm server start` (SuperLink,
+TLS + SuperNode authentication) and three `fedflm client start` (SuperNodes on
+the owners' encrypted stores, sample-level DP), all separate processes."""
 
 from __future__ import annotations
 
 import json
+import signal
+import time
 
+import psutil
 import pytest
 
-from deploy_support import NODES, run_config  # tests/deploy/conftest.py
+from deploy_support import NODES
 from fedflm.data.keys import read_key_file
 from fedflm.deploy.checkpoint import load_checkpoint
+from fedflm.deploy.procs import free_port
 from fedflm.privacy import ledger
 
 pytestmark = pytest.mark.slow
 
 
-def test_three_nodes_two_rounds_over_tls(processes, tiny_model_dir, tmp_path):
+def _wait_exit(proc, timeout: float) -> int | None:
+    end = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.5)
+    return proc.poll()
+
+
+def test_server_start_and_three_client_starts_over_tls(processes, tiny_model_dir, tmp_path):
     # Prepare
-    out = tmp_path / "run"
-    cfg = run_config(tiny_model_dir, out, dp="sample", epsilon=8.0)
-    run = processes.server(cfg)
+    out, port, certs = tmp_path / "run", free_port(), processes.certs
+    keys = [a for n in NODES for a in ("--authorized-keys", str(certs / "nodes" / f"{n}.pub"))]
+    server = processes.cli("server", "server", "start", "--certs", str(certs), *keys, "--port", str(port),
+                           "--dataset", "sst2", "--model", str(tiny_model_dir), "--clients", "3",
+                           "--min-clients", "3", "--rounds", "2", "--eval-samples", "64", "--batch-size", "8",
+                           "--local-steps", "2", "--max-length", "32", "--dp", "sample", "--epsilon", "8",
+                           "--round-timeout", "120", "--device", "cpu", "--out", str(out))
+    clients = []
     for name in NODES:
-        processes.client(run, name)
+        o = processes.owner(name)
+        clients.append(processes.cli(f"client-{name}", "client", "start", "--server", f"127.0.0.1:{port}",
+                                     "--ca-cert", str(certs / "ca.pem"), "--auth-key", str(o.auth_key),
+                                     "--store", str(o.store), "--key-file", str(o.key_file),
+                                     "--state-dir", str(o.state_dir), "--owner-id", name,
+                                     "--max-epsilon", "20"))
 
     # Execute
-    run.submit()
-    status = run.wait(timeout=300)
+    code = _wait_exit(server, 300)
+    helpers = [k for c in clients for k in psutil.Process(c.pid).children(recursive=True)]
+    for c in clients:
+        c.popen.send_signal(signal.SIGTERM)
+    client_codes = [_wait_exit(c, 30) for c in clients]
 
-    # Assert
-    assert status == "complete", (run.work / "run.log").read_text()[-3000:]
+    # Assert: the server ran both rounds with all three owners and stopped its processes
+    assert code == 0, server.log_text()[-3000:]
+    assert "TLS + node auth" in server.log_text() and "3 node key(s) registered" in server.log_text()
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["round"] for r in rows] == [0, 1, 2]
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in rows)
-    assert [r["clients_ok"] for r in rows[1:]] == [3, 3]
-    assert rows[-1]["epsilon_max"] > 0
+    assert [r["clients_ok"] for r in rows[1:]] == [3, 3] and rows[-1]["epsilon_max"] > 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["rounds"] == 2
     assert (out / "adapter").is_dir() and not (out / "INCOMPLETE").exists()
-    for name in NODES:  # each owner's ledger lives on the owner's side, 2 rounds recorded
-        entries = ledger.verify(processes.owner(name).state_dir / name / "ledger.jsonl")
-        assert [e["round"] for e in entries] == [1, 2]
-        assert entries[-1]["owner_id"] == name
-    ckpt = load_checkpoint(out, read_key_file(processes.certs / "checkpoint.key"))
+    ckpt = load_checkpoint(out, read_key_file(certs / "checkpoint.key"))
     assert ckpt.round == 2 and [r["round"] for r in ckpt.rows] == [0, 1, 2]
+    # ...the owners' ledgers live on the owners' side, two rounds each, under their caps
+    for name in NODES:
+        entries = ledger.verify(processes.owner(name).state_dir / name / "ledger.jsonl")
+        assert [e["round"] for e in entries] == [1, 2] and entries[-1]["owner_id"] == name
+        assert entries[-1]["epsilon_cap"] == 20.0
+    # ...and SIGTERM stopped every node cleanly, helpers included
+    assert client_codes == [0, 0, 0]
+    assert not [p for p in helpers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
