@@ -138,7 +138,8 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         "wall_time_s": rows[-1]["elapsed_s"], "bytes_per_client_per_round": record_nbytes(to_record(final)),
         "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
         "label_names": list(evaluator.label_names),
-        "warnings": run_warnings(cfg) + ([stopped] if stopped else [])})
+        "warnings": run_warnings(cfg) + ([stopped] if stopped else [])
+        + (session.warnings() if session is not None else [])})
     rundir.complete()
     return rundir.path
 

@@ -127,6 +127,7 @@ class DeploymentSession:
                  max_skipped: int) -> None:
         self.cfg, self.run_dir, self.key, self.resume, self.max_skipped = cfg, run_dir, key, resume, max_skipped
         self.restored: Checkpoint | None = None
+        self.rounds: DeploymentRounds | None = None
 
     @classmethod
     def from_env(cls, cfg: RunConfig, run_dir: Path) -> DeploymentSession | None:
@@ -145,6 +146,12 @@ class DeploymentSession:
         except ValueError:
             raise ConfigError(f"max skipped rounds must be an integer, got {os.environ[env.MAX_SKIPPED_ROUNDS]!r}") from None
         return cls(cfg, Path(run_dir), key, resume, max_skipped)
+
+    def warnings(self) -> list[str]:
+        """For summary.json: the rounds that did not change the global model."""
+        skipped = self.rounds.rounds_skipped if self.rounds is not None else []
+        return ([f"rounds skipped (fewer than min_clients clients; global model unchanged): {skipped}"]
+                if skipped else [])
 
     def restore(self, evaluator: Any, initial: Any) -> Any:
         """On resume: metrics files, RNG and the global adapter from the checkpoint."""
@@ -176,6 +183,7 @@ class DeploymentSession:
         rounds = DeploymentRounds(runner, min_clients=n_min, wait_s=self.cfg.fed.round_timeout,
                                   max_skipped=self.max_skipped, offset=offset, client_overrides=overrides,
                                   skipped=ck.skipped if ck else 0)
+        self.rounds = rounds
 
         def evaluate_fn(server_round: int, arrays: ArrayRecord) -> Any:
             r = server_round + offset

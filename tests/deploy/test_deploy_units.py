@@ -161,3 +161,28 @@ def test_round_numbers_and_client_config_follow_the_resume_offset():
                               client_overrides={"run-id": "run.r1", "rounds": 2})
     rounds.aggregate_train(1, [_reply(True, 1.0, 10, 1)])
     assert inner.last_round["round"] == 3
+
+
+def test_insecure_mode_drops_tls_and_auth_flags_on_both_sides(store, tmp_path):
+    # Prepare
+    from fedflm.deploy.client import supernode_argv
+    from fedflm.deploy.server import superlink_argv
+
+    certs = tmp_path / "pki"
+    from fedflm.deploy.certs import make_certs
+    make_certs(certs, "127.0.0.1", ["n"])
+
+    # Execute
+    secure = superlink_argv(ServerOptions(certs=certs, authorized_keys=(certs / "nodes",)), tmp_path / "db")
+    plain = superlink_argv(ServerOptions(insecure=True), tmp_path / "db")
+    node = supernode_argv(ClientOptions(server="127.0.0.1:9092", store=store[0], key_file=store[1],
+                                        state_dir=tmp_path, owner_id="n", ca_cert=certs / "ca.pem",
+                                        auth_key=certs / "nodes" / "n.key"))
+    node_plain = supernode_argv(ClientOptions(server="127.0.0.1:9092", store=store[0], key_file=store[1],
+                                              state_dir=tmp_path, owner_id="n", insecure=True))
+
+    # Assert
+    assert "--enable-supernode-auth" in secure and "--ssl-keyfile" in secure and "--insecure" not in secure
+    assert "--insecure" in plain and "--enable-supernode-auth" not in plain and "--ssl-keyfile" not in plain
+    assert "--root-certificates" in node and "--auth-supernode-private-key" in node and "--insecure" not in node
+    assert "--insecure" in node_plain and "--root-certificates" not in node_plain
