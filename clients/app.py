@@ -20,7 +20,7 @@ from fedflm.config import ModelConfig, RunConfig
 from fedflm.deploy.node_data import is_deployed, owner_dataset, owner_partition_id, owner_run_config
 from fedflm.errors import PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
-from fedflm.fl.client_data import client_partition
+from fedflm.fl.client_data import client_partition, prepared_node_config
 from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, resolve_device,
                                 set_adapter_state)
 from fedflm.train.batching import TokenizedDataset, train_loader
@@ -59,6 +59,11 @@ def train(msg: Message, context: Context) -> Message:
         cfg = owner_run_config(cfg, context.node_config)
         pid = owner_partition_id(context.node_config)
         ds, names = owner_dataset(context.node_config)
+        model, tok = _model(cfg.model, names, cfg.fed.seed)
+        data = TokenizedDataset(ds, tok, cfg.data.max_length)
+    elif cfg.data.prepare:  # simulation with --prepare: this owner's encrypted store
+        pid = int(context.node_config["partition-id"])
+        ds, names = owner_dataset(prepared_node_config(cfg.fed.out, pid))
         model, tok = _model(cfg.model, names, cfg.fed.seed)
         data = TokenizedDataset(ds, tok, cfg.data.max_length)
     else:  # simulation: the partition derived from the run config

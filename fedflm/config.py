@@ -36,6 +36,7 @@ class DataConfig:
     partition: str = "dirichlet:0.5"
     samples_per_client: int = 0
     max_length: int = 128
+    prepare: bool = False
 
     def __post_init__(self) -> None:
         _check(bool(self.dataset), "dataset must be a built-in name or a file path, got ''")

@@ -22,6 +22,8 @@ HELP = {
     "partition": "iid | dirichlet:ALPHA | pathological:K | column:NAME",
     "samples_per_client": "cap each client's examples (0 = all) for quick runs",
     "max_length": "maximum tokens per text",
+    "prepare": "run each simulated data owner's real prepare step (de-identify + encrypt its "
+               "partition under its own key) and train from the encrypted stores",
     "model": "minilm (packaged, offline), a local model directory or a hub id",
     "target_modules": "LoRA target modules, comma separated (default: by architecture)",
     "device": "auto | cpu | cuda",
@@ -73,9 +75,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no live progress display")
     for name, (ftype, default) in _field_types().items():
         shown = "" if default in (None, "", ()) else f" [default: {default}]"
+        switch = {"nargs": "?", "const": True} if str(ftype).startswith("bool") else {}
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_argtype(ftype),
                        default=None, metavar=name.split("_")[-1].upper(),
-                       help=HELP.get(name, name.replace("_", " ")) + shown)
+                       help=HELP.get(name, name.replace("_", " ")) + shown, **switch)
     p.set_defaults(handler=run)
 
 

@@ -9,6 +9,7 @@ read their own store instead.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from datasets import Dataset
 
@@ -34,3 +35,30 @@ def client_partition(cfg: DataConfig, partition_id: int, num_clients: int,
     """The partition of client ``partition_id`` and the label names."""
     parts = all_partitions(cfg, num_clients, seed)
     return parts[partition_id], federated_data(cfg, seed).label_names
+
+
+def owner_dir(run_dir: str | Path, partition_id: int) -> Path:
+    """Where a simulated data owner keeps its key and encrypted store (``--prepare``)."""
+    return Path(run_dir) / "owners" / f"client-{partition_id}"
+
+
+def prepare_client_stores(run_dir: Path, parts: list[Dataset] | tuple[Dataset, ...]) -> None:
+    """Run each simulated owner's real prepare step: own key, de-identify, encrypt.
+
+    The ClientApp then reads only its encrypted store (decrypted in memory),
+    exactly as a deployed data owner's node does.
+    """
+    from fedflm.data.keys import write_key_file
+    from fedflm.data.prepare import prepare_dataset_in_memory_to_store
+
+    for pid, part in enumerate(parts):
+        home = owner_dir(run_dir, pid)
+        home.mkdir(parents=True, exist_ok=True)
+        key = write_key_file(home / "owner.key")
+        prepare_dataset_in_memory_to_store(part, home / "data.store", key, deid=True)
+
+
+def prepared_node_config(run_dir: str | Path, partition_id: int) -> dict[str, str]:
+    """The node config a deployed owner would have, for a ``--prepare`` simulation."""
+    home = owner_dir(run_dir, partition_id)
+    return {"store": str(home / "data.store"), "key-file": str(home / "owner.key")}

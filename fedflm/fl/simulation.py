@@ -17,7 +17,7 @@ from typing import Any, Callable
 from fedflm.config import RunConfig
 from fedflm.data.partition import PartitionStats, partition_stats
 from fedflm.errors import FederationError
-from fedflm.fl.client_data import all_partitions, federated_data
+from fedflm.fl.client_data import all_partitions, federated_data, prepare_client_stores
 from fedflm.fl.rundir import RunDir, default_run_dir
 
 SERVER_APP = "server.app:app"
@@ -49,6 +49,8 @@ def prepare_run(cfg: RunConfig) -> tuple[RunConfig, RunDir, list[PartitionStats]
     parts = all_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
     stats = partition_stats(list(parts), len(data.label_names))
     rundir = RunDir.create(out, cfg)
+    if cfg.data.prepare:
+        prepare_client_stores(out, parts)
     rundir.write_json("clients.json", {
         "label_names": list(data.label_names), "eval_examples": len(data.eval),
         "clients": [{"partition_id": s.partition_id, "num_examples": s.num_examples,
