@@ -86,6 +86,11 @@ def server_config(args: argparse.Namespace) -> RunConfig:
     if args.resume is not None:
         if not (args.resume / "config.toml").is_file():
             raise ConfigError(f"{args.resume}: no config.toml; not a run directory")
+        if (args.resume / "summary.json").exists() and not (args.resume / "INCOMPLETE").exists():
+            raise ConfigError(f"{args.resume}: this run is already complete; nothing to resume")
+        if not (args.resume / "checkpoint.fedflm").is_file():
+            raise ConfigError(f"{args.resume}: no checkpoint.fedflm; the run was started without a "
+                              "checkpoint key or never finished a round")
         cfg = RunConfig.from_flat(load_config_file(args.resume / "config.toml"), base=cfg)
         cfg = dataclasses.replace(cfg, fed=dataclasses.replace(cfg.fed, out=str(args.resume)))
     elif args.config is not None:

@@ -204,7 +204,8 @@ def run_foreground(cfg: RunConfig, opts: ServerOptions, say: Callable[[str], Non
     finally:
         run.stop()
         signal.signal(signal.SIGTERM, old)
-    say(f"run {status}: {run.run_dir}")
+    say(f"run {status}: {run.run_dir}" + ("" if status == "complete" else
+                                          f" (ServerApp log: {run.work / 'run.log'})"))
     return 0 if status == "complete" else 1
 
 

@@ -116,6 +116,9 @@ def test_server_config_secure_mode_on_by_default_and_resume_reads_the_run_config
     run = tmp_path / "old"
     run.mkdir()
     (run / "config.toml").write_text(config_to_toml(RunConfig.from_flat({"rounds": 9, "run_id": "abc"})))
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        server_config(argparse.Namespace(**{**ns, "resume": run, "out": None, "rounds": None}))
+    (run / "checkpoint.fedflm").write_bytes(b"x")
 
     # Execute
     fresh = server_config(argparse.Namespace(**ns))
