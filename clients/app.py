@@ -10,6 +10,7 @@ adapter tensors and aggregate numbers (train loss, example count) is replied.
 from __future__ import annotations
 
 import logging
+import warnings
 from functools import lru_cache
 
 import torch
@@ -24,6 +25,7 @@ from fedflm.fl.client_data import client_partition, prepared_node_config
 from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, resolve_device,
                                 set_adapter_state)
 from fedflm.train.batching import TokenizedDataset, train_loader
+from fedflm.privacy.dp import SecureModeOffWarning
 from fedflm.privacy.federation import client_owner, train_private
 from fedflm.train.local import train_local
 
@@ -54,6 +56,9 @@ def run_config_from_message(msg: Message) -> RunConfig:
 @app.train()
 def train(msg: Message, context: Context) -> Message:
     cfg = run_config_from_message(msg)
+    if not is_deployed(context.node_config):
+        # simulation: the CLI and the run summary announce insecure settings once
+        warnings.filterwarnings("ignore", category=SecureModeOffWarning)
     server_round = int(msg.content["config"]["server-round"])
     if is_deployed(context.node_config):  # a data owner's node: its encrypted store
         cfg = owner_run_config(cfg, context.node_config)

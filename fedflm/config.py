@@ -241,3 +241,17 @@ def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be of type {t}, got {value!r}") from None
     return out
+
+
+def run_warnings(cfg: RunConfig) -> list[str]:
+    """Loud warnings about insecure or non-private settings (terminal, summary, report)."""
+    warnings = []
+    if cfg.privacy.dp == "none":
+        warnings.append("no differential privacy (--dp none): this run has NO formal privacy guarantee")
+    if cfg.privacy.dp == "sample" and not cfg.privacy.secure_mode:
+        warnings.append("DP secure_mode off: DP-SGD noise and sampling use PyTorch's non-cryptographic "
+                        "generator (fine for simulation; use --secure-mode true in deployment)")
+    if cfg.privacy.dp == "client":
+        warnings.append("client-level DP clips and noises on the server: the server sees raw client "
+                        "updates; epsilon assumes every sampled client replies")
+    return warnings

@@ -18,7 +18,7 @@ import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
-from fedflm.config import RunConfig
+from fedflm.config import RunConfig, run_warnings
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost
 from fedflm.fl.arrays import from_record, record_nbytes, to_record
 from fedflm.fl.client_data import federated_data
@@ -142,17 +142,3 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         + (session.warnings() if session is not None else [])})
     rundir.complete()
     return rundir.path
-
-
-def run_warnings(cfg: RunConfig) -> list[str]:
-    """Loud, recorded warnings about insecure or non-private settings."""
-    warnings = []
-    if cfg.privacy.dp == "none":
-        warnings.append("no differential privacy (--dp none): this run has NO formal privacy guarantee")
-    if cfg.privacy.dp == "sample" and not cfg.privacy.secure_mode:
-        warnings.append("DP secure_mode off: DP-SGD noise and sampling use PyTorch's non-cryptographic "
-                        "generator (fine for simulation; use --secure-mode true in deployment)")
-    if cfg.privacy.dp == "client":
-        warnings.append("client-level DP clips and noises on the server: the server sees raw client "
-                        "updates; epsilon assumes every sampled client replies")
-    return warnings

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from fedflm.config import RunConfig
+from fedflm.config import RunConfig, run_warnings
 from fedflm.errors import ConfigError
 
 HELP = {
@@ -114,9 +114,8 @@ def run(args: argparse.Namespace) -> int:
         def on_prepared(stats, names) -> None:
             # Printed (and the live display started) only once the data has loaded and
             # partitioned, so that a user error is the only line on stderr.
-            if cfg.privacy.dp == "none":
-                warn("--dp none: this run has NO formal privacy guarantee "
-                     "(no differential privacy).")
+            for text in run_warnings(cfg):
+                warn(text)
             console.print(f"[bold]fedflm simulate[/]: {cfg.data.dataset}, {cfg.fed.clients} "
                           f"clients, {cfg.fed.rounds} rounds, partition {cfg.data.partition}, "
                           f"model {cfg.model.model}")
