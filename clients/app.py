@@ -40,7 +40,7 @@ def _model(cfg: ModelConfig, label_names: tuple[str, ...], seed: int):
     return build_model(cfg, label_names, seed), load_tokenizer(cfg)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=256)  # one entry per partition this worker serves (5 of 10 on 2 cores)
 def _tokenized(cfg: RunConfig, partition_id: int, num_clients: int) -> TokenizedDataset:
     ds, names = client_partition(cfg.data, partition_id, num_clients, cfg.fed.seed)
     _, tok = _model(cfg.model, names, cfg.fed.seed)

@@ -7,6 +7,7 @@ the virtual clients, is shut down when the call returns, also on error.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -16,7 +17,7 @@ from typing import Any, Callable
 
 from fedflm.config import RunConfig
 from fedflm.data.partition import PartitionStats, partition_stats
-from fedflm.errors import FederationError
+from fedflm.errors import FederationError, FedflmError
 from fedflm.fl.client_data import all_partitions, federated_data, prepare_client_stores
 from fedflm.fl.rundir import RunDir, default_run_dir
 
@@ -114,7 +115,6 @@ def simulate(cfg: RunConfig | dict[str, Any],
     except BaseException as exc:
         rundir.fail(f"{type(exc).__name__}: {exc}")
         cause = exc.__cause__ or exc
-        from fedflm.errors import FedflmError
         if isinstance(cause, FedflmError):
             raise cause from None
         raise
@@ -124,7 +124,6 @@ def simulate(cfg: RunConfig | dict[str, Any],
     if not summary_path.exists() or (rundir.path / "INCOMPLETE").exists():
         raise FederationError(f"{rundir.path}: the federation ended without completing "
                               "(see the log above); run directory marked INCOMPLETE")
-    import json
     summary = json.loads(summary_path.read_text())
     summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
     rundir.write_json("summary.json", summary)
