@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fedflm.report.html import write_report
-
 
 def _run(args: argparse.Namespace) -> int:
+    from fedflm.report.html import write_report  # matplotlib: imported only when a report is written
+
     page = write_report(Path(args.run_dir))
     print(f"report written: {page}")
     return 0
