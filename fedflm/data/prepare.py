@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from fedflm.data.deid import DeidConfig, Deidentifier
+from fedflm.data.jsonl import iter_json_objects
 from fedflm.data.keys import DataKey
 from fedflm.data.store import DEFAULT_ROWS_PER_SHARD, StoreWriter
 from fedflm.errors import ConfigError, DataError
@@ -85,15 +85,7 @@ def _rows_delimited(path: Path, fmt: str, columns: tuple[str, ...]) -> Iterator[
 
 def _rows_jsonl(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list]]:
     with _open_text(path) as fh:
-        for row, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: line {row}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}: line {row}: expected a JSON object, got {type(obj).__name__}")
+        for row, obj in iter_json_objects(fh, path):
             missing = [c for c in columns if c not in obj]
             if missing:
                 raise DataError(f"{path}: line {row}: no column {missing[0]!r} "

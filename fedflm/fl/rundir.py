@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fedflm.config import RunConfig
+from fedflm.data.jsonl import read_jsonl
 from fedflm.errors import ConfigError
 
 MARKER = "INCOMPLETE"
@@ -82,8 +83,7 @@ class RunDir:
         write_json_atomic(self.path / name, obj)
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        text = (self.path / "metrics.jsonl").read_text()
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return read_jsonl(self.path / "metrics.jsonl")
 
     def complete(self) -> None:
         (self.path / MARKER).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fedflm.data.jsonl import read_jsonl
 from fedflm.errors import DataError
 
 METRICS_FILE = "metrics.jsonl"
@@ -62,23 +63,6 @@ class RunData:
         if self.summary and self.summary.get("status"):
             return str(self.summary["status"])
         return "incomplete"
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Parse a JSONL file; a malformed line is a DataError naming file and line."""
-    entries: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
-            if not isinstance(value, dict):
-                raise DataError(f"{path}: line {number} is not a JSON object")
-            entries.append(value)
-    return entries
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

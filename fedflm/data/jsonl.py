@@ -1,0 +1,39 @@
+"""Reading JSON Lines: one JSON object per line, errors naming file and line.
+
+Shared by the data-owner pipeline (``fedflm data prepare`` on ``.jsonl``
+input) and the run-directory readers (``metrics.jsonl``,
+``client_metrics.jsonl``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from fedflm.errors import DataError
+
+
+def iter_json_objects(lines: Iterable[str], source: Path | str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, object)`` for each non-blank line of ``lines``.
+
+    A line that is not valid JSON, or holds anything but a JSON object, raises
+    :class:`~fedflm.errors.DataError` naming ``source`` and the 1-based line.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{source}: line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(value, dict):
+            raise DataError(f"{source}: line {number}: expected a JSON object, got {type(value).__name__}")
+        yield number, value
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """All objects of the UTF-8 JSONL file ``path``, in file order."""
+    with path.open(encoding="utf-8") as handle:
+        return [obj for _, obj in iter_json_objects(handle, path)]
