@@ -71,6 +71,7 @@ class ModelConfig:
     lora_alpha: int = 16
     lora_dropout: float = 0.0
     target_modules: tuple[str, ...] = ()
+    lora_layers: int = 0
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -79,6 +80,8 @@ class ModelConfig:
         _check(self.lora_alpha > 0, f"lora_alpha must be positive, got {self.lora_alpha}")
         _check(0.0 <= self.lora_dropout < 1.0,
                f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
+        _check(self.lora_layers >= 0,
+               f"lora_layers must be >= 0 (0 = every layer), got {self.lora_layers}")
         _check(self.device in ("auto", "cpu", "cuda"),
                f"device must be auto, cpu or cuda, got {self.device!r}")
         if isinstance(self.target_modules, str):  # "query,value" from flat configs

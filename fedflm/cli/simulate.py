@@ -26,6 +26,8 @@ HELP = {
                "partition under its own key) and train from the encrypted stores",
     "model": "minilm (packaged, offline), a local model directory or a hub id",
     "target_modules": "LoRA target modules, comma separated (default: by architecture)",
+    "lora_layers": "put LoRA on the top N transformer layers only (0 = every layer); "
+                   "fewer trainable tensors: faster backward on CPU, less DP noise",
     "device": "auto | cpu | cuda",
     "local_steps": "local steps per round (0 = use --local-epochs)",
     "clients": "number of simulated clients",

@@ -61,11 +61,25 @@ def build_model(cfg: ModelConfig, label_names: tuple[str, ...], seed: int) -> Pe
     lcfg = LoraConfig(task_type=TaskType.SEQ_CLS, r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
                       lora_dropout=cfg.lora_dropout,
                       target_modules=list(cfg.target_modules or default_targets(model_type)),
-                      fan_in_fan_out=model_type in FAN_IN_FAN_OUT)
+                      fan_in_fan_out=model_type in FAN_IN_FAN_OUT,
+                      layers_to_transform=_top_layers(base.config, cfg.lora_layers))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fan_in_fan_out notices for Conv1D layers
         model = get_peft_model(base, lcfg)
     return model
+
+
+def _top_layers(config, top: int) -> list[int] | None:
+    """Indices of the top ``top`` transformer layers (None = every layer)."""
+    if top == 0:
+        return None
+    total = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
+    if not total:
+        raise ModelError(f"lora_layers={top}: cannot tell how many layers model type "
+                         f"{config.model_type!r} has; use lora_layers=0")
+    if top > total:
+        raise ModelError(f"lora_layers={top} but the model has only {total} layers")
+    return list(range(total - top, total))
 
 
 def get_adapter_state(model: PeftModel) -> "OrderedDict[str, np.ndarray]":

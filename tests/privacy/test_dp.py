@@ -21,13 +21,14 @@ VOCAB, LABELS = 120, 3
 pytestmark = pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")
 
 
-def _model(seed: int = 0) -> PeftModel:
+def _model(seed: int = 0, layers: list[int] | None = None) -> PeftModel:
     torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                      intermediate_size=48, max_position_embeddings=64, num_labels=LABELS,
                      hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     lora = LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8, lora_dropout=0.0,
-                      target_modules=["query", "value"], modules_to_save=["classifier"])
+                      target_modules=["query", "value"], modules_to_save=["classifier"],
+                      layers_to_transform=layers)
     model = get_peft_model(BertForSequenceClassification(cfg), lora)
     for name, p in model.named_parameters():
         if "lora_B" in name:  # non-zero B so that lora_A has non-zero gradients
@@ -62,12 +63,13 @@ def _loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tenso
     return torch.nn.functional.cross_entropy(out.logits, batch["labels"])
 
 
+@pytest.mark.parametrize(("layers", "n_trainable"), [(None, 10), ([1], 6)], ids=["all-layers", "top-layer"])
 @pytest.mark.parametrize("mode", GRAD_SAMPLE_MODES)
-def test_per_sample_grads_match_batch_size_one_reference(mode: str) -> None:
-    # Prepare
+def test_per_sample_grads_match_batch_size_one_reference(mode: str, layers, n_trainable: int) -> None:
+    # Prepare: LoRA on every layer, or on the top one only (``lora_layers=1``: layer 0 runs without autograd)
     rows = _rows(7)
     batch = PadCollator(0)(rows)
-    model = _model()
+    model = _model(layers=layers)
     private, _, _ = _private(model, rows, batch_size=7, mode=mode)
 
     # Execute
@@ -76,8 +78,8 @@ def test_per_sample_grads_match_batch_size_one_reference(mode: str) -> None:
     release(private)
 
     # Assert: one micro-batch of size 1 per row (same padded row, same mask)
-    reference = _model()
-    assert len(per_sample) == 10  # 2 layers x (query, value) x (A, B) + classifier weight, bias
+    reference = _model(layers=layers)
+    assert len(per_sample) == n_trainable  # layers x (query, value) x (A, B) + classifier weight, bias
     for i in range(len(rows)):
         reference.zero_grad()
         _loss(reference, {k: v[i : i + 1] for k, v in batch.items()}).backward()
