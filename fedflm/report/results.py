@@ -151,9 +151,44 @@ def write_row(row: dict[str, Any], results_dir: Path) -> Path:
     return path
 
 
+#: Config keys that differ between the seeds of one recipe by design.
+_PER_RUN_KEYS = frozenset({"fed.seed", "fed.out", "privacy.privacy_state", "privacy.run_id"})
+
+
+def _flat_config(config: dict[str, Any]) -> dict[str, Any]:
+    return {f"{section}.{key}": value for section, fields in config.items() if isinstance(fields, dict)
+            for key, value in fields.items()}
+
+
+def _none_empty(value: Any) -> Any:
+    return "" if value is None else value  # run configs spell "unset" as ""
+
+
+def check_same_config(rows: list[tuple[Path, dict[str, Any]]]) -> None:
+    """Refuse rows of one recipe that ran different configs (a recipe edited after some seeds ran).
+
+    Only the per-run keys (seed, run directory, privacy state, run id) may differ.
+    A key that older rows lack (added to fedflm later) counts as its default.
+    """
+    from fedflm.config import RunConfig
+    defaults = RunConfig().to_flat()
+    first: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for path, row in rows:
+        flat = _flat_config(row["config"])
+        ref_path, ref = first.setdefault(row["recipe"], (path, flat))
+        for key in sorted((set(flat) | set(ref)) - _PER_RUN_KEYS):
+            default = defaults.get(key.split(".", 1)[-1])
+            a, b = (_none_empty(c.get(key, default)) for c in (ref, flat))
+            if a != b:
+                raise DataError(f"{path}: recipe {row['recipe']!r} ran with {key} = {b!r}, but "
+                                f"{ref_path.name} ran it with {a!r}; one recipe name must mean one config "
+                                "(rerun the stale seeds or give the new config its own recipe name)")
+
+
 def load_rows(results_dir: Path) -> list[dict[str, Any]]:
     """Every row in ``results_dir/*.json``, validated; the first bad row stops everything."""
     rows = []
+    paths = []
     for path in sorted(Path(results_dir).glob("*.json")):
         try:
             row = json.loads(path.read_text(encoding="utf-8"))
@@ -161,6 +196,8 @@ def load_rows(results_dir: Path) -> list[dict[str, Any]]:
             raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         validate_row(row, source=str(path))
         rows.append(row)
+        paths.append(path)
+    check_same_config(list(zip(paths, rows)))
     return rows
 
 
