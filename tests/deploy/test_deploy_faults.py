@@ -66,10 +66,13 @@ def test_node_killed_mid_round_run_completes_with_fedavg_of_survivors(processes,
 def test_server_killed_after_round_2_of_4_resumes_to_the_uninterrupted_result(processes, tiny_model_dir,
                                                                                tmp_path):
     # Prepare: sample-level DP with a fixed noise multiplier; owners switch secure mode off so
-    # that their DP noise is reproducible (CPU, seeded), which an exact comparison needs
+    # that their DP noise is reproducible (CPU, seeded), which an exact comparison needs. The round
+    # timeout is generous: after the restart the nodes reconnect with back-off, and on a loaded 2-core
+    # machine the first resumed round once took over 60 s and was skipped (a legitimate outcome,
+    # but not the one under test here)
     out, key = tmp_path / "run", read_key_file(processes.certs / "checkpoint.key")
     cfg = run_config(tiny_model_dir, out, rounds=4, min_clients=2, dp="sample", noise_multiplier=1.0,
-                     epsilon="", round_timeout=60.0)
+                     epsilon="", round_timeout=300.0)
     run = processes.server(cfg)
     for name in ("node-0", "node-1"):
         processes.client(run, name, secure_mode=False)
@@ -86,7 +89,9 @@ def test_server_killed_after_round_2_of_4_resumes_to_the_uninterrupted_result(pr
     status = resumed.wait(timeout=400)
 
     # Assert: complete, 4 rounds of metrics, the same adapter as a direct uninterrupted computation
-    assert status == "complete", (resumed.work / "run.log").read_text()[-3000:]
+    log = (resumed.work / "run.log").read_text()
+    assert status == "complete", log[-3000:]
+    assert " skipped: " not in log, log[-3000:]  # every round aggregated both owners
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["round"] for r in rows] == [0, 1, 2, 3, 4]
     final = load_checkpoint(out, key)
