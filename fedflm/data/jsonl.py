@@ -1,8 +1,8 @@
-"""Reading JSON Lines: one JSON object per line, errors naming file and line.
+"""Reading JSON and JSON Lines files, errors naming file and line.
 
 Shared by the data-owner pipeline (``fedflm data prepare`` on ``.jsonl``
-input) and the run-directory readers (``metrics.jsonl``,
-``client_metrics.jsonl``).
+input), the run-directory readers (``metrics.jsonl``, ``summary.json``, ...)
+and the results tables (result rows, benchmark records).
 """
 
 from __future__ import annotations
@@ -31,6 +31,14 @@ def iter_json_objects(lines: Iterable[str], source: Path | str) -> Iterator[tupl
         if not isinstance(value, dict):
             raise DataError(f"{source}: line {number}: expected a JSON object, got {type(value).__name__}")
         yield number, value
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value of the UTF-8 file ``path``; invalid JSON is a DataError naming file and line."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -73,7 +73,7 @@ def _top_layers(config, top: int) -> list[int] | None:
     """Indices of the top ``top`` transformer layers (None = every layer)."""
     if top == 0:
         return None
-    total = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
+    total = getattr(config, "num_hidden_layers", None)  # transformers maps GPT-2's n_layer onto it
     if not total:
         raise ModelError(f"lora_layers={top}: cannot tell how many layers model type "
                          f"{config.model_type!r} has; use lora_layers=0")

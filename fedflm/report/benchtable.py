@@ -9,15 +9,15 @@ for humans and ignored here.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fedflm.data.jsonl import read_json
 from fedflm.errors import DataError
+from fedflm.report.results import COMMIT_RE
 
 PREFIX = "BENCH_JSON "
-_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 Scalar = int | float | str | bool | None
 
 
@@ -83,12 +83,9 @@ def load_bench_records(folder: Path) -> list[dict[str, Any]]:
     """Saved ``bench_all.py --json-out`` records; each must name its commit and machine."""
     records = []
     for path in sorted(Path(folder).glob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        record = read_json(path)
         commit = record.get("commit") if isinstance(record, dict) else None
-        if not isinstance(commit, str) or not _COMMIT.match(commit):
+        if not isinstance(commit, str) or not COMMIT_RE.match(commit):
             raise DataError(f"{path}: benchmark record has no valid commit (got {commit!r})")
         if not isinstance(record.get("machine"), dict) or not isinstance(record.get("benchmarks"), dict):
             raise DataError(f"{path}: benchmark record needs 'machine' and 'benchmarks' objects")

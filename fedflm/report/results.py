@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fedflm.data.jsonl import read_json
 from fedflm.errors import DataError
 
 SCHEMA_VERSION = 1
 METRIC_KEYS = ("accuracy", "macro_f1", "wall_time_s", "bytes_sent", "epsilon")
 _REQUIRED_METRICS = ("accuracy", "macro_f1")
-_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
+COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")  #: a git commit id as rows and benchmark records carry it
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def validate_row(row: Any, *, source: str) -> None:
     if not isinstance(row.get("config"), dict) or not row["config"]:
         raise DataError(f"{source}: row has no config; rows must carry the exact config they ran")
     commit = row.get("commit")
-    if not isinstance(commit, str) or not _COMMIT.match(commit):
+    if not isinstance(commit, str) or not COMMIT_RE.match(commit):
         raise DataError(f"{source}: row has no valid commit (got {commit!r}); rows must name the code that ran")
     for key in ("recipe", "dataset"):
         if not isinstance(row.get(key), str) or not row[key]:
@@ -187,18 +188,13 @@ def check_same_config(rows: list[tuple[Path, dict[str, Any]]]) -> None:
 
 def load_rows(results_dir: Path) -> list[dict[str, Any]]:
     """Every row in ``results_dir/*.json``, validated; the first bad row stops everything."""
-    rows = []
-    paths = []
+    loaded = []
     for path in sorted(Path(results_dir).glob("*.json")):
-        try:
-            row = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        row = read_json(path)
         validate_row(row, source=str(path))
-        rows.append(row)
-        paths.append(path)
-    check_same_config(list(zip(paths, rows)))
-    return rows
+        loaded.append((path, row))
+    check_same_config(loaded)
+    return [row for _, row in loaded]
 
 
 def _commit_label(row: dict[str, Any]) -> str:

@@ -8,13 +8,12 @@ that failed early still deserves a report that says so.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fedflm.data.jsonl import read_jsonl
+from fedflm.data.jsonl import read_json, read_jsonl
 from fedflm.errors import DataError
 
 METRICS_FILE = "metrics.jsonl"
@@ -68,10 +67,7 @@ class RunData:
 def _read_json(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    value = read_json(path)
     if not isinstance(value, dict):
         raise DataError(f"{path}: expected a JSON object")
     return value

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fedflm.data.jsonl import iter_json_objects, read_jsonl
+from fedflm.data.jsonl import iter_json_objects, read_json, read_jsonl
 from fedflm.errors import DataError
 
 _values = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20),
@@ -53,3 +53,15 @@ def test_bad_line_names_file_and_line(tmp_path, text, message):
     # Execute / Assert
     with pytest.raises(DataError, match=message):
         read_jsonl(path)
+
+
+def test_read_json_names_file_and_line(tmp_path):
+    # Prepare
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text('{"a": [1, 2]}', encoding="utf-8")
+    bad.write_text('{\n  "a": 1,\n}', encoding="utf-8")
+
+    # Execute / Assert
+    assert read_json(good) == {"a": [1, 2]}
+    with pytest.raises(DataError, match=r"bad.json: not valid JSON \(.* at line 3\)"):
+        read_json(bad)
