@@ -59,12 +59,23 @@ def prepare_run(cfg: RunConfig) -> tuple[RunConfig, RunDir, list[PartitionStats]
     return cfg, rundir, stats, data.label_names
 
 
+def threads_per_client(clients: int, cpus: int | None = None) -> int:
+    """CPU threads each simulated client trains with: the cores split among the clients that can run at once.
+
+    Ray gives each client actor this many CPUs and sets its ``OMP_NUM_THREADS`` to match, so a central
+    run (one client) trains on every core instead of one, while 10 clients on 2 cores run two at a time
+    with one thread each.
+    """
+    cpus = cpus or os.cpu_count() or 1
+    return max(1, cpus // max(1, min(clients, cpus)))
+
+
 def _backend_config(cfg: RunConfig) -> dict[str, Any]:
     import torch
     cpus = os.cpu_count() or 1
     gpu = cfg.model.device != "cpu" and torch.cuda.is_available()
     per_client_gpu = 1.0 / min(cfg.fed.clients, 4) if gpu else 0.0
-    return {"client_resources": {"num_cpus": 1, "num_gpus": per_client_gpu},
+    return {"client_resources": {"num_cpus": threads_per_client(cfg.fed.clients, cpus), "num_gpus": per_client_gpu},
             "init_args": {"num_cpus": cpus, "num_gpus": 1 if gpu else 0,
                           "include_dashboard": False, "logging_level": logging.ERROR,
                           "log_to_driver": True}}

@@ -100,13 +100,14 @@ def run_metrics(run_dir: Path) -> dict[str, Any]:
 
 def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict[str, Any]:
     """Run one seed of ``recipe``; write its report; return its validated result row."""
-    from fedflm.fl.simulation import simulate
+    from fedflm.fl.simulation import simulate, threads_per_client
     from fedflm.report.html import write_report
 
     commit, dirty = git_commit(repo)
     out = runs_dir / recipe.name / f"seed{seed}-{commit[:7]}"
     cfg = run_config(recipe, seed, out)
     machine = machine_info()  # before the run: the load average says how shared the machine was
+    machine["torch_threads"] = threads_per_client(cfg.fed.clients)  # what each client actor trains with
     result = simulate(cfg)
     if not (result.run_dir / "report.html").exists():
         write_report(result.run_dir)
