@@ -3,7 +3,8 @@
 Warnings come from two places: the run's own ``summary.json["warnings"]`` and
 what the resolved config and the recorded metrics show (no DP, de-identification
 off, insecure transport or storage). A setting that weakens privacy must never
-be silent in a report, so these checks err towards warning.
+be silent in a report, so these checks err towards warning. One utility check
+rides along: a final model that predicts one class for nearly everything.
 """
 
 from __future__ import annotations
@@ -97,6 +98,32 @@ def _config_warnings(config: dict[str, Any]) -> list[str]:
     return found
 
 
+#: A class predicted for at least this share of the evaluation set ...
+COLLAPSE_SHARE = 0.9
+#: ... while its true share is at least this much lower is called a collapse.
+COLLAPSE_EXCESS = 0.2
+
+
+def collapse_warning(confusion: Any, label_names: list[str]) -> str | None:
+    """Warn when the model predicts one class for almost every example (rows: true, columns: predicted)."""
+    try:
+        rows = [[float(v) for v in row] for row in confusion]
+    except (TypeError, ValueError):
+        return None
+    total = sum(map(sum, rows))
+    if total <= 0 or len(rows) < 2 or any(len(row) != len(rows) for row in rows):
+        return None
+    predicted = [sum(row[k] for row in rows) / total for k in range(len(rows))]
+    top = max(range(len(rows)), key=predicted.__getitem__)
+    true_share = sum(rows[top]) / total
+    if predicted[top] < COLLAPSE_SHARE or predicted[top] - true_share < COLLAPSE_EXCESS:
+        return None
+    name = label_names[top] if top < len(label_names) else str(top)
+    return (f"PREDICTIONS COLLAPSED: the final model predicts {name!r} for {predicted[top]:.0%} of the evaluation "
+            f"set, whose true share is {true_share:.0%}; its accuracy is little better than always answering "
+            f"{name!r}. Under DP this usually means too few rounds or too low a learning rate for the noise.")
+
+
 def collect_warnings(run: RunData) -> list[str]:
     """All warnings, de-duplicated, most important first."""
     found: list[str] = []
@@ -107,6 +134,9 @@ def collect_warnings(run: RunData) -> list[str]:
     elif run.incomplete_marker:
         found.append("RUN NOT COMPLETE: the INCOMPLETE marker is still present.")
     found.extend(_config_warnings(run.config))
+    collapsed = collapse_warning((run.summary or {}).get("confusion_matrix"), run.label_names)
+    if collapsed:
+        found.append(collapsed)
     if run.summary:
         for warning in run.summary.get("warnings", []) or []:
             if not run.is_dp and "no differential privacy" in str(warning).lower():

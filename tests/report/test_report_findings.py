@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedflm.report.findings import NO_DP_WARNING, collect_warnings, epsilon_budget
+from fedflm.report.findings import NO_DP_WARNING, collapse_warning, collect_warnings, epsilon_budget
 from fedflm.report.rundir import RunData
 
 
@@ -77,3 +77,39 @@ def test_the_servers_no_dp_warning_is_not_repeated() -> None:
 
     # Assert
     assert warnings == [NO_DP_WARNING, "secure_mode off"]
+
+
+def test_a_model_predicting_one_class_for_nearly_everything_is_warned() -> None:
+    # Prepare: sst2-fed-dp-eps8 at lr 0.003 (seed 0): 'positive' for 840 of 872 dev sentences
+    run = _run({}, eps=8.0)
+    run.summary.update(confusion_matrix=[[28, 400], [4, 440]], label_names=["negative", "positive"])
+
+    # Execute
+    warnings = collect_warnings(run)
+
+    # Assert
+    assert len(warnings) == 1
+    assert warnings[0].startswith("PREDICTIONS COLLAPSED: the final model predicts 'positive' for 96% ")
+    assert "true share is 51%" in warnings[0]
+
+
+def test_skewed_but_correct_predictions_are_not_called_a_collapse() -> None:
+    # Prepare: 92 % predicted 'a' because 90 % truly are 'a'; and a healthy balanced model
+    skewed = [[88, 2], [4, 6]]
+    balanced = [[400, 28], [60, 384]]
+
+    # Execute / Assert
+    assert collapse_warning(skewed, ["a", "b"]) is None
+    assert collapse_warning(balanced, ["negative", "positive"]) is None
+    assert collapse_warning(None, []) is None and collapse_warning([[0, 0], [0, 0]], []) is None
+
+
+def test_collapse_onto_one_of_many_classes_names_it() -> None:
+    # Prepare: 4 classes of 25 each, 95 of 100 predicted as class 2
+    confusion = [[0, 0, 25, 0], [1, 0, 24, 0], [0, 0, 25, 0], [0, 1, 21, 3]]
+
+    # Execute
+    warning = collapse_warning(confusion, ["w", "x", "y", "z"])
+
+    # Assert
+    assert warning is not None and "predicts 'y' for 95%" in warning and "true share is 25%" in warning
