@@ -13,7 +13,6 @@ import logging
 import warnings
 from functools import lru_cache
 
-import torch
 from flwr.app import ConfigRecord, Context, Error, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
@@ -28,6 +27,7 @@ from fedflm.train.batching import TokenizedDataset, train_loader
 from fedflm.privacy.dp import SecureModeOffWarning
 from fedflm.privacy.federation import client_owner, train_private
 from fedflm.train.local import train_local
+from fedflm.train.memory import return_freed_memory
 
 app = ClientApp()
 BUDGET_REFUSED = 403  # error code of a refusal: the data owner's epsilon cap would be exceeded
@@ -100,6 +100,5 @@ def train(msg: Message, context: Context) -> Message:
         reply["privacy"] = ConfigRecord({"owner-id": privacy.owner_id, "ledger": privacy.ledger})
     if cfg.privacy.dp == "client":  # equal weights: the client-level DP analysis needs them
         metrics["dp-unit-weight"] = 1
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
+    return_freed_memory(device)  # a worker serves many rounds: give the round's heap back
     return Message(content=reply, reply_to=msg)
