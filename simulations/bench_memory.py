@@ -27,16 +27,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def child(variant: str, rounds: int) -> None:
     """Train ``rounds`` DP rounds on one reused model; print the RSS after each as JSON."""
+    import psutil
     import torch
 
     from fedflm.config import ModelConfig, TrainConfig
@@ -54,7 +47,7 @@ def child(variant: str, rounds: int) -> None:
     data = TokenizedDataset(rows, load_tokenizer(mc), 64)
     model = build_model(mc, ("negative", "positive"), seed=0)
     cfg = TrainConfig(local_steps=4, batch_size=64, lr=0.01)
-    rss = []
+    rss, proc = [], psutil.Process()
     for r in range(rounds):
         made = {}
 
@@ -66,7 +59,7 @@ def child(variant: str, rounds: int) -> None:
         release(made.pop("model"))
         if variant == "trim":
             return_freed_memory(torch.device("cpu"))
-        rss.append(_rss_mb())
+        rss.append(proc.memory_info().rss / 2**20)
     print(json.dumps(rss))
 
 
