@@ -37,7 +37,15 @@ def _clientapp_running(proc) -> bool:
         kids = psutil.Process(proc.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return False
-    return any("flwr-clientapp" in " ".join(k.cmdline()) for k in kids if k.is_running())
+    return any("flwr-clientapp" in _cmdline(k) for k in kids)
+
+
+def _cmdline(proc: psutil.Process) -> str:
+    """The command line, or "" for a child that exited (or turned zombie) since it was listed."""
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.NoSuchProcess:  # includes psutil.ZombieProcess
+        return ""
 
 
 def test_node_killed_mid_round_run_completes_with_fedavg_of_survivors(processes, tiny_model_dir, tmp_path):
