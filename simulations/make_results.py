@@ -4,8 +4,8 @@ simulations/results/bench/*.json (benchmark records of simulations/bench_all.py)
     python simulations/make_results.py            # (re)write RESULTS.md
     python simulations/make_results.py --check    # exit 1 when RESULTS.md is stale
 
-Rows without their config or commit (and benchmark records without their commit)
-are refused with a one-line error (exit 2).
+Rows without their config or commit (and benchmark records without their commit),
+and rows whose recipe file has since changed, are refused with a one-line error (exit 2).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from fedflm.report.results_md import render_results  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
-def _recipe_datasets(folder: Path) -> dict[str, str]:
-    """Recipe name -> dataset for every recipe file (so RESULTS.md lists those not yet run)."""
+def _recipes(folder: Path) -> dict:
+    """Recipe name -> Recipe for every recipe file (rows must match them; RESULTS.md lists those not yet run)."""
     from fedflm.report.recipes import load_recipe
 
-    return {recipe.name: recipe.dataset for recipe in map(load_recipe, sorted(folder.glob("*.toml")))}
+    return {recipe.name: recipe for recipe in map(load_recipe, sorted(folder.glob("*.toml")))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only verify that --out is up to date")
     args = parser.parse_args(argv)
     try:
-        page = render_results(load_rows(args.results), load_bench_records(args.results / "bench"),
-                              _recipe_datasets(args.recipes))
+        recipes = _recipes(args.recipes)
+        page = render_results(load_rows(args.results, recipes), load_bench_records(args.results / "bench"),
+                              {name: recipe.dataset for name, recipe in recipes.items()})
     except FedflmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

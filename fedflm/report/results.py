@@ -165,35 +165,64 @@ def _none_empty(value: Any) -> Any:
     return "" if value is None else value  # run configs spell "unset" as ""
 
 
-def check_same_config(rows: list[tuple[Path, dict[str, Any]]]) -> None:
-    """Refuse rows of one recipe that ran different configs (a recipe edited after some seeds ran).
+def _first_difference(ref: dict[str, Any], other: dict[str, Any]) -> tuple[str, Any, Any] | None:
+    """The first config key (sorted) where two sectioned configs differ, as (key, ref value, other value).
 
-    Only the per-run keys (seed, run directory, privacy state, run id) may differ.
-    A key that older rows lack (added to fedflm later) counts as its default.
+    Per-run keys (seed, run directory, privacy state, run id) are ignored; a key
+    one side lacks (added to fedflm later, or left at its default in a recipe)
+    counts as its default.
     """
     from fedflm.config import RunConfig
     defaults = RunConfig().to_flat()
+    a_flat, b_flat = _flat_config(ref), _flat_config(other)
+    for key in sorted((set(a_flat) | set(b_flat)) - _PER_RUN_KEYS):
+        default = defaults.get(key.split(".", 1)[-1])
+        a, b = (_none_empty(c.get(key, default)) for c in (a_flat, b_flat))
+        if a != b:
+            return key, a, b
+    return None
+
+
+def check_same_config(rows: list[tuple[Path, dict[str, Any]]]) -> None:
+    """Refuse rows of one recipe that ran different configs (a recipe edited after some seeds ran)."""
     first: dict[str, tuple[Path, dict[str, Any]]] = {}
     for path, row in rows:
-        flat = _flat_config(row["config"])
-        ref_path, ref = first.setdefault(row["recipe"], (path, flat))
-        for key in sorted((set(flat) | set(ref)) - _PER_RUN_KEYS):
-            default = defaults.get(key.split(".", 1)[-1])
-            a, b = (_none_empty(c.get(key, default)) for c in (ref, flat))
-            if a != b:
-                raise DataError(f"{path}: recipe {row['recipe']!r} ran with {key} = {b!r}, but "
-                                f"{ref_path.name} ran it with {a!r}; one recipe name must mean one config "
-                                "(rerun the stale seeds or give the new config its own recipe name)")
+        ref_path, ref = first.setdefault(row["recipe"], (path, row["config"]))
+        diff = _first_difference(ref, row["config"])
+        if diff is not None:
+            key, a, b = diff
+            raise DataError(f"{path}: recipe {row['recipe']!r} ran with {key} = {b!r}, but "
+                            f"{ref_path.name} ran it with {a!r}; one recipe name must mean one config "
+                            "(rerun the stale seeds or give the new config its own recipe name)")
 
 
-def load_rows(results_dir: Path) -> list[dict[str, Any]]:
-    """Every row in ``results_dir/*.json``, validated; the first bad row stops everything."""
+def check_matches_recipes(rows: list[tuple[Path, dict[str, Any]]], recipes: dict[str, Any]) -> None:
+    """Refuse a row whose recipe file now says something else than the config the row ran.
+
+    ``recipes`` maps a recipe name to its :class:`~fedflm.report.recipes.Recipe`;
+    rows of recipes not in it are left alone (the row carries its own config).
+    """
+    for path, row in rows:
+        recipe = recipes.get(row["recipe"])
+        diff = None if recipe is None else _first_difference(recipe.config, row["config"])
+        if diff is not None:
+            key, now, ran = diff
+            raise DataError(f"{path}: ran {key} = {ran!r}, but {recipe.path} now says {now!r}; "
+                            "rerun the recipe, or delete the stale row (git keeps it)")
+
+
+def load_rows(results_dir: Path, recipes: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every row in ``results_dir/*.json``, validated; the first bad row stops everything.
+
+    With ``recipes`` (name -> Recipe), each row must also match its recipe file.
+    """
     loaded = []
     for path in sorted(Path(results_dir).glob("*.json")):
         row = read_json(path)
         validate_row(row, source=str(path))
         loaded.append((path, row))
     check_same_config(loaded)
+    check_matches_recipes(loaded, recipes or {})
     return [row for _, row in loaded]
 
 

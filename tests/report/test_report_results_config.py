@@ -1,14 +1,20 @@
-"""One recipe name means one config: rows of a recipe that ran different configs are refused."""
+"""One recipe name means one config: rows of a recipe that ran different configs, or a config its recipe
+file no longer says, are refused."""
 
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from fedflm.errors import DataError
+from fedflm.report.recipes import Recipe, load_recipe
 from fedflm.report.results import load_rows, make_row, write_row
+
+SCRIPT = Path(__file__).resolve().parents[2] / "simulations" / "make_results.py"
 
 MACHINE = {"cpu": "Test CPU", "cores": 2, "gpu": None, "torch_threads": 1}
 CONFIG = {"data": {"dataset": "sst2", "text_column": ""},
@@ -77,3 +83,62 @@ def test_different_recipes_may_differ(tmp_path: Path) -> None:
 
     # Execute / Assert
     assert {r["recipe"] for r in load_rows(tmp_path)} == {"a", "b"}
+
+
+def _recipe(tmp_path: Path, name: str = "r", lr: float = 0.005) -> Recipe:
+    path = tmp_path / "recipes" / f"{name}.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f'[recipe]\nname = "{name}"\nseeds = [0]\n\n[data]\ndataset = "sst2"\n\n'
+                    f'[fed]\nclients = 10\n\n[model]\nlora_r = 8\n\n[train]\nlr = {lr}\n', encoding="utf-8")
+    return load_recipe(path)
+
+
+def test_a_row_matching_its_recipe_file_is_accepted(tmp_path: Path) -> None:
+    # Prepare: the recipe leaves model.model and lora_layers at their defaults; the row spells them out
+    recipe = _recipe(tmp_path)
+    _write(tmp_path / "results", 0, CONFIG)
+
+    # Execute
+    rows = load_rows(tmp_path / "results", {"r": recipe})
+
+    # Assert
+    assert [r["recipe"] for r in rows] == ["r"]
+
+
+def test_a_row_whose_recipe_file_changed_since_is_refused(tmp_path: Path) -> None:
+    # Prepare: the row ran with lr 0.005; the recipe file now says 0.01
+    recipe = _recipe(tmp_path, lr=0.01)
+    _write(tmp_path / "results", 0, CONFIG)
+
+    # Execute / Assert: one line naming the row, the key, both values and the recipe file
+    with pytest.raises(DataError, match=r"r__seed0__0000000.json: ran train.lr = 0.005, but .*r.toml now says "
+                                        r"0.01; rerun the recipe, or delete the stale row"):
+        load_rows(tmp_path / "results", {"r": recipe})
+
+
+def test_rows_of_recipes_without_a_file_are_checked_on_their_own(tmp_path: Path) -> None:
+    # Prepare: a row of recipe "gone", and only recipe "r" on disk
+    _write(tmp_path / "results", 0, _config(train__lr=0.5), recipe="gone")
+
+    # Execute
+    rows = load_rows(tmp_path / "results", {"r": _recipe(tmp_path)})
+
+    # Assert
+    assert [r["recipe"] for r in rows] == ["gone"]
+
+
+def test_generator_script_refuses_a_stale_row(tmp_path: Path) -> None:
+    # Prepare
+    _recipe(tmp_path, lr=0.01)
+    _write(tmp_path / "results", 0, CONFIG)
+    out = tmp_path / "RESULTS.md"
+
+    # Execute
+    done = subprocess.run([sys.executable, str(SCRIPT), "--results", str(tmp_path / "results"),
+                           "--recipes", str(tmp_path / "recipes"), "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+
+    # Assert: exit 2, one clear line, nothing written
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "ran train.lr = 0.005" in done.stderr
+    assert not out.exists()
