@@ -23,7 +23,8 @@ from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.client_data import client_partition, prepared_node_config
 from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, resolve_device,
                                 set_adapter_state)
-from fedflm.train.batching import TokenizedDataset, train_loader
+from fedflm.train.batching import TokenizedDataset
+from fedflm.train.plan import owner_cache, round_module  # issue 15: train modes + frozen-feature cache
 from fedflm.privacy.dp import SecureModeOffWarning
 from fedflm.privacy.federation import client_owner, train_private
 from fedflm.train.local import train_local
@@ -78,19 +79,23 @@ def train(msg: Message, context: Context) -> Message:
         model, _ = _model(cfg.model, names, cfg.fed.seed)
         data = _tokenized(cfg, pid, num_clients)
     set_adapter_state(model, from_record(msg.content["arrays"]))
-    loader = train_loader(data, cfg.train.batch_size, seed=cfg.fed.seed * 1000 + server_round * 97 + pid)
     device = resolve_device(cfg.model.device)
+    # issue 15: this round's phase (head / LoRA) and what it trains on; the frozen part's
+    # output is cached in memory per owner and run (fedflm/train/plan.py, fedflm/train/cache.py)
+    cache = owner_cache(model, data, device, (cfg.privacy.run_id, cfg.fed.out, pid))
+    module, loader, _phase = round_module(model, data, cfg, server_round,
+                                          cfg.fed.seed * 1000 + server_round * 97 + pid, cache)
     privacy = None
     if cfg.privacy.dp == "sample":
         owner = client_owner(cfg, context.node_config, pid)
         try:  # the owner's ledger is fsync'd before train_private returns
             result, privacy = train_private(cfg, owner, len(data), server_round,
-                                            lambda privatize: train_local(model, loader, cfg.train, device, privatize))
+                                            lambda privatize: train_local(module, loader, cfg.train, device, privatize))
         except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
             log.warning("%s", exc)
             return Message(Error(code=BUDGET_REFUSED, reason=f"privacy budget: {exc}"), reply_to=msg)
     else:
-        result = train_local(model, loader, cfg.train, device)
+        result = train_local(module, loader, cfg.train, device)
     metrics = MetricRecord({"train-loss": result.loss, "num-examples": len(data),
                             "partition-id": pid, "steps": result.steps,
                             "train-seconds": result.seconds})

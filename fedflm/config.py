@@ -73,6 +73,7 @@ class ModelConfig:
     target_modules: tuple[str, ...] = ()
     lora_layers: int = 0
     device: str = "auto"
+    pooling: str = "auto"  # auto | mean | cls | last | max (auto: the model's own sentence config)
 
     def __post_init__(self) -> None:
         _check(bool(self.model), "model must be 'minilm', a local path or a hub id, got ''")
@@ -82,6 +83,8 @@ class ModelConfig:
                f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
         _check(self.lora_layers >= 0,
                f"lora_layers must be >= 0 (0 = every layer), got {self.lora_layers}")
+        _check(self.pooling in ("auto", "mean", "cls", "last", "max"),
+               f"pooling must be auto, mean, cls, last or max, got {self.pooling!r}")
         _check(self.device in ("auto", "cpu", "cuda"),
                f"device must be auto, cpu or cuda, got {self.device!r}")
         if isinstance(self.target_modules, str):  # "query,value" from flat configs
@@ -99,6 +102,9 @@ class TrainConfig:
     lr: float = 5e-3
     weight_decay: float = 0.0
     optimizer: str = "adamw"
+    train_mode: str = "lora"  # head (frozen encoder) | lora | lp-ft (head rounds, then LoRA + head)
+    head_rounds: int = 0  # lp-ft: rounds of the head phase (0 = half of the rounds, rounded up)
+    feature_cache: bool = True  # compute the frozen part's output once per owner per run (memory only)
 
     def __post_init__(self) -> None:
         _check(self.local_epochs >= 1, f"local_epochs must be >= 1, got {self.local_epochs}")
@@ -107,6 +113,9 @@ class TrainConfig:
         _check(0.0 < self.lr < 1.0, f"lr must be in (0, 1), got {self.lr}")
         _check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
         _check(self.optimizer == "adamw", f"optimizer must be 'adamw', got {self.optimizer!r}")
+        _check(self.train_mode in ("head", "lora", "lp-ft"),
+               f"train_mode must be head, lora or lp-ft, got {self.train_mode!r}")
+        _check(self.head_rounds >= 0, f"head_rounds must be >= 0 (0 = half the rounds), got {self.head_rounds}")
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,11 @@ from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilo
 from fedflm.fl.progress import reporter
 from fedflm.fl.rundir import RunDir, default_run_dir
 from fedflm.fl.strategy import ProgressGrid, RecordingFedAvg
-from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer,
+from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, pooled_classifier,
                                 resolve_device, save_adapter, set_adapter_state)
-from fedflm.train.batching import TokenizedDataset, eval_loader
+from fedflm.train.batching import TokenizedDataset
+from fedflm.train.cache import FrozenCache
+from fedflm.train.plan import eval_module
 from fedflm.train.local import evaluate
 
 app = ServerApp()
@@ -47,8 +49,10 @@ class GlobalEvaluator:
         self.label_names = data.label_names
         self.model = build_model(cfg.model, data.label_names, cfg.fed.seed)
         tok = load_tokenizer(cfg.model)
-        self.loader = eval_loader(TokenizedDataset(data.eval, tok, cfg.data.max_length), 128)
+        self.eval_data = TokenizedDataset(data.eval, tok, cfg.data.max_length)
         self.device = resolve_device(cfg.model.device)
+        self.cfg = cfg  # issue 15: the frozen part of the model is run once on the eval set
+        self.cache = FrozenCache(pooled_classifier(self.model), self.eval_data, self.device)
         self.rundir, self.strategy, self.t0 = rundir, strategy, time.perf_counter()
         self.confusion: np.ndarray | None = None
         self.rows: list[dict[str, Any]] = []
@@ -56,7 +60,8 @@ class GlobalEvaluator:
 
     def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
         set_adapter_state(self.model, from_record(arrays))
-        res = evaluate(self.model, self.loader, self.device, len(self.label_names))
+        module, loader = eval_module(self.model, self.eval_data, self.cfg, self.cache)
+        res = evaluate(module, loader, self.device, len(self.label_names))
         self.confusion = res.confusion
         row: dict[str, Any] = {"round": server_round, **res.metrics}
         last = self.strategy.last_round

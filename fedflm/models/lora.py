@@ -1,7 +1,12 @@
-"""Build a LoRA sequence classifier and move its adapter state in and out.
+"""Build a LoRA text classifier and move its adapter state in and out.
 
-Only the trainable tensors (LoRA matrices and the classification head) ever
-leave this module as ``numpy`` arrays; the frozen base stays where it is.
+The model is :class:`~fedflm.models.classifier.PooledClassifier` (encoder -> the pooling
+the checkpoint was trained with -> zero-initialised linear head) with LoRA on the encoder's
+attention. Only the adapter tensors (LoRA matrices and the head) ever leave this module as
+``numpy`` arrays; the frozen base stays where it is. Every training mode (head, lora,
+lp-ft) builds the same tensors, so the federation's arrays keep one structure; in head
+mode and the head phase of lp-ft the LoRA tensors stay frozen at their initial value
+(B = 0: the encoder is exactly the pretrained one).
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model
 from peft import get_peft_model_state_dict, set_peft_model_state_dict
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
-from transformers.utils import logging as hf_logging
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from fedflm.config import ModelConfig
 from fedflm.errors import ModelError
+from fedflm.models.classifier import PooledClassifier, write_head_config
+from fedflm.models.pooling import resolve_pooling
 from fedflm.models.registry import FAN_IN_FAN_OUT, default_targets, resolve_model_path
 
 
@@ -41,32 +47,51 @@ def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
 
 
 def build_model(cfg: ModelConfig, label_names: tuple[str, ...], seed: int) -> PeftModel:
-    """Pretrained base + fresh head + LoRA adapter; only adapter and head are trainable."""
+    """Pretrained encoder + pooling + zero head + LoRA adapter; only adapter and head are trainable."""
     path = resolve_model_path(cfg.model)
     torch.manual_seed(seed)
-    id2label = dict(enumerate(label_names))
-    hf_logging.set_verbosity_error()  # "newly initialized classifier" is expected here
-    hf_logging.disable_progress_bar()
-    try:
-        base = AutoModelForSequenceClassification.from_pretrained(
-            path, num_labels=len(label_names), id2label=id2label,
-            label2id={v: k for k, v in id2label.items()})
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot load model {cfg.model!r}: {str(exc).splitlines()[0]}") from None
-    finally:
-        hf_logging.set_verbosity_warning()
-    if base.config.pad_token_id is None:
-        base.config.pad_token_id = base.config.eos_token_id or 0
+    config_type = _model_type(path)
+    pooling = resolve_pooling(cfg.pooling, path, config_type)
+    base = PooledClassifier.from_pretrained(path, len(label_names), pooling)
     model_type = base.config.model_type
-    lcfg = LoraConfig(task_type=TaskType.SEQ_CLS, r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
+    lcfg = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
                       lora_dropout=cfg.lora_dropout,
                       target_modules=list(cfg.target_modules or default_targets(model_type)),
                       fan_in_fan_out=model_type in FAN_IN_FAN_OUT,
-                      layers_to_transform=_top_layers(base.config, cfg.lora_layers))
+                      layers_to_transform=_top_layers(base.config, cfg.lora_layers),
+                      modules_to_save=["classifier"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fan_in_fan_out notices for Conv1D layers
         model = get_peft_model(base, lcfg)
+    model.fedflm_base = cfg.model  # what save_adapter records as the base model
     return model
+
+
+def _model_type(path: str) -> str:
+    from transformers import AutoConfig
+    try:
+        return str(AutoConfig.from_pretrained(path).model_type)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load model {path!r}: {str(exc).splitlines()[0]}") from None
+
+
+def pooled_classifier(model: PeftModel) -> PooledClassifier:
+    """The :class:`PooledClassifier` inside a peft model (its LoRA layers injected)."""
+    inner = model.base_model.model
+    if not isinstance(inner, PooledClassifier):
+        raise ModelError(f"not a fedflm classifier: {type(inner).__name__}")
+    return inner
+
+
+def set_phase(model: PeftModel, phase: str) -> None:
+    """``head``: only the head is trainable (LoRA frozen); ``lora``: LoRA and head."""
+    if phase not in ("head", "lora"):
+        raise ModelError(f"training phase must be head or lora, got {phase!r}")
+    for name, p in model.named_parameters():
+        if "lora_" in name:
+            p.requires_grad_(phase == "lora")
+        elif "classifier.modules_to_save" in name:
+            p.requires_grad_(True)
 
 
 def _top_layers(config, top: int) -> list[int] | None:
@@ -115,7 +140,9 @@ def model_nbytes(model: torch.nn.Module) -> int:
 
 
 def save_adapter(model: PeftModel, out_dir: Path, label_names: tuple[str, ...]) -> None:
-    """peft ``save_pretrained`` + ``labels.json``; ``PeftModel.from_pretrained`` loads it."""
+    """peft ``save_pretrained`` + ``labels.json`` + ``fedflm_head.json`` (base, labels, pooling);
+    :func:`fedflm.models.classifier.load_classifier` loads it (a few lines of peft)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out_dir))
+    write_head_config(out_dir, getattr(model, "fedflm_base", ""), label_names, pooled_classifier(model).pooling)
     (out_dir / "labels.json").write_text(json.dumps({"label_names": list(label_names)}, indent=2))

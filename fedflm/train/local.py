@@ -43,6 +43,19 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
+def logits_of(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Logits of a batch of token ids, cached sentence vectors or cached hidden states.
+
+    The first input goes positionally (Opacus' ``ew`` wrapper needs it so)."""
+    if "features" in batch:
+        out = model(batch["features"])
+    elif "hidden" in batch:
+        out = model(batch["hidden"], attention_mask=batch["attention_mask"])
+    else:
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    return out if isinstance(out, torch.Tensor) else out.logits
+
+
 def _batches(loader: DataLoader, cfg: TrainConfig):
     """Yield batches for ``local_steps`` steps if set, else ``local_epochs`` epochs."""
     if cfg.local_steps:
@@ -74,8 +87,7 @@ def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
             continue
         batch = {k: v.to(device) for k, v in batch.items()}
         optimizer.zero_grad(set_to_none=True)
-        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-        loss = torch.nn.functional.cross_entropy(out.logits, batch["labels"])
+        loss = torch.nn.functional.cross_entropy(logits_of(model, batch), batch["labels"])
         loss.backward()
         optimizer.step()
         n = int(batch["labels"].numel())
@@ -92,7 +104,7 @@ def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device,
     probs, labels, loss_sum = [], [], 0.0
     for batch in loader:
         batch = {k: v.to(device) for k, v in batch.items()}
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        logits = logits_of(model, batch)
         loss_sum += float(torch.nn.functional.cross_entropy(logits.float(), batch["labels"],
                                                             reduction="sum"))
         probs.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())

@@ -36,7 +36,7 @@ def test_backward_stops_below_the_lowest_adapted_layer(tiny_model_dir: Path) -> 
     # Prepare: record which layers' outputs take part in the backward pass
     model = build_model(ModelConfig(model=str(tiny_model_dir), lora_layers=1), LABELS, seed=0)
     needs_grad: dict[int, bool] = {}
-    layers = model.base_model.model.bert.encoder.layer
+    layers = model.base_model.model.encoder.encoder.layer
     for i, layer in enumerate(layers):
         layer.register_forward_hook(lambda _m, _i, out, i=i: needs_grad.__setitem__(i, out[0].requires_grad))
 

@@ -1,0 +1,42 @@
+"""Which part of the model a round trains: ``head`` (LoRA frozen) or ``lora`` (LoRA + head).
+
+``--train head``: every round is a head round. ``--train lora``: every round trains LoRA and
+the head. ``--train lp-ft`` (linear probing, then fine-tuning; Kumar et al. 2022): the first
+``head_rounds`` rounds train the head on the frozen encoder, the rest LoRA and head, so the
+fine-tuning starts from a head that already fits the encoder's features.
+"""
+
+from __future__ import annotations
+
+from fedflm.config import TrainConfig
+from fedflm.errors import ConfigError
+
+
+def head_rounds(train: TrainConfig, rounds: int) -> int:
+    """How many of the run's ``rounds`` are head rounds (the first ones)."""
+    if train.train_mode == "head":
+        return rounds
+    if train.train_mode == "lora":
+        return 0
+    r1 = train.head_rounds or (rounds + 1) // 2
+    if r1 >= rounds:
+        raise ConfigError(f"lp-ft needs head_rounds < rounds (a LoRA phase), got head_rounds={r1} "
+                          f"with rounds={rounds}; use --train head for a head-only run")
+    return r1
+
+
+def phase_of_round(train: TrainConfig, rounds: int, server_round: int) -> str:
+    """``head`` or ``lora`` for round ``server_round`` (1-based)."""
+    return "head" if server_round <= head_rounds(train, rounds) else "lora"
+
+
+def phase_split_text(train: TrainConfig, rounds: int) -> str:
+    """One line for the printed plan: which rounds train what."""
+    r1 = head_rounds(train, rounds)
+    if r1 == rounds:
+        return f"training: head only (frozen encoder), rounds 1-{rounds}"
+    if r1 == 0:
+        return f"training: LoRA + head, rounds 1-{rounds}"
+    return (f"training: lp-ft, head phase rounds 1-{r1} (frozen encoder), then LoRA + head "
+            f"rounds {r1 + 1}-{rounds}; one noise multiplier for both phases, calibrated on all "
+            f"{rounds} rounds")
