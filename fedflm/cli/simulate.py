@@ -29,6 +29,12 @@ HELP = {
     "lora_layers": "put LoRA on the top N transformer layers only (0 = every layer); "
                    "fewer trainable tensors: faster backward on CPU, less DP noise",
     "device": "auto | cpu | cuda",
+    "pooling": "auto | mean | cls | last | max: how token states become the sentence vector the head reads "
+               "(auto: the model's own sentence-transformers config, else cls for encoders, last for decoders)",
+    "train_mode": "head (frozen encoder, linear head only) | lora (LoRA + head) | lp-ft (head rounds, "
+                  "then LoRA + head); also --train",
+    "head_rounds": "lp-ft: rounds of the head phase (0 = half of the rounds)",
+    "feature_cache": "compute the frozen part of the model once per owner per run, in memory only",
     "local_steps": "local steps per round (0 = use --local-epochs)",
     "clients": "number of simulated clients",
     "rounds": "number of federated rounds",
@@ -78,7 +84,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, (ftype, default) in _field_types().items():
         shown = "" if default in (None, "", ()) else f" [default: {default}]"
         switch = {"nargs": "?", "const": True} if str(ftype).startswith("bool") else {}
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_argtype(ftype),
+        flags = [f"--{name.replace('_', '-')}"] + (["--train"] if name == "train_mode" else [])
+        p.add_argument(*flags, dest=name, type=_argtype(ftype),
                        default=None, metavar=name.split("_")[-1].upper(),
                        help=HELP.get(name, name.replace("_", " ")) + shown, **switch)
     p.set_defaults(handler=run)
@@ -125,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
             if cfg.privacy.dp != "none":
                 from fedflm.privacy.federation import plan_text
                 console.print(plan_text(cfg, [s.num_examples for s in stats]), markup=False)
+            from fedflm.train.phases import plan_phases_text
+            console.print(plan_phases_text(cfg, [s.num_examples for s in stats]), markup=False)
             if not args.quiet:
                 live.enter_context(reporter)
 

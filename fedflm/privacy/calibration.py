@@ -173,3 +173,20 @@ def fixed_plan(
     prior = [tuple(p) for p in prior]
     return _plan(float(noise_multiplier), sample_rate, steps_per_round, rounds, delta, accountant, None,
                  prior, epsilon(prior, delta, accountant))
+
+
+def phase_split(plan: NoisePlan, head_rounds: int) -> str:
+    """How one owner's calibrated budget divides between the head and LoRA phases of lp-ft.
+
+    Both phases share the plan's noise multiplier: the calibration above ran over all
+    ``plan.rounds`` rounds, so the owner's total after the last LoRA round is the target.
+    """
+    if not 0 <= head_rounds <= plan.rounds:
+        raise ConfigError(f"head_rounds must be in [0, {plan.rounds}], got {head_rounds}")
+    if head_rounds in (0, plan.rounds):
+        phase = "head" if head_rounds else "LoRA + head"
+        return f"  one phase ({phase}): epsilon {plan.final_epsilon:.3f} after round {plan.rounds}"
+    eps_head = plan.epsilon_per_round[head_rounds - 1]
+    return (f"  head phase  rounds 1-{head_rounds}: epsilon {eps_head - plan.prior_epsilon:.3f}\n"
+            f"  LoRA phase  rounds {head_rounds + 1}-{plan.rounds}: epsilon {eps_head:.3f} -> "
+            f"{plan.final_epsilon:.3f} (the owner's total, <= target)")

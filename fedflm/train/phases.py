@@ -8,7 +8,7 @@ fine-tuning starts from a head that already fits the encoder's features.
 
 from __future__ import annotations
 
-from fedflm.config import TrainConfig
+from fedflm.config import RunConfig, TrainConfig
 from fedflm.errors import ConfigError
 
 
@@ -40,3 +40,16 @@ def phase_split_text(train: TrainConfig, rounds: int) -> str:
     return (f"training: lp-ft, head phase rounds 1-{r1} (frozen encoder), then LoRA + head "
             f"rounds {r1 + 1}-{rounds}; one noise multiplier for both phases, calibrated on all "
             f"{rounds} rounds")
+
+
+def plan_phases_text(cfg: RunConfig, num_examples: list[int]) -> str:
+    """The training split, and for lp-ft under DP-SGD how the first owner's budget divides."""
+    text = phase_split_text(cfg.train, cfg.fed.rounds)
+    r1 = head_rounds(cfg.train, cfg.fed.rounds)
+    if cfg.privacy.dp == "sample" and 0 < r1 < cfg.fed.rounds and num_examples:
+        from fedflm.privacy.calibration import phase_split
+        from fedflm.privacy.federation import owner_plan
+
+        plan = owner_plan(cfg.privacy, cfg.train, cfg.fed.rounds, num_examples[0])
+        text += f"\n  client-0 (every owner alike: one calibration over both phases)\n" + phase_split(plan, r1)
+    return text
