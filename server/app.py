@@ -32,6 +32,7 @@ from fedflm.train.batching import TokenizedDataset
 from fedflm.train.cache import FrozenCache
 from fedflm.train.plan import eval_module
 from fedflm.train.local import evaluate
+from fedflm.train.metrics import collapse_warning
 
 app = ServerApp()
 
@@ -85,6 +86,14 @@ class GlobalEvaluator:
             self.rundir.append("client_metrics.jsonl", client_row)
         write_ledgers(self.rundir, {**last.get("ledgers", {}),
                                     **(self.client_dp.ledgers() if self.client_dp else {})})
+
+
+def _collapse(evaluator: GlobalEvaluator) -> list[str]:
+    """issue 15: flag a final model that predicts one class for every evaluation row."""
+    if evaluator.confusion is None:
+        return []
+    text = collapse_warning(evaluator.confusion, evaluator.label_names)
+    return [text] if text else []
 
 
 def run_server(grid: Grid, cfg: RunConfig) -> Path:
@@ -144,6 +153,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
         "label_names": list(evaluator.label_names),
         "warnings": run_warnings(cfg) + ([stopped] if stopped else [])
-        + (session.warnings() if session is not None else [])})
+        + (session.warnings() if session is not None else [])
+        + _collapse(evaluator)})
     rundir.complete()
     return rundir.path

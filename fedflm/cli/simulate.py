@@ -142,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
         finally:
             progress.set_reporter(None)
     console.print(summary_table(result.metrics))
+    for text in result.summary.get("warnings", []):
+        if text.startswith("collapsed model"):
+            warn(text)
     console.print(f"run directory: [bold]{result.run_dir}[/] "
                   f"(wall time {result.summary['total_wall_time_s']:.0f} s)")
     if result.report is not None:

@@ -71,3 +71,22 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, f
     p, r, f1 = precision_recall_f1(y_true, y_pred, probs.shape[1])
     return {"accuracy": float((y_pred == y_true).mean()), "macro_precision": p,
             "macro_recall": r, "macro_f1": f1, "roc_auc": roc_auc(y_true, probs)}
+
+
+def collapse_warning(confusion: np.ndarray, label_names: tuple[str, ...] | list[str]) -> str | None:
+    """A warning when the model predicts one class for every evaluation row (None otherwise).
+
+    A collapsed model can still score the majority share in accuracy; the warning makes
+    sure nobody reads that figure as learning."""
+    cm = np.asarray(confusion)
+    if cm.size == 0 or cm.sum() == 0:
+        return None
+    predicted = np.flatnonzero(cm.sum(axis=0))
+    if len(predicted) != 1:
+        return None
+    k = int(predicted[0])
+    name = label_names[k] if k < len(label_names) else str(k)
+    share = cm[:, k].sum() and cm[k, k] / cm[:, k].sum()
+    return (f"collapsed model: the final model predicts the single class {name!r} for all {int(cm.sum())} "
+            f"evaluation rows (accuracy {share:.1%} = that class's share); it has not learnt to tell "
+            "the classes apart: try --train head, more rounds or a larger --epsilon")
