@@ -15,7 +15,7 @@ from fedflm.errors import FedflmError
 
 #: Sub-command modules; each exposes ``register(subparsers)``.
 COMMANDS = ("fedflm.cli.simulate", "fedflm.cli.data", "fedflm.cli.audit", "fedflm.cli.report",
-            "fedflm.cli.bench", "fedflm.cli.deploy")
+            "fedflm.cli.bench", "fedflm.cli.deploy", "fedflm.cli.sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

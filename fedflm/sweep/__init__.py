@@ -1,0 +1,1 @@
+"""``fedflm sweep``: hyperparameters chosen on a validation split carved from the training data."""
