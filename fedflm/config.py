@@ -97,12 +97,12 @@ class TrainConfig:
     """One client's local training in a round."""
 
     local_epochs: int = 1
-    local_steps: int = 0
-    batch_size: int = 32
-    lr: float = 5e-3
+    local_steps: int = 20  # chosen with fedflm sweep (simulations/sweeps/, README "Choosing hyperparameters")
+    batch_size: int = 64
+    lr: float = 0.3
     weight_decay: float = 0.0
     optimizer: str = "adamw"
-    train_mode: str = "lora"  # head (frozen encoder) | lora | lp-ft (head rounds, then LoRA + head)
+    train_mode: str = "head"  # head (frozen encoder) | lora | lp-ft (head rounds, then LoRA + head)
     head_rounds: int = 0  # lp-ft: rounds of the head phase (0 = half of the rounds, rounded up)
     feature_cache: bool = True  # compute the frozen part's output once per owner per run (memory only)
 
@@ -123,7 +123,7 @@ class FedConfig:
     """The federation: clients, rounds, sampling and the run directory."""
 
     clients: int = 10
-    rounds: int = 3
+    rounds: int = 10  # head rounds on cached features are cheap; DP spreads the budget over 10 x 20 steps
     fraction_train: float = 1.0
     min_clients: int = 2
     round_timeout: float = 3600.0
@@ -225,6 +225,8 @@ class RunConfig:
                 raise ConfigError(f"unknown config key {raw_key!r}")
             sec, name = keys[key]
             updates[sec][name] = value
+        if "local_epochs" in updates["train"] and "local_steps" not in updates["train"]:
+            updates["train"]["local_steps"] = 0  # asking for epochs means epochs (local_steps defaults to 20)
         return cls(**{
             sec: dataclasses.replace(getattr(base, sec), **_coerce(_SECTIONS[sec], upd))
             for sec, upd in updates.items()

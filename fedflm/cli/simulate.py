@@ -35,7 +35,7 @@ HELP = {
                   "then LoRA + head); also --train",
     "head_rounds": "lp-ft: rounds of the head phase (0 = half of the rounds)",
     "feature_cache": "compute the frozen part of the model once per owner per run, in memory only",
-    "local_steps": "local steps per round (0 = use --local-epochs)",
+    "local_steps": "local steps per round (0 = use --local-epochs; --local-epochs given alone means epochs)",
     "clients": "number of simulated clients",
     "rounds": "number of federated rounds",
     "fraction_train": "fraction of clients sampled per round",

@@ -143,12 +143,19 @@ class FrozenCache:
         self.width = int(clf.classifier.in_features if hasattr(clf.classifier, "in_features")
                          else clf.classifier.original_module.in_features)
         self._features: list[torch.Tensor] | None = None
-        self._features_key: float | None = None
+        self._features_key: object = None
         self._hidden: dict[int, list[torch.Tensor]] = {}
 
-    def _lora_key(self) -> float:
-        """A fingerprint of the LoRA weights: cached sentence vectors depend on them."""
-        return float(sum(p.detach().double().sum() for n, p in self.clf.named_parameters() if "lora_" in n))
+    def _lora_key(self) -> object:
+        """What the cached sentence vectors depend on: the LoRA weights, unless every B is zero.
+
+        LoRA with B = 0 is the identity, whatever A holds; FedAvg's float rounding moves A a
+        little every round (the weighted mean of equal tensors) while B = 0 stays exactly zero,
+        so a head-only run computes its vectors once."""
+        lora = [(n, p.detach()) for n, p in self.clf.named_parameters() if "lora_" in n]
+        if all(not bool(p.any()) for n, p in lora if "lora_B" in n):
+            return "identity"
+        return tuple(float(p.double().sum()) for _, p in lora)
 
     def head(self, batch_size: int, seed: int) -> tuple[nn.Module, DataLoader]:
         """Trainable head + shuffled loader of cached sentence vectors (frozen encoder)."""

@@ -43,7 +43,7 @@ def trained(tiny_model_dir: Path, tokenized: TokenizedDataset) -> Trained:
     model = build_model(ModelConfig(model=str(tiny_model_dir)), ("negative", "positive"), seed=0)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     eval_before = evaluate(model, eval_loader(tokenized, 64), CPU, 2)
-    losses = [train_local(model, train_loader(tokenized, 16, seed=epoch), TrainConfig(lr=1e-2),
+    losses = [train_local(model, train_loader(tokenized, 16, seed=epoch), TrainConfig(lr=1e-2, local_steps=0),
                           CPU).loss for epoch in range(EPOCHS)]
     eval_after = evaluate(model, eval_loader(tokenized, 64), CPU, 2)
     return Trained(model, before, losses, eval_before, eval_after, tokenized)
@@ -124,7 +124,7 @@ def test_local_epochs_count_steps_and_examples(tiny_model_dir: Path,
     model = build_model(ModelConfig(model=str(tiny_model_dir)), ("negative", "positive"), seed=2)
 
     # Execute
-    result = train_local(model, train_loader(tokenized, 32, seed=0), TrainConfig(local_epochs=2), CPU)
+    result = train_local(model, train_loader(tokenized, 32, seed=0), TrainConfig(local_epochs=2, local_steps=0), CPU)
 
     # Assert
     assert result.steps == 20 and result.examples == 600
