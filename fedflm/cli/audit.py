@@ -10,16 +10,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from fedflm.audit.findings import FAIL
-from fedflm.audit.keyfile import read_owner_key
+from fedflm.audit.ledger.findings import FAIL
+from fedflm.audit.ledger.keyfile import read_owner_key
 from fedflm.errors import ConfigError
 
 LEDGER_HELP = """\
 Verify privacy ledgers without trusting the training code: hash chain,
 truncation, round order, MACs (with the owner's key) and every recorded
 epsilon against independent accountants (Opacus RDP/PRV, dp-accounting
-RDP/PLD). PATH: a client state dir (holding ledger.jsonl), a ledger file, or
-a run directory (holding ledgers/*.jsonl). Writes report.md, report.json and
+RDP/PLD). PATH: an owner's state dir (holding ledger.jsonl), a state dir of
+several owners (holding OWNER/ledger.jsonl), a ledger file, or a run
+directory (holding ledgers/*.jsonl). Writes report.md, report.json and
 epsilon_per_round.png into --out. Exit 0: all checks passed; 1: a check failed.
 """
 
@@ -99,13 +100,13 @@ def _empirical_run_config(args: argparse.Namespace):
 
 def cmd_empirical(args: argparse.Namespace) -> int:
     """Run `audit empirical`; exit 1 when the measured bound exceeds the claimed epsilon."""
-    from fedflm.audit.empirical import EmpiricalConfig
-    from fedflm.audit.empirical_report import write_empirical_report
+    from fedflm.audit.empirical.audit import EmpiricalConfig
+    from fedflm.audit.empirical.report import write_empirical_report
 
     audit = EmpiricalConfig(canaries=args.canaries, kind=args.kind, confidence=args.confidence,
                             rounds=args.rounds, client=args.client, seed=args.seed, delta=args.delta)
     cfg = _empirical_run_config(args)
-    from fedflm.audit.empirical import run_empirical_audit
+    from fedflm.audit.empirical.audit import run_empirical_audit
 
     result = run_empirical_audit(cfg, audit)
     print(result.describe())
@@ -133,8 +134,8 @@ def _parse_keys(specs: list[str]) -> tuple[dict[str, bytes], bytes | None]:
 
 def cmd_ledger(args: argparse.Namespace) -> int:
     """Run `audit ledger`; prints one line per finding and the report paths."""
-    from fedflm.audit.ledger_audit import AuditOptions, audit_ledgers
-    from fedflm.audit.ledger_report import write_ledger_report
+    from fedflm.audit.ledger.audit import AuditOptions, audit_ledgers
+    from fedflm.audit.ledger.report import write_ledger_report
 
     if not 0 < args.tolerance < 1:
         raise ConfigError(f"--tolerance must be in (0, 1), got {args.tolerance}")
