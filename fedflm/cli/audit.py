@@ -241,7 +241,7 @@ def cmd_all(args: argparse.Namespace) -> int:
 
     options = SignOffOptions(ledger=_ledger_options(args), mechanism=_mechanism_config(args),
                              owners=tuple(args.owner), empirical=args.empirical,
-                             empirical_canaries=args.empirical_canaries, key_files=tuple(args.key_file))
+                             empirical_canaries=args.empirical_canaries)
     result = sign_off(args.run_dir, args.paths, options)
     paths = write_signoff(result, args.out)
     for line in result.summary_lines():
