@@ -18,6 +18,7 @@ from flwr.serverapp.strategy import DifferentialPrivacyServerSideFixedClipping, 
 from fedflm.config import RunConfig
 from fedflm.errors import FederationError
 from fedflm.fl.rundir import RunDir
+from fedflm.owner.refusal import refusal_name
 from fedflm.privacy.client_level import MECHANISM, calibrate_client_level
 from fedflm.privacy.federation import state_root
 from fedflm.privacy.state import OwnerPrivacy
@@ -46,13 +47,37 @@ def enough_clients_or_stop(server_round: int, clients: list[dict[str, Any]], min
     refused = sum(1 for c in clients if c.get("status") == "refused")
     ok = sum(1 for c in clients if c.get("status") == "ok")
     if refused and ok < min_clients:
-        raise BudgetStop(f"round {server_round}: {refused} client(s) refused (privacy budget exhausted) "
+        raise BudgetStop(f"round {server_round}: {refused} client(s) refused (their owner's policy or privacy budget) "
                          f"and only {ok} trained, fewer than min_clients={min_clients}; "
                          "stopping the run with the last global model")
 
 
+def error_row(server_round: int, msg: Message) -> dict[str, Any]:
+    """A failed reply as a client row: ``refused`` with the owner's typed code, else ``failed``."""
+    name = refusal_name(msg.error.code)
+    row = {"round": server_round, "node_id": msg.metadata.src_node_id,
+           "status": "refused" if name else "failed", "reason": msg.error.reason[:300]}
+    if name:
+        row["refusal"] = name
+    return row
+
+
+def privacy_fields(msg: Message) -> dict[str, str]:
+    """owner_id and ledger_head of a reply's ``privacy`` record (well-formed values only)."""
+    if "privacy" not in msg.content:
+        return {}
+    rec: ConfigRecord = msg.content["privacy"]
+    out = {}
+    owner, head = rec.get("owner-id", ""), rec.get("ledger-head", "")
+    if isinstance(owner, str) and _OWNER_RE.match(owner):
+        out["owner_id"] = owner
+    if isinstance(head, str) and re.fullmatch(r"[0-9a-f]{64}", head):
+        out["ledger_head"] = head
+    return out
+
+
 def ledger_copies(replies: Iterable[Message]) -> dict[str, str]:
-    """Owner id -> ledger text from the replies that carry one."""
+    """Owner id -> ledger text from the replies that carry one (owners that publish their ledger)."""
     out: dict[str, str] = {}
     for msg in replies:
         if msg.has_error() or "privacy" not in msg.content:
