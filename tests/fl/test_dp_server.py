@@ -127,3 +127,30 @@ def test_client_level_round_past_the_cap_is_not_started(tmp_path: Path) -> None:
     # Execute / Assert
     with pytest.raises(BudgetStop, match="round 1: .*above its cap 0.01"):
         dp.configure_train(1, dp.current_arrays, ConfigRecord(), grid=None)
+
+
+def test_refusals_are_recorded_by_their_typed_code_not_their_text() -> None:
+    # Prepare
+    from fedflm.fl.dp_server import error_row
+    from fedflm.owner.refusal import Refusal
+
+    policy = Message(error=Error(code=int(Refusal.DP_MODE), reason="anything"), metadata=_meta(1))
+    crash = Message(error=Error(code=0, reason="privacy budget mentioned in a crash"), metadata=_meta(2))
+
+    # Execute
+    rows = [error_row(4, policy), error_row(4, crash)]
+
+    # Assert
+    assert (rows[0]["status"], rows[0]["refusal"]) == ("refused", "dp_mode")
+    assert rows[1]["status"] == "failed" and "refusal" not in rows[1]
+
+
+def test_privacy_fields_keep_only_well_formed_heads() -> None:
+    from fedflm.fl.dp_server import privacy_fields
+
+    good = Message(RecordDict({"privacy": ConfigRecord({"owner-id": "a", "ledger-head": "ab" * 32})}),
+                   metadata=_meta(1))
+    bad = Message(RecordDict({"privacy": ConfigRecord({"owner-id": "../x", "ledger-head": "zz"})}),
+                  metadata=_meta(2))
+    assert privacy_fields(good) == {"owner_id": "a", "ledger_head": "ab" * 32}
+    assert privacy_fields(bad) == {}
