@@ -101,7 +101,9 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
     # under DP the owners send no exact example count: FedAvg weights are uniform
     weight_key = "num-examples" if cfg.privacy.dp == "none" else "dp-unit-weight"
-    strategy = RecordingFedAvg(fraction_train=cfg.fed.fraction_train, fraction_evaluate=0.0,
+    # client-level DP samples clients itself (Poisson, in ClientLevelDP): the inner FedAvg offers every node
+    fraction = 1.0 if cfg.privacy.dp == "client" else cfg.fed.fraction_train
+    strategy = RecordingFedAvg(fraction_train=fraction, fraction_evaluate=0.0,
                                min_train_nodes=n_min, min_available_nodes=n_min,
                                weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)

@@ -204,7 +204,8 @@ def plan_text(cfg: RunConfig, num_examples: Sequence[int]) -> str:
             dp.epsilon or 8.0, dp.delta, cfg.fed.rounds, q, dp.accountant).noise_multiplier
         eps = [client_level_epsilon(sigma, q, r, dp.delta, dp.accountant) for r in range(1, cfg.fed.rounds + 1)]
         return (f"client-level DP plan: noise multiplier {sigma:.4f}, clipping norm {dp.max_grad_norm:g}, "
-                f"{q:.3f} of clients per round, delta = {dp.delta:g}, {dp.accountant.upper()} accountant\n"
+                f"{q:.3f} of clients per round (Poisson sampling), delta = {dp.delta:g}, "
+                f"{dp.accountant.upper()} accountant\n"
                 "  epsilon after each round: " + ", ".join(f"{e:.3f}" for e in eps))
     plans: dict[str, NoisePlan] = {}
     refused: list[str] = []
