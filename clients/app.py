@@ -179,44 +179,45 @@ def _announce_round(node: NodeRound, n: int, privacy: PrivacyOutcome | None) -> 
     announce(s.owner_dir, f"run {run_id!r} round {node.server_round}: trained; epsilon now {privacy.epsilon:.4f}{cap}")
 
 
-def _node_round(msg: Message, context: Context) -> NodeRound:
-    cfg = run_config_from_message(msg)
-    server_round = int(msg.content["config"]["server-round"])
+def _request(msg: Message) -> tuple[RunConfig, int]:
+    """The server's request: its run config and round (raises on a malformed one)."""
+    return run_config_from_message(msg), int(msg.content["config"]["server-round"])
+
+
+def _owner(context: Context, cfg: RunConfig) -> tuple[OwnerSettings, int]:
+    """This owner's settings and partition id (a broken node config is the owner's to fix: it raises)."""
     if is_deployed(context.node_config):
         settings = OwnerSettings.from_node_config(context.node_config)
-        pid = owner_partition_id({"owner-id": settings.owner_id})
-    else:  # simulation: the CLI and the run summary announce insecure settings once
-        warnings.filterwarnings("ignore", category=SecureModeOffWarning)
-        pid = int(context.node_config["partition-id"])
-        settings = simulated_settings(cfg, context.node_config, pid)
-    return NodeRound(settings, cfg, server_round, pid)
+        return settings, owner_partition_id({"owner-id": settings.owner_id})
+    # simulation: the CLI and the run summary announce insecure settings once
+    warnings.filterwarnings("ignore", category=SecureModeOffWarning)
+    pid = int(context.node_config["partition-id"])
+    return simulated_settings(cfg, context.node_config, pid), pid
 
 
 @app.train()
 def train(msg: Message, context: Context) -> Message:
-    node = None
     try:
-        node = _node_round(msg, context)
-        check_request(node.settings.policy, node.cfg, deployed=node.settings.deployed)
-        node = NodeRound(node.settings, effective_config(node.cfg, node.settings), node.server_round,
-                         node.partition_id)
+        cfg, server_round = _request(msg)
+    except (ConfigError, ValueError, KeyError, TypeError) as exc:
+        return _refusal(msg, None, Refusal.REQUEST, f"malformed request: {exc}")
+    settings, pid = _owner(context, cfg)
+    node = NodeRound(settings, cfg, server_round, pid)
+    try:
+        check_request(settings.policy, cfg, deployed=settings.deployed)
+        node = NodeRound(settings, effective_config(cfg, settings), server_round, pid)
         model, data = _load_data(node, dict(context.node_config))
-        if node.settings.deployed:
-            check_examples(node.settings.policy, len(data), node.cfg.privacy.dp)
-            _reseed_globals(node.settings, node.cfg.privacy.run_id, node.server_round)
+        if settings.deployed:
+            check_examples(settings.policy, len(data), node.cfg.privacy.dp)
+            _reseed_globals(settings, node.cfg.privacy.run_id, server_round)
         set_adapter_state(model, from_record(msg.content["arrays"]))
         result, privacy = _train_round(node, model, data)
     except PolicyRefused as exc:
         return _refusal(msg, node, exc.code, str(exc))
     except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
         return _refusal(msg, node, Refusal.BUDGET, str(exc))
-    except (ConfigError, ValueError, KeyError) as exc:
-        if node is None:  # the request itself is malformed
-            return _refusal(msg, None, Refusal.REQUEST, f"malformed request: {exc}")
-        raise
     _announce_round(node, len(data), privacy)
-    metrics = reply_metrics(node.cfg.privacy.dp, node.partition_id, loss=result.loss, num_examples=len(data),
-                            privacy=privacy)
+    metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy)
     reply = RecordDict({"arrays": to_record(get_adapter_state(model)), "metrics": MetricRecord(metrics)})
     if privacy is not None:
         reply["privacy"] = ConfigRecord(reply_privacy(privacy))

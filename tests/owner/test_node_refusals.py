@@ -189,3 +189,12 @@ def test_the_node_plans_at_its_own_delta_and_cap_not_the_servers(tmp_path, store
     entry = ledger.verify(node.ledger)[-1]
     assert entry["delta"] == 1e-5 and entry["epsilon_cap"] == 20.0
     assert "epsilon <= 20" in node.console.read_text()
+
+
+def test_a_malformed_request_is_refused_as_such(node, tiny_model_dir):
+    # Execute: a run config key the node does not know
+    reply = node.send(request(tiny_model_dir), 1, extra={"steal-data": "yes"})
+
+    # Assert
+    _assert_refused(reply, Refusal.REQUEST)
+    assert "unknown config key 'steal-data'" in reply.error.reason and node.trained == []
