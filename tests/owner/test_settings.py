@@ -81,3 +81,16 @@ def test_node_config_round_trip(cap, rounds, publish, accountant):
     flat = {k: v for k, v in s.to_node_config().items() if k != "policy"}  # as Flower flattens the table
     flat.update({f"policy.{k}": v for k, v in s.to_node_config()["policy"].items()})
     assert OwnerSettings.from_node_config(flat) == s
+
+
+def test_client_start_without_a_cap_is_one_clear_error(tmp_path, capsys):
+    # Prepare
+    from fedflm.cli.main import main
+
+    # Execute
+    code = main(["client", "start", "--server", "127.0.0.1:9092", "--store", str(tmp_path / "s"),
+                 "--key-file", str(tmp_path / "k"), "--state-dir", str(tmp_path / "st"), "--insecure"])
+
+    # Assert
+    err = capsys.readouterr().err
+    assert code != 0 and "epsilon cap is required" in err and "Traceback" not in err
