@@ -10,13 +10,9 @@ import fedflm
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tiny_model_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "tiny"
-    res = fedflm.simulate({
-        "dataset": "sst2", "model": str(tiny_model_dir), "clients": 3, "rounds": 2,
-        "partition": "iid", "samples_per_client": 96, "eval_samples": 200, "batch_size": 16,
-        "local_epochs": 2, "lr": 0.005, "out": str(out), "seed": 1, "dp": "none"})
-    return res
+def tiny_run(sim_run_nodp):
+    """3 clients, IID, 96 examples each, 2 rounds, no DP (tests/conftest.py, once per session)."""
+    return sim_run_nodp
 
 
 def test_tiny_simulation_writes_complete_run_directory(tiny_run):
