@@ -61,9 +61,12 @@ def test_server_start_and_three_client_starts_over_tls(processes, tiny_model_dir
     assert "TLS + node auth" in server.log_text() and "3 node key(s) registered" in server.log_text()
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["round"] for r in rows] == [0, 1, 2]
-    assert all(0.0 <= r["accuracy"] <= 1.0 for r in rows)
     assert [r["clients_ok"] for r in rows[1:]] == [3, 3] and rows[-1]["epsilon_max"] > 0
     summary = json.loads((out / "summary.json").read_text())
+    # the final accuracy is the confusion matrix's diagonal over the 64 held-out examples
+    matrix = summary["confusion_matrix"]
+    assert sum(map(sum, matrix)) == 64
+    assert rows[-1]["accuracy"] == pytest.approx(sum(matrix[k][k] for k in range(len(matrix))) / 64)
     assert summary["status"] == "complete" and summary["rounds"] == 2
     assert summary["transport"] == "tls"
     assert INSECURE_TRANSPORT_WARNING not in write_report(out).read_text(encoding="utf-8")
