@@ -48,8 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ledger.add_argument("--final-only", action="store_true",
                         help="evaluate the slow accountants (PRV, PLD) only where needed and at each "
                              "owner's last entry, not after every entry")
-    ledger.add_argument("--tolerance", type=float, default=0.01,
-                        help="relative disagreement that fails an entry (default 0.01 = 1%%)")
+    ledger.add_argument("--tolerance", type=float, default=None,
+                        help="relative disagreement that fails an entry, e.g. 0.05 = 5%% "
+                             "(default: the library's AuditOptions.tolerance, 1%%)")
     ledger.set_defaults(handler=cmd_ledger)
     _add_empirical(sub)
 
@@ -136,11 +137,11 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     from fedflm.audit.ledger_audit import AuditOptions, audit_ledgers
     from fedflm.audit.ledger_report import write_ledger_report
 
-    if not 0 < args.tolerance < 1:
+    if args.tolerance is not None and not 0 < args.tolerance < 1:
         raise ConfigError(f"--tolerance must be in (0, 1), got {args.tolerance}")
     keys, default = _parse_keys(args.key_file)
-    options = AuditOptions(keys=keys, default_key=default, every_entry=not args.final_only,
-                           tolerance=args.tolerance)
+    tolerance = {} if args.tolerance is None else {"tolerance": args.tolerance}  # else the library's default
+    options = AuditOptions(keys=keys, default_key=default, every_entry=not args.final_only, **tolerance)
     audit = audit_ledgers(args.paths, options)
     paths = write_ledger_report(audit, args.out)
     for f in audit.findings:
