@@ -10,7 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from fedflm.audit.ledger.audit import DEFAULT_TOLERANCE
 from fedflm.audit.ledger.findings import FAIL
 from fedflm.audit.ledger.keyfile import read_owner_key
 from fedflm.audit.mechanism.config import MechanismConfig
@@ -80,8 +79,9 @@ def _add_ledger_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--final-only", action="store_true",
                         help="evaluate the slow accountants (PRV, PLD) only where needed and at each "
                              "owner's last entry, not after every entry")
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
-                        help=f"relative disagreement that fails an entry (default {DEFAULT_TOLERANCE:g})")
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="relative disagreement that fails an entry, e.g. 0.05 = 5%% "
+                             "(default: the library's AuditOptions.tolerance, 1%%)")
 
 
 def _add_mechanism_options(parser: argparse.ArgumentParser) -> None:
@@ -202,10 +202,11 @@ def _parse_keys(specs: list[str]) -> tuple[dict[str, bytes], bytes | None]:
 def _ledger_options(args: argparse.Namespace):
     from fedflm.audit.ledger.audit import AuditOptions
 
-    if not 0 < args.tolerance < 1:
+    if args.tolerance is not None and not 0 < args.tolerance < 1:
         raise ConfigError(f"--tolerance must be in (0, 1), got {args.tolerance}")
     keys, default = _parse_keys(args.key_file)
-    return AuditOptions(keys=keys, default_key=default, every_entry=not args.final_only, tolerance=args.tolerance)
+    tolerance = {} if args.tolerance is None else {"tolerance": args.tolerance}  # else the library's default
+    return AuditOptions(keys=keys, default_key=default, every_entry=not args.final_only, **tolerance)
 
 
 def _mechanism_config(args: argparse.Namespace) -> MechanismConfig:

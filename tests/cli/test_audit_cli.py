@@ -57,6 +57,23 @@ def test_tampered_run_exits_nonzero_with_one_line_per_failure(run_dir: Path, tmp
     assert any(f"{path}:2" in line and "hash chain broken" in line for line in err)
 
 
+def test_default_tolerance_is_the_librarys_one_percent(tmp_path: Path, capsys) -> None:
+    # Prepare: every recorded epsilon 3 % above the recomputed value (over-stated, not under-counted)
+    from fedflm.audit.ledger.audit import DEFAULT_TOLERANCE
+    entries = [dict(e, epsilon=e["epsilon"] * 1.03) for e in make_entries("client-0", [(1.0, 0.05, 60)] * 2)]
+    write_ledger(tmp_path / "run" / "ledgers" / "client-0.jsonl", entries)
+    args = ["audit", "ledger", str(tmp_path / "run"), "--final-only"]
+
+    # Execute
+    default = main([*args, "--out", str(tmp_path / "a")])
+    loose = main([*args, "--out", str(tmp_path / "b"), "--tolerance", "0.05"])
+
+    # Assert: 3 % fails at the library's 1 % and passes at 5 %
+    assert DEFAULT_TOLERANCE == 0.01
+    assert (default, loose) == (1, 0)
+    assert "by 3 % (> 1 %)" in capsys.readouterr().err
+
+
 def test_raw_and_base64_key_files_and_owner_mapping(run_dir: Path, tmp_path: Path) -> None:
     # Prepare
     raw = tmp_path / "k.bin"
