@@ -23,7 +23,7 @@ LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "en_IE", "en_NZ", "en_IN", "de_DE
            "fr_FR", "fr_CH", "fr_CA", "es_ES", "es_MX", "it_IT", "nl_NL", "nl_BE", "pt_BR", "pt_PT",
            "pl_PL", "sv_SE", "da_DK", "fi_FI", "cs_CZ", "no_NO")
 # names from these locales measure recall on names the lexicon never saw
-HELDOUT_LOCALES = ("hu_HU", "ro_RO", "tr_TR", "sk_SK", "hr_HR", "lt_LT", "sl_SI", "et_EE")
+from fedflm.data.deid_lexicon import HELDOUT_LOCALES  # noqa: E402  (re-exported)
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "PERSON": ("My name is {}.", "Please contact {} for details.", "{} called about the refund.",
