@@ -26,6 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from fedflm.data.deid_case import address_view, case_view
+from fedflm.data.deid_address import street_words
+from fedflm.data.deid_ner import trim_span
 from fedflm.errors import DeidError
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -45,6 +47,10 @@ _CONTEXT_WINDOW = 40
 _STOP_WORDS = frozenset(STOP_WORDS) | frozenset(
     "de del della di da do dos das du van von der den ter ten la le les los las el y e et i an am im "
     "sur upon on en het op".split())  # stay lower case in the address view (particles of street names)
+# words that never start or end an address the model found ("… 0130 00 TODAY", "at 12 Main St")
+_KEY_WORDS = frozenset("iban ssn swift bic tel ip email e-mail card acct account".split())
+_ADDRESS_EDGE = frozenset(STOP_WORDS) | _KEY_WORDS | frozenset(
+    "today tomorrow yesterday now please pls plz thanks thx asap again ok okay".split())
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class DeidConfig:
     """
 
     entities: tuple[str, ...] = tuple(PLACEHOLDERS)
-    engine: str = "patterns"
+    engine: str = "learned"
     threshold: float = 0.4
     lexicon_exclude_locales: tuple[str, ...] = field(default=())
 
@@ -86,16 +92,17 @@ def _build_recognizers(cfg: DeidConfig) -> tuple[list, list]:
                                                           EmailRecognizer, IbanRecognizer, IpRecognizer)
 
     from fedflm.data.deid_address import StreetAddressRecognizer
-    from fedflm.data.deid_lexicon import build_lexicon
+    from fedflm.data.deid_lexicon import build_lexicon, common_vocab
     from fedflm.data.deid_numbers import AnyCaseIbanRecognizer, CardNumberRecognizer, SsnRecognizer
     from fedflm.data.deid_recognizers import (IntlPhoneRecognizer, LexiconPersonRecognizer,
                                               SimpleUrlRecognizer, WrittenDateRecognizer)
     lexicon = build_lexicon(tuple(cfg.lexicon_exclude_locales))
+    vocab = common_vocab()
     candidates = [EmailRecognizer(), SimpleUrlRecognizer(), CreditCardRecognizer(), IbanRecognizer(),
                   SsnRecognizer(), IpRecognizer(), DateRecognizer(), IntlPhoneRecognizer(),
                   WrittenDateRecognizer(), AnyCaseIbanRecognizer(), CardNumberRecognizer(),
-                  StreetAddressRecognizer(), LexiconPersonRecognizer(lexicon)]
-    cased = [StreetAddressRecognizer(strong_only=True), LexiconPersonRecognizer(lexicon, strict=True)]
+                  StreetAddressRecognizer(), LexiconPersonRecognizer(lexicon, vocab=vocab)]
+    cased = [StreetAddressRecognizer(strong_only=True), LexiconPersonRecognizer(lexicon, strict=True, vocab=vocab)]
     wanted = set(cfg.entities)
 
     def keep(recs: list) -> list:
@@ -120,7 +127,9 @@ class Deidentifier:
         from fedflm.data.deid_lexicon import common_vocab
         self.config = config or DeidConfig()
         self._recognizers, self._cased = _build_recognizers(self.config)
-        self._vocab = common_vocab() if self._cased else frozenset()
+        self._vocab = common_vocab()
+        self._person_edge = self._vocab | _KEY_WORDS
+        self._address_edge = (self._vocab | _ADDRESS_EDGE) - street_words()
         wanted = set(self.config.entities)
         self._nlp = None
         if self.config.engine == "spacy" and "PERSON" in wanted:
@@ -134,8 +143,17 @@ class Deidentifier:
         if self._nlp is None:
             return [[] for _ in texts]
         wanted = set(self.config.entities)
-        return [[(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in wanted]
-                for doc in self._nlp.pipe(texts, batch_size=256)]
+        out = []
+        for text, doc in zip(texts, self._nlp.pipe(texts, batch_size=256)):
+            spans = []
+            for ent in doc.ents:
+                if ent.label_ in wanted:
+                    edge = self._person_edge if ent.label_ == "PERSON" else self._address_edge
+                    cut = trim_span(text, ent.start_char, ent.end_char, edge)
+                    if cut:
+                        spans.append((cut[0], cut[1], ent.label_))
+            out.append(spans)
+        return out
 
     def analyze(self, text: str, ner: list[tuple[int, int, str]] | None = None) -> list[Span]:
         """Merged, non-overlapping PII spans of ``text``, sorted by start.
@@ -144,10 +162,15 @@ class Deidentifier:
         """
         if ner is None:
             ner = self.ner([text])[0]
-        spans: list[Span] = [Span(s, e, label, 0.85) for s, e, label in ner]
         has_digit = any(c.isdigit() for c in text)
+        spans: list[Span] = []
         for rec in self._recognizers:
             spans += self._run(rec, text, text, has_digit)
+        # model spans score below pattern matches (of two equally long spans the pattern names the
+        # type), and a model span that starts inside a number the patterns found is dropped
+        numbers = [sp for sp in spans if sp.entity in _NEEDS_DIGIT or sp.entity == "EMAIL_ADDRESS"]
+        spans += [Span(s, e, label, 0.5) for s, e, label in ner
+                  if not any(n.start <= s < n.end for n in numbers)]
         for rec in self._cased:
             view = self._view(rec, text, has_digit)
             if view is not None:

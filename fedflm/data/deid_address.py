@@ -80,7 +80,7 @@ def _germanic(suffixes: str) -> str:
 _STREETS_STRONG = [re.compile(p, re.VERBOSE) for p in (
     # 12 [N] Main Street [SW] | 5th Avenue
     rf"""(?:(?:{_UNIT})[\s,]+)?{_NUMFIRST}(?:(?:[NSEW]|North|South|East|West|[NSEW]\.)\s+)?
-        (?:(?:\d{{1,4}}(?:st|nd|rd|th)|{_SCAP})\s+){{1,4}}(?i:{_EN_TYPES})\b\.?
+        (?:(?:\d{{1,4}}(?:st|nd|rd|th)|{_SCAP})[ \t]+){{1,4}}(?i:{_EN_TYPES})\b\.?
         (?:\s+(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\b\.?)?{_UNITS_AFTER}""",
     # Hauptstraße 5 | Sabine-Junck-Gasse 0 | Kossuth utca 12 | Backtorget 915
     _germanic(_GERMANIC),
@@ -194,3 +194,11 @@ class StreetAddressRecognizer(RegexRecognizer):
                 break
             start -= len(window) - m.start(1)
         return start
+
+
+def street_words() -> frozenset[str]:
+    """Lower-cased street-type words (``street``, ``road``, ``rue``, ``calle``): they may end an address."""
+    words = set(_EN_TYPES.lower().split("|"))
+    for group in (_ROMANCE, _GERMANIC):
+        words |= {w.strip("(?:)\\.") for w in group.lower().split("|")}
+    return frozenset(w for w in words if w.isalpha())

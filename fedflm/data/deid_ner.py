@@ -14,10 +14,12 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
+import regex as re
+
 from fedflm.errors import DeidError
 
 MODEL_DIR = Path(__file__).resolve().parent / "deid_model"
-MODEL_SHA256 = ""
+MODEL_SHA256 = "b7e1fc8ea5d87cf11d54739bddd83fee5b55dec0062551eb2d4b02dd2ee45e7f"
 
 
 def model_sha256(path: Path = MODEL_DIR) -> str:
@@ -45,7 +47,29 @@ def load_model(path: Path = MODEL_DIR, expected_sha256: str | None = None):
     return spacy.load(path)
 
 
-def ner_spans(nlp, texts: list[str], batch_size: int = 256) -> list[list[tuple[int, int, str]]]:
-    """(start, end, label) of every entity the model finds, per text."""
-    return [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
-            for doc in nlp.pipe(texts, batch_size=batch_size)]
+_TOKEN = re.compile(r"\S+")
+_EDGE_PUNCT = ".,;:!?\"'()[]"
+_LETTERS = re.compile(r"\p{L}{2,}")  # a name or an address holds a word, not only digits
+
+
+def trim_span(text: str, start: int, end: int, ordinary: frozenset[str]) -> tuple[int, int] | None:
+    """``(start, end)`` without leading/trailing words in ``ordinary`` (lower-cased); None if no word is left.
+
+    The model sometimes takes a neighbouring word along (``maria gonzalez again``,
+    ``… 0130 00 TODAY``); ordinary words are not part of a name or an address's edges.
+    """
+    toks = [(m.start() + start, m.end() + start) for m in _TOKEN.finditer(text[start:end])]
+    def ordinary_tok(t: tuple[int, int]) -> bool:
+        word = text[t[0]:t[1]].strip(_EDGE_PUNCT).lower()
+        return bool(word) and word in ordinary
+    while toks and ordinary_tok(toks[-1]):
+        toks.pop()
+    while toks and ordinary_tok(toks[0]):
+        toks.pop(0)
+    if not toks:
+        return None
+    s, e = toks[0][0], toks[-1][1]
+    while e > s and text[e - 1] in _EDGE_PUNCT and not (text[e - 1] == "." and e - s > 1 and
+                                                        text[e - 2].isalpha() and e - 2 - s < 2):
+        e -= 1
+    return (s, e) if e > s and _LETTERS.search(text, s, e) else None

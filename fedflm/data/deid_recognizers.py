@@ -117,10 +117,11 @@ class LexiconPersonRecognizer(RegexRecognizer):
 
     ENTITY = "PERSON"
 
-    def __init__(self, lexicon: NameLexicon, strict: bool = False) -> None:
+    def __init__(self, lexicon: NameLexicon, strict: bool = False, vocab: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.lexicon = lexicon
         self.strict = strict  # for re-cased views: capitals there are not evidence of a name
+        self.vocab = vocab  # ordinary words: a capitalised word outside it after a cue is a name
 
     def find(self, text: str):
         toks = [(m.start(), m.end(), m.group(0).rstrip(".")) for m in _TOKEN.finditer(text)]
@@ -181,7 +182,8 @@ class LexiconPersonRecognizer(RegexRecognizer):
             return s, e, 0.85
         if len(words) >= 2 and cue:
             return s, e, 0.6
-        if len(words) == 1 and cue and (known[0] or titled) and words[0].lower() not in _STOP:
+        oov = bool(self.vocab) and words[0].lower() not in self.vocab
+        if len(words) == 1 and cue and (known[0] or titled or oov) and words[0].lower() not in _STOP:
             return s, e, 0.8
         if len(words) == 1 and firsts[0] and not sentence_start and words[0].lower() not in _STOP:
             return s, e, 0.6
