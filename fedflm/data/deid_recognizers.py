@@ -177,7 +177,11 @@ class LexiconPersonRecognizer(RegexRecognizer):
             e -= 1
         if self.strict and not cue:
             after_surname = len(words) == 1 and firsts[0] and bool(re.search(r"\p{Lu}[\w'’-]+,[ \t]$", before))
-            return (s, e, 0.85) if (len(words) >= 2 and (firsts[0] or all(known))) or after_surname else None
+            # two or three words none of which is ordinary vocabulary read as a name
+            unknown = bool(self.vocab) and 2 <= len(words) <= 3 and all(
+                w.lower() not in self.vocab and len(w) > 2 for w in words)
+            accept = (len(words) >= 2 and (firsts[0] or all(known))) or after_surname or unknown
+            return (s, e, 0.85) if accept else None
         if len(words) >= 2 and (any(known) or cue) and sum(known) * 2 >= len(words) - 1:
             return s, e, 0.85
         if len(words) >= 2 and cue:
