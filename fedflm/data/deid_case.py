@@ -14,22 +14,6 @@ import regex as re
 _WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['’][^\W\d_]+)*(?!\w)")
 
 
-def _same_length(chars: str, cased: str) -> str:
-    """``cased`` where it keeps one character per character of ``chars``, else ``chars``."""
-    if len(cased) == len(chars):
-        return cased
-    return "".join(c2 if len(c2 := fn(c)) == 1 else c for c, fn in
-                   zip(chars, [str.upper] + [str.lower] * (len(chars) - 1)))
-
-
-def capitalize(word: str) -> str:
-    """``word`` with its first letter upper case and the rest lower case, same length."""
-    out = word[:1].upper() + word[1:].lower()
-    if len(out) == len(word):
-        return out
-    return _same_length(word, out)
-
-
 def lower(text: str) -> str:
     """``text`` lower-cased character by character (length kept)."""
     out = text.lower()
@@ -42,6 +26,23 @@ def upper(text: str) -> str:
     return out if len(out) == len(text) else "".join(c2 if len(c2 := c.upper()) == 1 else c for c in text)
 
 
+def capitalize(word: str) -> str:
+    """``word`` with its first letter upper case and the rest lower case, same length."""
+    return upper(word[:1]) + lower(word[1:])
+
+
+def _recase(text: str, recase) -> str | None:
+    """``text`` with each whole word replaced by ``recase(word)`` (None keeps it); None if unchanged."""
+    parts, pos, changed = [], 0, False
+    for m in _WORD.finditer(text):
+        new = recase(m.group(0))
+        if new is not None and new != m.group(0):
+            parts += [text[pos:m.start()], new]
+            pos, changed = m.end(), True
+    parts.append(text[pos:])
+    return "".join(parts) if changed else None
+
+
 def case_view(text: str, keep_lower: frozenset[str]) -> str | None:
     """``text`` re-cased the way ordinary writing would be, or None if nothing changes.
 
@@ -50,17 +51,11 @@ def case_view(text: str, keep_lower: frozenset[str]) -> str | None:
     ``hi its maria gonzalez again`` -> ``hi its Maria Gonzalez again``;
     ``PLEASE PAY JOHN O'NEIL`` -> ``please pay John O'neil``.
     """
-    parts, pos, changed = [], 0, False
-    for m in _WORD.finditer(text):
-        word = m.group(0)
-        if word.islower() or word.isupper():
-            new = lower(word) if word.lower() in keep_lower else capitalize(word)
-            changed = changed or new != word
-            parts.append(text[pos:m.start()])
-            parts.append(new)
-            pos = m.end()
-    parts.append(text[pos:])
-    return "".join(parts) if changed else None
+    def recase(word: str) -> str | None:
+        if not (word.islower() or word.isupper()):
+            return None
+        return lower(word) if word.lower() in keep_lower else capitalize(word)
+    return _recase(text, recase)
 
 
 def address_view(text: str, stop_words: frozenset[str]) -> str | None:
@@ -69,15 +64,10 @@ def address_view(text: str, stop_words: frozenset[str]) -> str | None:
 
     ``ship to 12 high street, london sw1a 1aa`` -> ``ship to 12 High Street, London sw1a 1aa``.
     """
-    parts, pos, changed = [], 0, False
-    for m in _WORD.finditer(text):
-        word = m.group(0)
-        if len(word) > 1 and (word.islower() or word.isupper()):
-            low = word.lower()
-            new = lower(word) if low in stop_words else upper(word) if len(word) == 2 else capitalize(word)
-            changed = changed or new != word
-            parts.append(text[pos:m.start()])
-            parts.append(new)
-            pos = m.end()
-    parts.append(text[pos:])
-    return "".join(parts) if changed else None
+    def recase(word: str) -> str | None:
+        if len(word) < 2 or not (word.islower() or word.isupper()):
+            return None
+        if word.lower() in stop_words:
+            return lower(word)
+        return upper(word) if len(word) == 2 else capitalize(word)
+    return _recase(text, recase)
