@@ -177,11 +177,10 @@ class LexiconPersonRecognizer(RegexRecognizer):
             e -= 1
         if self.strict and not cue:
             after_surname = len(words) == 1 and firsts[0] and bool(re.search(r"\p{Lu}[\w'’-]+,[ \t]$", before))
-            # two or three words none of which is ordinary vocabulary read as a name
-            unknown = bool(self.vocab) and 2 <= len(words) <= 3 and all(
-                w.lower() not in self.vocab and len(w) > 2 for w in words)
-            accept = (len(words) >= 2 and (firsts[0] or all(known))) or after_surname or unknown
+            accept = (len(words) >= 2 and (firsts[0] or all(known))) or after_surname or self._unknown(words)
             return (s, e, 0.85) if accept else None
+        if self._unknown(words):
+            return s, e, 0.6
         if len(words) >= 2 and (any(known) or cue) and sum(known) * 2 >= len(words) - 1:
             return s, e, 0.85
         if len(words) >= 2 and cue:
@@ -192,6 +191,11 @@ class LexiconPersonRecognizer(RegexRecognizer):
         if len(words) == 1 and firsts[0] and not sentence_start and words[0].lower() not in _STOP:
             return s, e, 0.6
         return None
+
+    def _unknown(self, words: list[str]) -> bool:
+        """Two or three capitalised words none of which is ordinary vocabulary read as a name."""
+        return bool(self.vocab) and 2 <= len(words) <= 3 and all(
+            w.lower() not in self.vocab and len(w) > 2 for w in words)
 
     def _with_surname_before(self, text: str, span: tuple) -> tuple:
         """Extend ``First`` to ``Last, First`` when a known surname precedes with a comma."""
