@@ -79,9 +79,8 @@ def _add_ledger_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--final-only", action="store_true",
                         help="evaluate the slow accountants (PRV, PLD) only where needed and at each "
                              "owner's last entry, not after every entry")
-    parser.add_argument("--tolerance", type=float, default=None,
-                        help="relative disagreement that fails an entry, e.g. 0.05 = 5%% "
-                             "(default: the library's AuditOptions.tolerance, 1%%)")
+    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+                        help=f"relative disagreement that fails an entry (default {DEFAULT_TOLERANCE:g})")
 
 
 def _add_mechanism_options(parser: argparse.ArgumentParser) -> None:
@@ -205,11 +204,10 @@ def _parse_keys(specs: list[str]) -> tuple[dict[str, bytes], bytes | None]:
 def _ledger_options(args: argparse.Namespace):
     from fedflm.audit.ledger.audit import AuditOptions
 
-    if args.tolerance is not None and not 0 < args.tolerance < 1:
+    if not 0 < args.tolerance < 1:
         raise ConfigError(f"--tolerance must be in (0, 1), got {args.tolerance}")
     keys, default = _parse_keys(args.key_file)
-    tolerance = {} if args.tolerance is None else {"tolerance": args.tolerance}  # else the library's default
-    return AuditOptions(keys=keys, default_key=default, every_entry=not args.final_only, **tolerance)
+    return AuditOptions(keys=keys, default_key=default, every_entry=not args.final_only, tolerance=args.tolerance)
 
 
 def _mechanism_config(args: argparse.Namespace) -> MechanismConfig:
