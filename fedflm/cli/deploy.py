@@ -103,9 +103,11 @@ def server_config(args: argparse.Namespace) -> RunConfig:
 
 
 def run_server_start(args: argparse.Namespace) -> int:
+    from fedflm.deploy.paths import absolute_run_paths, resolve_server_args
     from fedflm.deploy.server import ServerOptions, run_foreground
 
-    cfg = server_config(args)
+    resolve_server_args(args)  # before any process starts: Flower's run in other directories
+    cfg = absolute_run_paths(server_config(args))
     opts = ServerOptions(host=args.host, port=args.port, certs=args.certs,
                          authorized_keys=tuple(args.authorized_keys), insecure=args.insecure,
                          checkpoint_key=args.checkpoint_key, resume=args.resume is not None,
@@ -138,7 +140,9 @@ def _register_client_start(csub: argparse._SubParsersAction) -> None:
 
 def run_client_start(args: argparse.Namespace) -> int:
     from fedflm.deploy.client import ClientOptions, run_foreground
+    from fedflm.deploy.paths import resolve_client_args
 
+    resolve_client_args(args)  # before any process starts: the SuperNode runs in --state-dir
     opts = ClientOptions(server=args.server, store=args.store, key_file=args.key_file,
                          state_dir=args.state_dir, owner_id=args.owner_id, ca_cert=args.ca_cert,
                          auth_key=args.auth_key, max_epsilon=args.max_epsilon, secure_mode=args.secure_mode,

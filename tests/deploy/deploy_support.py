@@ -20,6 +20,7 @@ from fedflm.deploy.server import ServerOptions, ServerRun
 from fedflm.fl.client_data import client_partition
 
 NODES = ("node-0", "node-1", "node-2")
+ROOT = Path(__file__).resolve().parents[2]  # the repository: importable from any working directory
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,12 @@ class Processes:
         self.items.append(proc)
         return proc
 
-    def cli(self, name: str, *args: str) -> Proc:
-        """``fedflm ARGS`` as its own process (stopped with its whole tree at teardown)."""
+    def cli(self, name: str, *args: str, cwd: Path | None = None) -> Proc:
+        """``fedflm ARGS`` as its own process (stopped with its whole tree at teardown), run in ``cwd``."""
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         proc = Proc(name, [sys.executable, "-m", "fedflm.cli.main", *args], self.tmp / "logs" / f"{name}.log",
-                    env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})
+                    env=env, cwd=cwd)
         self.items.append(proc)
         return proc
 
