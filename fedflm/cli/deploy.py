@@ -139,7 +139,8 @@ def _register_client_start(csub: argparse._SubParsersAction) -> None:
 
 
 def run_client_start(args: argparse.Namespace) -> int:
-    from fedflm.deploy.client import ClientOptions, run_foreground
+    from fedflm.deploy.client import ClientOptions
+    from fedflm.deploy.node_supervisor import run_node
     from fedflm.deploy.paths import resolve_client_args
 
     resolve_client_args(args)  # before any process starts: the SuperNode runs in --state-dir
@@ -147,4 +148,4 @@ def run_client_start(args: argparse.Namespace) -> int:
                          state_dir=args.state_dir, owner_id=args.owner_id, ca_cert=args.ca_cert,
                          auth_key=args.auth_key, max_epsilon=args.max_epsilon, secure_mode=args.secure_mode,
                          insecure=args.insecure, port=args.port)
-    return run_foreground(opts)
+    return run_node(opts)  # reconnects with backoff across server restarts and new runs

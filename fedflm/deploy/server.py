@@ -19,6 +19,7 @@ from pathlib import Path
 
 from fedflm.config import RunConfig
 from fedflm.deploy import env as envvars
+from fedflm.deploy.finish import finish_run
 from fedflm.deploy.control import CONNECTION, register_node, write_app_dir, write_flower_home
 from fedflm.deploy.paths import absolute, absolute_run_paths
 from fedflm.deploy.procs import Proc, flower_bin, flower_env, wait_for_port
@@ -209,6 +210,9 @@ def run_foreground(cfg: RunConfig, opts: ServerOptions, say: Callable[[str], Non
     finally:
         run.stop()
         signal.signal(signal.SIGTERM, old)
+    report = finish_run(run.run_dir)  # summary warnings as in the report; report.html
+    if report is not None:
+        say(f"report {report}")
     say(f"run {status}: {run.run_dir}" + ("" if status == "complete" else
                                           f" (ServerApp log: {run.work / 'run.log'})"))
     return 0 if status == "complete" else 1

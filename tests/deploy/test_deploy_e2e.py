@@ -63,6 +63,7 @@ def test_server_start_and_three_client_starts_over_tls(processes, tiny_model_dir
     assert "TLS + node auth" in server.log_text() and "3 node key(s) registered" in server.log_text()
     assert f"run complete: {out}" in server.log_text()  # written where --out said, nowhere else
     assert not (out / "superlink" / "runs").exists()
+    assert (out / "report.html").is_file() and f"report {out / 'report.html'}" in server.log_text()
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["round"] for r in rows] == [0, 1, 2]
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in rows)
