@@ -57,13 +57,14 @@ def _stop_local_superlink(home: Path) -> list[str]:
         except psutil.Error:
             continue
     procs = {q for p in found for q in [p, *p.children(recursive=True)]}
+    names = [" ".join(_cmdline(p))[:80] for p in procs]
     for p in procs:
         try:
             p.kill()
         except psutil.Error:
             pass
     psutil.wait_procs(list(procs), timeout=10)
-    return [p.name() for p in procs]
+    return names
 
 
 def test_flwr_run_dot_completes_a_tiny_run_reports_a_failed_one_and_changes_no_tracked_file(
