@@ -135,7 +135,15 @@ def _register_client_start(csub: argparse._SubParsersAction) -> None:
                    metavar="BOOL", help="DP noise from the OS CSPRNG (default true)")
     p.add_argument("--port", type=int, default=0, help="local port of the node's ClientApp API (default: any)")
     p.add_argument("--insecure", action="store_true", help="NO TLS, NO auth (trusted test network only)")
+    _register_node_process_flags(p)
     p.set_defaults(handler=run_client_start)
+
+
+def _register_node_process_flags(p: argparse.ArgumentParser) -> None:
+    """How the owner's node runs its training (fedflm/deploy/node_supervisor.py)."""
+    p.add_argument("--no-warm", dest="warm", action="store_false",
+                   help="no warm trainer: every message starts a fresh process that imports torch, loads the "
+                        "model and decrypts the store (Flower's default; slower)")
 
 
 def run_client_start(args: argparse.Namespace) -> int:
@@ -148,4 +156,4 @@ def run_client_start(args: argparse.Namespace) -> int:
                          state_dir=args.state_dir, owner_id=args.owner_id, ca_cert=args.ca_cert,
                          auth_key=args.auth_key, max_epsilon=args.max_epsilon, secure_mode=args.secure_mode,
                          insecure=args.insecure, port=args.port)
-    return run_node(opts)  # reconnects with backoff across server restarts and new runs
+    return run_node(opts, warm=args.warm)  # reconnects with backoff across server restarts and new runs

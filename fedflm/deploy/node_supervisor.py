@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+import sys
 import time
 from collections.abc import Callable
 
 import psutil
 
-from fedflm.deploy.client import INSECURE_BANNER, ClientOptions, start_client
+from fedflm.deploy.client import INSECURE_BANNER, ClientOptions, node_config, supernode_argv
 from fedflm.deploy.diagnose import diagnose, refusal_reason
-from fedflm.deploy.procs import Proc
+from fedflm.deploy.procs import Proc, flower_env
+from fedflm.deploy.warm import socket_dir
+from fedflm.deploy.warm_clientapp import WARM_SOCKET
 from fedflm.errors import FederationError
 
 __all__ = ["NodeSupervisor", "run_node"]
@@ -38,13 +41,16 @@ class NodeSupervisor:
     """Restart-with-backoff loop around one SuperNode; ``say`` gets each state change once."""
 
     def __init__(self, opts: ClientOptions, say: Callable[[str], None] = print, attempts: int = 3,
-                 max_backoff: float = 15.0, give_up_s: float = 3600.0, poll: float = 0.5) -> None:
+                 max_backoff: float = 15.0, give_up_s: float = 3600.0, poll: float = 0.5,
+                 warm: bool = True) -> None:
         # A bounded retry inside Flower hands control back to us, so we can diagnose and re-authenticate
         self.opts = opts if opts.max_retries is not None else dataclasses.replace(opts, max_retries=4)
         self.say, self.attempts, self.max_backoff = say, attempts, max_backoff
         self.give_up_s, self.poll = give_up_s, poll
         self.log_path = opts.state_dir / "supernode.log"
         self.proc: Proc | None = None
+        self.warm: Proc | None = None  # the owner's warm trainer (fedflm/deploy/warm.py), if kept
+        self.warm_socket = socket_dir() / "trainer.sock" if warm else None
         self._state = ""
         self._seen: set[str] = set()  # states announced since the node last joined
         self._diagnosed = ""
@@ -80,9 +86,10 @@ class NodeSupervisor:
         """One SuperNode process until it exits; returns (it joined, its log text)."""
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.state(f"connecting to {self.opts.server}")
-        self.proc = start_client(self.opts, self.log_path)
+        self.proc = self._start_supernode()
         joined = False
         while self.proc.poll() is None:
+            self._keep_warm()
             text = self._log_since(offset)
             if CONNECTED in text:
                 if not joined:
@@ -93,6 +100,46 @@ class NodeSupervisor:
             time.sleep(self.poll)
         self.proc.stop()
         return joined or CONNECTED in self._log_since(offset), self._log_since(offset)
+
+    def start_background(self) -> Proc:
+        """Start the warm trainer and the SuperNode once, without the reconnect loop (benchmarks)."""
+        self.proc = self._start_supernode()
+        return self.proc
+
+    def _start_supernode(self) -> Proc:
+        """The SuperNode, its node config naming the warm trainer's socket when there is one."""
+        self.opts.state_dir.mkdir(parents=True, exist_ok=True)
+        argv = supernode_argv(self.opts)
+        if self.warm_socket is not None:
+            self._keep_warm()
+            i = argv.index("--node-config") + 1
+            argv[i] += f' {WARM_SOCKET}="{self.warm_socket}"'
+        return Proc(f"supernode {self.opts.owner_id}", argv, self.log_path,
+                    env=flower_env({"OMP_NUM_THREADS": "1", **self.opts.env}), cwd=self.opts.state_dir)
+
+    def _keep_warm(self) -> None:
+        """(Re)start the warm trainer: one process for all messages, the owner's node config."""
+        if self.warm_socket is None or (self.warm is not None and self.warm.poll() is None):
+            return
+        if self.warm is not None:
+            self.say(f"node {self.opts.owner_id}: warm trainer exited ({self.warm.poll()}); restarting it")
+            self.warm.stop()
+        self.warm_socket.unlink(missing_ok=True)
+        self.warm = Proc(f"warm trainer {self.opts.owner_id}",
+                         [sys.executable, "-m", "fedflm.deploy.warm", node_config(self.opts), str(self.warm_socket)],
+                         self.opts.state_dir / "trainer.log",
+                         env=flower_env({"OMP_NUM_THREADS": "1", **self.opts.env}), cwd=self.opts.state_dir)
+
+    def stop(self) -> None:
+        for proc in (self.proc, self.warm):
+            if proc is not None:
+                proc.stop()
+        if self.warm_socket is not None:
+            self.warm_socket.unlink(missing_ok=True)
+            try:
+                self.warm_socket.parent.rmdir()
+            except OSError:
+                pass
 
     def _diagnose(self, tail: str) -> None:
         line = diagnose(self.opts.server, self.opts.ca_cert, self.opts.insecure, tail)
@@ -140,5 +187,4 @@ def run_node(opts: ClientOptions, say: Callable[[str], None] = print, **kw) -> i
         return 0
     finally:
         signal.signal(signal.SIGTERM, old)
-        if node.proc is not None:
-            node.proc.stop()
+        node.stop()
