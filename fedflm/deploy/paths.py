@@ -32,23 +32,27 @@ def absolute(path: Path | str | None) -> Path | None:
 
 def require_file(flag: str, path: Path | None) -> Path | None:
     """The absolute ``path``; a ConfigError naming ``flag`` when it is not a file."""
-    p = absolute(path)
-    if p is not None and not p.is_file():
-        what = "is a folder, not a file" if p.is_dir() else "no such file"
-        raise ConfigError(f"{flag} {path}: {what} ({p})")
-    return p
+    return _require(flag, path, folder=False)
 
 
 def require_dir(flag: str, path: Path | None) -> Path | None:
     """The absolute ``path``; a ConfigError naming ``flag`` when it is not a folder."""
+    return _require(flag, path, folder=True)
+
+
+def _require(flag: str, path: Path | None, folder: bool) -> Path | None:
     p = absolute(path)
-    if p is not None and not p.is_dir():
-        what = "is a file, not a folder" if p.is_file() else "no such folder"
-        raise ConfigError(f"{flag} {path}: {what} ({p})")
-    return p
+    if p is None or (p.is_dir() if folder else p.is_file()):
+        return p
+    if p.exists():
+        what = "is a file, not a folder" if folder else "is a folder, not a file"
+    else:
+        what = "no such folder" if folder else "no such file"
+    raise ConfigError(f"{flag} {path}: {what} ({p})")
 
 
-def require_file_or_dir(flag: str, path: Path) -> Path:
+def require_file_or_dir(flag: str, path: Path | str) -> Path:
+    """The absolute ``path``; a ConfigError naming ``flag`` when nothing is there."""
     p = absolute(path)
     assert p is not None
     if not p.exists():
@@ -89,9 +93,9 @@ def absolute_run_paths(cfg: RunConfig) -> RunConfig:
 
     data, model, fed, privacy = cfg.data, cfg.model, cfg.fed, cfg.privacy
     if data.dataset not in BUILTINS:
-        data = dataclasses.replace(data, dataset=str(_existing("--dataset", data.dataset)))
+        data = dataclasses.replace(data, dataset=str(require_file_or_dir("--dataset", data.dataset)))
     if data.eval_file:
-        data = dataclasses.replace(data, eval_file=str(_existing("--eval-file", data.eval_file)))
+        data = dataclasses.replace(data, eval_file=str(require_file_or_dir("--eval-file", data.eval_file)))
     if model.model != "minilm" and Path(model.model).expanduser().exists():  # else a hub id
         model = dataclasses.replace(model, model=str(absolute(model.model)))
     if fed.out:
@@ -99,11 +103,3 @@ def absolute_run_paths(cfg: RunConfig) -> RunConfig:
     if privacy.privacy_state:
         privacy = dataclasses.replace(privacy, privacy_state=str(absolute(privacy.privacy_state)))
     return dataclasses.replace(cfg, data=data, model=model, fed=fed, privacy=privacy)
-
-
-def _existing(flag: str, value: str) -> Path:
-    p = absolute(value)
-    assert p is not None
-    if not p.exists():
-        raise ConfigError(f"{flag} {value}: no such file ({p})")
-    return p

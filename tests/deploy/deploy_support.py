@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
 from fedflm.config import DataConfig, RunConfig
@@ -21,6 +23,25 @@ from fedflm.fl.client_data import client_partition
 
 NODES = ("node-0", "node-1", "node-2")
 ROOT = Path(__file__).resolve().parents[2]  # the repository: importable from any working directory
+
+
+def wait_for(cond, timeout: float, what: str, poll: float = 0.2):
+    """``cond()``'s first truthy value, polled every ``poll`` s; AssertionError after ``timeout`` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = cond()
+        if got:
+            return got
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def cmdline(proc: psutil.Process) -> str:
+    """The command line, or "" for a process that exited (or turned zombie) since it was listed."""
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
 
 
 @dataclass(frozen=True)

@@ -13,20 +13,10 @@ import time
 import psutil
 import pytest
 
-from deploy_support import NODES, run_config
+from deploy_support import NODES, cmdline, run_config, wait_for
 from fedflm.deploy.procs import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _wait(cond, timeout: float, what: str, poll: float = 0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = cond()
-        if got:
-            return got
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _tree(pid: int) -> list[psutil.Process]:
@@ -48,19 +38,12 @@ def _running(procs: list[psutil.Process]) -> list[str]:
 
 
 def _with(procs: list[psutil.Process], name: str) -> bool:
-    return any(name in " ".join(c) for c in (_cmdline(p) for p in procs))
-
-
-def _cmdline(p: psutil.Process) -> list[str]:
-    try:
-        return p.cmdline()
-    except psutil.Error:
-        return []
+    return any(name in cmdline(p) for p in procs)
 
 
 def _mentioning(text: str) -> list[str]:
     """Every live process anywhere whose command line mentions ``text``."""
-    return [" ".join(c)[:120] for c in (_cmdline(p) for p in psutil.process_iter()) if text in " ".join(c)]
+    return [c[:120] for c in map(cmdline, psutil.process_iter()) if text in c]
 
 
 def _ledger_entries(path) -> int:
@@ -79,7 +62,7 @@ def test_sigkill_of_client_start_stops_node_and_clientapp_and_no_ledger_entry_fo
                            "--store", str(o.store), "--key-file", str(o.key_file),
                            "--state-dir", str(o.state_dir), "--owner-id", o.name)
     run.submit()
-    _wait(lambda: _with(_tree(client.pid), "flwr-clientapp"), 240, "the owner's ClientApp")
+    wait_for(lambda: _with(_tree(client.pid), "flwr-clientapp"), 240, "the owner's ClientApp")
     tree = _tree(client.pid)
     ledger_path = o.state_dir / o.name / "ledger.jsonl"
     before = _ledger_entries(ledger_path)
@@ -88,7 +71,7 @@ def test_sigkill_of_client_start_stops_node_and_clientapp_and_no_ledger_entry_fo
     os.kill(client.pid, signal.SIGKILL)
 
     # Assert: the SuperNode, its SuperExec and the ClientApp are gone within seconds...
-    _wait(lambda: not _running(tree), 15, f"the node's processes to end: {_running(tree)}")
+    wait_for(lambda: not _running(tree), 15, f"the node's processes to end: {_running(tree)}")
     assert not _mentioning(str(o.state_dir)), _mentioning(str(o.state_dir))
     # ...and nothing more is trained on the owner's data
     time.sleep(20)
@@ -104,14 +87,14 @@ def test_sigkill_of_server_start_stops_superlink_and_serverapp(processes, tiny_m
                            str(tiny_model_dir), "--clients", "2", "--min-clients", "2", "--rounds", "2",
                            "--eval-samples", "64", "--dp", "none", "--round-timeout", "300", "--device", "cpu",
                            "--out", str(out))
-    _wait(lambda: _with(_tree(server.pid), "flwr-serverapp"), 240, "the ServerApp")
+    wait_for(lambda: _with(_tree(server.pid), "flwr-serverapp"), 240, "the ServerApp")
     tree = _tree(server.pid)
 
     # Execute
     os.kill(server.pid, signal.SIGKILL)
 
     # Assert: SuperLink, SuperExec, ServerApp and `flwr run` are gone; the port is closed
-    _wait(lambda: not _running(tree), 15, f"the server's processes to end: {_running(tree)}")
+    wait_for(lambda: not _running(tree), 15, f"the server's processes to end: {_running(tree)}")
     assert not _mentioning(str(out)), _mentioning(str(out))
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()

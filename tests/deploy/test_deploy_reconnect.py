@@ -7,24 +7,13 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 
 import pytest
 
-from deploy_support import NODES, run_config
+from deploy_support import NODES, run_config, wait_for
 from fedflm.deploy.procs import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _wait(cond, timeout: float, what: str, poll: float = 0.5):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = cond()
-        if got:
-            return got
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _client_cli(processes, server: str, name: str = NODES[0]):
@@ -42,7 +31,7 @@ def test_wrong_port_prints_connection_refused_diagnosis(processes):
     # Execute
     client = _client_cli(processes, f"127.0.0.1:{port}")
     line = f"diagnosis after 3 failed attempts: connection refused at 127.0.0.1:{port}"
-    _wait(lambda: line in client.log_text(), 240, "the diagnosis line")
+    wait_for(lambda: line in client.log_text(), 240, "the diagnosis line")
     client.popen.send_signal(signal.SIGTERM)
     code = client.popen.wait(timeout=60)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from deploy_support import cmdline
 from fedflm.deploy.procs import free_port
 
 pytestmark = pytest.mark.slow
@@ -52,12 +53,12 @@ def _stop_local_superlink(home: Path) -> list[str]:
     found = []
     for p in psutil.process_iter():
         try:
-            if str(home) in " ".join(p.cmdline()):
+            if str(home) in cmdline(p):
                 found.append(p)
         except psutil.Error:
             continue
     procs = {q for p in found for q in [p, *p.children(recursive=True)]}
-    names = [" ".join(_cmdline(p))[:80] for p in procs]
+    names = [cmdline(p)[:80] for p in procs]
     for p in procs:
         try:
             p.kill()
@@ -97,11 +98,4 @@ def test_flwr_run_dot_completes_a_tiny_run_reports_a_failed_one_and_changes_no_t
     # ...no tracked file rewritten (no legacy [tool.flwr.federations] to migrate), SuperLink stopped
     assert _git_status() == before
     assert "flower-superlink" in " ".join(stopped)
-    assert not [p for p in psutil.process_iter() if str(home) in " ".join(_cmdline(p))]
-
-
-def _cmdline(p: psutil.Process) -> list[str]:
-    try:
-        return p.cmdline()
-    except psutil.Error:
-        return []
+    assert not [p for p in psutil.process_iter() if str(home) in cmdline(p)]
