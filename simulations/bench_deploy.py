@@ -122,11 +122,12 @@ def run_deployment(args: argparse.Namespace, tmp: Path, mode: str) -> dict:
     try:
         run.start()
         for i, name in enumerate(names):
-            ds, labels = client_partition(cfg.data, i, args.clients, cfg.fed.seed)
-            key = write_key_file(tmp / f"{name}.key")
-            with StoreWriter(tmp / f"{name}.store", key, list(labels)) as w:
-                w.add(list(ds["text"]), list(ds["label"]))
-                w.commit()
+            if not (tmp / f"{name}.store").exists():  # the same owners' stores for every mode
+                ds, labels = client_partition(cfg.data, i, args.clients, cfg.fed.seed)
+                key = write_key_file(tmp / f"{name}.key")
+                with StoreWriter(tmp / f"{name}.store", key, list(labels)) as w:
+                    w.add(list(ds["text"]), list(ds["label"]))
+                    w.commit()
             opts = ClientOptions(
                 server=run.address, store=tmp / f"{name}.store", key_file=tmp / f"{name}.key",
                 state_dir=tmp / f"state-{mode}" / name, owner_id=name, ca_cert=tmp / "pki" / "ca.pem",
@@ -179,7 +180,7 @@ def main() -> None:
     p.add_argument("--local-steps", type=int, default=2)
     p.add_argument("--dp", default="sample")
     p.add_argument("--timeout", type=float, default=1200.0)
-    p.add_argument("--modes", default="per-message,warm", help="deployments to measure (comma-separated)")
+    p.add_argument("--modes", default="warm,per-message", help="deployments to measure (comma-separated)")
     args = p.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     if not set(modes) <= {"per-message", "warm"}:
@@ -189,6 +190,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
         for mode in modes:
             res.update(run_deployment(args, Path(tmp), mode))
+            key = mode.replace("-", "_")
+            print(f"deployment ({mode}): {res[f'deploy_{key}_s_per_round']:.1f} s per round", flush=True)
         res.update(run_simulation(args, Path(tmp)))
     print(f"{args.clients} clients x {args.rounds} rounds, model {args.model}, {args.samples} examples/client, "
           f"{args.local_steps} local steps, dp {args.dp}, load average {os.getloadavg()[0]:.1f}")
