@@ -50,9 +50,9 @@ def diagnose(server: str, ca_cert: Path | None, insecure: bool, log_tail: str = 
 
 def refusal_reason(log_text: str) -> str | None:
     """What the SuperLink said when it turned the node away, from the SuperNode's log."""
-    if "Failed to activate SuperNode" in log_text or "2004" in log_text:
+    if "Failed to activate SuperNode" in log_text or "[code: 2004]" in log_text:
         return "key not registered: the server refused this node's --auth-key (ask the operator to register its .pub)"
-    if "401" in log_text or "Unauthorized" in log_text:
+    if "Unauthorized" in log_text:  # not a bare "401": message ids in the log are hex
         return "the server no longer knows this node (new SuperLink or state): re-authenticating"
     if "CERTIFICATE_VERIFY_FAILED" in log_text:
         return "TLS: the server's certificate was not accepted (check --ca-cert and the server name)"

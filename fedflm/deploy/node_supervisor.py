@@ -35,6 +35,7 @@ from fedflm.errors import FederationError
 __all__ = ["NodeSupervisor", "run_node"]
 
 CONNECTED = "SuperNode ID:"
+LOST = "Giving up reconnection"  # a joined SuperNode lost the server: Flower logs this and idles
 
 
 class NodeSupervisor:
@@ -95,6 +96,8 @@ class NodeSupervisor:
                 if not joined:
                     joined, self._diagnosed = True, ""
                     self.state("connected; waiting for a run", fresh=True)
+                if LOST in text[text.index(CONNECTED):]:  # Flower gave up but its process lingers
+                    break
                 if self._training():  # once per connection: the first ClientApp of a run
                     self.state("serving a run (training on this owner's data)")
             time.sleep(self.poll)
