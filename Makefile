@@ -1,4 +1,5 @@
 # fedflm quick start:  make demo   (default simulation)   |   make test   (full test suite)
+# Development: make test-fast (no federation, no slow tests) | make test-mutants (privacy-core mutation check)
 # Both create .venv on first use and install the project into it.
 
 PYTHON ?= python3
@@ -11,7 +12,7 @@ export TOKENIZERS_PARALLELISM ?= false
 export FLWR_TELEMETRY_ENABLED ?= 0
 export RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO ?= 0
 
-.PHONY: install demo demo-dp test bench clean-venv
+.PHONY: install demo demo-dp test test-fast test-mutants bench clean-venv
 
 install: $(STAMP)
 
@@ -40,6 +41,14 @@ demo-dp: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Everything but the tests that run a real federation (Ray or separate processes) or the real model.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not federation"
+
+# Applies each known mutant of the privacy core to a temporary copy and fails if a test suite misses one.
+test-mutants: $(STAMP)
+	$(BIN)/python simulations/mutants.py
 
 bench: $(STAMP)
 	$(BIN)/python simulations/bench_all.py

@@ -18,19 +18,24 @@ mismatch, or key not registered. Only SIGTERM / Ctrl-C stop the node.
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
 import sys
 import time
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 
 import psutil
 
-from fedflm.deploy.client import INSECURE_BANNER, ClientOptions, node_config, supernode_argv
+from fedflm.deploy.client import (INSECURE_BANNER, ClientOptions, policy_banner, supernode_argv,
+                                  write_node_config)
 from fedflm.deploy.diagnose import diagnose, refusal_reason
 from fedflm.deploy.procs import Proc, flower_env
 from fedflm.deploy.warm import socket_dir
 from fedflm.deploy.warm_clientapp import WARM_SOCKET
 from fedflm.errors import FederationError
+from fedflm.owner.console import CONSOLE_NAME, ConsoleTail
 
 __all__ = ["NodeSupervisor", "run_node"]
 
@@ -52,6 +57,7 @@ class NodeSupervisor:
         self.proc: Proc | None = None
         self.warm: Proc | None = None  # the owner's warm trainer (fedflm/deploy/warm.py), if kept
         self.warm_socket = socket_dir() / "trainer.sock" if warm else None
+        self.console = ConsoleTail(opts.settings().owner_dir / CONSOLE_NAME)  # the node's round decisions
         self._state = ""
         self._seen: set[str] = set()  # states announced since the node last joined
         self._diagnosed = ""
@@ -91,6 +97,8 @@ class NodeSupervisor:
         joined = False
         while self.proc.poll() is None:
             self._keep_warm()
+            for line in self.console.new_lines():
+                self.say(line)
             text = self._log_since(offset)
             if CONNECTED in text:
                 if not joined:
@@ -112,13 +120,25 @@ class NodeSupervisor:
     def _start_supernode(self) -> Proc:
         """The SuperNode, its node config naming the warm trainer's socket when there is one."""
         self.opts.state_dir.mkdir(parents=True, exist_ok=True)
-        argv = supernode_argv(self.opts)
+        argv = supernode_argv(self.opts)  # writes STATE_DIR/node-config.toml
         if self.warm_socket is not None:
             self._keep_warm()
             i = argv.index("--node-config") + 1
-            argv[i] += f' {WARM_SOCKET}="{self.warm_socket}"'
+            argv[i] = str(self._warm_node_config(Path(argv[i])))
         return Proc(f"supernode {self.opts.owner_id}", argv, self.log_path,
                     env=flower_env({"OMP_NUM_THREADS": "1", **self.opts.env}), cwd=self.opts.state_dir)
+
+    def _warm_node_config(self, path: Path) -> Path:
+        """The SuperNode's node config plus the trainer's socket (0600, beside the owner's file)."""
+        import tomli_w
+
+        conf = tomllib.loads(path.read_text())
+        conf[WARM_SOCKET] = str(self.warm_socket)
+        out = path.with_name("node-config-warm.toml")
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            tomli_w.dump(conf, fh)
+        return out
 
     def _keep_warm(self) -> None:
         """(Re)start the warm trainer: one process for all messages, the owner's node config."""
@@ -129,7 +149,8 @@ class NodeSupervisor:
             self.warm.stop()
         self.warm_socket.unlink(missing_ok=True)
         self.warm = Proc(f"warm trainer {self.opts.owner_id}",
-                         [sys.executable, "-m", "fedflm.deploy.warm", node_config(self.opts), str(self.warm_socket)],
+                         [sys.executable, "-m", "fedflm.deploy.warm", str(write_node_config(self.opts)),
+                          str(self.warm_socket)],
                          self.opts.state_dir / "trainer.log",
                          env=flower_env({"OMP_NUM_THREADS": "1", **self.opts.env}), cwd=self.opts.state_dir)
 
@@ -176,6 +197,7 @@ def run_node(opts: ClientOptions, say: Callable[[str], None] = print, **kw) -> i
     """Until SIGTERM / Ctrl-C (exit 0), or no connection for ``give_up_s`` (FederationError)."""
     if opts.insecure:
         say(INSECURE_BANNER)
+    say(policy_banner(opts))
     say(f"node {opts.owner_id}: log {opts.state_dir / 'supernode.log'}; Ctrl-C to stop")
     node = NodeSupervisor(opts, say, **kw)
 

@@ -81,6 +81,8 @@ def resolve_client_args(args: argparse.Namespace) -> None:
     args.key_file = require_file("--key-file", args.key_file)
     args.ca_cert = require_file("--ca-cert", args.ca_cert)
     args.auth_key = require_file("--auth-key", args.auth_key)
+    if getattr(args, "policy", None) is not None:
+        args.policy = require_file("--policy", args.policy)
     args.state_dir = absolute(args.state_dir)
     if args.state_dir.exists() and not args.state_dir.is_dir():
         raise ConfigError(f"--state-dir {args.state_dir}: is a file, not a folder")

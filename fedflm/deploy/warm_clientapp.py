@@ -33,6 +33,7 @@ def train(msg: Message, context: Context) -> Message:
     except TrainerNotReady:  # nothing was sent: train here, exactly as the trainer would
         from clients.app import train as train_here
 
+        context.node_config = {k: v for k, v in context.node_config.items() if k != WARM_SOCKET}
         return train_here(msg, context)
     except (ConnectionError, OSError) as exc:
         return Message(Error(code=UNREACHABLE, reason=f"the owner's warm trainer is unreachable: {exc}"),

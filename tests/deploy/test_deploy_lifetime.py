@@ -60,7 +60,7 @@ def test_sigkill_of_client_start_stops_node_and_clientapp_and_no_ledger_entry_fo
     client = processes.cli("client", "client", "start", "--server", run.address,
                            "--ca-cert", str(processes.certs / "ca.pem"), "--auth-key", str(o.auth_key),
                            "--store", str(o.store), "--key-file", str(o.key_file),
-                           "--state-dir", str(o.state_dir), "--owner-id", o.name)
+                           "--state-dir", str(o.state_dir), "--owner-id", o.name, "--max-epsilon", "50")
     run.submit()
     wait_for(lambda: _with(_tree(client.pid), "flwr-clientapp"), 240, "the owner's ClientApp")
     tree = _tree(client.pid)

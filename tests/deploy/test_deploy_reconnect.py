@@ -21,7 +21,8 @@ def _client_cli(processes, server: str, name: str = NODES[0]):
     return processes.cli(f"client-{name}", "client", "start", "--server", server,
                          "--ca-cert", str(processes.certs / "ca.pem"), "--auth-key", str(o.auth_key),
                          "--store", str(o.store), "--key-file", str(o.key_file),
-                         "--state-dir", str(o.state_dir), "--owner-id", name)
+                         "--state-dir", str(o.state_dir), "--owner-id", name, "--max-epsilon", "50",
+                         "--allow-dp", "none")  # these runs train without DP
 
 
 def test_wrong_port_prints_connection_refused_diagnosis(processes):

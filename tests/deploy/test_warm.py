@@ -32,13 +32,13 @@ def _message(cfg, arrays, server_round: int) -> Message:
 
 
 def test_forwarded_round_equals_the_per_message_round_and_socket_is_private(processes, tiny_model_dir, tmp_path):
-    # Prepare: sample-level DP with reproducible noise (secure mode off) for an exact comparison
+    # Prepare: sample-level DP with reproducible noise (secure mode off, owner's seed) for an exact comparison
     cfg = run_config(tiny_model_dir, tmp_path / "run", dp="sample", noise_multiplier=1.0, epsilon="")
-    owner_cfg = processes.node_config("node-0", secure_mode=False)
+    owner_cfg = processes.node_config("node-0", secure_mode=False, seed=11)
     sock = warm.socket_dir() / "trainer.sock"
     threading.Thread(target=warm.serve, args=(owner_cfg, sock), daemon=True).start()
     start = initial_adapter(cfg, ("negative", "positive"))
-    expected, n_expected = client_update(cfg, processes.node_config("node-0", secure_mode=False,
+    expected, n_expected = client_update(cfg, processes.node_config("node-0", secure_mode=False, seed=11,
                                                                      state_dir=tmp_path / "ref"), start, 1)
 
     # Execute: the light ClientApp forwards the message (its own node config names only the socket)
@@ -49,7 +49,8 @@ def test_forwarded_round_equals_the_per_message_round_and_socket_is_private(proc
     # Assert
     assert not reply.has_error(), reply.error
     got = from_record(reply.content["arrays"])
-    assert int(reply.content["metrics"]["num-examples"]) == n_expected
+    metrics = reply.content["metrics"]  # FedAvg weight: uniform under DP, as fedavg_reference reads it
+    assert int(metrics.get("num-examples", metrics.get("dp-unit-weight", 0))) == n_expected
     assert max(float(np.max(np.abs(got[k] - expected[k]))) for k in got) < 1e-6
     entries = ledger.verify(processes.owner("node-0").state_dir / "node-0" / "ledger.jsonl")
     assert [e["round"] for e in entries] == [1]
