@@ -59,7 +59,7 @@ def test_tampered_run_exits_nonzero_with_one_line_per_failure(run_dir: Path, tmp
 
 def test_default_tolerance_is_the_librarys_one_percent(tmp_path: Path, capsys) -> None:
     # Prepare: every recorded epsilon 3 % above the recomputed value (over-stated, not under-counted)
-    from fedflm.audit.ledger_audit import DEFAULT_TOLERANCE
+    from fedflm.audit.ledger.audit import DEFAULT_TOLERANCE
     entries = [dict(e, epsilon=e["epsilon"] * 1.03) for e in make_entries("client-0", [(1.0, 0.05, 60)] * 2)]
     write_ledger(tmp_path / "run" / "ledgers" / "client-0.jsonl", entries)
     args = ["audit", "ledger", str(tmp_path / "run"), "--final-only"]
