@@ -267,5 +267,5 @@ def run_warnings(cfg: RunConfig) -> list[str]:
                         "generator (fine for simulation; use --secure-mode true in deployment)")
     if cfg.privacy.dp == "client":
         warnings.append("client-level DP clips and noises on the server: the server sees raw client "
-                        "updates; epsilon assumes every sampled client replies")
+                        "updates (clients are Poisson-sampled; noise follows the updates that arrive)")
     return warnings

@@ -8,6 +8,7 @@ directory (metrics, per-client records, summary, final adapter).
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
 from fedflm.config import RunConfig, run_warnings
+from fedflm.deploy import env
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost
 from fedflm.fl.arrays import from_record, record_nbytes, to_record
 from fedflm.fl.client_data import federated_data
@@ -67,7 +69,8 @@ class GlobalEvaluator:
         row: dict[str, Any] = {"round": server_round, **res.metrics}
         last = self.strategy.last_round
         if server_round > 0 and last.get("round") == server_round:
-            row["train_loss"] = last["train"].get("train-loss")
+            if "train-loss" in last["train"]:  # dp none only: under DP no exact loss leaves a client
+                row["train_loss"] = last["train"]["train-loss"]
             row.update({k: last[k] for k in ("clients_ok", "clients_failed", "bytes_up")})
             self.record_clients(last)
             eps = self.client_dp.epsilon if self.client_dp is not None else epsilon_max(last["clients"])
@@ -110,10 +113,19 @@ def run_server(grid: Grid, cfg: RunConfig) -> Path:
         raise
 
 
+def _transport(session: DeploymentSession | None) -> str:
+    """How updates travelled: "simulation" (in one machine's memory), or "tls" / "insecure" as
+    ``fedflm server start`` set it (``flwr run`` against another SuperLink: "unknown")."""
+    return "simulation" if session is None else os.environ.get(env.TRANSPORT, "unknown")
+
+
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
-    weight_key = "dp-unit-weight" if cfg.privacy.dp == "client" else "num-examples"
-    strategy = RecordingFedAvg(fraction_train=cfg.fed.fraction_train, fraction_evaluate=0.0,
+    # under DP the owners send no exact example count: FedAvg weights are uniform
+    weight_key = "num-examples" if cfg.privacy.dp == "none" else "dp-unit-weight"
+    # client-level DP samples clients itself (Poisson, in ClientLevelDP): the inner FedAvg offers every node
+    fraction = 1.0 if cfg.privacy.dp == "client" else cfg.fed.fraction_train
+    strategy = RecordingFedAvg(fraction_train=fraction, fraction_evaluate=0.0,
                                min_train_nodes=n_min, min_available_nodes=n_min,
                                weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
@@ -152,6 +164,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         "wall_time_s": rows[-1]["elapsed_s"], "bytes_per_client_per_round": record_nbytes(to_record(final)),
         "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
         "label_names": list(evaluator.label_names),
+        "transport": _transport(session),
         "warnings": run_warnings(cfg) + ([stopped] if stopped else [])
         + (session.warnings() if session is not None else [])
         + _collapse(evaluator)})

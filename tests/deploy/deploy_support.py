@@ -5,21 +5,47 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
 from fedflm.config import DataConfig, RunConfig
 from fedflm.data.keys import write_key_file
 from fedflm.data.store import StoreWriter
 from fedflm.deploy.certs import make_certs
-from fedflm.deploy.client import ClientOptions, node_config, start_client
+from fedflm.deploy.client import ClientOptions, start_client, write_node_config
 from fedflm.deploy.procs import Proc, free_port
 from fedflm.deploy.server import ServerOptions, ServerRun
 from fedflm.fl.client_data import client_partition
+from fedflm.owner.settings import OwnerPolicy
 
 NODES = ("node-0", "node-1", "node-2")
+ROOT = Path(__file__).resolve().parents[2]  # the repository: importable from any working directory
+
+
+def wait_for(cond, timeout: float, what: str, poll: float = 0.2):
+    """``cond()``'s first truthy value, polled every ``poll`` s; AssertionError after ``timeout`` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = cond()
+        if got:
+            return got
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def cmdline(proc: psutil.Process) -> str:
+    """The command line, or "" for a process that exited (or turned zombie) since it was listed."""
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
+
+#: the owners' policy in these tests: a cap (required), and dp none accepted (the fault tests run without DP)
+TEST_POLICY = OwnerPolicy(dp_modes=("sample", "none"), max_epsilon=50.0)
 
 
 @dataclass(frozen=True)
@@ -85,14 +111,14 @@ class Processes:
     def client_options(self, address: str, name: str, **opts) -> ClientOptions:
         o = self.owner(name)
         base = dict(server=address, store=o.store, key_file=o.key_file, state_dir=o.state_dir, owner_id=name,
-                    ca_cert=self.certs / "ca.pem", auth_key=o.auth_key)
+                    ca_cert=self.certs / "ca.pem", auth_key=o.auth_key, policy=TEST_POLICY)
         return ClientOptions(**{**base, **opts})
 
     def node_config(self, name: str, **opts) -> dict:
         """The node config the SuperNode of ``name`` parses from its command line (Flower's parser)."""
         from flwr.common.config import parse_config_args
 
-        return parse_config_args([node_config(self.client_options("127.0.0.1:1", name, **opts))])
+        return parse_config_args([str(write_node_config(self.client_options("127.0.0.1:1", name, **opts)))])
 
     def client(self, run: ServerRun, name: str, auth_key: Path | None = None, ca_cert: Path | None = None,
                **opts) -> Proc:
@@ -100,15 +126,17 @@ class Processes:
         proc = start_client(ClientOptions(server=run.address, store=o.store, key_file=o.key_file,
                                           state_dir=o.state_dir, owner_id=name,
                                           ca_cert=ca_cert or self.certs / "ca.pem",
-                                          auth_key=auth_key or o.auth_key, **opts),
+                                          auth_key=auth_key or o.auth_key, **{"policy": TEST_POLICY, **opts}),
                             self.tmp / "logs" / f"{name}-{len(self.items)}.log")
         self.items.append(proc)
         return proc
 
-    def cli(self, name: str, *args: str) -> Proc:
-        """``fedflm ARGS`` as its own process (stopped with its whole tree at teardown)."""
+    def cli(self, name: str, *args: str, cwd: Path | None = None) -> Proc:
+        """``fedflm ARGS`` as its own process (stopped with its whole tree at teardown), run in ``cwd``."""
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         proc = Proc(name, [sys.executable, "-m", "fedflm.cli.main", *args], self.tmp / "logs" / f"{name}.log",
-                    env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})
+                    env=env, cwd=cwd)
         self.items.append(proc)
         return proc
 

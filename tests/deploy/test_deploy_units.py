@@ -15,15 +15,18 @@ from fedflm.cli.deploy import server_config
 from fedflm.config import RunConfig
 from fedflm.data.keys import generate_key, write_key_file
 from fedflm.data.store import StoreWriter
-from fedflm.deploy.client import ClientOptions, node_config
+from fedflm.deploy.client import ClientOptions, write_node_config
 from fedflm.deploy.control import write_app_dir, write_flower_home
-from fedflm.deploy.node_data import owner_dataset, owner_run_config
+from fedflm.deploy.node_data import owner_dataset
 from fedflm.deploy.rounds import DeploymentRounds, QuorumLost
 from fedflm.deploy.server import ServerOptions
 from fedflm.errors import ConfigError, DecryptionError
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.rundir import config_to_toml
 from fedflm.fl.strategy import RecordingFedAvg
+from fedflm.owner.settings import OwnerPolicy, OwnerSettings
+
+CAP = OwnerPolicy(max_epsilon=8.0)
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ def test_generated_app_passes_flowers_checks_and_carries_the_whole_config(tmp_pa
     # Assert
     assert ok, errors
     assert project["tool"]["flwr"]["app"]["components"] == {"serverapp": "server.app:app",
-                                                            "clientapp": "clients.app:app"}
+                                                            "clientapp": "fedflm.deploy.warm_clientapp:app"}
     assert RunConfig.from_flat(flatten_dict(project["tool"]["flwr"]["app"]["config"])) == cfg
 
 
@@ -64,39 +67,48 @@ def test_flower_home_names_the_ca_or_says_insecure(tmp_path):
 
 def test_node_config_round_trips_through_flowers_parser(store, tmp_path):
     # Prepare
+    policy = OwnerPolicy(dp_modes=("sample", "client"), max_epsilon=3.5, delta=1e-6, max_rounds=4,
+                         models=("minilm",), publish_ledger=True)
     opts = ClientOptions(server="fl.example.org:9092", store=store[0], key_file=store[1],
-                         state_dir=tmp_path / "my state", owner_id="hospital-a", insecure=True, max_epsilon=3.5)
+                         state_dir=tmp_path / 'my "state"', owner_id="hospital-a", insecure=True, policy=policy)
 
     # Execute
-    parsed = parse_config_args([node_config(opts)])
+    path = write_node_config(opts)
+    parsed = parse_config_args([str(path)])
+    settings = OwnerSettings.from_node_config(parsed)
 
-    # Assert
-    assert parsed == {"store": str(store[0].resolve()), "key-file": str(store[1].resolve()),
-                      "privacy-state": str((tmp_path / "my state").resolve()), "owner-id": "hospital-a",
-                      "secure-mode": "true", "max-epsilon": 3.5}
+    # Assert: the same typed settings come back on the node, and only the owner can read the file
+    assert settings == opts.settings() and settings.policy == policy
+    assert parsed["store"] == str(store[0].resolve()) and parsed["policy.max-epsilon"] == 3.5
+    assert path.stat().st_mode & 0o777 == 0o600
     ds, names = owner_dataset(parsed)
     assert names == ("negative", "positive") and ds["text"] == ["good film", "bad plot", "fine"]
 
 
-def test_owner_keeps_secure_mode_unless_it_switches_it_off():
-    cfg = RunConfig()
-    assert owner_run_config(cfg, {"store": "s"}).privacy.secure_mode is True
-    assert owner_run_config(cfg, {"store": "s", "secure-mode": "false"}).privacy.secure_mode is False
+def test_owner_keeps_secure_mode_unless_it_switches_it_off(tmp_path):
+    base = {"owner-id": "a", "state-dir": str(tmp_path)}
+    assert OwnerSettings.from_node_config(base).secure_mode is True
+    assert OwnerSettings.from_node_config({**base, "secure-mode": "false"}).secure_mode is False
+    with pytest.raises(ConfigError, match="secure_mode must be true or false, got 'maybe'"):
+        OwnerSettings.from_node_config({**base, "secure-mode": "maybe"})
+    with pytest.raises(ConfigError, match="unknown key 'max-epsilon'"):  # no loose keys
+        OwnerSettings.from_node_config({**base, "max-epsilon": 100.0})
 
 
 def test_client_options_refuse_a_wrong_key_before_starting_anything(store, tmp_path):
     with pytest.raises(DecryptionError):
         ClientOptions(server="127.0.0.1:9092", store=store[0], key_file=write_key_file(tmp_path / "other.key",
                                                                                         generate_key()).source,
-                      state_dir=tmp_path, owner_id="x", insecure=True)
+                      state_dir=tmp_path, owner_id="x", insecure=True, policy=CAP)
 
 
 @pytest.mark.parametrize("bad, match", [({"server": "no-port"}, "HOST:PORT"),
                                         ({"ca_cert": None}, "--ca-cert"),
-                                        ({"max_epsilon": 0.0}, "max_epsilon")])
+                                        ({"policy": OwnerPolicy()}, "epsilon cap is required"),
+                                        ({"secure_mode": True, "seed": 3}, "seed is for secure_mode=false")])
 def test_client_options_name_the_bad_value(store, tmp_path, bad, match):
     opts = dict(server="127.0.0.1:9092", store=store[0], key_file=store[1], state_dir=tmp_path, owner_id="x",
-                ca_cert=tmp_path / "ca.pem", auth_key=store[1])
+                ca_cert=tmp_path / "ca.pem", auth_key=store[1], policy=CAP)
     (tmp_path / "ca.pem").write_text("x")
     with pytest.raises(ConfigError, match=match):
         ClientOptions(**{**opts, **bad})
@@ -107,7 +119,16 @@ def test_server_options_need_certs_and_keys_unless_insecure(tmp_path):
         ServerOptions()
     with pytest.raises(ConfigError, match="ca.pem"):
         ServerOptions(certs=tmp_path)
-    assert ServerOptions(insecure=True).insecure
+    with pytest.raises(ConfigError, match="no SuperNode public keys"):
+        ServerOptions(certs=_certs(tmp_path / "pki"))
+    plain = ServerOptions(insecure=True)  # a trusted test network: nothing to check
+    assert (plain.certs, plain.authorized_keys, plain.key_file) == (None, (), None)
+
+
+def _certs(folder: Path) -> Path:
+    from fedflm.deploy.certs import make_certs
+    make_certs(folder, "127.0.0.1", ["n"])
+    return folder
 
 
 def test_server_config_secure_mode_on_by_default_and_resume_reads_the_run_config(tmp_path):
@@ -158,11 +179,36 @@ def test_fedavg_over_survivors_and_skip_below_minimum():
         rounds.aggregate_train(3, [_reply(False, 0, 0, 1)])
 
 
-def test_round_numbers_and_client_config_follow_the_resume_offset():
+class _ConnectedNodes:
+    """The one thing a strategy asks the Grid before sampling: which nodes are connected."""
+
+    def get_node_ids(self) -> list[int]:
+        return [11, 12]
+
+
+def test_round_numbers_and_client_config_follow_the_resume_offset(monkeypatch):
+    # Prepare: resumed after round 2 of 4; clients get the new ledger run id and the rounds left
+    from flwr.app import ConfigRecord
+    from flwr.supercore.task_identity import TaskIdentity
+
+    monkeypatch.setattr(TaskIdentity, "_run_id", 1)  # set by Flower in a ServerApp process
+    monkeypatch.setattr(TaskIdentity, "_node_id", 0)
+    monkeypatch.setattr(TaskIdentity, "_task_id", 0)
     inner = RecordingFedAvg(min_train_nodes=1, min_available_nodes=1)
     rounds = DeploymentRounds(inner, min_clients=1, wait_s=0.0, max_skipped=3, offset=2,
                               client_overrides={"run-id": "run.r1", "rounds": 2})
+    run_config = ConfigRecord({"run-id": "run", "rounds": 4, "lr": 0.01})
+
+    # Execute
+    messages = list(rounds.configure_train(1, to_record({"w": np.zeros(2, dtype=np.float32)}), run_config,
+                                           _ConnectedNodes()))
     rounds.aggregate_train(1, [_reply(True, 1.0, 10, 1)])
+
+    # Assert: every client is told the resumed round number, the new run id and the rounds left
+    assert sorted(m.metadata.dst_node_id for m in messages) == [11, 12]
+    for message in messages:
+        config = message.content["config"]
+        assert (config["server-round"], config["run-id"], config["rounds"], config["lr"]) == (3, "run.r1", 2, 0.01)
     assert inner.last_round["round"] == 3
 
 
@@ -180,9 +226,9 @@ def test_insecure_mode_drops_tls_and_auth_flags_on_both_sides(store, tmp_path):
     plain = superlink_argv(ServerOptions(insecure=True), tmp_path / "db")
     node = supernode_argv(ClientOptions(server="127.0.0.1:9092", store=store[0], key_file=store[1],
                                         state_dir=tmp_path, owner_id="n", ca_cert=certs / "ca.pem",
-                                        auth_key=certs / "nodes" / "n.key"))
+                                        auth_key=certs / "nodes" / "n.key", policy=CAP))
     node_plain = supernode_argv(ClientOptions(server="127.0.0.1:9092", store=store[0], key_file=store[1],
-                                              state_dir=tmp_path, owner_id="n", insecure=True))
+                                              state_dir=tmp_path, owner_id="n", insecure=True, policy=CAP))
 
     # Assert
     assert "--enable-supernode-auth" in secure and "--ssl-keyfile" in secure and "--insecure" not in secure
