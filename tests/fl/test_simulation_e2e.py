@@ -10,13 +10,9 @@ import fedflm
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tiny_model_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "tiny"
-    res = fedflm.simulate({
-        "dataset": "sst2", "model": str(tiny_model_dir), "clients": 3, "rounds": 2,
-        "partition": "iid", "samples_per_client": 96, "eval_samples": 200, "batch_size": 16,
-        "local_epochs": 2, "lr": 0.005, "out": str(out), "seed": 1, "dp": "none"})
-    return res
+def tiny_run(sim_run_nodp):
+    """3 clients, IID, 96 examples each, 2 rounds, no DP (tests/conftest.py, once per session)."""
+    return sim_run_nodp
 
 
 def test_tiny_simulation_writes_complete_run_directory(tiny_run):
@@ -35,6 +31,9 @@ def test_tiny_simulation_writes_complete_run_directory(tiny_run):
     for key in ("accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc", "loss"):
         assert all(0.0 <= r[key] < 10 for r in rows), key
     assert rows[1]["clients_ok"] == 3 and rows[2]["clients_failed"] == 0
+    matrix = summary["confusion_matrix"]  # the final global model on the 200 held-out examples
+    assert sum(map(sum, matrix)) == 200
+    assert rows[2]["accuracy"] == pytest.approx((matrix[0][0] + matrix[1][1]) / 200)
     assert [c["num_examples"] for c in clients["clients"]] == [96, 96, 96]
     assert (run / "config.toml").read_text().count("[privacy]") == 1
     assert summary["bytes_per_client_per_round"] > 0

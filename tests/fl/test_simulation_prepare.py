@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import stat
 
+import pytest
+
 import fedflm
 from fedflm.data.keys import read_key_file
 from fedflm.data.store import open_store
@@ -12,6 +14,7 @@ from fedflm.fl.client_data import all_partitions, owner_dir
 from fedflm.config import RunConfig
 
 
+@pytest.mark.federation
 def test_prepare_runs_the_real_owner_path(tiny_model_dir, tmp_path):
     # Prepare
     flat = {"dataset": "sst2", "model": str(tiny_model_dir), "clients": 2, "rounds": 1,

@@ -88,6 +88,29 @@ def test_private_round_records_the_steps_actually_taken(tmp_path: Path) -> None:
     assert eps == entry["epsilon"] == pytest.approx(epsilon([(1.1, 0.25, 4)], 1e-5))
 
 
+def test_the_clipping_norm_used_by_dp_sgd_is_the_one_the_ledger_records(tmp_path: Path) -> None:
+    # Prepare: keep the optimizer that the privatize stage hands to the training loop
+    owner = OwnerPrivacy(tmp_path, "clinic-1", 1e-5)
+    plan = owner_plan(DPConfig(noise_multiplier=1.1), TrainConfig(batch_size=10), rounds=2, num_examples=40)
+    used: list = []
+    inner = _tiny_train([])
+
+    def train(privatize):
+        def spy(model, optimizer, loader):
+            made = privatize(model, optimizer, loader)
+            used.append(made[1])
+            return made
+        return inner(spy)
+
+    # Execute
+    private_round(owner, plan, run_id="r1", server_round=1, max_grad_norm=0.37, train=train)
+
+    # Assert: per-sample gradients were clipped to exactly the C that the ledger states
+    entry = verify(owner.ledger_path, recompute=True)[0]
+    assert used[0].max_grad_norm == entry["max_grad_norm"] == 0.37
+    assert used[0].noise_multiplier == entry["noise_multiplier"] == 1.1
+
+
 def test_round_past_the_cap_is_refused_before_training(tmp_path: Path) -> None:
     # Prepare
     plan = owner_plan(DPConfig(noise_multiplier=1.1), TrainConfig(batch_size=10), rounds=2, num_examples=40)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -59,7 +60,10 @@ def test_tiny_dp_recipe_writes_row_results_and_complete_report(tmp_path: Path, t
 
     # Assert: the row is complete and RESULTS.md can be generated from it
     assert row["config"]["fed"]["clients"] == 2 and row["config"]["fed"]["seed"] == 0
-    assert 0.0 <= row["metrics"]["accuracy"] <= 1.0
+    summary = json.loads((ROOT / row["run_dir"] / "summary.json").read_text())
+    matrix = summary["confusion_matrix"]  # rows: true labels of the 64 held-out examples
+    assert sum(map(sum, matrix)) == 64
+    assert row["metrics"]["accuracy"] == pytest.approx(sum(matrix[k][k] for k in range(len(matrix))) / 64)
     assert row["metrics"]["bytes_sent"] > 0
     assert 0.0 < row["metrics"]["epsilon"] <= 8.0 * 1.0001  # spent, and within the target
     assert "| `tiny-fed-dp` |" in render_results(load_rows(results))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedflm.report.findings import NO_DP_WARNING, collapse_warning, collect_warnings, epsilon_budget
+from fedflm.report.findings import INSECURE_TRANSPORT_WARNING, NO_DP_WARNING, collapse_warning, collect_warnings, epsilon_budget
 from fedflm.report.rundir import RunData
 
 
@@ -16,13 +16,17 @@ def _run(config: dict, *, ledgers: dict | None = None, eps: float | None = None)
 
 
 def test_budget_prefers_the_ledger_cap_over_the_config() -> None:
-    # Prepare
+    # Prepare: the keys RunConfig writes ([privacy] epsilon = target, max_epsilon = cap, "" = None)
     ledgers = {"owner-0": [{"epsilon": 1.0, "epsilon_cap": 8.0}]}
+    config = {"privacy": {"dp": "sample", "epsilon": 3.0, "max_epsilon": 5.0}}
+    no_cap = {"privacy": {"dp": "sample", "epsilon": 3.0, "max_epsilon": ""}}
+    fixed_sigma = {"privacy": {"dp": "sample", "epsilon": "", "max_epsilon": "", "noise_multiplier": 1.0}}
 
     # Execute / Assert
-    assert epsilon_budget(_run({"dp": {"target_epsilon": 3.0}}, ledgers=ledgers)) == 8.0
-    assert epsilon_budget(_run({"dp": {"target-epsilon": 3}}, eps=1.0)) == 3.0
-    assert epsilon_budget(_run({"dp": {"noise_multiplier": 1.0}}, eps=1.0)) is None
+    assert epsilon_budget(_run(config, ledgers=ledgers)) == 8.0
+    assert epsilon_budget(_run(config, eps=1.0)) == 5.0
+    assert epsilon_budget(_run(no_cap, eps=1.0)) == 3.0
+    assert epsilon_budget(_run(fixed_sigma, eps=1.0)) is None
 
 
 def test_no_dp_is_warned_first_and_dp_is_not() -> None:
@@ -35,16 +39,27 @@ def test_no_dp_is_warned_first_and_dp_is_not() -> None:
     assert private == []
 
 
-def test_deid_switches_warn_but_unrelated_deid_options_do_not() -> None:
+def test_deid_off_is_warned_only_for_a_users_file_without_prepare() -> None:
     # Prepare
-    off = _run({"data": {"deidentify": False}}, eps=1.0)
-    mode_none = _run({"deid": {"mode": "none"}}, eps=1.0)
-    patterns_only = _run({"deid": {"mode": "presidio", "nlp_engine": "none"}}, eps=1.0)
+    raw_file = _run({"data": {"dataset": "notes.csv", "prepare": False}}, eps=1.0)
+    prepared = _run({"data": {"dataset": "notes.csv", "prepare": True}}, eps=1.0)
+    builtin = _run({"data": {"dataset": "banking77", "prepare": False}}, eps=1.0)
 
     # Execute / Assert
-    assert any("DE-IDENTIFICATION OFF: data.deidentify" in w for w in collect_warnings(off))
-    assert any("DE-IDENTIFICATION OFF: deid.mode" in w for w in collect_warnings(mode_none))
-    assert collect_warnings(patterns_only) == []
+    (warning,) = collect_warnings(raw_file)
+    assert warning.startswith("DE-IDENTIFICATION OFF: data.prepare = false") and "'notes.csv'" in warning
+    assert collect_warnings(prepared) == [] and collect_warnings(builtin) == []
+
+
+def test_insecure_transport_recorded_by_the_server_is_warned() -> None:
+    # Prepare: summary.json["transport"] as server/app.py writes it
+    runs = {t: _run({}, eps=1.0) for t in ("insecure", "tls", "simulation")}
+    for transport, run in runs.items():
+        run.summary["transport"] = transport
+
+    # Execute / Assert
+    assert collect_warnings(runs["insecure"]) == [INSECURE_TRANSPORT_WARNING]
+    assert collect_warnings(runs["tls"]) == collect_warnings(runs["simulation"]) == []
 
 
 def test_incomplete_status_is_warned() -> None:

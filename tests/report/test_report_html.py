@@ -1,14 +1,17 @@
-"""Tests for fedflm.report.html on synthetic run directories."""
+"""Tests for fedflm.report.html on copies of real run directories (tests/report/conftest.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from fedflm.config import RunConfig
 from fedflm.errors import DataError
-from fedflm.report.findings import NO_DP_WARNING
+from fedflm.fl.rundir import config_to_toml
+from fedflm.report.findings import INSECURE_TRANSPORT_WARNING, NO_DP_WARNING
 from fedflm.report.html import SECTIONS, write_report
 
 IMG = re.compile(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)">')
@@ -33,7 +36,7 @@ def test_dp_report_has_every_section_and_embedded_figures(make_run) -> None:
         assert f'data-section="{section_id}"' in page
     assert len(IMG.findall(page)) == 6  # clients, metrics, epsilon, train loss, confusion, bytes
     assert "Budget ε = 3" in _section(page, "privacy")
-    assert 'target_epsilon = 3.0' in _section(page, "config")
+    assert "epsilon = 3.0" in _section(page, "config")
     for name in ("clients", "global_metrics", "epsilon", "train_loss", "confusion", "bytes"):
         assert (run_dir / f"report_{name}.png").stat().st_size > 1000
     assert NO_DP_WARNING not in page
@@ -65,24 +68,38 @@ def test_non_dp_report_warns_loudly_and_has_no_epsilon_plot(make_run) -> None:
     assert not (run_dir / "report_epsilon.png").exists()
 
 
-def test_summary_and_config_warnings_are_shown(make_run) -> None:
-    # Prepare
-    config = '[deid]\nenabled = "off"\n\n[transport]\ninsecure = true\n\n[dp]\nmode = "none"\n'
-    run_dir = make_run(dp=True, config=config, warnings=["client 2 failed in round 1"])
+def test_deid_off_is_warned_for_a_users_file_simulated_without_prepare(make_run) -> None:
+    # Prepare: the DP run trained on a user's CSV with prepare = false (its config.toml says so)
+    run_dir = make_run(dp=True)
 
     # Execute
     warnings = _section(write_report(run_dir).read_text(encoding="utf-8"), "warnings")
 
     # Assert
-    assert "client 2 failed in round 1" in warnings
-    assert "INSECURE SETTING: transport.insecure = true" in warnings
-    assert "DE-IDENTIFICATION OFF: deid.enabled" in warnings
+    assert "DE-IDENTIFICATION OFF: data.prepare = false" in warnings and "reviews.csv" in warnings
+    assert INSECURE_TRANSPORT_WARNING not in warnings  # a simulation: nothing crossed a network
+
+
+def test_builtin_data_and_summary_warnings(make_run) -> None:
+    # Prepare: built-in SST-2 (public, no personal data); the summary's own warnings are shown too
+    run_dir = make_run(dp=False)
+
+    # Execute
+    warnings = _section(write_report(run_dir).read_text(encoding="utf-8"), "warnings")
+
+    # Assert
+    assert "DE-IDENTIFICATION OFF" not in warnings
+    assert NO_DP_WARNING in warnings
 
 
 def test_untrusted_text_is_escaped(make_run) -> None:
-    # Prepare: a config value and a warning that look like markup
-    config = '[data]\npath = "<script>alert(1)</script>"\n'
-    run_dir = make_run(dp=True, config=config, warnings=["<img src=x onerror=alert(1)>"])
+    # Prepare: a config value (written by the real config writer) and a warning that look like markup
+    run_dir = make_run(dp=True)
+    cfg = RunConfig.from_flat({"dataset": "<script>alert(1)</script>", "text_column": "text"})
+    (run_dir / "config.toml").write_text(config_to_toml(cfg))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["warnings"].append("<img src=x onerror=alert(1)>")
+    (run_dir / "summary.json").write_text(json.dumps(summary))
 
     # Execute
     page = write_report(run_dir).read_text(encoding="utf-8")
@@ -142,4 +159,4 @@ def test_all_ok_client_rounds_say_so(make_run) -> None:
     section = _section(write_report(make_run(dp=False)).read_text(encoding="utf-8"), "train-loss")
 
     # Assert
-    assert "All 9 client rounds ended ok." in section
+    assert "All 6 client rounds ended ok." in section  # 3 clients x 2 rounds
