@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from deploy_support import NODES, run_config
+from deploy_support import NODES, TEST_POLICY, run_config
 from fedflm.data.keys import read_key_file
 from fedflm.deploy.checkpoint import load_checkpoint
 from fedflm.deploy.client import ClientOptions, start_client
@@ -95,7 +95,7 @@ def test_insecure_deployment_is_recorded_and_warned_in_the_report(processes, tin
         o = processes.owner(name)
         processes.items.append(start_client(
             ClientOptions(server=run.address, store=o.store, key_file=o.key_file, state_dir=o.state_dir,
-                          owner_id=name, insecure=True), tmp_path / f"{name}.log"))
+                          owner_id=name, insecure=True, policy=TEST_POLICY), tmp_path / f"{name}.log"))
     run.submit()
 
     # Execute

@@ -275,8 +275,11 @@ def test_secure_mode_samples_poisson_batches_from_the_os_csprng() -> None:
 
 
 def _batches_after_seed(secure_mode: bool, seed: int) -> list[list[int]]:
-    """The Poisson batches (row indices) of one pass, drawn right after ``torch.manual_seed(seed)``."""
-    _, _, loader = _private(_model(), _rows(200), batch_size=20, secure_mode=secure_mode)
+    """The Poisson batches (row indices) of one pass, drawn right after ``torch.manual_seed(seed)``.
+    Without secure mode the control seeds DP-SGD's own generator with the same ``seed`` (it never
+    draws from torch's global generator)."""
+    control = {} if secure_mode else {"noise_seed": seed}
+    _, _, loader = _private(_model(), _rows(200), batch_size=20, secure_mode=secure_mode, **control)
     torch.manual_seed(seed)
     return [list(batch) for batch in loader.batch_sampler]
 
@@ -286,7 +289,7 @@ def test_secure_mode_poisson_batches_do_not_come_from_torchs_generator() -> None
     plain = [_batches_after_seed(False, seed=0) for _ in range(2)]
     secure = [_batches_after_seed(True, seed=0) for _ in range(2)]
 
-    # Assert: torch's generator repeats itself after the same seed (the control); the OS CSPRNG does not
+    # Assert: a seeded generator repeats itself (the control); the OS CSPRNG does not
     assert plain[0] == plain[1]
     assert secure[0] != secure[1]
 
@@ -295,7 +298,9 @@ def _noise_after_seed(secure_mode: bool, seed: int) -> torch.Tensor:
     """The update of one DP step on zero gradients (pure noise), drawn right after ``torch.manual_seed(seed)``."""
     rows = _rows(8)
     model = _model()
-    private, opt, _ = _private(model, rows, batch_size=8, lr=1.0, poisson_sampling=False, secure_mode=secure_mode)
+    control = {} if secure_mode else {"noise_seed": seed}  # the control: DP-SGD's own seeded generator
+    private, opt, _ = _private(model, rows, batch_size=8, lr=1.0, poisson_sampling=False, secure_mode=secure_mode,
+                               **control)
     before = torch.cat([p.detach().flatten().clone() for p in _trainable(model).values()])
     (0.0 * _loss(private, PadCollator(0)(rows))).backward()
     torch.manual_seed(seed)
