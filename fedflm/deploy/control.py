@@ -5,7 +5,8 @@ file, node registration, and submitting the fedflm run as a Flower App.
   connection (address + CA certificate, or ``insecure``).
 * :func:`write_app_dir` -- a one-file Flower App (``pyproject.toml``) whose
   ``[tool.flwr.app.config]`` is the whole resolved fedflm config; its
-  components are the installed ``server.app:app`` / ``clients.app:app``.
+  components are the installed ``server.app:app`` / ``fedflm.deploy.warm_clientapp:app``
+  (which runs ``clients.app`` code, in the owner's warm trainer or in place).
   ``flwr run`` refuses override keys that the App does not declare, so the
   run's config travels as the App's own defaults.
 * :func:`register_node` -- ``flwr supernode register KEY.pub``.
@@ -52,7 +53,9 @@ def write_app_dir(folder: Path, cfg: RunConfig) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["[project]", 'name = "fedflm-run"', 'version = "1.0.0"', "dependencies = []", "",
              "[tool.flwr.app]", 'publisher = "fedflm"', "",
-             "[tool.flwr.app.components]", 'serverapp = "server.app:app"', 'clientapp = "clients.app:app"',
+             # the owners' ClientApp: light, hands messages to their warm trainer (fedflm/deploy/warm.py)
+             "[tool.flwr.app.components]", 'serverapp = "server.app:app"',
+             'clientapp = "fedflm.deploy.warm_clientapp:app"',
              "", "[tool.flwr.app.config]"]
     lines += [f"{k} = {toml_value(v)}" for k, v in cfg.to_run_config().items()]
     (folder / "pyproject.toml").write_text("\n".join(lines) + "\n")
