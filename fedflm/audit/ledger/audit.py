@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fedflm.audit.ledger.findings import FAIL, WARN, Finding
+from fedflm.audit.ledger.findings import DEFAULT_TOLERANCE, FAIL, WARN, Finding
 from fedflm.audit.ledger.keyfile import derive_mac_key
 from fedflm.audit.ledger.read import LedgerEntry, LedgerFile, read_ledger
 from fedflm.audit.ledger.recompute import (ACCOUNTANT_NAMES, BELOW_TOLERANCE, CROSS_KIND, SAME_KIND, Block,
                                     Recomputation, recompute)
 from fedflm.errors import LedgerError
 
-DEFAULT_TOLERANCE = 0.01  # relative disagreement that fails an entry (1 %)
 
 
 def find_ledgers(paths: Sequence[str | Path]) -> list[Path]:
