@@ -53,7 +53,7 @@ def run_certs(args: argparse.Namespace) -> int:
 
 
 def _register_server_start(ssub: argparse._SubParsersAction) -> None:
-    from fedflm.cli.simulate import HELP, _argtype, _field_types
+    from fedflm.cli.run_flags import add_run_config_flags
 
     p = ssub.add_parser("start", help="start the SuperLink, register node keys, run the federation",
                         description="Starts a Flower SuperLink (TLS + SuperNode authentication), registers "
@@ -69,11 +69,7 @@ def _register_server_start(ssub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-skipped-rounds", type=int, default=3,
                    help="end the run after this many consecutive rounds below --min-clients (default 3)")
     p.add_argument("--insecure", action="store_true", help="NO TLS, NO node auth (trusted test network only)")
-    for name, (ftype, default) in _field_types().items():
-        if name in ("port", "host"):
-            continue
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_argtype(ftype), default=None,
-                       metavar=name.split("_")[-1].upper(), help=HELP.get(name, name.replace("_", " ")))
+    add_run_config_flags(p, defaults={"secure_mode": True})  # a deployment's default is secure
     p.set_defaults(handler=run_server_start)
 
 
@@ -117,6 +113,8 @@ def run_server_start(args: argparse.Namespace) -> int:
 
 
 def _register_client_start(csub: argparse._SubParsersAction) -> None:
+    from fedflm.cli.run_flags import parse_bool
+
     p = csub.add_parser("start", help="start this data owner's node (Flower SuperNode)",
                         description="Connects to the server over TLS with this node's key and trains on "
                                     "the owner's encrypted store, within the owner's epsilon cap.")
@@ -129,7 +127,7 @@ def _register_client_start(csub: argparse._SubParsersAction) -> None:
     p.add_argument("--owner-id", default="owner", help="this owner's id in its privacy ledger")
     p.add_argument("--ca-cert", type=Path, help="the operator's CA certificate (ca.pem)")
     p.add_argument("--auth-key", type=Path, help="this node's private key (NAME.key from `fedflm certs`)")
-    p.add_argument("--secure-mode", type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=True,
+    p.add_argument("--secure-mode", type=parse_bool, default=True, nargs="?", const=True,
                    metavar="BOOL", help="DP noise from the OS CSPRNG (default true)")
     p.add_argument("--port", type=int, default=0, help="local port of the node's ClientApp API (default: any)")
     p.add_argument("--insecure", action="store_true", help="NO TLS, NO auth (trusted test network only)")
