@@ -78,7 +78,7 @@ def train(msg: Message, context: Context) -> Message:
         model, _ = _model(cfg.model, names, cfg.fed.seed)
         data = _tokenized(cfg, pid, num_clients)
     set_adapter_state(model, from_record(msg.content["arrays"]))
-    loader = train_loader(data, cfg.train.batch_size, seed=cfg.fed.seed * 1000 + server_round * 97 + pid)
+    loader = train_loader(data, cfg.train.batch_size, seed=cfg.fed.round_seed(server_round, pid))
     device = resolve_device(cfg.model.device)
     privacy = None
     if cfg.privacy.dp == "sample":

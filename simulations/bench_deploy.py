@@ -129,7 +129,7 @@ def run_deployment(args: argparse.Namespace, tmp: Path) -> dict:
 
 
 def run_simulation(args: argparse.Namespace, tmp: Path) -> dict:
-    from fedflm.fl.simulation import simulate
+    from fedflm.api import simulate
 
     t0 = time.perf_counter()
     res = simulate(_config(args, tmp / "sim-run"))

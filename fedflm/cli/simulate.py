@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = resolve_config(args)  # config errors first, before the heavy imports
     from fedflm.cli.display import RichReporter, client_table, console, summary_table, warn
     from fedflm.fl import progress
-    from fedflm.fl.simulation import simulate
+    from fedflm.api import simulate
 
     reporter = RichReporter()
     progress.set_reporter(None if args.quiet else reporter)

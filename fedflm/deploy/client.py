@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fedflm.config import check_epsilon_cap
 from fedflm.data.keys import read_key_file
 from fedflm.data.store import read_manifest
 from fedflm.deploy.procs import Proc, flower_bin, flower_env, free_port
@@ -51,8 +52,7 @@ class ClientOptions:
     def __post_init__(self) -> None:
         if not _SERVER_RE.match(self.server):
             raise ConfigError(f"--server must be HOST:PORT, got {self.server!r}")
-        if self.max_epsilon is not None and not self.max_epsilon > 0:
-            raise ConfigError(f"max_epsilon must be > 0, got {self.max_epsilon}")
+        check_epsilon_cap(self.max_epsilon)
         if not self.insecure:
             if self.ca_cert is None or not self.ca_cert.is_file():
                 raise ConfigError(f"--ca-cert must name the operator's CA certificate, got {self.ca_cert}")

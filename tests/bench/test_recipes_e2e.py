@@ -10,7 +10,7 @@ import pytest
 
 from fedflm.errors import ConfigError
 from fedflm.report.html import SECTIONS
-from fedflm.report.recipes import load_recipe, run_and_record
+from fedflm.bench.recipes import load_recipe, run_and_record
 from fedflm.report.results import load_rows
 from fedflm.report.results_md import render_results
 
