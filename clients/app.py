@@ -1,36 +1,53 @@
 """fedflm ClientApp: trains the LoRA adapter on this node's data, returns only adapter tensors.
 
 Simulation: each virtual client derives its partition from the run config
-(``partition-id`` / ``num-partitions`` in its node config). Deployment: a data
-owner's node config names its encrypted store, key file and privacy state
-(``fedflm client start``; see fedflm/deploy/node_data.py). Nothing but the
-adapter tensors and aggregate numbers (train loss, example count) is replied.
+(``partition-id`` / ``num-partitions`` in its node config); the simulated
+owner's settings come from the run config (the operator simulates itself).
+Deployment: a data owner's node config is its :class:`OwnerSettings` (store,
+key, privacy state, secure mode, and its policy; ``fedflm client start``).
+The server's run config is a *request*: the node checks it against the
+owner's policy and refuses with a typed code (nothing trained, nothing sent,
+the ledger unchanged) when it breaks it. What a reply carries is decided in
+``fedflm.owner.reply``; see clients/README.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 import warnings
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
+import torch
 from flwr.app import ConfigRecord, Context, Error, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from fedflm.config import ModelConfig, RunConfig
-from fedflm.deploy.node_data import is_deployed, owner_dataset, owner_partition_id, owner_run_config
-from fedflm.errors import PrivacyBudgetExceeded
+from fedflm.data.keys import read_key_file
+from fedflm.deploy.node_data import is_deployed, owner_dataset, owner_partition_id
+from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.client_data import client_partition, prepared_node_config
 from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, resolve_device,
                                 set_adapter_state)
-from fedflm.train.batching import TokenizedDataset, train_loader
+from fedflm.owner.console import announce
+from fedflm.owner.plan_notice import plan_notice
+from fedflm.owner.policy import check_examples, check_plan_noise, check_request, check_round, effective_config
+from fedflm.owner.refusal import Refusal
+from fedflm.owner.reply import reply_metrics, reply_privacy
+from fedflm.owner.settings import DP_MODES, OwnerPolicy, OwnerSettings
 from fedflm.privacy.dp import SecureModeOffWarning
-from fedflm.privacy.federation import client_owner, train_private
+from fedflm.privacy.federation import PrivacyOutcome, state_root, train_private
+from fedflm.privacy.state import OwnerPrivacy
+from fedflm.train.batching import TokenizedDataset, train_loader
 from fedflm.train.local import train_local
 from fedflm.train.memory import return_freed_memory
 
 app = ClientApp()
-BUDGET_REFUSED = 403  # error code of a refusal: the data owner's epsilon cap would be exceeded
+BUDGET_REFUSED = int(Refusal.BUDGET)  # kept for callers of the old name
 log = logging.getLogger("fedflm.client")
 
 
@@ -53,52 +70,155 @@ def run_config_from_message(msg: Message) -> RunConfig:
     return RunConfig.from_flat(flat)
 
 
+@dataclass(frozen=True)
+class NodeRound:
+    """One message at one node: who the owner is, what it trains on, and what the server asked."""
+
+    settings: OwnerSettings
+    cfg: RunConfig  # the server's request, with the owner's privacy settings applied
+    server_round: int
+    partition_id: int
+
+
+def simulated_settings(cfg: RunConfig, node_config: dict[str, Any], pid: int) -> OwnerSettings:
+    """A simulated owner: the operator simulates itself, so its policy is the run's own."""
+    policy = OwnerPolicy(dp_modes=DP_MODES, max_epsilon=cfg.privacy.max_epsilon, delta=cfg.privacy.delta,
+                         accountant=cfg.privacy.accountant, max_rounds=cfg.fed.rounds, min_noise_multiplier=0.0,
+                         publish_ledger=True)
+    seed = None if cfg.privacy.secure_mode else cfg.fed.seed * 1000 + pid
+    return OwnerSettings(owner_id=str(node_config.get("owner-id") or f"client-{pid}"),
+                         state_dir=state_root(cfg, {}), secure_mode=cfg.privacy.secure_mode, seed=seed,
+                         policy=policy)
+
+
+def _refusal(msg: Message, node: NodeRound | None, code: int, text: str) -> Message:
+    """Nothing trained, nothing sent: a typed refusal the server records; the owner's console says why."""
+    if node is not None and node.settings.deployed:
+        announce(node.settings.owner_dir, f"REFUSED run {node.cfg.privacy.run_id or 'run'!r} round "
+                                          f"{node.server_round} ({Refusal(code).name}): {text}")
+    log.warning("refused (%s): %s", Refusal(code).name, text)
+    return Message(Error(code=int(code), reason=f"{Refusal(code).name.lower()}: {text}"[:500]), reply_to=msg)
+
+
+def _load_data(node: NodeRound, node_config: dict[str, Any]) -> tuple[Any, TokenizedDataset]:
+    """(model, tokenized data) of this owner: its store, a prepared store, or its partition."""
+    cfg = node.cfg
+    if node.settings.deployed:
+        ds, names = owner_dataset({"store": str(node.settings.store), "key-file": str(node.settings.key_file)})
+    elif cfg.data.prepare:
+        ds, names = owner_dataset(prepared_node_config(cfg.fed.out, node.partition_id))
+    else:
+        num_clients = int(node_config["num-partitions"])
+        _, names = client_partition(cfg.data, node.partition_id, num_clients, cfg.fed.seed)
+        model, _ = _model(cfg.model, names, cfg.fed.seed)
+        return model, _tokenized(cfg, node.partition_id, num_clients)
+    model, tok = _model(cfg.model, names, cfg.fed.seed)
+    return model, TokenizedDataset(ds, tok, cfg.data.max_length)
+
+
+def round_seed(settings: OwnerSettings, run_id: str, server_round: int) -> int | None:
+    """secure_mode off: a seed of the owner's (its own seed, mixed with the run and round so that
+    no two rounds repeat a mask); None in secure mode. Never a server-chosen seed."""
+    if settings.secure_mode:
+        return None
+    if settings.seed is None:
+        return secrets.randbits(63)
+    h = hashlib.sha256(f"{settings.seed}|{run_id}|{server_round}".encode()).digest()
+    return int.from_bytes(h[:8], "big") >> 1
+
+
+def _reseed_globals(settings: OwnerSettings, run_id: str, server_round: int) -> None:
+    """The model builder seeds torch's global generator from the server's seed: replace it
+    with the owner's randomness (dropout and anything else drawing from it)."""
+    seed = round_seed(settings, f"globals|{run_id}", server_round)
+    torch.manual_seed(seed if seed is not None else secrets.randbits(63))
+
+
+def _owner_privacy(node: NodeRound) -> OwnerPrivacy:
+    """The owner's budget; a deployed owner's ledger is MAC'd with its key (HKDF-separated)."""
+    s, dp = node.settings, node.cfg.privacy
+    key = read_key_file(str(s.key_file)).secret if s.deployed else None
+    return OwnerPrivacy(s.owner_dir, s.owner_id, dp.delta, dp.accountant, dp.max_epsilon, key=key)
+
+
+def _guard(node: NodeRound):
+    """Checks that need the owner's ledger and plan, run under its lock before training."""
+    def guard(entries: list[dict[str, Any]], plan: Any) -> None:
+        check_round(node.settings.policy, node.cfg.privacy.run_id or "run", node.server_round, entries)
+        check_plan_noise(node.settings.policy, plan.noise_multiplier)
+    return guard
+
+
+def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[Any, PrivacyOutcome | None]:
+    cfg, s = node.cfg, node.settings
+    loader = train_loader(data, cfg.train.batch_size, seed=cfg.fed.round_seed(node.server_round, node.partition_id))
+    device = resolve_device(cfg.model.device)
+    run = lambda privatize=None: train_local(model, loader, cfg.train, device, privatize)  # noqa: E731
+    if cfg.privacy.dp != "sample":
+        return run(), None
+    run_id = cfg.privacy.run_id or "run"
+    result, privacy = train_private(cfg, _owner_privacy(node), len(data), node.server_round, run,
+                                    guard=_guard(node), publish_ledger=s.policy.publish_ledger,
+                                    noise_seed=round_seed(s, run_id, node.server_round))
+    return result, privacy
+
+
+def _announce_round(node: NodeRound, n: int, privacy: PrivacyOutcome | None) -> None:
+    s = node.settings
+    if not s.deployed:
+        return
+    run_id = node.cfg.privacy.run_id or "run"
+    if privacy is None:
+        announce(s.owner_dir, f"run {run_id!r} round {node.server_round}: trained with dp={node.cfg.privacy.dp} "
+                              "(the owner's opt-in; no DP-SGD at this node)")
+        return
+    if privacy.first_of_run and privacy.plan is not None:
+        announce(s.owner_dir, plan_notice(privacy.plan, n, run_id, s.policy.max_epsilon))
+    cap = f" (cap {s.policy.max_epsilon:g})" if s.policy.max_epsilon is not None else ""
+    announce(s.owner_dir, f"run {run_id!r} round {node.server_round}: trained; epsilon now {privacy.epsilon:.4f}{cap}")
+
+
+def _request(msg: Message) -> tuple[RunConfig, int]:
+    """The server's request: its run config and round (raises on a malformed one)."""
+    return run_config_from_message(msg), int(msg.content["config"]["server-round"])
+
+
+def _owner(context: Context, cfg: RunConfig) -> tuple[OwnerSettings, int]:
+    """This owner's settings and partition id (a broken node config is the owner's to fix: it raises)."""
+    if is_deployed(context.node_config):
+        settings = OwnerSettings.from_node_config(context.node_config)
+        return settings, owner_partition_id({"owner-id": settings.owner_id})
+    # simulation: the CLI and the run summary announce insecure settings once
+    warnings.filterwarnings("ignore", category=SecureModeOffWarning)
+    pid = int(context.node_config["partition-id"])
+    return simulated_settings(cfg, context.node_config, pid), pid
+
+
 @app.train()
 def train(msg: Message, context: Context) -> Message:
-    cfg = run_config_from_message(msg)
-    if not is_deployed(context.node_config):
-        # simulation: the CLI and the run summary announce insecure settings once
-        warnings.filterwarnings("ignore", category=SecureModeOffWarning)
-    server_round = int(msg.content["config"]["server-round"])
-    if is_deployed(context.node_config):  # a data owner's node: its encrypted store
-        cfg = owner_run_config(cfg, context.node_config)
-        pid = owner_partition_id(context.node_config)
-        ds, names = owner_dataset(context.node_config)
-        model, tok = _model(cfg.model, names, cfg.fed.seed)
-        data = TokenizedDataset(ds, tok, cfg.data.max_length)
-    elif cfg.data.prepare:  # simulation with --prepare: this owner's encrypted store
-        pid = int(context.node_config["partition-id"])
-        ds, names = owner_dataset(prepared_node_config(cfg.fed.out, pid))
-        model, tok = _model(cfg.model, names, cfg.fed.seed)
-        data = TokenizedDataset(ds, tok, cfg.data.max_length)
-    else:  # simulation: the partition derived from the run config
-        pid = int(context.node_config["partition-id"])
-        num_clients = int(context.node_config["num-partitions"])
-        _, names = client_partition(cfg.data, pid, num_clients, cfg.fed.seed)
-        model, _ = _model(cfg.model, names, cfg.fed.seed)
-        data = _tokenized(cfg, pid, num_clients)
-    set_adapter_state(model, from_record(msg.content["arrays"]))
-    loader = train_loader(data, cfg.train.batch_size, seed=cfg.fed.round_seed(server_round, pid))
-    device = resolve_device(cfg.model.device)
-    privacy = None
-    if cfg.privacy.dp == "sample":
-        owner = client_owner(cfg, context.node_config, pid)
-        try:  # the owner's ledger is fsync'd before train_private returns
-            result, privacy = train_private(cfg, owner, len(data), server_round,
-                                            lambda privatize: train_local(model, loader, cfg.train, device, privatize))
-        except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
-            log.warning("%s", exc)
-            return Message(Error(code=BUDGET_REFUSED, reason=f"privacy budget: {exc}"), reply_to=msg)
-    else:
-        result = train_local(model, loader, cfg.train, device)
-    metrics = MetricRecord({"train-loss": result.loss, "num-examples": len(data),
-                            "partition-id": pid, "steps": result.steps,
-                            "train-seconds": result.seconds})
-    reply = RecordDict({"arrays": to_record(get_adapter_state(model)), "metrics": metrics})
+    try:
+        cfg, server_round = _request(msg)
+    except (ConfigError, ValueError, KeyError, TypeError) as exc:
+        return _refusal(msg, None, Refusal.REQUEST, f"malformed request: {exc}")
+    settings, pid = _owner(context, cfg)
+    node = NodeRound(settings, cfg, server_round, pid)
+    try:
+        check_request(settings.policy, cfg, deployed=settings.deployed)
+        node = NodeRound(settings, effective_config(cfg, settings), server_round, pid)
+        model, data = _load_data(node, dict(context.node_config))
+        if settings.deployed:
+            check_examples(settings.policy, len(data), node.cfg.privacy.dp)
+            _reseed_globals(settings, node.cfg.privacy.run_id, server_round)
+        set_adapter_state(model, from_record(msg.content["arrays"]))
+        result, privacy = _train_round(node, model, data)
+    except PolicyRefused as exc:
+        return _refusal(msg, node, exc.code, str(exc))
+    except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
+        return _refusal(msg, node, Refusal.BUDGET, str(exc))
+    _announce_round(node, len(data), privacy)
+    metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy)
+    reply = RecordDict({"arrays": to_record(get_adapter_state(model)), "metrics": MetricRecord(metrics)})
     if privacy is not None:
-        metrics["epsilon"] = privacy.epsilon
-        reply["privacy"] = ConfigRecord({"owner-id": privacy.owner_id, "ledger": privacy.ledger})
-    if cfg.privacy.dp == "client":  # equal weights: the client-level DP analysis needs them
-        metrics["dp-unit-weight"] = 1
-    return_freed_memory(device)  # a worker serves many rounds: give the round's heap back
+        reply["privacy"] = ConfigRecord(reply_privacy(privacy))
+    return_freed_memory(resolve_device(node.cfg.model.device))  # a worker serves many rounds: give the heap back
     return Message(content=reply, reply_to=msg)

@@ -9,6 +9,7 @@ Flower's ``run_config`` (keys with dashes, scalar values only).
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
@@ -24,8 +25,8 @@ def _check(cond: bool, msg: str) -> None:
 
 
 def check_epsilon_cap(value: float | None, name: str = "max_epsilon") -> None:
-    """An owner's epsilon cap is None (no cap) or > 0 (the run config, a node's option, its state)."""
-    _check(value is None or value > 0, f"{name} must be > 0, got {value!r}")
+    """An owner's epsilon cap is None (no cap) or a finite number > 0 (run config, owner policy, owner state)."""
+    _check(value is None or (math.isfinite(value) and value > 0), f"{name} must be a finite number > 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -268,5 +269,5 @@ def run_warnings(cfg: RunConfig) -> list[str]:
                         "generator (fine for simulation; use --secure-mode true in deployment)")
     if cfg.privacy.dp == "client":
         warnings.append("client-level DP clips and noises on the server: the server sees raw client "
-                        "updates; epsilon assumes every sampled client replies")
+                        "updates (clients are Poisson-sampled; noise follows the updates that arrive)")
     return warnings

@@ -64,3 +64,15 @@ class DeidError(FedflmError):
 
 class FederationError(FedflmError):
     """The federation cannot proceed (e.g. too few clients remain)."""
+
+
+class PolicyRefused(PrivacyError):
+    """A data owner's node refuses a run or round that breaks its own policy.
+
+    ``code`` is a :class:`fedflm.owner.refusal.Refusal` value: the node sends it
+    to the server in the error reply, so the server records *why* without
+    parsing text."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = int(code)

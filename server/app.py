@@ -63,7 +63,8 @@ class GlobalEvaluator:
         row: dict[str, Any] = {"round": server_round, **res.metrics}
         last = self.strategy.last_round
         if server_round > 0 and last.get("round") == server_round:
-            row["train_loss"] = last["train"].get("train-loss")
+            if "train-loss" in last["train"]:  # dp none only: under DP no exact loss leaves a client
+                row["train_loss"] = last["train"]["train-loss"]
             row.update({k: last[k] for k in ("clients_ok", "clients_failed", "bytes_up")})
             self.record_clients(last)
             eps = self.client_dp.epsilon if self.client_dp is not None else epsilon_max(last["clients"])
@@ -106,8 +107,11 @@ def _transport(session: DeploymentSession | None) -> str:
 
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
-    weight_key = "dp-unit-weight" if cfg.privacy.dp == "client" else "num-examples"
-    strategy = RecordingFedAvg(fraction_train=cfg.fed.fraction_train, fraction_evaluate=0.0,
+    # under DP the owners send no exact example count: FedAvg weights are uniform
+    weight_key = "num-examples" if cfg.privacy.dp == "none" else "dp-unit-weight"
+    # client-level DP samples clients itself (Poisson, in ClientLevelDP): the inner FedAvg offers every node
+    fraction = 1.0 if cfg.privacy.dp == "client" else cfg.fed.fraction_train
+    strategy = RecordingFedAvg(fraction_train=fraction, fraction_evaluate=0.0,
                                min_train_nodes=n_min, min_available_nodes=n_min,
                                weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="also write one JSON row per epsilon here")
     args = parser.parse_args(argv)
 
-    from fedflm.audit.empirical import EmpiricalConfig, run_empirical_audit
+    from fedflm.audit.empirical.audit import EmpiricalConfig, run_empirical_audit
 
     overrides: dict[str, object] = {}
     if args.quick:

@@ -23,12 +23,9 @@ RULES = [
     ("the ledger audit is independent of the training code",
      ("fedflm.audit.ledger",),
      ("fedflm.train", "fedflm.models", "fedflm.fl", "fedflm.privacy", "fedflm.deploy", "fedflm.data",
-      "fedflm.audit.empirical", "fedflm.audit.training", "torch", "transformers", "peft", "flwr")),
+      "fedflm.audit.empirical", "fedflm.audit.mechanism", "fedflm.owner", "torch", "transformers", "peft",
+      "flwr")),
 ]
-
-#: Before the audit package is split into audit/ledger/ and audit/empirical/, these files are the ledger audit.
-LEDGER_AUDIT_FILES = ("findings", "keyfile", "ledger_audit", "ledger_read", "ledger_report", "recompute")
-
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
@@ -86,10 +83,6 @@ def reachable(module: str) -> dict[str, str]:
 
 
 def _applies(module: str, prefixes: tuple[str, ...]) -> bool:
-    if "fedflm.audit.ledger" in prefixes and module.startswith("fedflm.audit."):
-        split = any(m.startswith("fedflm.audit.ledger.") for m in _modules())
-        if not split:
-            return module.rpartition(".")[2] in LEDGER_AUDIT_FILES
     return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 

@@ -223,7 +223,7 @@ def test_every_epsilon_cap_is_checked_by_one_rule(value: float, tmp_path) -> Non
     from fedflm.privacy.state import OwnerPrivacy
 
     # Execute / Assert: the run config and an owner's state refuse it with the same words
-    with pytest.raises(ConfigError, match=f"max_epsilon must be > 0, got {value!r}"):
+    with pytest.raises(ConfigError, match=f"max_epsilon must be a finite number > 0, got {value!r}"):
         DPConfig(max_epsilon=value)
-    with pytest.raises(ConfigError, match=f"epsilon_cap must be > 0, got {value!r}"):
+    with pytest.raises(ConfigError, match=f"epsilon_cap must be a finite number > 0, got {value!r}"):
         OwnerPrivacy(tmp_path, "owner-1", 1e-5, "rdp", value)

@@ -1,12 +1,17 @@
 """Privacy audit for an auditor who was not part of training.
 
-* ``fedflm audit ledger`` -- :mod:`fedflm.audit.ledger_audit`: verify ledgers
-  (:mod:`~fedflm.audit.ledger_read`) and recompute epsilon independently
-  (:mod:`~fedflm.audit.recompute`); reports by :mod:`~fedflm.audit.ledger_report`.
-* ``fedflm audit empirical`` -- :mod:`fedflm.audit.empirical`: canaries
-  (:mod:`~fedflm.audit.canaries`), training (:mod:`~fedflm.audit.training`) and
-  the one-run lower bound (:mod:`~fedflm.audit.one_run`).
+* :mod:`fedflm.audit.ledger` -- ``fedflm audit ledger``: verify ledgers and
+  recompute epsilon independently. Imports no training code (enforced by
+  ``tests/audit/test_audit_imports.py``).
+* :mod:`fedflm.audit.bounds` -- epsilon lower bounds from membership guesses
+  (pure statistics, no training code either).
+* :mod:`fedflm.audit.mechanism` -- ``fedflm audit mechanism``: white-box
+  gradient canaries through the node's own DP-SGD step (imports the code it
+  tests, ``fedflm.privacy.dp``).
+* :mod:`fedflm.audit.empirical` -- ``fedflm audit empirical``: black-box
+  canaries in one client's training run (trains).
+* :mod:`fedflm.audit.signoff` -- ``fedflm audit all``: all of the above for
+  a run and its owners, one ``audit.html``.
 
-Ledger verification and recomputation never import ``fedflm.privacy``,
-``fedflm.train`` or ``fedflm.fl``. See README.md beside this file.
+See README.md beside this file.
 """

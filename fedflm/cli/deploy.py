@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fedflm.config import RunConfig
 from fedflm.errors import ConfigError
+
+if TYPE_CHECKING:
+    from fedflm.owner.settings import OwnerPolicy
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -113,32 +117,62 @@ def run_server_start(args: argparse.Namespace) -> int:
 
 
 def _register_client_start(csub: argparse._SubParsersAction) -> None:
-    from fedflm.cli.run_flags import parse_bool
-
     p = csub.add_parser("start", help="start this data owner's node (Flower SuperNode)",
                         description="Connects to the server over TLS with this node's key and trains on "
-                                    "the owner's encrypted store, within the owner's epsilon cap.")
+                                    "the owner's encrypted store under the owner's own privacy policy "
+                                    "(--policy FILE and the flags below; flags override the file). "
+                                    "No server run config can change it: rounds that break it are refused.")
     p.add_argument("--server", required=True, help="HOST:PORT of the server's SuperLink")
     p.add_argument("--store", type=Path, required=True, help="the owner's encrypted store (fedflm data prepare)")
-    p.add_argument("--key-file", type=Path, required=True, help="the store's key file (0600)")
+    p.add_argument("--key-file", type=Path, required=True, help="the store's key file (0600); also keys "
+                   "the privacy ledger's MACs")
     p.add_argument("--state-dir", type=Path, required=True,
                    help="where this owner's privacy ledger and accountant state live (keep it across runs)")
-    p.add_argument("--max-epsilon", type=float, help="the owner's epsilon cap: rounds beyond it are refused")
+    p.add_argument("--policy", type=Path, metavar="TOML", help="the owner's privacy policy file (clients/README.md)")
+    p.add_argument("--max-epsilon", type=float, help="the owner's epsilon cap over all runs (required, here or "
+                   "in --policy)")
+    p.add_argument("--delta", type=float, help="the owner's delta (runs may ask for less, never more; default 1e-5)")
+    p.add_argument("--accountant", choices=("rdp", "prv"), help="the owner's accountant (default rdp)")
+    p.add_argument("--max-rounds", type=int, help="most rounds this node trains per run (default 20)")
+    p.add_argument("--min-noise-multiplier", type=float, help="smallest noise multiplier accepted (default 0.5)")
+    p.add_argument("--allow-dp", action="append", choices=("client", "none"), default=None, metavar="MODE",
+                   help="also accept dp MODE (client: the server sees raw clipped updates; none: NO "
+                        "privacy); repeatable. Default: sample-level DP only")
+    p.add_argument("--publish-ledger", action="store_true", default=None,
+                   help="send the whole ledger text to the server for an audit (default: epsilon and the "
+                        "ledger's head hash only)")
     p.add_argument("--owner-id", default="owner", help="this owner's id in its privacy ledger")
     p.add_argument("--ca-cert", type=Path, help="the operator's CA certificate (ca.pem)")
     p.add_argument("--auth-key", type=Path, help="this node's private key (NAME.key from `fedflm certs`)")
-    p.add_argument("--secure-mode", type=parse_bool, default=True, nargs="?", const=True,
-                   metavar="BOOL", help="DP noise from the OS CSPRNG (default true)")
+    p.add_argument("--secure-mode", default="true", metavar="BOOL",
+                   help="DP noise and sampling from the OS CSPRNG (default true)")
+    p.add_argument("--seed", type=int, help="--secure-mode false only: the owner's seed for reproducible noise")
     p.add_argument("--port", type=int, default=0, help="local port of the node's ClientApp API (default: any)")
     p.add_argument("--insecure", action="store_true", help="NO TLS, NO auth (trusted test network only)")
     p.set_defaults(handler=run_client_start)
 
 
+def client_policy(args: argparse.Namespace) -> "OwnerPolicy":
+    """--policy FILE, then the flags that were given."""
+    from fedflm.owner.settings import load_policy
+
+    base = load_policy(args.policy)
+    modes = None
+    if args.allow_dp:
+        modes = tuple(dict.fromkeys((*base.dp_modes, *args.allow_dp)))
+    over = {"max_epsilon": args.max_epsilon, "delta": args.delta, "accountant": args.accountant,
+            "max_rounds": args.max_rounds, "min_noise_multiplier": args.min_noise_multiplier,
+            "dp_modes": modes, "publish_ledger": args.publish_ledger}
+    return dataclasses.replace(base, **{k: v for k, v in over.items() if v is not None})
+
+
 def run_client_start(args: argparse.Namespace) -> int:
     from fedflm.deploy.client import ClientOptions, run_foreground
+    from fedflm.owner.settings import parse_bool
 
     opts = ClientOptions(server=args.server, store=args.store, key_file=args.key_file,
                          state_dir=args.state_dir, owner_id=args.owner_id, ca_cert=args.ca_cert,
-                         auth_key=args.auth_key, max_epsilon=args.max_epsilon, secure_mode=args.secure_mode,
+                         auth_key=args.auth_key, policy=client_policy(args),
+                         secure_mode=parse_bool(args.secure_mode, "--secure-mode"), seed=args.seed,
                          insecure=args.insecure, port=args.port)
     return run_foreground(opts)

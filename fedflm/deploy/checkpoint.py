@@ -118,8 +118,14 @@ def save_checkpoint(folder: Path, ckpt: Checkpoint, key: DataKey) -> Path:
     return write_atomic(Path(folder) / CHECKPOINT_NAME, encode(ckpt, key), private=True)
 
 
-def load_checkpoint(folder: Path, key: DataKey) -> Checkpoint:
+def load_checkpoint(folder: Path, key: DataKey, run_id: str | None = None) -> Checkpoint:
+    """Decrypt ``folder/checkpoint.fedflm``; with ``run_id``, refuse a checkpoint of another run
+    (the run id is inside the authenticated payload, so it cannot be swapped unnoticed)."""
     path = Path(folder) / CHECKPOINT_NAME
     if not path.is_file():
         raise StoreError(f"{path}: no checkpoint (was the run started with a checkpoint key?)")
-    return decode(path.read_bytes(), key, str(path))
+    ckpt = decode(path.read_bytes(), key, str(path))
+    if run_id is not None and ckpt.run_id != run_id:
+        raise StoreError(f"{path}: checkpoint of run {ckpt.run_id!r}, not of run {run_id!r}; refusing to resume "
+                         "from another run's state")
+    return ckpt

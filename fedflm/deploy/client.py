@@ -2,28 +2,37 @@
 
 The SuperNode dials the operator's SuperLink over TLS (verifying it with the
 CA certificate), authenticates with the owner's node key, and runs fedflm's
-ClientApp on the owner's encrypted store. The store path, key file, privacy
-state directory and epsilon cap go into the SuperNode's *node config*: they
-stay on the owner's machine (the server only ever sees adapter tensors and
-aggregate numbers). SIGTERM / Ctrl-C stop the SuperNode and its helpers.
+ClientApp on the owner's encrypted store. The owner's settings -- store, key
+file, privacy state, secure mode and its policy (:class:`OwnerSettings`) --
+go into the SuperNode's *node config*, a TOML file in the state directory:
+they stay on the owner's machine and no server run config overrides them.
+The owner's console prints the policy at start and, while the node runs,
+every round's decision (trained / refused and why, the DP plan of each run).
+SIGTERM / Ctrl-C stop the SuperNode and its helpers.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fedflm.config import check_epsilon_cap
 from fedflm.data.keys import read_key_file
 from fedflm.data.store import read_manifest
 from fedflm.deploy.procs import Proc, flower_bin, flower_env, free_port
 from fedflm.errors import ConfigError, FederationError
+from fedflm.owner.console import CONSOLE_NAME, ConsoleTail
+from fedflm.owner.settings import OwnerPolicy, OwnerSettings
 
-__all__ = ["ClientOptions", "supernode_argv", "node_config", "start_client", "run_foreground"]
+__all__ = ["ClientOptions", "NODE_CONFIG_NAME", "supernode_argv", "write_node_config", "start_client",
+           "run_foreground"]
+
+NODE_CONFIG_NAME = "node-config.toml"
 
 _SERVER_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 INSECURE_BANNER = ("!!! INSECURE: --insecure given: this node talks to the server WITHOUT TLS and "
@@ -41,8 +50,9 @@ class ClientOptions:
     owner_id: str
     ca_cert: Path | None = None  # the operator's ca.pem
     auth_key: Path | None = None  # this node's private key (OpenSSH EC)
-    max_epsilon: float | None = None
+    policy: OwnerPolicy = field(default_factory=OwnerPolicy)  # the owner's rules (max_epsilon required)
     secure_mode: bool = True
+    seed: int | None = None  # secure_mode off only: the owner's own seed
     insecure: bool = False
     port: int = 0  # local port of the SuperNode's ClientApp runtime API (0 = any free one)
     max_retries: int | None = None
@@ -52,7 +62,10 @@ class ClientOptions:
     def __post_init__(self) -> None:
         if not _SERVER_RE.match(self.server):
             raise ConfigError(f"--server must be HOST:PORT, got {self.server!r}")
-        check_epsilon_cap(self.max_epsilon)
+        if self.policy.max_epsilon is None:
+            raise ConfigError("an epsilon cap is required on a data owner's node: --max-epsilon E "
+                              "(or max-epsilon in --policy FILE)")
+        self.settings()  # owner id, secure mode / seed: fail now, not per round
         if not self.insecure:
             if self.ca_cert is None or not self.ca_cert.is_file():
                 raise ConfigError(f"--ca-cert must name the operator's CA certificate, got {self.ca_cert}")
@@ -60,23 +73,29 @@ class ClientOptions:
                 raise ConfigError(f"--auth-key must name this node's private key, got {self.auth_key}")
         read_manifest(self.store, read_key_file(self.key_file))  # wrong key / store: fail now, not per round
 
+    def settings(self) -> OwnerSettings:
+        """The owner's settings as its node will parse them back."""
+        return OwnerSettings(owner_id=self.owner_id, state_dir=self.state_dir, store=self.store,
+                             key_file=self.key_file, secure_mode=self.secure_mode, seed=self.seed,
+                             policy=self.policy)
 
-def node_config(opts: ClientOptions) -> str:
-    """The SuperNode's ``--node-config`` string (values quoted as TOML strings)."""
-    items = {"store": str(opts.store.resolve()), "key-file": str(opts.key_file.resolve()),
-             "privacy-state": str(opts.state_dir.resolve()), "owner-id": opts.owner_id,
-             "secure-mode": "true" if opts.secure_mode else "false"}
-    for k, v in items.items():
-        if '"' in v or "\\" in v:
-            raise ConfigError(f"{k} must not contain quotes or backslashes, got {v!r}")
-    text = " ".join(f'{k}="{v}"' for k, v in items.items())
-    if opts.max_epsilon is not None:
-        text += f" max-epsilon={float(opts.max_epsilon)!r}"
-    return text
+
+def write_node_config(opts: ClientOptions) -> Path:
+    """Write the SuperNode's node config (``STATE_DIR/node-config.toml``, 0600) and return its path."""
+    import tomli_w
+
+    opts.state_dir.mkdir(parents=True, exist_ok=True)
+    path = opts.state_dir / NODE_CONFIG_NAME
+    tmp = path.with_name(f".{NODE_CONFIG_NAME}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        tomli_w.dump(opts.settings().to_node_config(), fh)
+    tmp.replace(path)
+    return path
 
 
 def supernode_argv(opts: ClientOptions) -> list[str]:
-    argv = [flower_bin("flower-supernode"), "--superlink", opts.server, "--node-config", node_config(opts),
+    argv = [flower_bin("flower-supernode"), "--superlink", opts.server, "--node-config", str(write_node_config(opts)),
             "--port", str(opts.port or free_port())]
     if opts.max_retries is not None:
         argv += ["--max-retries", str(opts.max_retries)]
@@ -94,13 +113,43 @@ def start_client(opts: ClientOptions, log_path: Path) -> Proc:
                 env=flower_env({"OMP_NUM_THREADS": "1", **opts.env}), cwd=opts.state_dir)
 
 
+def policy_banner(opts: ClientOptions) -> str:
+    """The owner's policy and randomness, printed when the node starts."""
+    lines = [f"owner {opts.owner_id}: this node's privacy policy (no server can change it)",
+             *opts.policy.lines()]
+    if opts.secure_mode:
+        lines.append("  randomness          DP noise and sampling from the OS CSPRNG (secure mode)")
+    else:
+        lines.append("!!! secure mode OFF: DP noise from a seeded PyTorch generator "
+                     f"({'owner seed ' + str(opts.seed) if opts.seed is not None else 'seeded from the OS'}); "
+                     "for reproducible experiments only !!!")
+    if opts.policy.allows_no_dp:
+        lines.append("!!! this owner accepts dp=none: such runs train WITHOUT any privacy guarantee !!!")
+    return "\n".join(lines)
+
+
+def _wait_showing_console(proc: Proc, console: ConsoleTail, say: Callable[[str], None]) -> int:
+    """Wait for the SuperNode; print the owner's console lines (round decisions) as they come."""
+    while True:
+        try:
+            code = proc.popen.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            code = None
+        for line in console.new_lines():
+            say(line)
+        if code is not None:
+            return code
+
+
 def run_foreground(opts: ClientOptions, say: Callable[[str], None] = print, give_up_s: float = 3600.0) -> int:
     """``fedflm client start``: runs until SIGTERM / Ctrl-C. A SuperNode that cannot
     activate (server not up yet, key not registered yet) is restarted with backoff
     for up to ``give_up_s`` seconds since the last successful connection."""
     if opts.insecure:
         say(INSECURE_BANNER)
+    say(policy_banner(opts))
     log_path = opts.state_dir / "supernode.log"
+    console = ConsoleTail(opts.settings().owner_dir / CONSOLE_NAME)
 
     def _term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -112,7 +161,7 @@ def run_foreground(opts: ClientOptions, say: Callable[[str], None] = print, give
         while True:
             proc = start_client(opts, log_path)
             say(f"SuperNode for owner {opts.owner_id} -> {opts.server}; log {log_path}; Ctrl-C to stop")
-            code = proc.popen.wait()
+            code = _wait_showing_console(proc, console, say)
             proc.stop()
             tail = " | ".join(proc.log_text().strip().splitlines()[-12:])
             if code == 0:

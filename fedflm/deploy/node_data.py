@@ -1,30 +1,28 @@
 """A deployed data owner's side of the ClientApp: its encrypted store, its settings.
 
 ``fedflm client start`` passes the owner's settings to its SuperNode as node
-config (they never reach the server)::
-
-    store=PATH  key-file=PATH  privacy-state=DIR  owner-id=NAME  max-epsilon=E  secure-mode=true
+config (a TOML file written from :class:`fedflm.owner.settings.OwnerSettings`;
+it never reaches the server): store, key file, privacy state, owner id,
+secure mode and the owner's policy.
 
 Every message starts a fresh ClientApp process in deployment, so the store is
 decrypted in memory for each round (nothing decrypted touches the disk) and
-the owner's accountant is rebuilt from its ledger in ``privacy-state``.
+the owner's accountant is rebuilt from its ledger in ``state-dir``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import zlib
 from collections.abc import Mapping
 from typing import Any
 
 from datasets import Dataset
 
-from fedflm.config import RunConfig
 from fedflm.data.keys import read_key_file
 from fedflm.data.store import open_store, store_label_names
 from fedflm.errors import ConfigError
 
-__all__ = ["is_deployed", "owner_dataset", "owner_partition_id", "owner_run_config"]
+__all__ = ["is_deployed", "owner_dataset", "owner_partition_id"]
 
 
 def is_deployed(node_config: Mapping[str, Any]) -> bool:
@@ -46,13 +44,3 @@ def owner_partition_id(node_config: Mapping[str, Any]) -> int:
     if "partition-id" in node_config:
         return int(node_config["partition-id"])
     return zlib.crc32(str(node_config.get("owner-id", "owner")).encode()) & 0x7FFFFFFF
-
-
-def owner_run_config(cfg: RunConfig, node_config: Mapping[str, Any]) -> RunConfig:
-    """The run config as this owner applies it: DP-SGD noise from the OS CSPRNG
-    (secure mode) unless the owner explicitly set ``secure-mode=false``."""
-    raw = node_config.get("secure-mode", True)
-    secure = raw if isinstance(raw, bool) else str(raw).lower() not in ("0", "false", "no", "off")
-    if secure == cfg.privacy.secure_mode:
-        return cfg
-    return dataclasses.replace(cfg, privacy=dataclasses.replace(cfg.privacy, secure_mode=secure))

@@ -15,7 +15,12 @@ loop is kept; this only decides around it):
   and clients get a fresh ledger run id per resume (``RUN_ID.rN``) with the
   number of rounds left, so a round that a client trained but the server
   never aggregated stays counted in that client's budget (conservative) and
-  no ledger round number is reused.
+  no ledger round number is reused. The segment number ``N`` is persisted in
+  ``RUN/segment.json`` (fsync'd) *before* any message is sent, so a crash in
+  the first round after a resume never re-sends the same (run id, round):
+  every resume gets a new one. (Owners' nodes also refuse a repeated
+  (run, round) for that message only, whatever a server sends.)
+* a checkpoint binds its run id: resuming from another run's checkpoint is refused.
 
 :class:`DeploymentSession` reads its settings from the environment that
 ``fedflm server start`` gives the SuperLink (``FEDFLM_DEPLOYMENT``,
@@ -25,6 +30,7 @@ the checkpoint key never travels in the run config.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -174,7 +180,7 @@ class DeploymentSession:
         """(strategy, evaluate_fn, rounds left) for ``runner.start``."""
         ck = self.restored
         offset = ck.round if ck else 0
-        segment = (ck.segment + 1) if ck else 0
+        segment = next_segment(self.run_dir, self.cfg.privacy.run_id, ck.segment if ck else None)
         overrides: dict[str, Any] = {}
         if ck is not None:
             base = self.cfg.privacy.run_id or "run"
@@ -198,6 +204,31 @@ class DeploymentSession:
             return res
 
         return rounds, evaluate_fn, self.cfg.fed.rounds - offset
+
+
+SEGMENT_NAME = "segment.json"
+
+
+def next_segment(run_dir: Path, run_id: str, checkpoint_segment: int | None) -> int:
+    """The segment number of this server start, unique within the run and persisted (fsync'd)
+    before it is used: 0 for a fresh run, else one more than any segment started before --
+    the checkpoint's or a later one that crashed before it checkpointed."""
+    path = Path(run_dir) / SEGMENT_NAME
+    last = -1
+    if path.exists():
+        try:
+            saved = json.loads(path.read_text())
+            last = int(saved["segment"]) if saved.get("run_id") == run_id else -1
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(f"{path}: not a segment record (edited?); refusing to reuse ledger run ids") from None
+    segment = 0 if checkpoint_segment is None else max(last, checkpoint_segment) + 1
+    tmp = path.with_name(f".{SEGMENT_NAME}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump({"run_id": run_id, "segment": segment}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return segment
 
 
 def _read(path: Path) -> str:

@@ -14,7 +14,7 @@ from flwr.app import Message, MetricRecord
 from flwr.serverapp.strategy import FedAvg
 
 from fedflm.fl.arrays import record_nbytes
-from fedflm.fl.dp_server import enough_clients_or_stop, ledger_copies
+from fedflm.fl.dp_server import enough_clients_or_stop, error_row, ledger_copies, privacy_fields
 from fedflm.fl.progress import reporter
 
 
@@ -65,14 +65,13 @@ class RecordingFedAvg(FedAvg):
         for msg in replies:
             if msg.has_error():
                 failed += 1
-                clients.append({"round": server_round, "node_id": msg.metadata.src_node_id,
-                                "status": "refused" if "budget" in msg.error.reason.lower()
-                                else "failed", "reason": msg.error.reason[:300]})
+                clients.append(error_row(server_round, msg))  # typed refusal code, not the reason text
                 continue
             metrics: MetricRecord = msg.content["metrics"]
             bytes_up += record_nbytes(msg.content["arrays"])
             row = {"round": server_round, "node_id": msg.metadata.src_node_id, "status": "ok"}
             row.update({k.replace("-", "_"): v for k, v in metrics.items()})
+            row.update(privacy_fields(msg))
             clients.append(row)
         arrays, agg = super().aggregate_train(server_round, replies)
         self.last_round = {"round": server_round, "clients": clients, "bytes_up": bytes_up,

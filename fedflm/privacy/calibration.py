@@ -49,6 +49,24 @@ class NoisePlan:
         entry = HistoryEntry(self.noise_multiplier, self.sample_rate, self.steps_per_round)
         return [entry] * self.rounds
 
+    def render(self) -> str:
+        """Human-readable plan (the data owner's console prints it: fedflm.owner.plan_notice)."""
+        target = ("fixed noise multiplier (no epsilon target)" if self.target_epsilon is None
+                  else f"epsilon <= {self.target_epsilon:g}")
+        lines = [
+            "DP-SGD privacy plan (per data owner)",
+            f"  target          {target} at delta = {self.delta:g} ({self.accountant.upper()} accountant)",
+            f"  noise           sigma = {self.noise_multiplier:.4f} (noise multiplier)",
+            f"  sampling        q = {self.sample_rate:.6g} (Poisson)",
+            f"  steps           {self.steps_per_round} per round x {self.rounds} rounds"
+            f" = {self.steps_per_round * self.rounds}",
+        ]
+        if self.prior_epsilon > 0:
+            lines.append(f"  already spent   epsilon = {self.prior_epsilon:.4f}")
+        lines.append("  round  cumulative epsilon")
+        lines += [f"  {r:>5}  {e:.4f}" for r, e in enumerate(self.epsilon_per_round, start=1)]
+        return "\n".join(lines)
+
 
 def _validate(target_epsilon: float, rounds: int, steps_per_round: int, sample_rate: float, tolerance: float) -> None:
     if not (math.isfinite(target_epsilon) and target_epsilon > 0):

@@ -1,16 +1,15 @@
 """Client-level DP accounting for Flower's DifferentialPrivacy*FixedClipping wrappers.
 
-Each round the server releases the average of the sampled clients' clipped
-updates (clipping norm ``C``) plus Gaussian noise of standard deviation
-``noise_multiplier * C / sampled_clients`` -- a Gaussian mechanism on the sum
-with noise multiplier ``noise_multiplier``. With a fraction ``q`` of the
-clients sampled per round, ``rounds`` releases compose like ``rounds`` steps
-of the subsampled Gaussian at rate ``q`` (the DP-FedAvg analysis of McMahan
-et al. 2018). Flower samples a fixed number of clients rather than Poisson,
-which this analysis approximates (as is customary); with ``q = 1`` it is exact.
-
-Valid only when the aggregation weights are equal (fedflm's client mode
-sends a unit weight) and every sampled client replies.
+Each round the server releases the average of the ``m`` clipped updates
+that arrived (clipping norm ``C``, equal weights) plus Gaussian noise of
+standard deviation ``noise_multiplier * C / m`` -- a Gaussian mechanism on the
+sum with noise multiplier ``noise_multiplier``, whatever ``m`` is (clients
+that drop do not weaken it). Every client takes part in a round independently
+with probability ``q`` (Poisson sampling, ``fedflm.fl.dp_server``), so
+``rounds`` releases compose like ``rounds`` steps of the Poisson-subsampled
+Gaussian at rate ``q`` (the DP-FedAvg analysis of McMahan et al. 2018); a
+sampled client that fails only lowers its participation probability, and
+the bound is monotone in ``q``. With ``q = 1`` it is the plain Gaussian.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ across rounds and runs. The returned optimizer counts the noisy steps it
 took (``steps_taken``) and carries ``sample_rate``, ``noise_multiplier`` and
 ``max_grad_norm`` for the ledger.
 
+Randomness: in ``secure_mode`` Poisson sampling and noise come from the OS
+CSPRNG (``fedflm.privacy.secure_rng``); otherwise from a generator of this
+call (seeded by ``noise_seed`` or by the OS), never from PyTorch's global one.
+
 Batches are dicts ``{input_ids, attention_mask, labels}``; the collate
 function must accept an empty list (Poisson sampling draws empty batches;
 ``PadCollator`` does). An empty batch is still a noisy step: call
@@ -16,6 +20,7 @@ function must accept an empty list (Poisson sampling draws empty batches;
 
 from __future__ import annotations
 
+import secrets
 import warnings
 from typing import Any
 
@@ -140,6 +145,15 @@ def _wrap_model(model: nn.Module, mode: str) -> nn.Module:
                             force_functorch=mode == "functorch")
 
 
+def _private_generator(noise_seed: int | None) -> torch.Generator:
+    """Outside secure mode: a generator of our own, seeded by ``noise_seed`` or by the OS.
+
+    Never PyTorch's global generator: whoever seeds that (a model builder, a
+    server-chosen seed) would otherwise choose the DP noise and the batches."""
+    seed = noise_seed if noise_seed is not None else secrets.randbits(63)
+    return torch.Generator().manual_seed(int(seed))
+
+
 def _check_args(noise_multiplier: float, max_grad_norm: float, mode: str, secure_mode: bool,
                 noise_seed: int | None) -> None:
     if not noise_multiplier > 0:
@@ -179,7 +193,7 @@ def make_private(
     n = len(data_loader.dataset)  # type: ignore[arg-type]
     batch = _expected_batch_size(data_loader)
     sample_rate = min(1.0, batch / n)
-    generator = torch.Generator().manual_seed(noise_seed) if noise_seed is not None else None
+    generator = None if secure_mode else _private_generator(noise_seed)
     if poisson_sampling:
         data_loader = _poisson_loader(data_loader, sample_rate, secure_mode, generator)
     else:

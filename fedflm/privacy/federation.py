@@ -24,6 +24,7 @@ from fedflm.config import DPConfig, RunConfig, TrainConfig
 from fedflm.errors import PrivacyBudgetExceeded, PrivacyError
 from fedflm.privacy.calibration import NoisePlan, calibrate, fixed_plan
 from fedflm.privacy.dp import make_private, release
+from fedflm.privacy import ledger
 from fedflm.privacy.state import OwnerPrivacy
 
 __all__ = ["PrivacyOutcome", "client_owner", "owner_plan", "plan_text", "prior_history", "private_round", "render_plans",
@@ -79,6 +80,7 @@ def private_round(
     max_grad_norm: float,
     train: Callable[[Callable[..., Any]], T],
     secure_mode: bool = False,
+    noise_seed: int | None = None,
 ) -> tuple[T, float]:
     """Check the cap, train with DP-SGD, record; returns (train result, epsilon).
 
@@ -94,7 +96,8 @@ def private_round(
         def privatize(model: Any, optimizer: Any, loader: Any) -> tuple[Any, Any, Any]:
             made["model"], made["optimizer"], loader = make_private(
                 model, optimizer, loader, noise_multiplier=plan.noise_multiplier,
-                max_grad_norm=max_grad_norm, secure_mode=secure_mode)
+                max_grad_norm=max_grad_norm, secure_mode=secure_mode,
+                noise_seed=None if secure_mode else noise_seed)
             return made["model"], made["optimizer"], loader
 
         try:
@@ -130,11 +133,14 @@ def render_plans(plans: Mapping[str, NoisePlan]) -> str:
 
 @dataclass(frozen=True)
 class PrivacyOutcome:
-    """What a client reports about its privacy after a round (no data, no PII)."""
+    """What a client may report about its privacy after a round (no data, no PII)."""
 
     owner_id: str
     epsilon: float
-    ledger: str  # the owner's whole ledger (JSONL), copied into the run directory
+    ledger_head: str  # SHA-256 of the ledger's last line: commits to the whole chain
+    ledger: str | None = None  # the whole ledger (JSONL), only when the owner publishes it
+    plan: NoisePlan | None = None  # the owner's plan for this run (stays at the node)
+    first_of_run: bool = False  # no round of this run was recorded before this one
 
 
 DEFAULT_STATE_ROOT = Path("~/.fedflm/privacy")
@@ -161,18 +167,29 @@ def client_owner(cfg: RunConfig, node_config: Mapping[str, Any], partition_id: i
                         cfg.privacy.accountant, cap)
 
 
+#: ``guard(entries, plan)`` raises to refuse a round before anything is trained (owner policy).
+Guard = Callable[[list[dict[str, Any]], NoisePlan], None]
+
+
 def train_private(cfg: RunConfig, owner: OwnerPrivacy, num_examples: int, server_round: int,
-                  train: Callable[[Callable[..., Any]], T]) -> tuple[T, PrivacyOutcome]:
+                  train: Callable[[Callable[..., Any]], T], *, guard: Guard | None = None,
+                  noise_seed: int | None = None, publish_ledger: bool = True) -> tuple[T, PrivacyOutcome]:
     """One DP-SGD round of ``owner`` under the run's plan; the ledger is
-    fsync'd before this returns. Raises PrivacyBudgetExceeded to refuse."""
+    fsync'd before this returns. Raises PrivacyBudgetExceeded (or what
+    ``guard`` raises) to refuse: nothing trained, the ledger unchanged."""
     run_id = cfg.privacy.run_id or "run"
     with owner.session():
+        entries = owner.entries()
         plan = owner_plan(cfg.privacy, cfg.train, cfg.fed.rounds, num_examples, prior_history(owner, run_id))
+        if guard is not None:
+            guard(entries, plan)
         result, eps = private_round(owner, plan, run_id=run_id, server_round=server_round,
                                     max_grad_norm=cfg.privacy.max_grad_norm, train=train,
-                                    secure_mode=cfg.privacy.secure_mode)
-        ledger_text = owner.ledger_path.read_text()
-    return result, PrivacyOutcome(owner.owner_id, eps, ledger_text)
+                                    secure_mode=cfg.privacy.secure_mode, noise_seed=noise_seed)
+        text = owner.ledger_path.read_text()
+    first = not any(e["run_id"] == run_id for e in entries)
+    return result, PrivacyOutcome(owner.owner_id, eps, ledger.head_of(text), text if publish_ledger else None,
+                                  plan, first)
 
 
 def plan_text(cfg: RunConfig, num_examples: Sequence[int]) -> str:
@@ -186,7 +203,8 @@ def plan_text(cfg: RunConfig, num_examples: Sequence[int]) -> str:
             dp.epsilon or 8.0, dp.delta, cfg.fed.rounds, q, dp.accountant).noise_multiplier
         eps = [client_level_epsilon(sigma, q, r, dp.delta, dp.accountant) for r in range(1, cfg.fed.rounds + 1)]
         return (f"client-level DP plan: noise multiplier {sigma:.4f}, clipping norm {dp.max_grad_norm:g}, "
-                f"{q:.3f} of clients per round, delta = {dp.delta:g}, {dp.accountant.upper()} accountant\n"
+                f"{q:.3f} of clients per round (Poisson sampling), delta = {dp.delta:g}, "
+                f"{dp.accountant.upper()} accountant\n"
                 "  epsilon after each round: " + ", ".join(f"{e:.3f}" for e in eps))
     plans: dict[str, NoisePlan] = {}
     refused: list[str] = []

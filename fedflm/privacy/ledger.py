@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fedflm.errors import LedgerError
 
-__all__ = ["GENESIS", "MECHANISMS", "append", "canonical_json", "derive_mac_key", "read", "verify"]
+__all__ = ["GENESIS", "MECHANISMS", "append", "canonical_json", "derive_mac_key", "head_of", "read", "verify"]
 
 VERSION = 1
 GENESIS = "0" * 64
@@ -190,6 +190,15 @@ def verify(path: str | Path, key: bytes | None = None, *, recompute: bool = Fals
 def read(path: str | Path, key: bytes | None = None) -> list[dict[str, Any]]:
     """Alias of :func:`verify` without recomputation: entries are only returned verified."""
     return verify(path, key)
+
+
+def head_of(text: str) -> str:
+    """The ledger's head: SHA-256 of its last line's bytes (GENESIS when empty).
+
+    It commits to the whole hash chain, so a copy published later can be
+    checked against the heads the owner sent round by round."""
+    lines = text.encode().rstrip(b"\n").split(b"\n") if text.strip() else []
+    return hashlib.sha256(lines[-1]).hexdigest() if lines else GENESIS
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fedflm.audit.ledger_audit import AuditOptions, audit_ledgers
+from fedflm.audit.ledger.audit import AuditOptions, audit_ledgers
 from fedflm.privacy.state import OwnerPrivacy
 
 KEY = bytes(range(100, 132))

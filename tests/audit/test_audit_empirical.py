@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from datasets import Dataset
 
-from fedflm.audit.canaries import make_canaries
-from fedflm.audit.empirical import EmpiricalConfig, run_empirical_audit
-from fedflm.audit.training import PlainTrainer, recomputed_epsilon
+from fedflm.audit.empirical.canaries import make_canaries
+from fedflm.audit.empirical.audit import EmpiricalConfig, run_empirical_audit
+from fedflm.audit.empirical.training import PlainTrainer, recomputed_epsilon
 from fedflm.config import ModelConfig, RunConfig
 from fedflm.errors import ConfigError
 from fedflm.models.lora import load_tokenizer

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from ledger_factory import make_entries, read_lines, write_ledger, write_lines
 
-from fedflm.audit.findings import FAIL
-from fedflm.audit.ledger_audit import AuditOptions, audit_ledgers, find_ledgers
-from fedflm.audit.ledger_read import read_ledger
+from fedflm.audit.ledger.findings import FAIL
+from fedflm.audit.ledger.audit import AuditOptions, audit_ledgers, find_ledgers
+from fedflm.audit.ledger.read import read_ledger
 from fedflm.errors import LedgerError
 
 ROUNDS = [(1.1, 0.02, 50)] * 5
@@ -249,9 +249,23 @@ def test_ledger_audit_does_not_import_the_code_it_audits() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, fedflm.audit.ledger_audit, fedflm.audit.ledger_report, fedflm.cli.audit; "
+    code = ("import sys, fedflm.audit.ledger.audit, fedflm.audit.ledger.report, fedflm.cli.audit; "
             "print(sorted(m for m in sys.modules if m.startswith(('fedflm.privacy', 'fedflm.train', 'fedflm.fl'))))")
     # Execute
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     # Assert
     assert out.strip() == "[]"
+
+
+def test_state_dir_of_several_owners_is_found(tmp_path: Path) -> None:
+    # Prepare: the privacy-state root a node is given holds one directory per owner
+    state = tmp_path / "state"
+    for owner in ("alice", "bob"):
+        write_ledger(state / owner / "ledger.jsonl", make_entries(owner, ROUNDS[:2]))
+    # Execute
+    audit = audit_ledgers([state], AuditOptions(every_entry=False))
+    # Assert
+    assert audit.ok, _fails(audit)
+    assert [o.owner for o in audit.owners] == ["alice", "bob"]
+    assert find_ledgers([state]) == [state / "alice" / "ledger.jsonl", state / "bob" / "ledger.jsonl"]
+    assert find_ledgers([state / "alice"]) == [state / "alice" / "ledger.jsonl"]

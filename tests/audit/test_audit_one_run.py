@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from fedflm.audit.one_run import (audit_scores, count_correct, epsilon_lower_bound, guesses_from_scores,
+from fedflm.audit.bounds.one_run import (audit_scores, count_correct, epsilon_lower_bound, guesses_from_scores,
                                   p_value)
 
 

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_factory import make_entries, opacus_epsilon, read_lines, write_ledger, write_lines
 
-from fedflm.audit.findings import FAIL
-from fedflm.audit.ledger_audit import AuditOptions, audit_ledgers
-from fedflm.audit.recompute import Block, dpa_rdp_series, opacus_rdp_series, recompute
+from fedflm.audit.ledger.findings import FAIL
+from fedflm.audit.ledger.audit import AuditOptions, audit_ledgers
+from fedflm.audit.ledger.recompute import Block, dpa_rdp_series, opacus_rdp_series, recompute
 
 GOLDEN = [Block(1.5, 0.04, 2250, 1e-5)]
 

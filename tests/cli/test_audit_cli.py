@@ -59,7 +59,7 @@ def test_tampered_run_exits_nonzero_with_one_line_per_failure(run_dir: Path, tmp
 
 def test_default_tolerance_is_the_librarys_one_percent(tmp_path: Path, capsys) -> None:
     # Prepare: every recorded epsilon 3 % above the recomputed value (over-stated, not under-counted)
-    from fedflm.audit.ledger_audit import DEFAULT_TOLERANCE
+    from fedflm.audit.ledger.audit import DEFAULT_TOLERANCE
     entries = [dict(e, epsilon=e["epsilon"] * 1.03) for e in make_entries("client-0", [(1.0, 0.05, 60)] * 2)]
     write_ledger(tmp_path / "run" / "ledgers" / "client-0.jsonl", entries)
     args = ["audit", "ledger", str(tmp_path / "run"), "--final-only"]
@@ -140,3 +140,118 @@ def test_empirical_cli_bad_override_is_one_line(tmp_path: Path, capsys) -> None:
     # Assert
     assert code == 2
     assert capsys.readouterr().err.strip() == "fedflm: error: unknown config key 'no_such_key'"
+
+
+# --- `audit mechanism` and `audit all` on a run directory written by fedflm's own writers ---
+
+SIGMA, Q, STEPS = 1.0, 0.2, 30  # batch 20 of n = 100 rows: claimed epsilon ~8.9 (RDP, delta 1e-5)
+FAST = ["--canaries", "1500", "--runs", "1", "--seed", "7", "--final-only"]
+
+
+@pytest.fixture()
+def dp_run(tiny_model_dir: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(run dir, owners' state dir, key file): two owners, one DP-SGD round each."""
+    from fedflm.config import RunConfig
+    from fedflm.fl.rundir import config_to_toml
+    from fedflm.privacy.state import OwnerPrivacy
+
+    run, state = tmp_path / "run", tmp_path / "state"
+    (run / "ledgers").mkdir(parents=True)
+    cfg = RunConfig.from_flat({"dataset": "sst2", "model": str(tiny_model_dir), "device": "cpu", "dp": "sample",
+                               "batch_size": 20, "clients": 2, "rounds": 1, "max_length": 32})
+    (run / "config.toml").write_text(config_to_toml(cfg))
+    (run / "summary.json").write_text(json.dumps({"label_names": ["negative", "positive"]}))
+    for owner in ("client-0", "client-1"):
+        OwnerPrivacy(state / owner, owner, 1e-5, key=KEY).record("run-1", 1, SIGMA, Q, STEPS, 1.0)
+        (run / "ledgers" / f"{owner}.jsonl").write_bytes((state / owner / "ledger.jsonl").read_bytes())
+    key_file = tmp_path / "owners.key"
+    key_file.write_text(KEY.hex())
+    return run, state, key_file
+
+
+def test_audit_all_passes_and_writes_one_reproducible_sign_off(dp_run, tmp_path: Path, capsys) -> None:
+    # Prepare
+    run, state, key = dp_run
+    args = ["audit", "all", str(run), str(state), "--key-file", str(key), *FAST, "--owner", "client-0"]
+    # Execute
+    code = main([*args, "--out", str(tmp_path / "a")])
+    again = main([*args, "--out", str(tmp_path / "b")])
+    # Assert
+    assert code == 0 and again == 0
+    printed = capsys.readouterr().out
+    assert "owner client-0: ledger PASS; mechanism PASS" in printed
+    assert "owner client-1: ledger PASS; mechanism not run" in printed
+    page = (tmp_path / "a" / "audit.html").read_text()
+    for section in ("Verdict per owner", "What was checked", "What was trusted", "Limits", "Inputs SHA-256"):
+        assert section in page
+    first, second = (json.loads((tmp_path / d / "audit.json").read_text()) for d in ("a", "b"))
+    assert first["ok"] and first["manifest"]["inputs_sha256"] == second["manifest"]["inputs_sha256"]
+    assert len(first["manifest"]["files"]) == 6  # config, summary, 2 run copies, 2 owners' ledgers
+    assert KEY.hex() not in page and KEY.hex() not in json.dumps(first)
+
+
+def test_audit_all_exits_one_when_a_ledger_was_tampered_with(dp_run, tmp_path: Path, capsys) -> None:
+    # Prepare: the run's copy of client-1's ledger claims a smaller epsilon
+    run, state, key = dp_run
+    path = run / "ledgers" / "client-1.jsonl"
+    lines = read_lines(path)
+    entry = json.loads(lines[0])
+    entry["epsilon"] *= 0.5
+    lines[0] = json.dumps(entry, sort_keys=True, separators=(",", ":"))
+    write_lines(path, lines)
+    # Execute
+    code = main(["audit", "all", str(run), str(state), "--key-file", str(key), *FAST, "--owner", "client-0",
+                 "--out", str(tmp_path / "a")])
+    # Assert
+    assert code == 1
+    assert "owner client-1: ledger FAIL" in capsys.readouterr().out
+    assert "Verdict: <span class=\"FAIL\">" in (tmp_path / "a" / "audit.html").read_text()
+
+
+def test_audit_all_exits_one_when_the_step_adds_half_its_noise(dp_run, tmp_path: Path, monkeypatch, capsys) -> None:
+    # Prepare: a mutant of the code under test; the ledgers stay correct
+    from fedflm.privacy.dp import PrivateOptimizer
+
+    real = PrivateOptimizer.add_noise
+
+    def half_noise(self) -> None:
+        self.noise_multiplier /= 2
+        try:
+            real(self)
+        finally:
+            self.noise_multiplier *= 2
+
+    monkeypatch.setattr(PrivateOptimizer, "add_noise", half_noise)
+    run, state, key = dp_run
+    # Execute
+    code = main(["audit", "all", str(run), str(state), "--key-file", str(key), *FAST, "--owner", "client-0",
+                 "--out", str(tmp_path / "a")])
+    # Assert
+    assert code == 1
+    printed = capsys.readouterr().out
+    assert "owner client-0: ledger PASS; mechanism FAIL" in printed
+
+
+def test_audit_mechanism_on_a_state_dir(dp_run, tmp_path: Path, capsys) -> None:
+    # Prepare
+    run, state, key = dp_run
+    # Execute
+    code = main(["audit", "mechanism", str(run), str(state), "--key-file", str(key), *FAST,
+                 "--out", str(tmp_path / "m")])
+    # Assert
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert printed.count("PASS: lower bound") == 2
+    data = json.loads((tmp_path / "m" / "mechanism.json").read_text())
+    assert set(data) == {"client-0", "client-1"} and data["client-0"]["claim"]["secure_mode"] is False
+
+
+def test_audit_ledger_accepts_a_state_dir_of_owners(dp_run, tmp_path: Path) -> None:
+    # Prepare
+    _, state, key = dp_run
+    # Execute
+    code = main(["audit", "ledger", str(state), "--key-file", str(key), "--final-only", "--out", str(tmp_path / "r")])
+    # Assert
+    assert code == 0
+    assert [o["owner"] for o in json.loads((tmp_path / "r" / "report.json").read_text())["owners"]] == \
+        ["client-0", "client-1"]

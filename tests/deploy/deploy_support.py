@@ -14,12 +14,15 @@ from fedflm.config import DataConfig, RunConfig
 from fedflm.data.keys import write_key_file
 from fedflm.data.store import StoreWriter
 from fedflm.deploy.certs import make_certs
-from fedflm.deploy.client import ClientOptions, node_config, start_client
+from fedflm.deploy.client import ClientOptions, start_client, write_node_config
 from fedflm.deploy.procs import Proc, free_port
 from fedflm.deploy.server import ServerOptions, ServerRun
 from fedflm.fl.client_data import client_partition
+from fedflm.owner.settings import OwnerPolicy
 
 NODES = ("node-0", "node-1", "node-2")
+#: the owners' policy in these tests: a cap (required), and dp none accepted (the fault tests run without DP)
+TEST_POLICY = OwnerPolicy(dp_modes=("sample", "none"), max_epsilon=50.0)
 
 
 @dataclass(frozen=True)
@@ -85,14 +88,14 @@ class Processes:
     def client_options(self, address: str, name: str, **opts) -> ClientOptions:
         o = self.owner(name)
         base = dict(server=address, store=o.store, key_file=o.key_file, state_dir=o.state_dir, owner_id=name,
-                    ca_cert=self.certs / "ca.pem", auth_key=o.auth_key)
+                    ca_cert=self.certs / "ca.pem", auth_key=o.auth_key, policy=TEST_POLICY)
         return ClientOptions(**{**base, **opts})
 
     def node_config(self, name: str, **opts) -> dict:
         """The node config the SuperNode of ``name`` parses from its command line (Flower's parser)."""
         from flwr.common.config import parse_config_args
 
-        return parse_config_args([node_config(self.client_options("127.0.0.1:1", name, **opts))])
+        return parse_config_args([str(write_node_config(self.client_options("127.0.0.1:1", name, **opts)))])
 
     def client(self, run: ServerRun, name: str, auth_key: Path | None = None, ca_cert: Path | None = None,
                **opts) -> Proc:
@@ -100,7 +103,7 @@ class Processes:
         proc = start_client(ClientOptions(server=run.address, store=o.store, key_file=o.key_file,
                                           state_dir=o.state_dir, owner_id=name,
                                           ca_cert=ca_cert or self.certs / "ca.pem",
-                                          auth_key=auth_key or o.auth_key, **opts),
+                                          auth_key=auth_key or o.auth_key, **{"policy": TEST_POLICY, **opts}),
                             self.tmp / "logs" / f"{name}-{len(self.items)}.log")
         self.items.append(proc)
         return proc

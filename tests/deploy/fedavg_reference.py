@@ -1,6 +1,6 @@
 """Direct computation of what a deployment must produce: the ClientApp's own
 ``train`` function called in this process for each owner, then FedAvg
-(weighted by the number of examples) -- no Flower transport involved."""
+(weighted by the number of examples without DP, uniform under DP) -- no Flower transport involved."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def client_update(cfg: RunConfig, node_config: dict, arrays, server_round: int,
     reply = client_app.train(msg, Context(run_id=1, node_id=1, node_config=node_config, state=RecordDict(),
                                           run_config={}))
     assert not reply.has_error(), reply.error
-    return from_record(reply.content["arrays"]), int(reply.content["metrics"]["num-examples"])
+    metrics = reply.content["metrics"]  # the server's FedAvg weight: examples without DP, uniform under DP
+    return from_record(reply.content["arrays"]), int(metrics.get("num-examples", metrics.get("dp-unit-weight", 0)))
 
 
 def fedavg(updates: list[tuple["OrderedDict[str, np.ndarray]", int]]) -> "OrderedDict[str, np.ndarray]":

@@ -94,3 +94,14 @@ def test_rng_states_continue_the_same_sequences():
 
     # Assert
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+def test_a_checkpoint_binds_its_run_id(tmp_path):
+    # Prepare
+    key = generate_key()
+    save_checkpoint(tmp_path, _ckpt(), key)
+
+    # Execute / Assert: the same run resumes, another run's id is refused
+    assert load_checkpoint(tmp_path, key, run_id="run-ab12").run_id == "run-ab12"
+    with pytest.raises(StoreError, match="checkpoint of run 'run-ab12', not of run 'run-other'"):
+        load_checkpoint(tmp_path, key, run_id="run-other")

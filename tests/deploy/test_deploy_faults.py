@@ -48,6 +48,14 @@ def _cmdline(proc: psutil.Process) -> str:
         return ""
 
 
+def run_id_of(out, server_round: int) -> str:
+    """The ledger run id the server sent in ``server_round``: the run's id, ``.r1`` after the resume."""
+    import tomllib
+
+    base = tomllib.loads((out / "config.toml").read_text())["privacy"]["run_id"]
+    return base if server_round <= 2 else f"{base}.r1"
+
+
 def test_node_killed_mid_round_run_completes_with_fedavg_of_survivors(processes, tiny_model_dir, tmp_path):
     # Prepare: 3 nodes, at least 2 needed; the round waits at most 60 s for replies
     out = tmp_path / "run"
@@ -73,8 +81,9 @@ def test_node_killed_mid_round_run_completes_with_fedavg_of_survivors(processes,
 
 def test_server_killed_after_round_2_of_4_resumes_to_the_uninterrupted_result(processes, tiny_model_dir,
                                                                                tmp_path):
-    # Prepare: sample-level DP with a fixed noise multiplier; owners switch secure mode off so
-    # that their DP noise is reproducible (CPU, seeded), which an exact comparison needs. The round
+    # Prepare: sample-level DP with a fixed noise multiplier; owners switch secure mode off and give
+    # their own seed so that their DP noise is reproducible (CPU, seeded by the owner -- never by the
+    # server), which an exact comparison needs. The round
     # timeout is generous: after the restart the nodes reconnect with back-off, and on a loaded 2-core
     # machine the first resumed round once took over 60 s and was skipped (a legitimate outcome,
     # but not the one under test here)
@@ -83,7 +92,7 @@ def test_server_killed_after_round_2_of_4_resumes_to_the_uninterrupted_result(pr
                      epsilon="", round_timeout=300.0)
     run = processes.server(cfg)
     for name in ("node-0", "node-1"):
-        processes.client(run, name, secure_mode=False)
+        processes.client(run, name, secure_mode=False, seed=11)
     run.submit()
     _wait(lambda: (out / "checkpoint.fedflm").exists() and load_checkpoint(out, key).round >= 2, 400,
           "the checkpoint of round 2")
@@ -105,8 +114,9 @@ def test_server_killed_after_round_2_of_4_resumes_to_the_uninterrupted_result(pr
     final = load_checkpoint(out, key)
     arrays = initial_adapter(cfg, NAMES)
     for r in range(1, 5):
-        arrays = fedavg([client_update(cfg, processes.node_config(n, secure_mode=False,
-                                                                  state_dir=tmp_path / "ref" / n), arrays, r)
+        arrays = fedavg([client_update(cfg, processes.node_config(n, secure_mode=False, seed=11,
+                                                                  state_dir=tmp_path / "ref" / n), arrays, r,
+                                       {"run-id": run_id_of(out, r), **({"rounds": 2} if r > 2 else {})})
                          for n in ("node-0", "node-1")])
     assert final.round == 4 and final.segment == 1
     assert max_abs_diff(final.arrays, arrays) < 1e-6

@@ -15,15 +15,18 @@ from fedflm.cli.deploy import server_config
 from fedflm.config import RunConfig
 from fedflm.data.keys import generate_key, write_key_file
 from fedflm.data.store import StoreWriter
-from fedflm.deploy.client import ClientOptions, node_config
+from fedflm.deploy.client import ClientOptions, write_node_config
 from fedflm.deploy.control import write_app_dir, write_flower_home
-from fedflm.deploy.node_data import owner_dataset, owner_run_config
+from fedflm.deploy.node_data import owner_dataset
 from fedflm.deploy.rounds import DeploymentRounds, QuorumLost
 from fedflm.deploy.server import ServerOptions
 from fedflm.errors import ConfigError, DecryptionError
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.rundir import config_to_toml
 from fedflm.fl.strategy import RecordingFedAvg
+from fedflm.owner.settings import OwnerPolicy, OwnerSettings
+
+CAP = OwnerPolicy(max_epsilon=8.0)
 
 
 @pytest.fixture
@@ -64,39 +67,48 @@ def test_flower_home_names_the_ca_or_says_insecure(tmp_path):
 
 def test_node_config_round_trips_through_flowers_parser(store, tmp_path):
     # Prepare
+    policy = OwnerPolicy(dp_modes=("sample", "client"), max_epsilon=3.5, delta=1e-6, max_rounds=4,
+                         models=("minilm",), publish_ledger=True)
     opts = ClientOptions(server="fl.example.org:9092", store=store[0], key_file=store[1],
-                         state_dir=tmp_path / "my state", owner_id="hospital-a", insecure=True, max_epsilon=3.5)
+                         state_dir=tmp_path / 'my "state"', owner_id="hospital-a", insecure=True, policy=policy)
 
     # Execute
-    parsed = parse_config_args([node_config(opts)])
+    path = write_node_config(opts)
+    parsed = parse_config_args([str(path)])
+    settings = OwnerSettings.from_node_config(parsed)
 
-    # Assert
-    assert parsed == {"store": str(store[0].resolve()), "key-file": str(store[1].resolve()),
-                      "privacy-state": str((tmp_path / "my state").resolve()), "owner-id": "hospital-a",
-                      "secure-mode": "true", "max-epsilon": 3.5}
+    # Assert: the same typed settings come back on the node, and only the owner can read the file
+    assert settings == opts.settings() and settings.policy == policy
+    assert parsed["store"] == str(store[0].resolve()) and parsed["policy.max-epsilon"] == 3.5
+    assert path.stat().st_mode & 0o777 == 0o600
     ds, names = owner_dataset(parsed)
     assert names == ("negative", "positive") and ds["text"] == ["good film", "bad plot", "fine"]
 
 
-def test_owner_keeps_secure_mode_unless_it_switches_it_off():
-    cfg = RunConfig()
-    assert owner_run_config(cfg, {"store": "s"}).privacy.secure_mode is True
-    assert owner_run_config(cfg, {"store": "s", "secure-mode": "false"}).privacy.secure_mode is False
+def test_owner_keeps_secure_mode_unless_it_switches_it_off(tmp_path):
+    base = {"owner-id": "a", "state-dir": str(tmp_path)}
+    assert OwnerSettings.from_node_config(base).secure_mode is True
+    assert OwnerSettings.from_node_config({**base, "secure-mode": "false"}).secure_mode is False
+    with pytest.raises(ConfigError, match="secure_mode must be true or false, got 'maybe'"):
+        OwnerSettings.from_node_config({**base, "secure-mode": "maybe"})
+    with pytest.raises(ConfigError, match="unknown key 'max-epsilon'"):  # no loose keys
+        OwnerSettings.from_node_config({**base, "max-epsilon": 100.0})
 
 
 def test_client_options_refuse_a_wrong_key_before_starting_anything(store, tmp_path):
     with pytest.raises(DecryptionError):
         ClientOptions(server="127.0.0.1:9092", store=store[0], key_file=write_key_file(tmp_path / "other.key",
                                                                                         generate_key()).source,
-                      state_dir=tmp_path, owner_id="x", insecure=True)
+                      state_dir=tmp_path, owner_id="x", insecure=True, policy=CAP)
 
 
 @pytest.mark.parametrize("bad, match", [({"server": "no-port"}, "HOST:PORT"),
                                         ({"ca_cert": None}, "--ca-cert"),
-                                        ({"max_epsilon": 0.0}, "max_epsilon")])
+                                        ({"policy": OwnerPolicy()}, "epsilon cap is required"),
+                                        ({"secure_mode": True, "seed": 3}, "seed is for secure_mode=false")])
 def test_client_options_name_the_bad_value(store, tmp_path, bad, match):
     opts = dict(server="127.0.0.1:9092", store=store[0], key_file=store[1], state_dir=tmp_path, owner_id="x",
-                ca_cert=tmp_path / "ca.pem", auth_key=store[1])
+                ca_cert=tmp_path / "ca.pem", auth_key=store[1], policy=CAP)
     (tmp_path / "ca.pem").write_text("x")
     with pytest.raises(ConfigError, match=match):
         ClientOptions(**{**opts, **bad})
@@ -214,9 +226,9 @@ def test_insecure_mode_drops_tls_and_auth_flags_on_both_sides(store, tmp_path):
     plain = superlink_argv(ServerOptions(insecure=True), tmp_path / "db")
     node = supernode_argv(ClientOptions(server="127.0.0.1:9092", store=store[0], key_file=store[1],
                                         state_dir=tmp_path, owner_id="n", ca_cert=certs / "ca.pem",
-                                        auth_key=certs / "nodes" / "n.key"))
+                                        auth_key=certs / "nodes" / "n.key", policy=CAP))
     node_plain = supernode_argv(ClientOptions(server="127.0.0.1:9092", store=store[0], key_file=store[1],
-                                              state_dir=tmp_path, owner_id="n", insecure=True))
+                                              state_dir=tmp_path, owner_id="n", insecure=True, policy=CAP))
 
     # Assert
     assert "--enable-supernode-auth" in secure and "--ssl-keyfile" in secure and "--insecure" not in secure

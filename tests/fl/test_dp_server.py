@@ -91,7 +91,7 @@ def _update(node: int, value: float) -> Message:
     return Message(content=content, metadata=_meta(node))
 
 
-def _client_level(tmp_path: Path, **flat: object):
+def _client_level(tmp_path: Path, num_sampled: int = 2, **flat: object):
     import numpy as np
 
     from fedflm.fl.arrays import to_record
@@ -101,7 +101,7 @@ def _client_level(tmp_path: Path, **flat: object):
                                              "max_grad_norm": 0.1, "out": str(tmp_path / "run"),
                                              "privacy_state": str(tmp_path / "run" / "privacy_state"), **flat}))
     inner = RecordingFedAvg(min_train_nodes=2, min_available_nodes=2, weighted_by_key="dp-unit-weight")
-    dp = ClientLevelDP(inner, cfg, num_sampled=2)
+    dp = ClientLevelDP(inner, cfg, num_sampled=num_sampled)
     dp.current_arrays = to_record({"w": np.zeros(4, dtype=np.float32)})
     return dp
 
@@ -133,3 +133,82 @@ def test_client_level_round_past_the_cap_is_not_started(tmp_path: Path) -> None:
     # Execute / Assert
     with pytest.raises(BudgetStop, match="round 1: .*above its cap 0.01"):
         dp.configure_train(1, dp.current_arrays, ConfigRecord(), grid=None)
+
+
+def test_refusals_are_recorded_by_their_typed_code_not_their_text() -> None:
+    # Prepare
+    from fedflm.fl.dp_server import error_row
+    from fedflm.owner.refusal import Refusal
+
+    policy = Message(error=Error(code=int(Refusal.DP_MODE), reason="anything"), metadata=_meta(1))
+    crash = Message(error=Error(code=0, reason="privacy budget mentioned in a crash"), metadata=_meta(2))
+
+    # Execute
+    rows = [error_row(4, policy), error_row(4, crash)]
+
+    # Assert
+    assert (rows[0]["status"], rows[0]["refusal"]) == ("refused", "dp_mode")
+    assert rows[1]["status"] == "failed" and "refusal" not in rows[1]
+
+
+def test_privacy_fields_keep_only_well_formed_heads() -> None:
+    from fedflm.fl.dp_server import privacy_fields
+
+    good = Message(RecordDict({"privacy": ConfigRecord({"owner-id": "a", "ledger-head": "ab" * 32})}),
+                   metadata=_meta(1))
+    bad = Message(RecordDict({"privacy": ConfigRecord({"owner-id": "../x", "ledger-head": "zz"})}),
+                  metadata=_meta(2))
+    assert privacy_fields(good) == {"owner_id": "a", "ledger_head": "ab" * 32}
+    assert privacy_fields(bad) == {}
+
+
+def test_client_level_dp_with_2_of_5_sampled_clients_failing(tmp_path: Path) -> None:
+    # Prepare: 5 clients, all sampled (q = 1); 2 fail, 3 send a small update (norm 0.25 < C, not clipped)
+    import numpy as np
+
+    from fedflm.fl.arrays import to_record
+    from fedflm.privacy.client_level import client_level_epsilon
+    from fedflm.privacy.ledger import verify
+
+    dp = _client_level(tmp_path, num_sampled=5, clients=5, noise_multiplier=2.0, epsilon="", max_grad_norm=0.5)
+    assert dp.fraction == 1.0
+    zeros = {"w": np.zeros(60_000, dtype=np.float32)}
+    dp.current_arrays = to_record(zeros)
+    small = {"w": np.full(60_000, 1e-3, dtype=np.float32)}
+    same = [Message(RecordDict({"arrays": to_record(small), "metrics": MetricRecord({"dp-unit-weight": 1})}),
+                    metadata=_meta(n)) for n in (1, 2, 3)]
+    lost = [Message(error=Error(code=0, reason="node lost"), metadata=_meta(n)) for n in (4, 5)]
+
+    # Execute
+    arrays, _ = dp.aggregate_train(1, same + lost)
+
+    # Assert: the noise follows the 3 updates that arrived (std 2 * 0.5 / 3), not the 5 sampled (/ 5)
+    w = arrays["w"].numpy().astype(np.float64)
+    assert abs(float(np.std(w)) - 2.0 * 0.5 / 3) < 0.02 * (2.0 * 0.5 / 3)
+    assert abs(float(np.mean(w)) - 1e-3) < 5 * (2.0 * 0.5 / 3) / np.sqrt(w.size)
+    assert dp.denominators == [3]
+    # ...and the epsilon reported is a direct computation of what happened: one release at q = 1
+    entries = verify(tmp_path / "run" / "privacy_state" / "all-clients" / "ledger.jsonl", recompute=True)
+    assert len(entries) == 1 and dp.epsilon == client_level_epsilon(2.0, 1.0, 1, 1e-5)
+
+
+def test_client_level_round_without_any_update_releases_nothing(tmp_path: Path) -> None:
+    # Prepare
+    dp = _client_level(tmp_path)
+
+    # Execute
+    arrays, _ = dp.aggregate_train(1, [Message(error=Error(code=0, reason="x"), metadata=_meta(1))])
+
+    # Assert
+    assert arrays is None and dp.epsilon is None and dp.denominators == []
+
+
+def test_clients_are_poisson_sampled_at_the_accounted_rate() -> None:
+    # Prepare / Execute
+    from fedflm.fl.dp_server import poisson_subset
+
+    sizes = [len(poisson_subset(list(range(100)), 0.3)) for _ in range(200)]
+
+    # Assert: binomial(100, 0.3) per round -> mean 30, the sizes vary (not a fixed-size draw)
+    assert abs(sum(sizes) / len(sizes) - 30) < 1.5 and len(set(sizes)) > 5
+    assert poisson_subset([1, 2, 3], 1.0) == [1, 2, 3]

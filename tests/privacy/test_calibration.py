@@ -101,3 +101,17 @@ def test_invalid_plans_are_refused(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         calibrate(**args)
 
+
+def test_render_names_sigma_q_steps_and_every_round() -> None:
+    # Prepare
+    plan = calibrate(target_epsilon=8.0, delta=1e-5, rounds=3, steps_per_round=25, sample_rate=0.04)
+
+    # Execute
+    text = plan.render()
+
+    # Assert
+    assert f"sigma = {plan.noise_multiplier:.4f}" in text
+    assert "q = 0.04" in text
+    assert "25 per round x 3 rounds = 75" in text
+    for r, e in enumerate(plan.epsilon_per_round, start=1):
+        assert f"{r:>5}  {e:.4f}" in text

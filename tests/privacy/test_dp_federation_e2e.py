@@ -55,7 +55,9 @@ def test_restart_continues_epsilon_and_caps_refuse(tiny_model_dir: Path, tmp_pat
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
 
     # Assert: run A
-    assert [r.get("epsilon_max") for r in run_a.metrics[1:]] == pytest.approx([_eps(1), _eps(2)])
+    # (clients report epsilon rounded UP to 0.01; the exact values are in the ledgers, checked below)
+    for r, row in zip((1, 2), run_a.metrics[1:]):
+        assert _eps(r) <= row["epsilon_max"] < _eps(r) + 0.01 + 1e-9
     # run B ended cleanly (not a crash) when every client refused in round 2
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_b = tmp_path / "run-b"
@@ -65,7 +67,7 @@ def test_restart_continues_epsilon_and_caps_refuse(tiny_model_dir: Path, tmp_pat
     # epsilon continued from run A (never reset) for the clients that trained
     metrics = _rows(run_b / "metrics.jsonl")
     assert [m["round"] for m in metrics] == [0, 1]
-    assert metrics[1]["epsilon_max"] == pytest.approx(_eps(3))
+    assert _eps(3) <= metrics[1]["epsilon_max"] < _eps(3) + 0.01 + 1e-9
     assert (metrics[1]["clients_ok"], metrics[1]["clients_failed"]) == (2, 1)
     clients = _rows(run_b / "client_metrics.jsonl")
     round1 = [c for c in clients if c["round"] == 1]

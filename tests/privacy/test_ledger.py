@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from fedflm.audit.keyfile import derive_mac_key as audit_mac_key
-from fedflm.audit.ledger_read import read_ledger
+from fedflm.audit.ledger.keyfile import derive_mac_key as audit_mac_key
+from fedflm.audit.ledger.read import read_ledger
 from fedflm.errors import LedgerError
 from fedflm.privacy.accounting import epsilon
 from fedflm.privacy.ledger import GENESIS, append, canonical_json, verify

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import torch
 
-from fedflm.audit.recompute import SAME_KIND, Block, recompute
+from fedflm.audit.ledger.recompute import SAME_KIND, Block, recompute
 from fedflm.config import RunConfig
 from fedflm.errors import ConfigError
 from fedflm.train.batching import TokenizedDataset, train_loader

@@ -7,7 +7,7 @@ import math
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fedflm.audit.empirical import EmpiricalResult
+from fedflm.audit.empirical.audit import EmpiricalResult
 from fedflm.config import RunConfig
 
 

@@ -14,8 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from fedflm.audit.ledger_audit import LedgerAudit  # noqa: E402
-from fedflm.audit.recompute import ACCOUNTANT_NAMES, SAME_KIND  # noqa: E402
+from fedflm.audit.ledger.audit import LedgerAudit  # noqa: E402
+from fedflm.audit.ledger.recompute import ACCOUNTANT_NAMES, SAME_KIND  # noqa: E402
 
 PLOT_NAME = "epsilon_per_round.png"
 

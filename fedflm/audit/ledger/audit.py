@@ -1,7 +1,9 @@
 """`fedflm audit ledger`: verify ledgers and recompute every owner's epsilon.
 
-Inputs are client state directories (``DIR/ledger.jsonl``), ledger files, or
-run directories (``RUN/ledgers/*.jsonl``). Several copies of one owner's
+Inputs are an owner's state directory (``DIR/ledger.jsonl``), a state
+directory holding several owners (``STATE/<owner>/ledger.jsonl``, the
+``privacy-state`` root a node is given), ledger files, or run directories
+(``RUN/ledgers/*.jsonl``). Several copies of one owner's
 ledger (say the client's own and the run directory's copy) must agree: the
 shorter must be a prefix of the longer. The longest copy is recomputed.
 """
@@ -14,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fedflm.audit.findings import FAIL, WARN, Finding
-from fedflm.audit.keyfile import derive_mac_key
-from fedflm.audit.ledger_read import LedgerEntry, LedgerFile, read_ledger
-from fedflm.audit.recompute import (ACCOUNTANT_NAMES, BELOW_TOLERANCE, CROSS_KIND, SAME_KIND, Block,
+from fedflm.audit.ledger.findings import FAIL, WARN, Finding
+from fedflm.audit.ledger.keyfile import derive_mac_key
+from fedflm.audit.ledger.read import LedgerEntry, LedgerFile, read_ledger
+from fedflm.audit.ledger.recompute import (ACCOUNTANT_NAMES, BELOW_TOLERANCE, CROSS_KIND, SAME_KIND, Block,
                                     Recomputation, recompute)
 from fedflm.errors import LedgerError
 
@@ -43,9 +45,11 @@ def _ledgers_in_dir(d: Path) -> list[Path]:
     sub = d if d.name == "ledgers" else d / "ledgers"
     if sub.is_dir():
         found += sorted(sub.glob("*.jsonl"))
+    if not found:  # a state dir with one sub-directory per owner
+        found = sorted(p for p in d.glob("*/ledger.jsonl") if p.is_file())
     if not found:
-        raise LedgerError(f"{d}: no ledger found (expected {d}/ledger.jsonl, {d}/ledgers/*.jsonl "
-                          f"or a ledger file)")
+        raise LedgerError(f"{d}: no ledger found (expected {d}/ledger.jsonl, {d}/<owner>/ledger.jsonl, "
+                          f"{d}/ledgers/*.jsonl or a ledger file)")
     return found
 
 

@@ -29,8 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fedflm.audit.findings import FAIL, WARN, Finding
-from fedflm.audit.keyfile import canonical_json, entry_mac
+from fedflm.audit.ledger.findings import FAIL, WARN, Finding
+from fedflm.audit.ledger.keyfile import canonical_json, entry_mac
 
 GENESIS = "0" * 64
 MECHANISMS = ("dpsgd-poisson-gaussian", "client-gaussian")

@@ -33,10 +33,10 @@ import torch
 from datasets import Dataset
 from torch.utils.data import DataLoader
 
-from fedflm.audit.canaries import KINDS, Canaries, make_canaries
-from fedflm.audit.one_run import OneRunResult, audit_scores
-from fedflm.audit.ledger_audit import AuditOptions, audit_ledgers
-from fedflm.audit.training import RoundTrainer, default_round_trainer, recomputed_epsilon
+from fedflm.audit.empirical.canaries import KINDS, Canaries, make_canaries
+from fedflm.audit.bounds.one_run import OneRunResult, audit_scores
+from fedflm.audit.ledger.audit import AuditOptions, audit_ledgers
+from fedflm.audit.empirical.training import RoundTrainer, default_round_trainer, recomputed_epsilon
 from fedflm.config import RunConfig
 from fedflm.errors import ConfigError
 from fedflm.fl.client_data import client_partition
