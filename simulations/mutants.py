@@ -72,7 +72,7 @@ MUTANTS = (
            ("tests/cli/test_audit_cli.py",)),
     Mutant("audit-library-tolerance-50-percent",
            "the ledger audit's default tolerance set to 50 %",
-           (Edit("fedflm/audit/ledger/audit.py", "DEFAULT_TOLERANCE = 0.01", "DEFAULT_TOLERANCE = 0.5"),),
+           (Edit("fedflm/audit/ledger/defaults.py", "DEFAULT_TOLERANCE = 0.01", "DEFAULT_TOLERANCE = 0.5"),),
            ("tests/cli/test_audit_cli.py",)),
     Mutant("shard-checksum-not-compared",
            "a shard's SHA-256 is never compared with the manifest's",
