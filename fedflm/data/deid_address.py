@@ -38,8 +38,9 @@ _UNIT = (r"(?:(?i:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Fl\.?|Floor|Room|Rm\.?
          r"Apto\.?|Appt\.?|Appartamento|Bâtiment|Bât\.?|Étage|Interno|Int\.?|Scala|Casa|Bloco|Lote|"
          r"Sala|Edif\.?|Depto\.?|Dpto\.?|Whg\.?|Interior|lok\.|m\.)"
          r"\s*\#?\s*[\w/-]*\d[\w/-]*"
-         r"|\d{1,2}\s?[ºª°](?:\s?[A-Za-z]\b|\s?\d{1,2}[ºª°]?)?)")
-_CAP = r"\p{Lu}[\w'’.-]+"
+         r"|\d{1,2}\s?[ºª°](?:\s?(?i:esq|dto|dta|izq|izda|dcha|drt|dr|frente|fte|centro)\b\.?"
+         r"|\s?[A-Za-z]\b|\s?\d{1,2}[ºª°]?)?)")
+_CAP = r"\p{Lu}(?![\p{Lu}\d'’.-]*(?![\w'’.-]))[\w'’.-]+"  # capitalised, not ALL CAPS
 _NUM = r"(?:\d{1,6}(?:\s?-?[A-Za-z](?![\w]))?(?:\s?[-/]\s?\d{1,5}[A-Za-z]?|[ \t]\d{1,5}(?![\d-]))?|[Ss]/[Nn])"
 _GERMANIC = (r"(?:straße|strasse|str\.|gasse|weg|platz|allee|ring|damm|ufer|steig|pfad|chaussee|"
              r"markt|laan|straat|plein|gracht|kade|singel|dreef|hof|pad|baan|steeg|gatan|vägen|väg|"
@@ -65,20 +66,34 @@ _MONTH_KW = (r"(?:January|February|March|April|May|June|July|August|September|Oc
 _SCAP = rf"(?!{_UNIT_KW}|{_MONTH_KW}|I['’]){_CAP}"
 _UNITS_AFTER = rf"(?:[ \t]*,?[ \t]*(?:{_UNIT}))*"
 
+# suffixes that are street words only (not "-ring", "-hof", "-tie" as in "during", "tie"): re-cased views
+_GERMANIC_VIEW = (r"(?:straße|strasse|gasse|allee|chaussee|straat|gracht|gatan|vägen|gränd|torget|gade|"
+                  r"vej|veien|vegen|gaten|katu|utca|körút|iela|tänav|sokak|sokağı|caddesi)")
+
+
+def _germanic(suffixes: str) -> str:
+    return rf"""(?<!\w)(?:(?:{_UNIT})[\s,]+)?(?:(?:{_SCAP}[ \t-]+){{0,3}}{_SCAP}(?i:{suffixes})|(?:{_SCAP}[ \t-]+){{1,3}}(?i:{suffixes}))
+        \b\.?[ \t]*,?[ \t]*{_NUM}{_UNITS_AFTER}"""
+
+
 # strong street patterns: accepted on their own
 _STREETS_STRONG = [re.compile(p, re.VERBOSE) for p in (
     # 12 [N] Main Street [SW] | 5th Avenue
     rf"""(?:(?:{_UNIT})[\s,]+)?{_NUMFIRST}(?:(?:[NSEW]|North|South|East|West|[NSEW]\.)\s+)?
-        (?:(?:\d{{1,4}}(?:st|nd|rd|th)|{_SCAP})\s+){{1,4}}(?i:{_EN_TYPES})\b\.?
+        (?:(?:\d{{1,4}}(?:st|nd|rd|th)|{_SCAP})[ \t]+){{1,4}}(?i:{_EN_TYPES})\b\.?
         (?:\s+(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\b\.?)?{_UNITS_AFTER}""",
     # Hauptstraße 5 | Sabine-Junck-Gasse 0 | Kossuth utca 12 | Backtorget 915
-    rf"""(?<!\w)(?:(?:{_UNIT})[\s,]+)?(?:(?:{_SCAP}[ \t-]+){{0,3}}{_SCAP}(?i:{_GERMANIC})|(?:{_SCAP}[ \t-]+){{1,3}}(?i:{_GERMANIC}))
-        \b\.?[ \t]*,?[ \t]*{_NUM}{_UNITS_AFTER}""",
+    _germanic(_GERMANIC),
     # 12, rue de la Paix | Calle Mayor 3, 2ºB | ul. Sokola 36/08 | Via Roma, 12
     rf"""(?<!\w)(?:(?:{_UNIT})[\s,]+)?(?:\d{{1,6}}[A-Za-z]?,?\s+)?\b(?i:{_ROMANCE})\s+(?:{_PART}\s*)*{_SCAP}
         (?:[ \t]+(?:{_PART}[ \t]+)*{_SCAP}){{0,5}}(?:[ \t]*,?[ \t]*(?:n[º°o.]\s*)?{_NUM}[ºª°]?)?{_UNITS_AFTER}""",
 )]
 _STREETS_STRONG.append(re.compile(r"(?<!\w)(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Caixa\s+Postal)\s+\d{1,6}"))
+# US military: PSC 1234, Box 5678 / Unit 1234 Box 567 / USNS Name, then APO|FPO|DPO AA|AE|AP 09876
+_STREETS_STRONG.append(re.compile(
+    r"(?<!\w)(?i:(?:PSC|CMR|Unit)\s+\d{1,5},?\s+Box\s+\d{1,5}|(?:USNS|USNV|USS|USCGC)\s+\p{L}+(?:[ \t]\p{L}+)?)"
+    r"(?:[\s,]+(?i:APO|FPO|DPO)\s+(?i:A[AEP])\s+\d{5}(?:-\d{4})?)?"))
+_STREETS_VIEW = [_STREETS_STRONG[0], re.compile(_germanic(_GERMANIC_VIEW), re.VERBOSE), *_STREETS_STRONG[2:]]
 # weak candidates: accepted only when followed by a postcode part (or preceded by a unit line)
 _STREETS_WEAK = [re.compile(p, re.VERBOSE) for p in (
     rf"""(?:(?:{_UNIT})[\s,]+)?{_NUMFIRST}(?:{_SCAP}[ \t]+(?:{_PART}[ \t]+)?){{0,3}}{_SCAP}{_UNITS_AFTER}""",
@@ -86,7 +101,7 @@ _STREETS_WEAK = [re.compile(p, re.VERBOSE) for p in (
     rf"""(?<!\w)(?:(?:{_SCAP}[ \t]+){{1,3}}(?i:{_EN_TYPES})|(?i:{_ROMANCE}|{_GERMANIC})[ \t]+(?:{_PART}[ \t]+)*{_SCAP}(?:[ \t]+{_SCAP}){{0,3}})\b\.?""",
 )]
 
-_POSTCODE = (r"(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"          # UK
+_POSTCODE = (r"(?i:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"          # UK
              r"|[A-Z]\d[A-Z]\s?\d[A-Z]\d"                     # CA
              r"|[A-Z]\d{2}\s?[A-Z\d]{4}"                      # IE Eircode
              r"|\d{4}\s?[A-Z]{2}(?![\w])"                     # NL
@@ -94,8 +109,8 @@ _POSTCODE = (r"(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"          # UK
              r"|\d{5}-\d{3}|\d{8}|\d{5}(?:-\d{4})?|\d{4,6})"  # BR, US ZIP, generic
              r"(?![\w])")
 _STATE = r"[A-Z]{2,3}"
-_CITY = rf"(?:{_CAP}|{_PART})(?:[ \t]+(?:{_CAP}|{_PART}|/|-|\((?:okres\s+)?{_CAP}(?:\s+{_CAP})?\)|{_STATE})){{0,6}}"
-_SEG_SEP = re.compile(r"[ \t]*(?:,[ \t]*\n?|\n|\r\n)[ \t]*|[ \t]+")
+_CITY = rf"(?:{_CAP}|{_PART})(?:[ \t]+(?:{_CAP}|{_PART}|/|-|\((?:okres\s+)?{_CAP}(?:\s+{_CAP})?\)|\({_STATE}\)|{_STATE})){{0,6}}"
+_SEG_SEP = re.compile(r"[ \t]*(?:,[ \t]*\n?|\n|\r\n|[-–](?=[ \t]))[ \t]*|[ \t]+")
 _SEGMENT = re.compile(rf"""
     (?:
       {_POSTCODE}(?:[ \t]*,?[ \t]+{_CITY})?                        # 12345 City
@@ -124,10 +139,16 @@ class StreetAddressRecognizer(RegexRecognizer):
     ENTITY = "STREET_ADDRESS"
     MAX_SEGMENTS = 4
 
+    def __init__(self, strong_only: bool = False) -> None:
+        super().__init__()
+        self.strong_only = strong_only  # for re-cased views: capitals there are no evidence
+
     def find(self, text: str):
         has_digit = any(c.isdigit() for c in text)
         if not has_digit and "\n" not in text:
             groups: tuple = ((True, _STREETS_STRONG[2:]),)  # only Romance streets can lack a number
+        elif self.strong_only:
+            groups = ((True, _STREETS_VIEW),)
         else:
             groups = ((True, _STREETS_STRONG), (False, _STREETS_WEAK if has_digit else ()))
         for strong, patterns in groups:
@@ -152,7 +173,7 @@ class StreetAddressRecognizer(RegexRecognizer):
             if not seg or seg.end() == sep.end():
                 break
             piece = seg.group(0).rstrip()
-            space_only = "\n" not in sep.group(0) and "," not in sep.group(0)
+            space_only = not any(c in sep.group(0) for c in "\n,-–")
             has_pc = bool(_HAS_POSTCODE.match(piece)) or bool(re.search(rf"[\s-]{_POSTCODE}$", piece))
             lettered = has_pc and any(c.isalpha() for c in piece.split()[0])
             if (space_only and not lettered) or not _seg_ok(piece):
@@ -173,3 +194,11 @@ class StreetAddressRecognizer(RegexRecognizer):
                 break
             start -= len(window) - m.start(1)
         return start
+
+
+def street_words() -> frozenset[str]:
+    """Lower-cased street-type words (``street``, ``road``, ``rue``, ``calle``): they may end an address."""
+    words = set(_EN_TYPES.lower().split("|"))
+    for group in (_ROMANCE, _GERMANIC):
+        words |= {w.strip("(?:)\\.") for w in group.lower().split("|")}
+    return frozenset(w for w in words if w.isalpha())

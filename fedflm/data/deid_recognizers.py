@@ -25,12 +25,14 @@ _STOP = COMMON_WORDS | frozenset(STOP_WORDS)
 
 
 class RegexRecognizer(LocalRecognizer):
-    """Base: ``self.find(text)`` yields (start, end, score)."""
+    """Base: ``self.find(text)`` yields (start, end, score); ``CONTEXT`` words nearby boost it."""
 
     ENTITY = ""
+    CONTEXT: tuple[str, ...] = ()
 
     def __init__(self) -> None:
-        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
+        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__,
+                         context=list(self.CONTEXT))
 
     def load(self) -> None:  # noqa: D102 - nothing to load
         pass
@@ -115,9 +117,11 @@ class LexiconPersonRecognizer(RegexRecognizer):
 
     ENTITY = "PERSON"
 
-    def __init__(self, lexicon: NameLexicon) -> None:
+    def __init__(self, lexicon: NameLexicon, strict: bool = False, vocab: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.lexicon = lexicon
+        self.strict = strict  # for re-cased views: capitals there are not evidence of a name
+        self.vocab = vocab  # ordinary words: a capitalised word outside it after a cue is a name
 
     def find(self, text: str):
         toks = [(m.start(), m.end(), m.group(0).rstrip(".")) for m in _TOKEN.finditer(text)]
@@ -171,15 +175,27 @@ class LexiconPersonRecognizer(RegexRecognizer):
         s, e = toks[i][0], toks[j - 1][1]
         if text[e - 1:e] == "." and len(toks[j - 1][2]) > 1:
             e -= 1
+        if self.strict and not cue:
+            after_surname = len(words) == 1 and firsts[0] and bool(re.search(r"\p{Lu}[\w'’-]+,[ \t]$", before))
+            accept = (len(words) >= 2 and (firsts[0] or all(known))) or after_surname or self._unknown(words)
+            return (s, e, 0.85) if accept else None
+        if self._unknown(words):
+            return s, e, 0.6
         if len(words) >= 2 and (any(known) or cue) and sum(known) * 2 >= len(words) - 1:
             return s, e, 0.85
         if len(words) >= 2 and cue:
             return s, e, 0.6
-        if len(words) == 1 and cue and (known[0] or titled) and words[0].lower() not in _STOP:
+        oov = bool(self.vocab) and words[0].lower() not in self.vocab
+        if len(words) == 1 and cue and (known[0] or titled or oov) and words[0].lower() not in _STOP:
             return s, e, 0.8
         if len(words) == 1 and firsts[0] and not sentence_start and words[0].lower() not in _STOP:
             return s, e, 0.6
         return None
+
+    def _unknown(self, words: list[str]) -> bool:
+        """Two or three capitalised words none of which is ordinary vocabulary read as a name."""
+        return bool(self.vocab) and 2 <= len(words) <= 3 and all(
+            w.lower() not in self.vocab and len(w) > 2 for w in words)
 
     def _with_surname_before(self, text: str, span: tuple) -> tuple:
         """Extend ``First`` to ``Last, First`` when a known surname precedes with a comma."""
@@ -219,9 +235,6 @@ class WrittenDateRecognizer(RegexRecognizer):
             yield m.start(), m.end(), 0.6
 
 
-_LOOSE_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
-
-
 def iban_checksum_ok(candidate: str) -> bool:
     """ISO 13616 mod-97 check of an IBAN (spaces ignored)."""
     s = candidate.replace(" ", "")
@@ -232,20 +245,6 @@ def iban_checksum_ok(candidate: str) -> bool:
     return int(digits) % 97 == 1
 
 
-class LooseIbanRecognizer(RegexRecognizer):
-    """IBANs of any country (mod-97 checksum), also where Presidio's per-country length differs."""
-
-    ENTITY = "IBAN_CODE"
-
-    def find(self, text: str):
-        for m in _LOOSE_IBAN.finditer(text):
-            if iban_checksum_ok(m.group(0)):
-                yield m.start(), m.end(), 0.9
-
-
-_CARD_2SERIES = re.compile(r"\b2[2-7]\d{2}(?:[- ]?\d{4}){3}\b")
-
-
 def luhn_ok(number: str) -> bool:
     digits = [int(c) for c in number if c.isdigit()]
     total = 0
@@ -254,17 +253,6 @@ def luhn_ok(number: str) -> bool:
             d = d * 2 - 9 if d > 4 else d * 2
         total += d
     return total % 10 == 0
-
-
-class MastercardSeries2Recognizer(RegexRecognizer):
-    """Mastercard 2221-2720 numbers, absent from Presidio's card pattern (Luhn checked)."""
-
-    ENTITY = "CREDIT_CARD"
-
-    def find(self, text: str):
-        for m in _CARD_2SERIES.finditer(text):
-            if luhn_ok(m.group(0)):
-                yield m.start(), m.end(), 1.0
 
 
 _URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")

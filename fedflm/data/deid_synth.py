@@ -23,7 +23,7 @@ LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "en_IE", "en_NZ", "en_IN", "de_DE
            "fr_FR", "fr_CH", "fr_CA", "es_ES", "es_MX", "it_IT", "nl_NL", "nl_BE", "pt_BR", "pt_PT",
            "pl_PL", "sv_SE", "da_DK", "fi_FI", "cs_CZ", "no_NO")
 # names from these locales measure recall on names the lexicon never saw
-HELDOUT_LOCALES = ("hu_HU", "ro_RO", "tr_TR", "sk_SK", "hr_HR", "lt_LT", "sl_SI", "et_EE")
+from fedflm.data.deid_lexicon import HELDOUT_LOCALES  # noqa: E402  (re-exported)
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "PERSON": ("My name is {}.", "Please contact {} for details.", "{} called about the refund.",
@@ -65,6 +65,19 @@ def _group4(s: str, sep: str) -> str:
     return sep.join(s[i:i + 4] for i in range(0, len(s), 4))
 
 
+class NamePool:
+    """Given names and surnames to draw from instead of a Faker locale's (e.g. held-out lists)."""
+
+    def __init__(self, firsts: list[str], lasts: list[str], rng: random.Random) -> None:
+        self._firsts, self._lasts, self._rng = firsts, lasts, rng
+
+    def first_name(self) -> str:
+        return self._rng.choice(self._firsts)
+
+    def last_name(self) -> str:
+        return self._rng.choice(self._lasts)
+
+
 def _person(f, rng: random.Random) -> str:
     style = rng.random()
     if style < 0.6:
@@ -76,9 +89,9 @@ def _person(f, rng: random.Random) -> str:
     return f.first_name()
 
 
-def _value(kind: str, f, us, rng: random.Random) -> str:
+def _value(kind: str, f, us, rng: random.Random, names=None) -> str:
     makers: dict[str, Callable[[], str]] = {
-        "PERSON": lambda: _person(f, rng),
+        "PERSON": lambda: _person(names or f, rng),
         "EMAIL_ADDRESS": lambda: rng.choice([f.email, f.free_email, f.company_email])(),
         "PHONE_NUMBER": lambda: f.phone_number(),
         "CREDIT_CARD": lambda: _card(us, rng),
@@ -110,10 +123,16 @@ def _address(f, rng: random.Random) -> str:
 
 
 def generate(n: int, seed: int = 0, locales: tuple[str, ...] = LOCALES,
-             kinds: tuple[str, ...] = tuple(TEMPLATES)) -> list[Record]:
-    """``n`` records, each with 1-3 PII values (and maybe a filler sentence)."""
+             kinds: tuple[str, ...] = tuple(TEMPLATES),
+             names: tuple[list[str], list[str]] | None = None) -> list[Record]:
+    """``n`` records, each with 1-3 PII values (and maybe a filler sentence).
+
+    ``names``: (given names, surnames) to draw persons from instead of the locale's,
+    e.g. :func:`fedflm.data.deid_lexicon.heldout_names`.
+    """
     from faker import Faker  # dev/bench dependency, imported on use
     rng = random.Random(seed)
+    pool = NamePool(names[0], names[1], random.Random(seed + 1)) if names else None
     fakers = {loc: Faker(loc) for loc in locales}
     us = Faker("en_US")
     for i, fk in enumerate([*fakers.values(), us]):
@@ -130,13 +149,20 @@ def generate(n: int, seed: int = 0, locales: tuple[str, ...] = LOCALES,
                 pos += len(parts[-1])
             kind = rng.choice(kinds)
             template = rng.choice(TEMPLATES[kind])
-            value = _value(kind, fakers[loc], us, rng)
+            value = _value(kind, fakers[loc], us, rng, pool)
             head, tail = template.split("{}")
             gold.append(Gold(pos + len(head), pos + len(head) + len(value), kind))
             parts.append(head + value + tail + " ")
             pos += len(parts[-1])
         records.append(Record("".join(parts).rstrip(" "), tuple(gold), loc))
     return records
+
+
+def case_variants(records: list[Record]) -> dict[str, list[Record]]:
+    """Each record as written, all lower case and all upper case (spans unchanged: same length)."""
+    from fedflm.data.deid_case import lower, upper
+    return {name: [Record(fn(r.text), r.gold, r.locale) for r in records]
+            for name, fn in (("as written", str), ("lower", lower), ("upper", upper))}
 
 
 def score(records: list[Record], predicted: list[list]) -> dict[str, dict[str, float]]:

@@ -30,6 +30,9 @@ CASES = [
     ("Call (555) 123-4567 now", "Call <PHONE> now"),
     ("Call +55 45 2415-8683 now", "Call <PHONE> now"),
     ("Call 07835 337406 now", "Call <PHONE> now"),
+    ("Call 5551234567 ext. 204 now", "Call <PHONE> now"),
+    ("Call 07835337406 now", "Call <PHONE> now"),
+    ("Call (555) 123-4567 ext 12 now", "Call <PHONE> now"),
     # IBANs of several countries (published example IBANs), compact and grouped
     ("IBAN DE89370400440532013000 ok", "IBAN <IBAN> ok"),
     ("IBAN GB82 WEST 1234 5698 7654 32 ok", "IBAN <IBAN> ok"),
@@ -45,9 +48,23 @@ CASES = [
     ("card 5500 0000 0000 0004 ok", "card <CREDIT_CARD> ok"),
     ("card 3782 822463 10005 ok", "card <CREDIT_CARD> ok"),
     ("card 2221-0000-0000-0009 ok", "card <CREDIT_CARD> ok"),
+    # every issued length 12-19 (Luhn-valid numbers in issuer ranges for their length)
+    ("card 501800000009 ok", "card <CREDIT_CARD> ok"),               # Maestro, 12
+    ("card 4222222222222 ok", "card <CREDIT_CARD> ok"),              # Visa, 13
+    ("card 30569309025904 ok", "card <CREDIT_CARD> ok"),             # Diners, 14
+    ("card 378282246310005 ok", "card <CREDIT_CARD> ok"),            # Amex, 15 compact
+    ("card 6011 0009 9013 9424 ok", "card <CREDIT_CARD> ok"),        # Discover, 16
+    ("card 6759 6498 2643 8453 3 ok", "card <CREDIT_CARD> ok"),      # Maestro, 17
+    ("card 630400000000000000 ok", "card <CREDIT_CARD> ok"),         # Maestro, 18
+    ("card 4111 1111 1111 1111 003 ok", "card <CREDIT_CARD> ok"),    # Visa, 19
+    # IBANs in lower case, compact and grouped
+    ("iban de89370400440532013000 ok", "iban <IBAN> ok"),
+    ("iban gb82 west 1234 5698 7654 32 ok", "iban <IBAN> ok"),
     # SSN
     ("SSN 536-90-4399 ok", "SSN <SSN> ok"),
     ("my ssn is 536904399 ok", "my ssn is <SSN> ok"),
+    ("SSN 078-05-1120 ok", "SSN <SSN> ok"),  # a published sample number gets no exemption
+    ("SSN 123-45-6789 ok", "SSN <SSN> ok"),
     # IP v4 / v6
     ("from 192.168.10.25 and 2001:db8::ff00:42:8329 ok", "from <IP> and <IP> ok"),
     # street addresses with apartments and line breaks, several conventions
@@ -61,6 +78,13 @@ CASES = [
     ("Ship to Keizersgracht 123-A\n1015 CJ Amsterdam please", "Ship to <ADDRESS> please"),
     ("Ship to 221B Baker Street, London NW1 6XE please", "Ship to <ADDRESS> please"),
     ("Ship to 350 Fifth Avenue, Suite 3300, New York, NY 10118 please", "Ship to <ADDRESS> please"),
+    # military, Iberian and Brazilian forms, multi-line
+    ("Ship to PSC 1234, Box 5678\nAPO AE 09876 please", "Ship to <ADDRESS> please"),
+    ("Ship to Unit 6232 Box 8601, DPO AP 12345 please", "Ship to <ADDRESS> please"),
+    ("Ship to USNS Brown\nFPO AE 12345 please", "Ship to <ADDRESS> please"),
+    ("Ship to C/ Mayor, 12, 3º B, 28013 Madrid please", "Ship to <ADDRESS> please"),
+    ("Ship to Avenida da Liberdade, 245, 4º Esq., 1250-143 Lisboa please", "Ship to <ADDRESS> please"),
+    ("Ship to Rua Augusta, 1500 - Consolação, São Paulo - SP, 01304-001 please", "Ship to <ADDRESS> please"),
     # persons
     ("My name is Maria Garcia.", "My name is <PERSON>."),
     ("Dear Mr. Okafor, thanks.", "Dear Mr. <PERSON>, thanks."),

@@ -159,4 +159,7 @@ def test_real_sst2_sample_round_trip(tmp_path: Path, key: DataKey) -> None:
     # Assert
     ds = open_store(tmp_path / "s", key)
     assert len(ds) == 200 and store_label_names(ds) == ["0", "1"]
-    assert summary["deid"]["records_changed"] <= 2  # lower-cased movie reviews hold almost no PII
+    # lower-cased movie reviews name real actors and directors ("sam mendes"), which the default
+    # engine masks since names are found in any case (31 of these 200 on 2026-12-01, most of them
+    # real names; simulations/bench_deid.py (c) reports the rate); a bound catches a runaway detector
+    assert summary["deid"]["records_changed"] <= 40

@@ -1,0 +1,44 @@
+"""``fedflm data inspect --risk``: residual-risk tokens on the owner's console only."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from fedflm.cli.data import main
+
+
+def test_inspect_risk_lists_leftover_tokens_without_logging(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    # Prepare: a record whose reference number and odd capitalised word are not PII types
+    (tmp_path / "in.csv").write_text('text,label\n"Ref 99887766554433221 from Qwertzuiop, thanks",a\n"all good",b\n')
+    key = str(tmp_path / "k")
+    assert main(["keygen", "--out", key]) == 0
+    assert main(["prepare", str(tmp_path / "in.csv"), "--text-column", "text", "--label-column", "label",
+                 "--out", str(tmp_path / "store"), "--key-file", key]) == 0
+    capsys.readouterr()
+    caplog.set_level(logging.DEBUG)
+    # Execute
+    code = main(["inspect", str(tmp_path / "store"), "--key-file", key, "--risk", "5"])
+    out = capsys.readouterr().out
+    # Assert: listed on stdout for the owner, nothing about them in any log record
+    assert code == 0 and "residual risk" in out
+    assert "99887766554433221" in out and "digit run" in out
+    assert not any("99887766554433221" in r.getMessage() for r in caplog.records)
+
+
+def test_inspect_risk_rejects_a_bad_count(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # Prepare
+    (tmp_path / "in.csv").write_text('text,label\n"fine",a\n')
+    key = str(tmp_path / "k")
+    main(["keygen", "--out", key])
+    main(["prepare", str(tmp_path / "in.csv"), "--text-column", "text", "--label-column", "label",
+          "--out", str(tmp_path / "store"), "--key-file", key, "--deid-engine", "patterns"])
+    capsys.readouterr()
+    # Execute
+    code = main(["inspect", str(tmp_path / "store"), "--key-file", key, "--risk", "0"])
+    # Assert: one line naming the bad value, non-zero exit
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and "got 0" in err
