@@ -34,10 +34,12 @@ def test_dp_report_has_every_section_and_embedded_figures(make_run) -> None:
     assert page_path == run_dir / "report.html"
     for section_id in SECTIONS:
         assert f'data-section="{section_id}"' in page
-    assert len(IMG.findall(page)) == 6  # clients, metrics, epsilon, train loss, confusion, bytes
+    # clients, metrics, epsilon, confusion, bytes; a DP client reports no train loss (issue 16's reply contract)
+    assert len(IMG.findall(page)) == 5
+    assert "No client training loss was recorded." in _section(page, "train-loss")
     assert "Budget ε = 3" in _section(page, "privacy")
     assert "epsilon = 3.0" in _section(page, "config")
-    for name in ("clients", "global_metrics", "epsilon", "train_loss", "confusion", "bytes"):
+    for name in ("clients", "global_metrics", "epsilon", "confusion", "bytes"):
         assert (run_dir / f"report_{name}.png").stat().st_size > 1000
     assert NO_DP_WARNING not in page
 
