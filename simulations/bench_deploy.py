@@ -2,6 +2,13 @@
 
     python simulations/bench_deploy.py                    # MiniLM, 3 clients, 3 rounds
     python simulations/bench_deploy.py --model PATH --rounds 2 --samples 32
+    python simulations/bench_deploy.py --modes warm       # skip the per-message deployment
+
+Deployment is measured twice: ``per-message`` (Flower's default: a fresh
+ClientApp process per message imports torch, loads the model, decrypts the
+store) and ``warm`` (what ``fedflm client start`` does: each owner keeps one
+warm trainer process, fedflm/deploy/warm.py; the per-message ClientApp only
+forwards). The goal is warm within 1.5x of the simulation per round.
 
 The deployment is the real thing on 127.0.0.1: `fedflm certs`, a SuperLink
 with TLS + SuperNode authentication, one SuperNode per owner reading an
@@ -32,6 +39,8 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -41,6 +50,7 @@ from fedflm.data.keys import write_key_file  # noqa: E402
 from fedflm.data.store import StoreWriter  # noqa: E402
 from fedflm.deploy.certs import make_certs  # noqa: E402
 from fedflm.deploy.client import ClientOptions, start_client  # noqa: E402
+from fedflm.deploy.node_supervisor import NodeSupervisor  # noqa: E402
 from fedflm.deploy.procs import free_port  # noqa: E402
 from fedflm.deploy.server import ServerOptions, ServerRun  # noqa: E402
 from fedflm.fl.client_data import client_partition  # noqa: E402
@@ -58,12 +68,23 @@ class WireMeter(threading.Thread):
         self.conns: dict[str, int] = {}  # local address -> max bytes sent + received seen
         self.done = threading.Event()
 
+    def _tree_pids(self) -> set[int]:
+        """The given processes and their descendants (the SuperNode runs under a lifeline)."""
+        pids = set(self.pids)
+        for pid in self.pids:
+            try:
+                pids |= {c.pid for c in psutil.Process(pid).children(recursive=True)}
+            except psutil.Error:
+                pass
+        return pids
+
     def sample(self) -> None:
+        pids = self._tree_pids()
         out = subprocess.run(["ss", "-tinpH", "state", "established", f"( dport = :{self.port} )"],
                              capture_output=True, text=True).stdout.splitlines()
         for head, info in zip(out[::2], out[1::2]):
             m = _CONN.match(head.strip())
-            if not m or int(m.group(3)) not in self.pids:
+            if not m or int(m.group(3)) not in pids:
                 continue
             total = sum(int(v) for _, v in _BYTES.findall(info))
             self.conns[m.group(1)] = max(self.conns.get(m.group(1), 0), total)
@@ -90,25 +111,32 @@ def _per_round(rows: list[dict]) -> float:
     return (t[-1] - t[0]) / (len(t) - 1)
 
 
-def run_deployment(args: argparse.Namespace, tmp: Path) -> dict:
+def run_deployment(args: argparse.Namespace, tmp: Path, mode: str) -> dict:
     names = [f"owner-{i}" for i in range(args.clients)]
-    make_certs(tmp / "pki", "127.0.0.1", names)
-    cfg = _config(args, tmp / "deploy-run")
-    procs, t0 = [], time.perf_counter()
+    if not (tmp / "pki").exists():
+        make_certs(tmp / "pki", "127.0.0.1", names)
+    cfg = _config(args, tmp / f"deploy-run-{mode}")
+    procs, nodes, t0 = [], [], time.perf_counter()
     run = ServerRun(cfg, ServerOptions(port=free_port(), certs=tmp / "pki",
                                        authorized_keys=(tmp / "pki" / "nodes",)), say=lambda s: None)
     try:
         run.start()
         for i, name in enumerate(names):
-            ds, labels = client_partition(cfg.data, i, args.clients, cfg.fed.seed)
-            key = write_key_file(tmp / f"{name}.key")
-            with StoreWriter(tmp / f"{name}.store", key, list(labels)) as w:
-                w.add(list(ds["text"]), list(ds["label"]))
-                w.commit()
-            procs.append(start_client(ClientOptions(
+            if not (tmp / f"{name}.store").exists():  # the same owners' stores for every mode
+                ds, labels = client_partition(cfg.data, i, args.clients, cfg.fed.seed)
+                key = write_key_file(tmp / f"{name}.key")
+                with StoreWriter(tmp / f"{name}.store", key, list(labels)) as w:
+                    w.add(list(ds["text"]), list(ds["label"]))
+                    w.commit()
+            opts = ClientOptions(
                 server=run.address, store=tmp / f"{name}.store", key_file=tmp / f"{name}.key",
-                state_dir=tmp / "state" / name, owner_id=name, ca_cert=tmp / "pki" / "ca.pem",
-                auth_key=tmp / "pki" / "nodes" / f"{name}.key"), tmp / f"{name}.log"))
+                state_dir=tmp / f"state-{mode}" / name, owner_id=name, ca_cert=tmp / "pki" / "ca.pem",
+                auth_key=tmp / "pki" / "nodes" / f"{name}.key")
+            if mode == "warm":
+                nodes.append(NodeSupervisor(opts, say=lambda s: None))
+                procs.append(nodes[-1].start_background())
+            else:
+                procs.append(start_client(opts, tmp / f"{name}-{mode}.log"))
         meter = WireMeter(run.opts.port, {p.pid for p in procs})
         meter.start()
         run.submit()
@@ -119,13 +147,16 @@ def run_deployment(args: argparse.Namespace, tmp: Path) -> dict:
         run.stop()
         for p in procs:
             p.stop()
+        for node in nodes:
+            node.stop()
     if status != "complete":
-        raise SystemExit(f"deployment run ended {status}; see {run.work}")
+        raise SystemExit(f"deployment run ({mode}) ended {status}; see {run.work}")
     rows = [json.loads(x) for x in (run.run_dir / "metrics.jsonl").read_text().splitlines()]
-    return {"deploy_s_per_round": _per_round(rows), "deploy_total_s": time.perf_counter() - t0,
-            "deploy_wire_bytes_per_client_round": meter.total() / (args.clients * args.rounds),
+    key = mode.replace("-", "_")
+    return {f"deploy_{key}_s_per_round": _per_round(rows), f"deploy_{key}_total_s": time.perf_counter() - t0,
+            f"deploy_{key}_wire_bytes_per_client_round": meter.total() / (args.clients * args.rounds),
             "payload_bytes_per_client_round": rows[-1]["bytes_up"] / args.clients,
-            "deploy_final_accuracy": rows[-1]["accuracy"]}
+            f"deploy_{key}_final_accuracy": rows[-1]["accuracy"]}
 
 
 def run_simulation(args: argparse.Namespace, tmp: Path) -> dict:
@@ -149,19 +180,32 @@ def main() -> None:
     p.add_argument("--local-steps", type=int, default=2)
     p.add_argument("--dp", default="sample")
     p.add_argument("--timeout", type=float, default=1200.0)
+    p.add_argument("--modes", default="warm,per-message", help="deployments to measure (comma-separated)")
     args = p.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    if not set(modes) <= {"per-message", "warm"}:
+        raise SystemExit(f"--modes: per-message and/or warm, got {args.modes!r}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    res: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
-        res = {**run_deployment(args, Path(tmp)), **run_simulation(args, Path(tmp))}
+        for mode in modes:
+            res.update(run_deployment(args, Path(tmp), mode))
+            key = mode.replace("-", "_")
+            print(f"deployment ({mode}): {res[f'deploy_{key}_s_per_round']:.1f} s per round", flush=True)
+        res.update(run_simulation(args, Path(tmp)))
     print(f"{args.clients} clients x {args.rounds} rounds, model {args.model}, {args.samples} examples/client, "
           f"{args.local_steps} local steps, dp {args.dp}, load average {os.getloadavg()[0]:.1f}")
-    print(f"  wall time per round   deployment {res['deploy_s_per_round']:7.1f} s   "
-          f"simulation {res['sim_s_per_round']:7.1f} s")
-    print(f"  bytes per client per round   on the wire (deployment, both ways, TLS) "
-          f"{res['deploy_wire_bytes_per_client_round']:,.0f}   adapter payload (one way) "
-          f"{res['payload_bytes_per_client_round']:,.0f}")
-    print(f"  whole run incl. start-up   deployment {res['deploy_total_s']:.0f} s   "
-          f"simulation {res['sim_total_s']:.0f} s")
+    for mode in modes:
+        key = mode.replace("-", "_")
+        ratio = res[f"deploy_{key}_s_per_round"] / res["sim_s_per_round"]
+        print(f"  wall time per round   deployment ({mode}) {res[f'deploy_{key}_s_per_round']:7.1f} s   "
+              f"simulation {res['sim_s_per_round']:7.1f} s   ratio {ratio:.2f}x")
+        res[f"deploy_{key}_over_sim"] = ratio
+        print(f"  bytes per client per round   on the wire ({mode}, both ways, TLS) "
+              f"{res[f'deploy_{key}_wire_bytes_per_client_round']:,.0f}   adapter payload (one way) "
+              f"{res['payload_bytes_per_client_round']:,.0f}")
+        print(f"  whole run incl. start-up   deployment ({mode}) {res[f'deploy_{key}_total_s']:.0f} s   "
+              f"simulation {res['sim_total_s']:.0f} s")
     print("BENCH_JSON " + json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in res.items()}))
 
 

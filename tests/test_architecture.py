@@ -27,6 +27,14 @@ RULES = [
       "flwr")),
 ]
 
+#: Known breaks, listed so that every other one fails: (importing module, forbidden name). Remove an entry
+#: when its import goes; docs/ARCHITECTURE.md says why each is here.
+KNOWN_EXCEPTIONS = {
+    ("fedflm.deploy.warm", "clients.app"),  # issue 17's warm trainer runs the ClientApp's train in-process
+    ("fedflm.deploy.warm_clientapp", "clients.app"),
+}
+
+
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -97,7 +105,9 @@ def test_import_rule(rule: str, applies_to: tuple[str, ...], forbidden: tuple[st
 
     # Execute
     broken = [f"{m} reaches {name} (imported by {via})" for m in modules
-              for name, via in sorted(reachable(m).items()) if any(_is(name, f) for f in forbidden)]
+              for name, via in sorted(reachable(m).items())
+              if any(_is(name, f) for f in forbidden)
+              and not any(via == mod and _is(name, bad) for mod, bad in KNOWN_EXCEPTIONS)]
 
     # Assert
     assert modules, f"rule {rule!r} applies to no module: update RULES"

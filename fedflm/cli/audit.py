@@ -95,6 +95,9 @@ def _add_mechanism_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed for the canaries' coin flips "
                                                                "(default: the OS CSPRNG)")
     parser.add_argument("--owner", action="append", default=[], help="audit only this owner (repeatable)")
+    parser.add_argument("--secure-mode", choices=("on", "off"), default=None,
+                        help="the owners' DP secure mode (the ledger does not record it; default: the run config's; "
+                             "deployed nodes default to on)")
 
 
 def _add_mechanism(sub: argparse._SubParsersAction) -> None:
@@ -212,6 +215,10 @@ def _mechanism_config(args: argparse.Namespace) -> MechanismConfig:
     return MechanismConfig(canaries=args.canaries, runs=args.runs, confidence=args.confidence, seed=args.seed)
 
 
+def _secure_mode(args: argparse.Namespace) -> bool | None:
+    return None if args.secure_mode is None else args.secure_mode == "on"
+
+
 def cmd_mechanism(args: argparse.Namespace) -> int:
     """Run `audit mechanism`; one verdict per owner, exit 1 when one fails."""
     import json
@@ -219,7 +226,7 @@ def cmd_mechanism(args: argparse.Namespace) -> int:
     from fedflm.audit.signoff.run import audit_owner_mechanisms
 
     ledger, results = audit_owner_mechanisms(args.run_dir, args.paths, _ledger_options(args),
-                                             _mechanism_config(args), args.owner)
+                                             _mechanism_config(args), args.owner, _secure_mode(args))
     for f in ledger.findings:
         if f.failed:
             print(f.render(), file=sys.stderr)
@@ -241,7 +248,7 @@ def cmd_all(args: argparse.Namespace) -> int:
 
     options = SignOffOptions(ledger=_ledger_options(args), mechanism=_mechanism_config(args),
                              owners=tuple(args.owner), empirical=args.empirical,
-                             empirical_canaries=args.empirical_canaries)
+                             empirical_canaries=args.empirical_canaries, secure_mode=_secure_mode(args))
     result = sign_off(args.run_dir, args.paths, options)
     paths = write_signoff(result, args.out)
     for line in result.summary_lines():

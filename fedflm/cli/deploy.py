@@ -103,9 +103,11 @@ def server_config(args: argparse.Namespace) -> RunConfig:
 
 
 def run_server_start(args: argparse.Namespace) -> int:
+    from fedflm.deploy.paths import absolute_run_paths, resolve_server_args
     from fedflm.deploy.server import ServerOptions, run_foreground
 
-    cfg = server_config(args)
+    resolve_server_args(args)  # before any process starts: Flower's run in other directories
+    cfg = absolute_run_paths(server_config(args))
     opts = ServerOptions(host=args.host, port=args.port, certs=args.certs,
                          authorized_keys=tuple(args.authorized_keys), insecure=args.insecure,
                          checkpoint_key=args.checkpoint_key, resume=args.resume is not None,
@@ -149,7 +151,15 @@ def _register_client_start(csub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="--secure-mode false only: the owner's seed for reproducible noise")
     p.add_argument("--port", type=int, default=0, help="local port of the node's ClientApp API (default: any)")
     p.add_argument("--insecure", action="store_true", help="NO TLS, NO auth (trusted test network only)")
+    _register_node_process_flags(p)
     p.set_defaults(handler=run_client_start)
+
+
+def _register_node_process_flags(p: argparse.ArgumentParser) -> None:
+    """How the owner's node runs its training (fedflm/deploy/node_supervisor.py)."""
+    p.add_argument("--no-warm", dest="warm", action="store_false",
+                   help="no warm trainer: every message starts a fresh process that imports torch, loads the "
+                        "model and decrypts the store (Flower's default; slower)")
 
 
 def client_policy(args: argparse.Namespace) -> "OwnerPolicy":
@@ -167,12 +177,15 @@ def client_policy(args: argparse.Namespace) -> "OwnerPolicy":
 
 
 def run_client_start(args: argparse.Namespace) -> int:
-    from fedflm.deploy.client import ClientOptions, run_foreground
+    from fedflm.deploy.client import ClientOptions
+    from fedflm.deploy.node_supervisor import run_node
+    from fedflm.deploy.paths import resolve_client_args
     from fedflm.owner.settings import parse_bool
 
+    resolve_client_args(args)  # before any process starts: the SuperNode runs in --state-dir
     opts = ClientOptions(server=args.server, store=args.store, key_file=args.key_file,
                          state_dir=args.state_dir, owner_id=args.owner_id, ca_cert=args.ca_cert,
                          auth_key=args.auth_key, policy=client_policy(args),
                          secure_mode=parse_bool(args.secure_mode, "--secure-mode"), seed=args.seed,
                          insecure=args.insecure, port=args.port)
-    return run_foreground(opts)
+    return run_node(opts, warm=args.warm)  # reconnects with backoff across server restarts and new runs

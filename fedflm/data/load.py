@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import datasets
@@ -150,7 +149,9 @@ def load_table(path: str | os.PathLike, text_column: str, label_column: str,
 
 
 def _builtin_path(filename: str) -> Path:
-    return Path(str(resources.files("fedflm.data.builtin").joinpath(filename)))
+    from fedflm.data.builtin_files import builtin_file  # also found from a Flower App bundle (no .gz)
+
+    return builtin_file(filename)
 
 
 def load_builtin(name: str) -> FederatedData:

@@ -5,7 +5,8 @@ file, node registration, and submitting the fedflm run as a Flower App.
   connection (address + CA certificate, or ``insecure``).
 * :func:`write_app_dir` -- a one-file Flower App (``pyproject.toml``) whose
   ``[tool.flwr.app.config]`` is the whole resolved fedflm config; its
-  components are the installed ``server.app:app`` / ``clients.app:app``.
+  components are the installed ``server.app:app`` / ``fedflm.deploy.warm_clientapp:app``
+  (which runs ``clients.app`` code, in the owner's warm trainer or in place).
   ``flwr run`` refuses override keys that the App does not declare, so the
   run's config travels as the App's own defaults.
 * :func:`register_node` -- ``flwr supernode register KEY.pub``.
@@ -45,8 +46,9 @@ def write_flower_home(home: Path, address: str, ca_cert: Path | None) -> Path:
 def write_app_dir(folder: Path, cfg: RunConfig) -> Path:
     """A Flower App directory carrying ``cfg`` as its run config."""
     folder.mkdir(parents=True, exist_ok=True)
+    # the owners' ClientApp is light: it hands messages to their warm trainer (fedflm/deploy/warm.py)
     app = {"publisher": "fedflm",
-           "components": {"serverapp": "server.app:app", "clientapp": "clients.app:app"},
+           "components": {"serverapp": "server.app:app", "clientapp": "fedflm.deploy.warm_clientapp:app"},
            "config": cfg.to_run_config()}
     project = {"project": {"name": "fedflm-run", "version": "1.0.0", "dependencies": []},
                "tool": {"flwr": {"app": app}}}

@@ -1,9 +1,12 @@
-"""Child processes of a deployment: start in their own session, stop with all descendants.
+"""Child processes of a deployment: start in their own session, stop with all descendants,
+and die with the fedflm process that started them.
 
 Flower's SuperLink and SuperNode start helpers (SuperExec, ServerApp and
 ClientApp processes) in *new* sessions, so killing a process group is not
 enough: :meth:`Proc.stop` collects the whole process tree first (psutil),
 then signals every member, and escalates to SIGKILL after a grace period.
+Each Flower process runs under a lifeline (fedflm/deploy/lifeline.py): when
+the fedflm process dies, even by SIGKILL, the lifeline kills the whole tree.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import IO, Sequence
 
 import psutil
 
+from fedflm.deploy.lifeline import lifeline_argv
 from fedflm.errors import FederationError
 
 __all__ = ["Proc", "flower_bin", "free_port", "wait_for_port", "kill_tree"]
@@ -86,11 +90,11 @@ class Proc:
     """One child process with its log file; stop() takes its descendants down too."""
 
     def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None,
-                 cwd: Path | None = None, stdout: IO[bytes] | None = None) -> None:
+                 cwd: Path | None = None, stdout: IO[bytes] | None = None, lifeline: bool = True) -> None:
         self.name, self.argv, self.log_path = name, list(argv), Path(log_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
-        self.popen = subprocess.Popen(self.argv, stdout=stdout or self._log, stderr=subprocess.STDOUT,
+        self.popen = subprocess.Popen(lifeline_argv(self.argv) if lifeline else self.argv, stdout=stdout or self._log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, env=env, cwd=cwd, start_new_session=True)
         self._tree: set[psutil.Process] = set()
 

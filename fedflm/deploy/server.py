@@ -19,7 +19,9 @@ from pathlib import Path
 
 from fedflm.config import RunConfig
 from fedflm.deploy import env as envvars
+from fedflm.deploy.finish import finish_run
 from fedflm.deploy.control import CONNECTION, register_node, write_app_dir, write_flower_home
+from fedflm.deploy.paths import absolute, absolute_run_paths
 from fedflm.deploy.procs import Proc, flower_bin, flower_env, wait_for_port
 from fedflm.errors import ConfigError, FederationError
 
@@ -45,6 +47,10 @@ class ServerOptions:
     env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Flower's processes run in RUN/superlink: every path must be absolute
+        object.__setattr__(self, "certs", absolute(self.certs))
+        object.__setattr__(self, "checkpoint_key", absolute(self.checkpoint_key))
+        object.__setattr__(self, "authorized_keys", tuple(absolute(p) for p in self.authorized_keys))
         if self.max_skipped_rounds < 0:
             raise ConfigError(f"max_skipped_rounds must be >= 0, got {self.max_skipped_rounds}")
         if not 1 <= self.port <= 65535:
@@ -97,8 +103,8 @@ class ServerRun:
     def __init__(self, cfg: RunConfig, opts: ServerOptions, say: Callable[[str], None] = print) -> None:
         if not cfg.fed.out:
             raise ConfigError("--out RUN_DIR is required for a deployment run")
-        self.cfg, self.opts, self.say = cfg, opts, say
-        self.run_dir = Path(cfg.fed.out).resolve()
+        self.cfg, self.opts, self.say = absolute_run_paths(cfg), opts, say  # the ServerApp runs elsewhere
+        self.run_dir = Path(self.cfg.fed.out)
         self.work = self.run_dir / "superlink"
         self.home = self.work / "flwr_home"
         self.superlink: Proc | None = None
@@ -205,6 +211,9 @@ def run_foreground(cfg: RunConfig, opts: ServerOptions, say: Callable[[str], Non
     finally:
         run.stop()
         signal.signal(signal.SIGTERM, old)
+    report = finish_run(run.run_dir)  # summary warnings as in the report; report.html
+    if report is not None:
+        say(f"report {report}")
     say(f"run {status}: {run.run_dir}" + ("" if status == "complete" else
                                           f" (ServerApp log: {run.work / 'run.log'})"))
     return 0 if status == "complete" else 1

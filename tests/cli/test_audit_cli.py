@@ -246,6 +246,18 @@ def test_audit_mechanism_on_a_state_dir(dp_run, tmp_path: Path, capsys) -> None:
     assert set(data) == {"client-0", "client-1"} and data["client-0"]["claim"]["secure_mode"] is False
 
 
+def test_audit_mechanism_secure_mode_as_the_owner_ran_it(dp_run, tmp_path: Path) -> None:
+    # Prepare: deployed nodes default to secure mode, which the ledger does not record
+    run, state, key = dp_run
+    # Execute
+    code = main(["audit", "mechanism", str(run), str(state), "--key-file", str(key), *FAST, "--owner", "client-1",
+                 "--secure-mode", "on", "--out", str(tmp_path / "m")])
+    # Assert
+    assert code == 0
+    data = json.loads((tmp_path / "m" / "mechanism.json").read_text())
+    assert list(data) == ["client-1"] and data["client-1"]["claim"]["secure_mode"] is True
+
+
 def test_audit_ledger_accepts_a_state_dir_of_owners(dp_run, tmp_path: Path) -> None:
     # Prepare
     _, state, key = dp_run

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
 from fedflm.config import DataConfig, RunConfig
@@ -21,6 +23,27 @@ from fedflm.fl.client_data import client_partition
 from fedflm.owner.settings import OwnerPolicy
 
 NODES = ("node-0", "node-1", "node-2")
+ROOT = Path(__file__).resolve().parents[2]  # the repository: importable from any working directory
+
+
+def wait_for(cond, timeout: float, what: str, poll: float = 0.2):
+    """``cond()``'s first truthy value, polled every ``poll`` s; AssertionError after ``timeout`` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = cond()
+        if got:
+            return got
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def cmdline(proc: psutil.Process) -> str:
+    """The command line, or "" for a process that exited (or turned zombie) since it was listed."""
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
+
 #: the owners' policy in these tests: a cap (required), and dp none accepted (the fault tests run without DP)
 TEST_POLICY = OwnerPolicy(dp_modes=("sample", "none"), max_epsilon=50.0)
 
@@ -108,10 +131,12 @@ class Processes:
         self.items.append(proc)
         return proc
 
-    def cli(self, name: str, *args: str) -> Proc:
-        """``fedflm ARGS`` as its own process (stopped with its whole tree at teardown)."""
+    def cli(self, name: str, *args: str, cwd: Path | None = None) -> Proc:
+        """``fedflm ARGS`` as its own process (stopped with its whole tree at teardown), run in ``cwd``."""
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         proc = Proc(name, [sys.executable, "-m", "fedflm.cli.main", *args], self.tmp / "logs" / f"{name}.log",
-                    env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})
+                    env=env, cwd=cwd)
         self.items.append(proc)
         return proc
 

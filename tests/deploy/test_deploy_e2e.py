@@ -1,17 +1,19 @@
 """End to end on loopback with the real commands: `fedflm server start` (SuperLink,
 TLS + SuperNode authentication) and three `fedflm client start` (SuperNodes on
-the owners' encrypted stores, sample-level DP), all separate processes."""
+the owners' encrypted stores, sample-level DP), all separate processes, each
+started in its own working directory with *relative* paths, as the guides show."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 
 import psutil
 import pytest
 
-from deploy_support import NODES, run_config
+from deploy_support import NODES, TEST_POLICY, run_config
 from fedflm.data.keys import read_key_file
 from fedflm.deploy.checkpoint import load_checkpoint
 from fedflm.deploy.client import ClientOptions, start_client
@@ -32,22 +34,26 @@ def _wait_exit(proc, timeout: float) -> int | None:
 
 
 def test_server_start_and_three_client_starts_over_tls(processes, tiny_model_dir, tmp_path):
-    # Prepare
-    out, port, certs = tmp_path / "run", free_port(), processes.certs
-    keys = [a for n in NODES for a in ("--authorized-keys", str(certs / "nodes" / f"{n}.pub"))]
-    server = processes.cli("server", "server", "start", "--certs", str(certs), *keys, "--port", str(port),
+    # Prepare: the operator works in tmp/operator, each owner in tmp/NAME; every path is relative
+    operator = tmp_path / "operator"
+    operator.mkdir()
+    out, port, certs = operator / "runs" / "fed1", free_port(), processes.certs
+    rel = os.path.relpath
+    keys = [a for n in NODES for a in ("--authorized-keys", rel(certs / "nodes" / f"{n}.pub", operator))]
+    server = processes.cli("server", "server", "start", "--certs", rel(certs, operator), *keys, "--port", str(port),
                            "--dataset", "sst2", "--model", str(tiny_model_dir), "--clients", "3",
                            "--min-clients", "3", "--rounds", "2", "--eval-samples", "64", "--batch-size", "8",
                            "--local-steps", "2", "--max-length", "32", "--dp", "sample", "--epsilon", "8",
-                           "--round-timeout", "120", "--device", "cpu", "--out", str(out))
+                           "--round-timeout", "120", "--device", "cpu", "--out", "runs/fed1", cwd=operator)
     clients = []
     for name in NODES:
-        o = processes.owner(name)
+        o, home = processes.owner(name), tmp_path / name
+        home.mkdir()
         clients.append(processes.cli(f"client-{name}", "client", "start", "--server", f"127.0.0.1:{port}",
-                                     "--ca-cert", str(certs / "ca.pem"), "--auth-key", str(o.auth_key),
-                                     "--store", str(o.store), "--key-file", str(o.key_file),
-                                     "--state-dir", str(o.state_dir), "--owner-id", name,
-                                     "--max-epsilon", "20"))
+                                     "--ca-cert", rel(certs / "ca.pem", home), "--auth-key", rel(o.auth_key, home),
+                                     "--store", rel(o.store, home), "--key-file", rel(o.key_file, home),
+                                     "--state-dir", rel(o.state_dir, home), "--owner-id", name,
+                                     "--max-epsilon", "20", cwd=home))
 
     # Execute
     code = _wait_exit(server, 300)
@@ -59,6 +65,9 @@ def test_server_start_and_three_client_starts_over_tls(processes, tiny_model_dir
     # Assert: the server ran both rounds with all three owners and stopped its processes
     assert code == 0, server.log_text()[-3000:]
     assert "TLS + node auth" in server.log_text() and "3 node key(s) registered" in server.log_text()
+    assert f"run complete: {out}" in server.log_text()  # written where --out said, nowhere else
+    assert not (out / "superlink" / "runs").exists()
+    assert (out / "report.html").is_file() and f"report {out / 'report.html'}" in server.log_text()
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["round"] for r in rows] == [0, 1, 2]
     assert [r["clients_ok"] for r in rows[1:]] == [3, 3] and rows[-1]["epsilon_max"] > 0
@@ -95,7 +104,7 @@ def test_insecure_deployment_is_recorded_and_warned_in_the_report(processes, tin
         o = processes.owner(name)
         processes.items.append(start_client(
             ClientOptions(server=run.address, store=o.store, key_file=o.key_file, state_dir=o.state_dir,
-                          owner_id=name, insecure=True), tmp_path / f"{name}.log"))
+                          owner_id=name, insecure=True, policy=TEST_POLICY), tmp_path / f"{name}.log"))
     run.submit()
 
     # Execute

@@ -6,12 +6,11 @@ uninterrupted computation; no owner's epsilon reset)."""
 from __future__ import annotations
 
 import json
-import time
 
 import psutil
 import pytest
 
-from deploy_support import NODES, run_config
+from deploy_support import NODES, cmdline, run_config, wait_for
 from fedavg_reference import client_update, fedavg, initial_adapter, max_abs_diff
 from fedflm.data.keys import read_key_file
 from fedflm.deploy.checkpoint import load_checkpoint
@@ -22,30 +21,12 @@ pytestmark = pytest.mark.slow
 NAMES = ("negative", "positive")
 
 
-def _wait(cond, timeout: float, what: str, poll: float = 0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = cond()
-        if got:
-            return got
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def _clientapp_running(proc) -> bool:
     try:
         kids = psutil.Process(proc.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return False
-    return any("flwr-clientapp" in _cmdline(k) for k in kids)
-
-
-def _cmdline(proc: psutil.Process) -> str:
-    """The command line, or "" for a child that exited (or turned zombie) since it was listed."""
-    try:
-        return " ".join(proc.cmdline())
-    except psutil.NoSuchProcess:  # includes psutil.ZombieProcess
-        return ""
+    return any("flwr-clientapp" in cmdline(k) for k in kids)
 
 
 def run_id_of(out, server_round: int) -> str:
@@ -65,7 +46,7 @@ def test_node_killed_mid_round_run_completes_with_fedavg_of_survivors(processes,
     run.submit()
 
     # Execute: SIGKILL node-2 and its ClientApp once it is training
-    _wait(lambda: _clientapp_running(nodes["node-2"]), 180, "node-2's ClientApp")
+    wait_for(lambda: _clientapp_running(nodes["node-2"]), 180, "node-2's ClientApp")
     kill_tree(nodes["node-2"].pid)
     status = run.wait(timeout=300)
 
@@ -94,7 +75,7 @@ def test_server_killed_after_round_2_of_4_resumes_to_the_uninterrupted_result(pr
     for name in ("node-0", "node-1"):
         processes.client(run, name, secure_mode=False, seed=11)
     run.submit()
-    _wait(lambda: (out / "checkpoint.fedflm").exists() and load_checkpoint(out, key).round >= 2, 400,
+    wait_for(lambda: (out / "checkpoint.fedflm").exists() and load_checkpoint(out, key).round >= 2, 400,
           "the checkpoint of round 2")
 
     # Execute: crash every server-side process, then `fedflm server start --resume` on the same port

@@ -51,7 +51,7 @@ def test_generated_app_passes_flowers_checks_and_carries_the_whole_config(tmp_pa
     # Assert
     assert ok, errors
     assert project["tool"]["flwr"]["app"]["components"] == {"serverapp": "server.app:app",
-                                                            "clientapp": "clients.app:app"}
+                                                            "clientapp": "fedflm.deploy.warm_clientapp:app"}
     assert RunConfig.from_flat(flatten_dict(project["tool"]["flwr"]["app"]["config"])) == cfg
 
 

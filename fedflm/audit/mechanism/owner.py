@@ -47,8 +47,11 @@ def owner_model(cfg: RunConfig, labels: tuple[str, ...]) -> nn.Module:
     return build_model(cfg.model, labels, cfg.fed.seed)
 
 
-def owner_claim(owner: OwnerAudit, cfg: RunConfig) -> MechanismClaim | None:
-    """The DP-SGD history and claimed epsilon of ``owner``; None when it ran no DP-SGD step."""
+def owner_claim(owner: OwnerAudit, cfg: RunConfig, secure_mode: bool | None = None) -> MechanismClaim | None:
+    """The DP-SGD history and claimed epsilon of ``owner``; None when it ran no DP-SGD step.
+
+    The ledger does not record secure mode: ``secure_mode`` (the owner's node
+    setting, when the auditor knows it) else the run config's."""
     entries = [e for e in owner.entries if e["mechanism"] == DPSGD and int(e["steps"]) > 0]
     if not entries:
         return None
@@ -61,4 +64,4 @@ def owner_claim(owner: OwnerAudit, cfg: RunConfig) -> MechanismClaim | None:
     claimed = min(float(last["epsilon"]), recomputed if recomputed is not None else float("inf"))
     history = tuple(Block(float(e["noise_multiplier"]), float(e["sample_rate"]), int(e["steps"])) for e in entries)
     return MechanismClaim(history, norms.pop(), cfg.train.batch_size, float(last["delta"]), claimed,
-                          cfg.privacy.secure_mode)
+                          cfg.privacy.secure_mode if secure_mode is None else secure_mode)

@@ -43,6 +43,8 @@ LIMITS = [
     "Deleting whole trailing ledger lines leaves a valid, shorter ledger: compare the run's copies with the "
     "owners' own ledgers (both were given to this audit when listed below).",
     "Client-level DP is not audited by the mechanism audit (it needs client canaries).",
+    "The ledger does not record whether an owner's node ran in secure mode; the audit runs the mode given with "
+    "--secure-mode, else the run config's (see the settings below).",
 ]
 CSS = ("body{font-family:sans-serif;max-width:72em;margin:2em auto;color:#222}table{border-collapse:collapse}"
        "td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;font-size:.9em}"

@@ -26,10 +26,11 @@ class SignOffOptions:
     owners: tuple[str, ...] = ()  # () = every owner
     empirical: bool = False
     empirical_canaries: int = 500
+    secure_mode: bool | None = None  # None: the run config's (the ledger does not record it)
 
 
 def audit_owner_mechanisms(run_dir: Path, paths: Sequence[Path], ledger_options: AuditOptions,
-                           config: MechanismConfig, owners: Sequence[str] = ()
+                           config: MechanismConfig, owners: Sequence[str] = (), secure_mode: bool | None = None
                            ) -> tuple[LedgerAudit, dict[str, MechanismOutcome]]:
     """The ledger audit of the run's and the owners' ledgers, then each owner's mechanism audit."""
     from fedflm.audit.mechanism.audit import audit_mechanism
@@ -42,7 +43,7 @@ def audit_owner_mechanisms(run_dir: Path, paths: Sequence[Path], ledger_options:
     for o in ledger.owners:
         if owners and o.owner not in owners:
             continue
-        claim = owner_claim(o, cfg) if cfg.privacy.dp == "sample" else None
+        claim = owner_claim(o, cfg, secure_mode) if cfg.privacy.dp == "sample" else None
         if claim is None:
             results[o.owner] = f"not audited: no sample-level DP-SGD step recorded (run dp = {cfg.privacy.dp})"
             continue
@@ -107,10 +108,11 @@ def sign_off(run_dir: Path, paths: Sequence[Path], options: SignOffOptions) -> S
     keys = dict(lo.keys) | ({"*": lo.default_key} if lo.default_key is not None else {})
     files = [run_dir / "config.toml", run_dir / "summary.json", *find_ledgers([run_dir, *paths])]
     settings = {"mechanism": dataclasses.asdict(mech_cfg), "owners": list(options.owners),
+                "secure_mode": options.secure_mode,
                 "tolerance": lo.tolerance, "every_entry": lo.every_entry, "empirical": options.empirical,
                 "empirical_canaries": options.empirical_canaries if options.empirical else None}
     man = manifest([f for f in files if f.is_file()], keys, settings)
-    ledger, mech = audit_owner_mechanisms(run_dir, paths, lo, mech_cfg, options.owners)
+    ledger, mech = audit_owner_mechanisms(run_dir, paths, lo, mech_cfg, options.owners, options.secure_mode)
     emp = _empirical(run_dir, options.empirical_canaries, seed) if options.empirical else None
     return SignOff(run_dir, ledger, mech, emp, man, dataclasses.replace(options, mechanism=mech_cfg))
 
