@@ -151,8 +151,7 @@ def _guard(node: NodeRound):
 
 def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[Any, PrivacyOutcome | None]:
     cfg, s = node.cfg, node.settings
-    loader = train_loader(data, cfg.train.batch_size, seed=cfg.fed.seed * 1000 + node.server_round * 97
-                          + node.partition_id)
+    loader = train_loader(data, cfg.train.batch_size, seed=cfg.fed.round_seed(node.server_round, node.partition_id))
     device = resolve_device(cfg.model.device)
     run = lambda privatize=None: train_local(model, loader, cfg.train, device, privatize)  # noqa: E731
     if cfg.privacy.dp != "sample":

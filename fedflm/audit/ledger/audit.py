@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fedflm.audit.ledger.findings import DEFAULT_TOLERANCE, FAIL, WARN, Finding
+from fedflm.audit.ledger.defaults import DEFAULT_TOLERANCE
+from fedflm.audit.ledger.findings import FAIL, WARN, Finding
 from fedflm.audit.ledger.keyfile import derive_mac_key
 from fedflm.audit.ledger.read import LedgerEntry, LedgerFile, read_ledger
 from fedflm.audit.ledger.recompute import (ACCOUNTANT_NAMES, BELOW_TOLERANCE, CROSS_KIND, SAME_KIND, Block,

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 FAIL = "FAIL"
 WARN = "WARN"
-DEFAULT_TOLERANCE = 0.01  # relative disagreement that fails an entry (1 %); the CLI reads it here
 
 
 @dataclass(frozen=True)
