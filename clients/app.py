@@ -156,8 +156,8 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     # issue 15: this round's phase (head / LoRA) and what it trains on; the frozen part's
     # output is cached in memory per owner and run (fedflm/train/plan.py, fedflm/train/cache.py)
     cache = owner_cache(model, data, device, (cfg.privacy.run_id, cfg.fed.out, node.partition_id))
-    module, loader, _phase = round_module(model, data, cfg, node.server_round, cfg.fed.seed * 1000
-                                          + node.server_round * 97 + node.partition_id, cache)
+    module, loader, _phase = round_module(model, data, cfg, node.server_round,
+                                          cfg.fed.round_seed(node.server_round, node.partition_id), cache)
     run = lambda privatize=None: train_local(module, loader, cfg.train, device, privatize)  # noqa: E731
     if cfg.privacy.dp != "sample":
         return run(), None

@@ -12,6 +12,6 @@ def __getattr__(name: str):  # lazy: importing fedflm stays cheap
         from fedflm.config import RunConfig
         return RunConfig
     if name == "simulate":
-        from fedflm.fl.simulation import simulate
+        from fedflm.api import simulate
         return simulate
     raise AttributeError(name)

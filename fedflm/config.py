@@ -9,6 +9,7 @@ Flower's ``run_config`` (keys with dashes, scalar values only).
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
@@ -21,6 +22,11 @@ _PARTITION_RE = re.compile(r"^(iid|dirichlet:[0-9.eE+-]+|pathological:\d+|column
 def _check(cond: bool, msg: str) -> None:
     if not cond:
         raise ConfigError(msg)
+
+
+def check_epsilon_cap(value: float | None, name: str = "max_epsilon") -> None:
+    """An owner's epsilon cap is None (no cap) or a finite number > 0 (run config, owner policy, owner state)."""
+    _check(value is None or (math.isfinite(value) and value > 0), f"{name} must be a finite number > 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,14 @@ class FedConfig:
         _check(self.min_clients >= 1, f"min_clients must be >= 1, got {self.min_clients}")
         _check(self.round_timeout > 0, f"round_timeout must be > 0, got {self.round_timeout}")
 
+    def sampled_clients(self) -> int:
+        """Clients sampled per round: ``fraction_train`` of them, at least ``min_clients`` (at most all)."""
+        return max(int(self.clients * self.fraction_train), min(self.min_clients, self.clients))
+
+    def round_seed(self, server_round: int, partition_id: int = 0) -> int:
+        """Seed of a client's batch order in a round: fixed by ``seed``, distinct per round and client."""
+        return self.seed * 1000 + server_round * 97 + partition_id
+
 
 @dataclass(frozen=True)
 class DPConfig:
@@ -165,8 +179,7 @@ class DPConfig:
                f"noise_multiplier must be > 0, got {self.noise_multiplier}")
         _check(self.accountant in ("rdp", "prv"),
                f"accountant must be rdp or prv, got {self.accountant!r}")
-        _check(self.max_epsilon is None or self.max_epsilon > 0,
-               f"max_epsilon must be > 0, got {self.max_epsilon}")
+        check_epsilon_cap(self.max_epsilon)
         _check(re.fullmatch(r"[A-Za-z0-9._-]{0,128}", self.run_id) is not None,
                f"run_id must be up to 128 characters [A-Za-z0-9._-], got {self.run_id!r}")
 

@@ -131,8 +131,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
     runner: Any = strategy
     if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant
-        n_sampled = max(int(cfg.fed.clients * cfg.fed.fraction_train), n_min)
-        runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, n_sampled)
+        runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, cfg.fed.sampled_clients())
     initial = get_adapter_state(evaluator.model)
     evaluate_fn: Any = evaluator
     num_rounds = cfg.fed.rounds

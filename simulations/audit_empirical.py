@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 
 def _config(recipe: str, epsilon: float, overrides: dict[str, object]):
     from fedflm.config import RunConfig
-    from fedflm.report.recipes import load_recipe, resolve_recipe_path
+    from fedflm.bench.recipes import load_recipe, resolve_recipe_path
 
     base = load_recipe(resolve_recipe_path(recipe, HERE / "recipes")).config
     cfg = RunConfig.from_flat(base)

@@ -160,7 +160,7 @@ def run_deployment(args: argparse.Namespace, tmp: Path, mode: str) -> dict:
 
 
 def run_simulation(args: argparse.Namespace, tmp: Path) -> dict:
-    from fedflm.fl.simulation import simulate
+    from fedflm.api import simulate
 
     t0 = time.perf_counter()
     res = simulate(_config(args, tmp / "sim-run"))

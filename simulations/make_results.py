@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 
 def _recipes(folder: Path) -> dict:
     """Recipe name -> Recipe for every recipe file (rows must match them; RESULTS.md lists those not yet run)."""
-    from fedflm.report.recipes import load_recipe
+    from fedflm.bench.recipes import load_recipe
 
     return {recipe.name: recipe for recipe in map(load_recipe, sorted(folder.glob("*.toml")))}
 

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=HERE / "results", help="where result rows go")
     parser.add_argument("--list", action="store_true", help="list the recipes and exit")
     args = parser.parse_args(argv)
-    from fedflm.report.recipes import load_recipe, run_and_record
+    from fedflm.bench.recipes import load_recipe, run_and_record
 
     try:
         if args.list or not args.recipe:

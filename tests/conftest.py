@@ -73,31 +73,35 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, sst2_sample) -> Pat
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), [t for t, _ in sst2_sample])
 
 
-@pytest.fixture(scope="session")
-def sim_run_nodp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """One tiny real federation without DP (built-in SST-2, 3 clients, 2 rounds), run once per session."""
-    import fedflm
-
-    out = tmp_path_factory.mktemp("runs") / "tiny-nodp"
-    return fedflm.simulate({
-        "dataset": "sst2", "model": str(tiny_model_dir), "clients": 3, "rounds": 2,
-        "partition": "iid", "samples_per_client": 96, "eval_samples": 200, "batch_size": 16,
-        "local_epochs": 2, "lr": 0.005, "out": str(out), "seed": 1, "dp": "none"})
+def _user_csv(path: Path, rows: list[tuple[str, int]]) -> Path:
+    """A data owner's own CSV file (text, label as words), as ``fedflm simulate --dataset FILE`` reads it."""
+    lines = ["text,label"] + [f'"{t.replace(chr(34), chr(39))}",{"positive" if y else "negative"}' for t, y in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
-def sim_run_dp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, sst2_sample):
-    """One tiny real DP-SGD federation on a user's own CSV simulated without ``--prepare``
-    (so the text was never de-identified), 2 clients, 2 rounds, run once per session."""
+def sim_run_nodp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, sst2_sample):
+    """One tiny real federation without DP on a user's own CSV simulated without ``--prepare`` (so its
+    text was never de-identified): 3 clients, IID, 96 examples each, 2 rounds; run once per session."""
     import fedflm
 
     root = tmp_path_factory.mktemp("runs")
-    csv_path = root / "reviews.csv"
-    rows = ["text,label"] + [f'"{t.replace(chr(34), chr(39))}",{"positive" if y else "negative"}'
-                             for t, y in sst2_sample[:300]]
-    csv_path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    csv_path = _user_csv(root / "reviews.csv", sst2_sample[:1000])
     return fedflm.simulate({
         "dataset": str(csv_path), "text_column": "text", "label_column": "label",
-        "model": str(tiny_model_dir), "clients": 2, "rounds": 2, "partition": "iid",
-        "samples_per_client": 48, "eval_samples": 64, "max_length": 32, "batch_size": 16,
-        "dp": "sample", "epsilon": 3.0, "out": str(root / "tiny-dp"), "seed": 0})
+        "model": str(tiny_model_dir), "clients": 3, "rounds": 2, "partition": "iid",
+        "samples_per_client": 96, "eval_samples": 200, "batch_size": 16, "local_epochs": 2, "lr": 0.005,
+        "out": str(root / "tiny-nodp"), "seed": 1, "dp": "none"})
+
+
+@pytest.fixture(scope="session")
+def sim_run_dp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One tiny real DP-SGD federation on built-in SST-2 with ``--prepare`` (each simulated owner
+    de-identifies and encrypts its partition under its own key): 2 clients, 2 rounds; once per session."""
+    import fedflm
+
+    return fedflm.simulate({
+        "dataset": "sst2", "model": str(tiny_model_dir), "clients": 2, "rounds": 2, "partition": "iid",
+        "samples_per_client": 48, "eval_samples": 64, "max_length": 32, "batch_size": 16, "prepare": True,
+        "dp": "sample", "epsilon": 3.0, "out": str(tmp_path_factory.mktemp("runs") / "tiny-dp"), "seed": 5})

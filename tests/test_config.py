@@ -196,3 +196,34 @@ def test_resolved_config_toml_round_trips(cfg: RunConfig) -> None:
 
     # Assert
     assert back == cfg
+
+
+def test_sampled_clients_is_the_fraction_but_at_least_min_clients() -> None:
+    # Prepare / Execute / Assert
+    assert FedConfig(clients=10, fraction_train=0.3, min_clients=2).sampled_clients() == 3
+    assert FedConfig(clients=10, fraction_train=0.1, min_clients=2).sampled_clients() == 2
+    assert FedConfig(clients=3, fraction_train=0.1, min_clients=5).sampled_clients() == 3
+
+
+def test_round_seeds_differ_per_round_and_client_and_follow_the_seed() -> None:
+    # Prepare
+    fed = FedConfig(seed=7)
+
+    # Execute
+    seeds = {fed.round_seed(r, pid) for r in range(1, 11) for pid in range(50)}
+
+    # Assert
+    assert len(seeds) == 500 and fed.round_seed(1, 0) == 7 * 1000 + 97
+    assert FedConfig(seed=8).round_seed(1, 0) != fed.round_seed(1, 0)
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0])
+def test_every_epsilon_cap_is_checked_by_one_rule(value: float, tmp_path) -> None:
+    # Prepare
+    from fedflm.privacy.state import OwnerPrivacy
+
+    # Execute / Assert: the run config and an owner's state refuse it with the same words
+    with pytest.raises(ConfigError, match=f"max_epsilon must be a finite number > 0, got {value!r}"):
+        DPConfig(max_epsilon=value)
+    with pytest.raises(ConfigError, match=f"epsilon_cap must be a finite number > 0, got {value!r}"):
+        OwnerPrivacy(tmp_path, "owner-1", 1e-5, "rdp", value)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fedflm.audit.ledger.audit import DEFAULT_TOLERANCE
+from fedflm.audit.ledger.defaults import DEFAULT_TOLERANCE
 from fedflm.audit.ledger.findings import FAIL
 from fedflm.audit.ledger.keyfile import read_owner_key
 from fedflm.audit.mechanism.config import MechanismConfig

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def _run(args: argparse.Namespace) -> int:
-    from fedflm.report.recipes import run_and_record
+    from fedflm.bench.recipes import run_and_record
 
     rows = run_and_record(args.recipe, seeds=tuple(args.seeds or ()), recipes_dir=Path(args.recipes_dir),
                           runs_dir=Path(args.runs_dir), results_dir=Path(args.results), repo=Path(args.repo))

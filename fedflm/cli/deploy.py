@@ -57,7 +57,7 @@ def run_certs(args: argparse.Namespace) -> int:
 
 
 def _register_server_start(ssub: argparse._SubParsersAction) -> None:
-    from fedflm.cli.simulate import HELP, _argtype, _field_types
+    from fedflm.cli.run_flags import add_run_config_flags
 
     p = ssub.add_parser("start", help="start the SuperLink, register node keys, run the federation",
                         description="Starts a Flower SuperLink (TLS + SuperNode authentication), registers "
@@ -73,11 +73,7 @@ def _register_server_start(ssub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-skipped-rounds", type=int, default=3,
                    help="end the run after this many consecutive rounds below --min-clients (default 3)")
     p.add_argument("--insecure", action="store_true", help="NO TLS, NO node auth (trusted test network only)")
-    for name, (ftype, default) in _field_types().items():
-        if name in ("port", "host"):
-            continue
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_argtype(ftype), default=None,
-                       metavar=name.split("_")[-1].upper(), help=HELP.get(name, name.replace("_", " ")))
+    add_run_config_flags(p, defaults={"secure_mode": True})  # a deployment's default is secure
     p.set_defaults(handler=run_server_start)
 
 

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fedflm.errors import KeyFileError
+from fedflm.io import create_private
 
 KEY_BYTES = 32
 ENV_VAR = "FEDFLM_DATA_KEY"
@@ -77,18 +78,12 @@ def write_key_file(path: str | os.PathLike, key: DataKey | None = None) -> DataK
     if not path.parent.is_dir():
         raise KeyFileError(f"{path}: directory {path.parent} does not exist")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        create_private(path, (key.secret.hex() + "\n").encode("ascii"))
     except FileExistsError:
         raise KeyFileError(f"{path}: already exists; refusing to overwrite a key "
                            f"(delete it yourself if you really mean to)") from None
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot create key file: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)  # umask may have narrowed it; never widened
-        os.write(fd, (key.secret.hex() + "\n").encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
     return DataKey(key.secret, source=str(path))
 
 

@@ -8,7 +8,7 @@
   written) and returns a ``datasets.Dataset`` with ``text`` and ``label``
   (``ClassLabel`` carrying the label names).
 * :func:`rotate_key` re-encrypts all shards under a new key; the new manifest
-  replacing the old one (``os.replace``) is the single commit point.
+  replacing the old one (an atomic rename) is the single commit point.
 
 Byte formats and what is authenticated: :mod:`fedflm.data.store_format`.
 """
@@ -30,6 +30,7 @@ from datasets import ClassLabel, Dataset, Features, Value
 from fedflm.data import store_format as fmt
 from fedflm.data.keys import DataKey
 from fedflm.errors import DecryptionError, KeyFileError, StoreError
+from fedflm.io import fsync_dir, write_atomic, write_synced
 
 DEFAULT_ROWS_PER_SHARD = 5000
 
@@ -40,21 +41,6 @@ def tool_version() -> str:
     except metadata.PackageNotFoundError:
         from fedflm import __version__
         return __version__
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 class StoreWriter:
@@ -108,7 +94,7 @@ class StoreWriter:
         index = len(self.shards)
         name = fmt.shard_name(self.header.generation, index)
         blob = fmt.encode_shard(self.key, self.header, index, texts, labels)
-        _write_synced(self.tmp / name, blob)
+        write_synced(self.tmp / name, blob)
         self.shards.append({"index": index, "file": name, "rows": len(texts), "bytes": len(blob),
                             "sha256": hashlib.sha256(blob).hexdigest()})
 
@@ -116,13 +102,13 @@ class StoreWriter:
         if self._texts:
             self._flush(len(self._texts))
         body = {**(extra or {}), **_core_body(self.header, self.shards, self.label_names, self.label_counts)}
-        _write_synced(self.tmp / fmt.MANIFEST_NAME, fmt.encode_manifest(self.key, self.header, body))
-        _fsync_path(self.tmp / fmt.SHARD_DIR)
-        _fsync_path(self.tmp)
+        write_synced(self.tmp / fmt.MANIFEST_NAME, fmt.encode_manifest(self.key, self.header, body))
+        fsync_dir(self.tmp / fmt.SHARD_DIR)
+        fsync_dir(self.tmp)
         if self.out.exists():
             raise StoreError(f"{self.out}: appeared while writing; refusing to overwrite it")
         os.rename(self.tmp, self.out)
-        _fsync_path(self.out.parent)
+        fsync_dir(self.out.parent)
         self._committed = True
         return self.out
 
@@ -248,16 +234,13 @@ def rotate_key(store: str | os.PathLike, old: DataKey, new: DataKey) -> Manifest
     for entry, (texts, labels) in _iter_shards(manifest, old):
         name = fmt.shard_name(header.generation, entry["index"])
         blob = fmt.encode_shard(new, header, entry["index"], texts, labels)
-        _write_synced(root / name, blob)
+        write_synced(root / name, blob)
         shards.append({**entry, "file": name, "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()})
     body = {**manifest.body, "dataset_id": header.dataset_id, "format_version": header.format_version,
             "generation": header.generation, "key_id": header.key_id, "shards": shards,
             "rotated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    tmp = root / (fmt.MANIFEST_NAME + ".tmp")
-    _write_synced(tmp, fmt.encode_manifest(new, header, body))
-    _fsync_path(root / fmt.SHARD_DIR)
-    os.replace(tmp, manifest.path)  # commit
-    _fsync_path(root)
+    fsync_dir(root / fmt.SHARD_DIR)
+    write_atomic(manifest.path, fmt.encode_manifest(new, header, body))  # commit
     for entry in manifest.body["shards"]:
         (root / entry["file"]).unlink(missing_ok=True)
     return Manifest(manifest.path, header, body)

@@ -31,6 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from fedflm.data.keys import write_key_file
 from fedflm.errors import ConfigError, KeyFileError
+from fedflm.io import create_private
 
 __all__ = ["CertBundle", "make_certs", "make_node_key", "check_host", "NODE_NAME_RE"]
 
@@ -68,15 +69,9 @@ def check_host(host: str) -> x509.GeneralName:
 def _write_private(path: Path, data: bytes) -> None:
     """Create ``path`` with mode 0600 (refuses to overwrite)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        create_private(path, data)
     except FileExistsError:
         raise KeyFileError(f"{path}: already exists; refusing to overwrite a key") from None
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_public(path: Path, data: bytes) -> None:

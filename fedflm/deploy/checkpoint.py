@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import random
 import secrets
 import struct
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from fedflm.data.keys import DataKey
 from fedflm.errors import DecryptionError, StoreError
+from fedflm.io import write_atomic
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "CHECKPOINT_NAME"]
 
@@ -115,20 +115,7 @@ def decode(blob: bytes, key: DataKey, what: str) -> Checkpoint:
 
 def save_checkpoint(folder: Path, ckpt: Checkpoint, key: DataKey) -> Path:
     """Atomically replace ``folder/checkpoint.fedflm``."""
-    path = Path(folder) / CHECKPOINT_NAME
-    tmp = path.with_name(f".{CHECKPOINT_NAME}.tmp-{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(encode(ckpt, key))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-    return path
+    return write_atomic(Path(folder) / CHECKPOINT_NAME, encode(ckpt, key), private=True)
 
 
 def load_checkpoint(folder: Path, key: DataKey, run_id: str | None = None) -> Checkpoint:

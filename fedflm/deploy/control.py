@@ -19,46 +19,40 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from fedflm.config import RunConfig
 from fedflm.deploy.procs import flower_bin, flower_env
 from fedflm.errors import FederationError
 
-__all__ = ["CONNECTION", "write_flower_home", "write_app_dir", "register_node", "flwr_cmd", "toml_value"]
+__all__ = ["CONNECTION", "write_flower_home", "write_app_dir", "register_node", "flwr_cmd"]
 
 CONNECTION = "fedflm"
-
-
-def toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    return json.dumps(str(v))  # a JSON string is a valid TOML basic string
 
 
 def write_flower_home(home: Path, address: str, ca_cert: Path | None) -> Path:
     """``home/config.toml`` naming the SuperLink at ``address`` (TLS unless ``ca_cert`` is None)."""
     home.mkdir(parents=True, exist_ok=True)
-    lines = ["[superlink]", f'default = "{CONNECTION}"', "", f"[superlink.{CONNECTION}]",
-             f"address = {toml_value(address)}"]
-    lines.append(f"root-certificates = {toml_value(str(ca_cert.resolve()))}" if ca_cert
-                 else "insecure = true")
+    connection: dict[str, Any] = {"address": address}
+    if ca_cert:
+        connection["root-certificates"] = str(ca_cert.resolve())
+    else:
+        connection["insecure"] = True
     path = home / "config.toml"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(tomli_w.dumps({"superlink": {"default": CONNECTION, CONNECTION: connection}}))
     return path
 
 
 def write_app_dir(folder: Path, cfg: RunConfig) -> Path:
     """A Flower App directory carrying ``cfg`` as its run config."""
     folder.mkdir(parents=True, exist_ok=True)
-    lines = ["[project]", 'name = "fedflm-run"', 'version = "1.0.0"', "dependencies = []", "",
-             "[tool.flwr.app]", 'publisher = "fedflm"', "",
-             # the owners' ClientApp: light, hands messages to their warm trainer (fedflm/deploy/warm.py)
-             "[tool.flwr.app.components]", 'serverapp = "server.app:app"',
-             'clientapp = "fedflm.deploy.warm_clientapp:app"',
-             "", "[tool.flwr.app.config]"]
-    lines += [f"{k} = {toml_value(v)}" for k, v in cfg.to_run_config().items()]
-    (folder / "pyproject.toml").write_text("\n".join(lines) + "\n")
+    # the owners' ClientApp is light: it hands messages to their warm trainer (fedflm/deploy/warm.py)
+    app = {"publisher": "fedflm",
+           "components": {"serverapp": "server.app:app", "clientapp": "fedflm.deploy.warm_clientapp:app"},
+           "config": cfg.to_run_config()}
+    project = {"project": {"name": "fedflm-run", "version": "1.0.0", "dependencies": []},
+               "tool": {"flwr": {"app": app}}}
+    (folder / "pyproject.toml").write_text(tomli_w.dumps(project))
     return folder
 
 

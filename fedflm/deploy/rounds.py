@@ -164,7 +164,7 @@ class DeploymentSession:
         if not self.resume:
             return initial
         assert self.key is not None
-        ckpt = self.restored = load_checkpoint(self.run_dir, self.key)
+        ckpt = self.restored = load_checkpoint(self.run_dir, self.key, run_id=self.cfg.privacy.run_id)
         evaluator.rows = list(ckpt.rows)
         for row in ckpt.rows:
             evaluator.rundir.append("metrics.jsonl", row)

@@ -20,6 +20,7 @@ from flwr.serverapp.strategy import DifferentialPrivacyServerSideFixedClipping, 
 from fedflm.config import RunConfig
 from fedflm.errors import FederationError
 from fedflm.fl.rundir import RunDir
+from fedflm.io import write_atomic
 from fedflm.owner.refusal import refusal_name
 from fedflm.privacy.client_level import MECHANISM, calibrate_client_level
 from fedflm.privacy.federation import state_root
@@ -102,9 +103,7 @@ def write_ledgers(rundir: RunDir, ledgers: dict[str, str]) -> None:
     folder = rundir.path / "ledgers"
     folder.mkdir(exist_ok=True)
     for owner, text in ledgers.items():
-        tmp = folder / f".{owner}.jsonl.tmp"
-        tmp.write_text(text)
-        tmp.replace(folder / f"{owner}.jsonl")
+        write_atomic(folder / f"{owner}.jsonl", text)
 
 
 def epsilon_max(clients: list[dict[str, Any]]) -> float | None:

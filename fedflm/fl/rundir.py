@@ -2,20 +2,23 @@
 
 A run directory carries an ``INCOMPLETE`` marker from creation until
 :meth:`RunDir.complete`; a failed or interrupted run keeps it, so it is never
-passed off as complete. JSON files are written atomically (temp + rename).
+passed off as complete. JSON files are written atomically (``fedflm.io``: temp, fsync, rename).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from fedflm.config import RunConfig
 from fedflm.data.jsonl import read_jsonl
 from fedflm.errors import ConfigError
+from fedflm.io import write_json_atomic
 
 MARKER = "INCOMPLETE"
 
@@ -24,34 +27,18 @@ def default_run_dir() -> Path:
     return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    return json.dumps(str(v))
+def _toml_scalar(v: Any) -> Any:
+    """None as "" and sequences joined by commas: the forms ``RunConfig.from_flat`` reads back."""
+    if v is None:
+        return ""
+    return ",".join(v) if isinstance(v, (tuple, list)) else v
 
 
 def config_to_toml(cfg: RunConfig) -> str:
-    """Sectioned TOML of the resolved config (None as "", which ``from_flat`` reads back)."""
-    import dataclasses
-    lines = []
-    for sec in ("data", "model", "train", "fed", "privacy"):
-        lines.append(f"[{sec}]")
-        for k, v in dataclasses.asdict(getattr(cfg, sec)).items():
-            if v is None:
-                v = ""
-            if isinstance(v, (tuple, list)):
-                v = ",".join(v)
-            lines.append(f"{k} = {_toml_value(v)}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=float))
-    os.replace(tmp, path)
+    """Sectioned TOML of the resolved config (``tomli_w``)."""
+    sections = {sec: {k: _toml_scalar(v) for k, v in dataclasses.asdict(getattr(cfg, sec)).items()}
+                for sec in ("data", "model", "train", "fed", "privacy")}
+    return tomli_w.dumps(sections)
 
 
 class RunDir:

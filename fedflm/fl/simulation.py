@@ -1,12 +1,14 @@
 """``fedflm.simulate``: run the ServerApp and ClientApp in Flower's Simulation Engine.
 
 The same ``server.app:app`` and ``clients.app:app`` that a deployment runs are
-loaded by name (the core never imports them). Ray, which Flower starts for
+loaded by name (the core never imports them). No report is written here:
+``fedflm.simulate`` (:mod:`fedflm.api`) and the CLI add it. Ray, which Flower starts for
 the virtual clients, is shut down when the call returns, also on error.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -33,7 +35,7 @@ class SimulationResult:
     metrics: list[dict[str, Any]]
     summary: dict[str, Any]
     clients: list[PartitionStats]
-    report: Path | None = None
+    report: Path | None = None  # set by fedflm.simulate / the CLI, which write it
 
     @property
     def final(self) -> dict[str, Any]:
@@ -102,18 +104,20 @@ def run_flower_simulation(cfg: RunConfig) -> None:
 
 
 def _app_dir() -> str:
-    """Directory from which Flower imports ``server`` and ``clients``."""
-    import server  # the installed (or checked-out) server package
-    return str(Path(server.__file__).resolve().parent.parent)
+    """Directory from which Flower imports ``server`` and ``clients`` (found, not imported)."""
+    spec = importlib.util.find_spec(SERVER_APP.split(".", 1)[0])
+    if spec is None or spec.origin is None:
+        raise FederationError("the ServerApp package 'server' is not installed (pip install -e .)")
+    return str(Path(spec.origin).resolve().parent.parent)
 
 
-def simulate(cfg: RunConfig | dict[str, Any],
-             on_prepared: Callable[[list[PartitionStats], tuple[str, ...]], None] | None = None,
-             ) -> SimulationResult:
-    """Run a whole simulated federation and return its metrics and run directory.
+def run_simulation(cfg: RunConfig | dict[str, Any],
+                   on_prepared: Callable[[list[PartitionStats], tuple[str, ...]], None] | None = None,
+                   ) -> SimulationResult:
+    """Run a whole simulated federation and return its metrics and run directory (no report:
+    the caller, ``fedflm.simulate`` or the CLI, writes it).
 
-    ``cfg`` is a :class:`RunConfig` or a flat dict of the CLI's keys, e.g.
-    ``fedflm.simulate({"dataset": "sst2", "clients": 10, "rounds": 3})``.
+    ``cfg`` is a :class:`RunConfig` or a flat dict of the CLI's keys.
     """
     t0 = time.perf_counter()
     if not isinstance(cfg, RunConfig):
@@ -138,18 +142,7 @@ def simulate(cfg: RunConfig | dict[str, Any],
     summary = json.loads(summary_path.read_text())
     summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
     rundir.write_json("summary.json", summary)
-    return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats,
-                            _write_report(rundir.path))
-
-
-def _write_report(run_dir: Path) -> Path | None:
-    """The HTML run report; a failure to draw it never fails a finished run."""
-    try:
-        from fedflm.report.html import write_report
-        return write_report(run_dir)
-    except Exception as exc:  # report is a convenience; the run directory is the record
-        logging.getLogger("fedflm").warning("run report not written: %s", exc)
-        return None
+    return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats)
 
 
 def _shutdown_ray() -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from fedflm.config import check_epsilon_cap
 from fedflm.errors import ConfigError
 
 __all__ = ["DP_MODES", "OwnerPolicy", "OwnerSettings", "load_policy", "parse_bool"]
@@ -80,8 +81,7 @@ class OwnerPolicy:
         bad = [m for m in self.dp_modes if m not in DP_MODES]
         if bad or not self.dp_modes:
             raise ConfigError(f"dp_modes must be a non-empty subset of {', '.join(DP_MODES)}, got {self.dp_modes!r}")
-        if self.max_epsilon is not None and not (math.isfinite(self.max_epsilon) and self.max_epsilon > 0):
-            raise ConfigError(f"max_epsilon must be a finite number > 0, got {self.max_epsilon!r}")
+        check_epsilon_cap(self.max_epsilon)
         if not (isinstance(self.delta, (int, float)) and 0 < self.delta < 1):
             raise ConfigError(f"delta must be in (0, 1), got {self.delta!r}")
         if self.accountant not in ACCOUNTANTS:

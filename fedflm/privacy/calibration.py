@@ -50,7 +50,7 @@ class NoisePlan:
         return [entry] * self.rounds
 
     def render(self) -> str:
-        """Human-readable plan, printed by the CLI before training starts."""
+        """Human-readable plan (the data owner's console prints it: fedflm.owner.plan_notice)."""
         target = ("fixed noise multiplier (no epsilon target)" if self.target_epsilon is None
                   else f"epsilon <= {self.target_epsilon:g}")
         lines = [

@@ -198,8 +198,7 @@ def plan_text(cfg: RunConfig, num_examples: Sequence[int]) -> str:
     if dp.dp == "client":
         from fedflm.privacy.client_level import calibrate_client_level, client_level_epsilon
 
-        n_min = min(cfg.fed.min_clients, cfg.fed.clients)
-        q = min(1.0, max(int(cfg.fed.clients * cfg.fed.fraction_train), n_min) / cfg.fed.clients)
+        q = min(1.0, cfg.fed.sampled_clients() / cfg.fed.clients)
         sigma = dp.noise_multiplier or calibrate_client_level(
             dp.epsilon or 8.0, dp.delta, cfg.fed.rounds, q, dp.accountant).noise_multiplier
         eps = [client_level_epsilon(sigma, q, r, dp.delta, dp.accountant) for r in range(1, cfg.fed.rounds + 1)]

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fedflm.config import check_epsilon_cap
 from fedflm.errors import ConfigError, PrivacyBudgetExceeded
 from fedflm.privacy import ledger
 from fedflm.privacy.accounting import HistoryEntry, check_delta, epsilon, make_accountant
@@ -43,8 +44,7 @@ class OwnerPrivacy:
     ) -> None:
         if not isinstance(owner_id, str) or not _OWNER_RE.match(owner_id):
             raise ConfigError(f"owner_id must be 1-128 characters [A-Za-z0-9._-], got {owner_id!r}")
-        if epsilon_cap is not None and not epsilon_cap > 0:
-            raise ConfigError(f"epsilon_cap must be > 0, got {epsilon_cap!r}")
+        check_epsilon_cap(epsilon_cap, "epsilon_cap")
         make_accountant([], accountant)  # refuses unknown accountants
         self.state_dir = Path(state_dir)
         self.owner_id = owner_id

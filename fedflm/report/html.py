@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from fedflm.io import write_atomic
 from fedflm.report import plots
 from fedflm.report.findings import collect_warnings, find_budget
 from fedflm.report.rundir import RunData, load_run
@@ -187,7 +188,5 @@ def write_report(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     page = run_dir / REPORT_FILE
-    tmp = page.with_suffix(".html.tmp")
-    tmp.write_text(render_report(run, run_dir), encoding="utf-8")
-    tmp.replace(page)
+    write_atomic(page, render_report(run, run_dir))
     return page

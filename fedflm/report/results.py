@@ -199,7 +199,7 @@ def check_same_config(rows: list[tuple[Path, dict[str, Any]]]) -> None:
 def check_matches_recipes(rows: list[tuple[Path, dict[str, Any]]], recipes: dict[str, Any]) -> None:
     """Refuse a row whose recipe file now says something else than the config the row ran.
 
-    ``recipes`` maps a recipe name to its :class:`~fedflm.report.recipes.Recipe`;
+    ``recipes`` maps a recipe name to its :class:`~fedflm.bench.recipes.Recipe`;
     rows of recipes not in it are left alone (the row carries its own config).
     """
     for path, row in rows:

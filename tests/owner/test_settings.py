@@ -84,12 +84,15 @@ def test_node_config_round_trip(cap, rounds, publish, accountant):
 
 
 def test_client_start_without_a_cap_is_one_clear_error(tmp_path, capsys):
-    # Prepare
+    # Prepare: a real store and key, so that the cap is the only thing missing
     from fedflm.cli.main import main
+    from owner_support import make_store
+
+    store, key = make_store(tmp_path, [("good film", 1), ("bad plot", 0)])
 
     # Execute
-    code = main(["client", "start", "--server", "127.0.0.1:9092", "--store", str(tmp_path / "s"),
-                 "--key-file", str(tmp_path / "k"), "--state-dir", str(tmp_path / "st"), "--insecure"])
+    code = main(["client", "start", "--server", "127.0.0.1:9092", "--store", str(store),
+                 "--key-file", str(key), "--state-dir", str(tmp_path / "st"), "--insecure"])
 
     # Assert
     err = capsys.readouterr().err

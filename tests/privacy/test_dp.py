@@ -275,8 +275,10 @@ def test_secure_mode_samples_poisson_batches_from_the_os_csprng() -> None:
 
 
 def _batches_after_seed(secure_mode: bool, seed: int) -> list[list[int]]:
-    """The Poisson batches (row indices) of one pass, drawn right after ``torch.manual_seed(seed)``."""
-    _, _, loader = _private(_model(), _rows(200), batch_size=20, secure_mode=secure_mode)
+    """The Poisson batches (row indices) of one pass, drawn right after ``torch.manual_seed(seed)``
+    (outside secure mode from a generator seeded with ``noise_seed=seed``)."""
+    seeded = {} if secure_mode else {"noise_seed": seed}
+    _, _, loader = _private(_model(), _rows(200), batch_size=20, secure_mode=secure_mode, **seeded)
     torch.manual_seed(seed)
     return [list(batch) for batch in loader.batch_sampler]
 
@@ -286,16 +288,19 @@ def test_secure_mode_poisson_batches_do_not_come_from_torchs_generator() -> None
     plain = [_batches_after_seed(False, seed=0) for _ in range(2)]
     secure = [_batches_after_seed(True, seed=0) for _ in range(2)]
 
-    # Assert: torch's generator repeats itself after the same seed (the control); the OS CSPRNG does not
+    # Assert: a seeded torch generator repeats itself (the control); the OS CSPRNG ignores torch's seed
     assert plain[0] == plain[1]
     assert secure[0] != secure[1]
 
 
 def _noise_after_seed(secure_mode: bool, seed: int) -> torch.Tensor:
-    """The update of one DP step on zero gradients (pure noise), drawn right after ``torch.manual_seed(seed)``."""
+    """The update of one DP step on zero gradients (pure noise), drawn right after ``torch.manual_seed(seed)``
+    (outside secure mode from a generator seeded with ``noise_seed=seed``)."""
     rows = _rows(8)
     model = _model()
-    private, opt, _ = _private(model, rows, batch_size=8, lr=1.0, poisson_sampling=False, secure_mode=secure_mode)
+    seeded = {} if secure_mode else {"noise_seed": seed}
+    private, opt, _ = _private(model, rows, batch_size=8, lr=1.0, poisson_sampling=False, secure_mode=secure_mode,
+                               **seeded)
     before = torch.cat([p.detach().flatten().clone() for p in _trainable(model).values()])
     (0.0 * _loss(private, PadCollator(0)(rows))).backward()
     torch.manual_seed(seed)
@@ -308,6 +313,6 @@ def test_secure_mode_noise_does_not_come_from_torchs_generator() -> None:
     plain = [_noise_after_seed(False, seed=0) for _ in range(2)]
     secure = [_noise_after_seed(True, seed=0) for _ in range(2)]
 
-    # Assert: the control repeats exactly; secure noise is non-zero and never repeats
+    # Assert: the seeded control repeats exactly; secure noise is non-zero and ignores torch's seed
     assert torch.equal(plain[0], plain[1])
     assert float(secure[0].norm()) > 0 and not torch.allclose(secure[0], secure[1])

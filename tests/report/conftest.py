@@ -1,8 +1,8 @@
 """Run directories for report tests: copies of real runs that ``fedflm.simulate`` wrote.
 
-The two runs (``sim_run_dp``: DP-SGD on a user's CSV simulated without
-``--prepare``; ``sim_run_nodp``: no DP on built-in SST-2) are produced once
-per test session (tests/conftest.py); each test gets its own copy, which it
+The two runs (``sim_run_dp``: DP-SGD on built-in SST-2 with ``--prepare``;
+``sim_run_nodp``: no DP on a user's CSV simulated without ``--prepare``) are
+produced once per test session (tests/conftest.py); each test gets its own copy, which it
 may alter the way a real run can end up (a file missing after a crash, a
 refused client round).
 """

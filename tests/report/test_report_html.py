@@ -34,11 +34,15 @@ def test_dp_report_has_every_section_and_embedded_figures(make_run) -> None:
     assert page_path == run_dir / "report.html"
     for section_id in SECTIONS:
         assert f'data-section="{section_id}"' in page
-    assert len(IMG.findall(page)) == 6  # clients, metrics, epsilon, train loss, confusion, bytes
+    # clients, metrics, epsilon, confusion, bytes; a DP client reports no train loss (issue 16's reply contract)
+    assert len(IMG.findall(page)) == 5
+    assert "No client training loss was recorded." in _section(page, "train-loss")
     assert "Budget ε = 3" in _section(page, "privacy")
     assert "epsilon = 3.0" in _section(page, "config")
-    for name in ("clients", "global_metrics", "epsilon", "train_loss", "confusion", "bytes"):
+    for name in ("clients", "global_metrics", "epsilon", "confusion", "bytes"):
         assert (run_dir / f"report_{name}.png").stat().st_size > 1000
+    assert not (run_dir / "report_train_loss.png").exists()
+    assert "No client training loss was recorded." in _section(page, "train-loss")
     assert NO_DP_WARNING not in page
 
 
@@ -69,8 +73,8 @@ def test_non_dp_report_warns_loudly_and_has_no_epsilon_plot(make_run) -> None:
 
 
 def test_deid_off_is_warned_for_a_users_file_simulated_without_prepare(make_run) -> None:
-    # Prepare: the DP run trained on a user's CSV with prepare = false (its config.toml says so)
-    run_dir = make_run(dp=True)
+    # Prepare: the no-DP run trained on a user's CSV with prepare = false (its config.toml says so)
+    run_dir = make_run(dp=False)
 
     # Execute
     warnings = _section(write_report(run_dir).read_text(encoding="utf-8"), "warnings")
@@ -80,16 +84,17 @@ def test_deid_off_is_warned_for_a_users_file_simulated_without_prepare(make_run)
     assert INSECURE_TRANSPORT_WARNING not in warnings  # a simulation: nothing crossed a network
 
 
-def test_builtin_data_and_summary_warnings(make_run) -> None:
-    # Prepare: built-in SST-2 (public, no personal data); the summary's own warnings are shown too
-    run_dir = make_run(dp=False)
+def test_prepared_data_is_not_warned_and_summary_warnings_are_shown(make_run) -> None:
+    # Prepare: the DP run's owners de-identified their data (prepare = true); the server's summary
+    # warns that DP-SGD ran without secure mode (a simulation)
+    run_dir = make_run(dp=True)
 
     # Execute
     warnings = _section(write_report(run_dir).read_text(encoding="utf-8"), "warnings")
 
     # Assert
-    assert "DE-IDENTIFICATION OFF" not in warnings
-    assert NO_DP_WARNING in warnings
+    assert "DE-IDENTIFICATION OFF" not in warnings and NO_DP_WARNING not in warnings
+    assert "DP secure_mode off" in warnings
 
 
 def test_untrusted_text_is_escaped(make_run) -> None:

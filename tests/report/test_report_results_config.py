@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fedflm.errors import DataError
-from fedflm.report.recipes import Recipe, load_recipe
+from fedflm.bench.recipes import Recipe, load_recipe
 from fedflm.report.results import load_rows, make_row, write_row
 
 SCRIPT = Path(__file__).resolve().parents[2] / "simulations" / "make_results.py"

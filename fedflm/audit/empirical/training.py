@@ -46,7 +46,7 @@ class PlainTrainer:
 
     def train_round(self, model: torch.nn.Module, data: TokenizedDataset, rnd: int,
                     device: torch.device) -> Round:
-        loader = train_loader(data, self.cfg.train.batch_size, seed=self.cfg.fed.seed * 1000 + rnd * 97)
+        loader = train_loader(data, self.cfg.train.batch_size, seed=self.cfg.fed.round_seed(rnd))
         result = train_local(model, loader, self.cfg.train, device)
         return (0.0, 0.0, result.steps)
 
@@ -72,7 +72,7 @@ class SampleDPTrainer:
                     device: torch.device) -> Round:
         from fedflm.privacy.federation import train_private
 
-        loader = train_loader(data, self.cfg.train.batch_size, seed=self.cfg.fed.seed * 1000 + rnd * 97)
+        loader = train_loader(data, self.cfg.train.batch_size, seed=self.cfg.fed.round_seed(rnd))
         train_private(self.cfg, self.owner, len(data), rnd,
                       lambda privatize: train_local(model, loader, self.cfg.train, device, privatize))
         e = self.owner.entries()[-1]

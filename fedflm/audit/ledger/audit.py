@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fedflm.audit.ledger.defaults import DEFAULT_TOLERANCE
 from fedflm.audit.ledger.findings import FAIL, WARN, Finding
 from fedflm.audit.ledger.keyfile import derive_mac_key
 from fedflm.audit.ledger.read import LedgerEntry, LedgerFile, read_ledger
@@ -23,7 +24,6 @@ from fedflm.audit.ledger.recompute import (ACCOUNTANT_NAMES, BELOW_TOLERANCE, CR
                                     Recomputation, recompute)
 from fedflm.errors import LedgerError
 
-DEFAULT_TOLERANCE = 0.01  # relative disagreement that fails an entry (1 %)
 
 
 def find_ledgers(paths: Sequence[str | Path]) -> list[Path]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fedflm.report.recipes import load_recipe, run_config
+from fedflm.bench.recipes import load_recipe, run_config
 
 RECIPES = Path(__file__).resolve().parents[2] / "simulations" / "recipes"
 

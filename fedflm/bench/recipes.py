@@ -100,7 +100,7 @@ def run_metrics(run_dir: Path) -> dict[str, Any]:
 
 def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict[str, Any]:
     """Run one seed of ``recipe``; write its report; return its validated result row."""
-    from fedflm.fl.simulation import simulate, threads_per_client
+    from fedflm.fl.simulation import run_simulation, threads_per_client
     from fedflm.report.html import write_report
 
     commit, dirty = git_commit(repo)
@@ -108,9 +108,8 @@ def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict
     cfg = run_config(recipe, seed, out)
     machine = machine_info()  # before the run: the load average says how shared the machine was
     machine["torch_threads"] = threads_per_client(cfg.fed.clients)  # what each client actor trains with
-    result = simulate(cfg)
-    if not (result.run_dir / "report.html").exists():
-        write_report(result.run_dir)
+    result = run_simulation(cfg)
+    write_report(result.run_dir)
     resolved = tomllib.loads((result.run_dir / "config.toml").read_text(encoding="utf-8"))
     if cfg.model.device == "cpu":
         machine["gpu"] = None  # a GPU sat idle: the figures are CPU figures

@@ -10,7 +10,7 @@ import pytest
 
 from fedflm.errors import ConfigError
 from fedflm.report.html import SECTIONS
-from fedflm.report.recipes import load_recipe, run_and_record
+from fedflm.bench.recipes import load_recipe, run_and_record
 from fedflm.report.results import load_rows
 from fedflm.report.results_md import render_results
 
@@ -72,7 +72,7 @@ def test_tiny_dp_recipe_writes_row_results_and_complete_report(tmp_path: Path, t
     for section_id in SECTIONS:
         assert f'data-section="{section_id}"' in page
     figures = IMG.findall(page)
-    assert len(figures) == 6, figures  # clients, metrics, epsilon, train loss, confusion, bytes
+    assert len(figures) == 5, figures  # clients, metrics, epsilon, confusion, bytes (a DP client sends no loss)
     assert "Budget ε = 8" in page
     assert "NO FORMAL PRIVACY" not in page
 
