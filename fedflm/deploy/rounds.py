@@ -49,6 +49,7 @@ from fedflm.deploy.checkpoint import Checkpoint, capture_rng, load_checkpoint, r
 from fedflm.errors import ConfigError, FederationError
 from fedflm.fl.arrays import from_record
 from fedflm.fl.progress import reporter
+from fedflm.io import write_atomic
 
 __all__ = ["QuorumLost", "DeploymentRounds", "DeploymentSession"]
 
@@ -222,12 +223,7 @@ def next_segment(run_dir: Path, run_id: str, checkpoint_segment: int | None) -> 
         except (ValueError, KeyError, TypeError):
             raise ConfigError(f"{path}: not a segment record (edited?); refusing to reuse ledger run ids") from None
     segment = 0 if checkpoint_segment is None else max(last, checkpoint_segment) + 1
-    tmp = path.with_name(f".{SEGMENT_NAME}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump({"run_id": run_id, "segment": segment}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps({"run_id": run_id, "segment": segment}))  # durable before any message is sent
     return segment
 
 

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fedflm.errors import LedgerError
+from fedflm.io import fsync_dir
 
 __all__ = ["GENESIS", "MECHANISMS", "append", "canonical_json", "derive_mac_key", "head_of", "read", "verify"]
 
@@ -201,14 +202,6 @@ def head_of(text: str) -> str:
     return hashlib.sha256(lines[-1]).hexdigest() if lines else GENESIS
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def append(path: str | Path, fields: Mapping[str, Any], key: bytes | None = None) -> dict[str, Any]:
     """Verify the ledger, append one entry durably and return it.
 
@@ -241,5 +234,5 @@ def append(path: str | Path, fields: Mapping[str, Any], key: bytes | None = None
         f.flush()
         os.fsync(f.fileno())
     if created:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     return entry
