@@ -48,7 +48,6 @@ from fedflm.train.local import train_local
 from fedflm.train.memory import return_freed_memory
 
 app = ClientApp()
-BUDGET_REFUSED = int(Refusal.BUDGET)  # kept for callers of the old name
 log = logging.getLogger("fedflm.client")
 
 
@@ -95,7 +94,7 @@ def simulated_settings(cfg: RunConfig, node_config: dict[str, Any], pid: int) ->
 def _refusal(msg: Message, node: NodeRound | None, code: int, text: str) -> Message:
     """Nothing trained, nothing sent: a typed refusal the server records; the owner's console says why."""
     if node is not None and node.settings.deployed:
-        announce(node.settings.owner_dir, f"REFUSED run {node.cfg.privacy.run_id or 'run'!r} round "
+        announce(node.settings.owner_dir, f"REFUSED run {node.cfg.privacy.ledger_run_id!r} round "
                                           f"{node.server_round} ({Refusal(code).name}): {text}")
     log.warning("refused (%s): %s", Refusal(code).name, text)
     return Message(Error(code=int(code), reason=f"{Refusal(code).name.lower()}: {text}"[:500]), reply_to=msg)
@@ -145,7 +144,7 @@ def _owner_privacy(node: NodeRound) -> OwnerPrivacy:
 def _guard(node: NodeRound):
     """Checks that need the owner's ledger and plan, run under its lock before training."""
     def guard(entries: list[dict[str, Any]], plan: Any) -> None:
-        check_round(node.settings.policy, node.cfg.privacy.run_id or "run", node.server_round, entries)
+        check_round(node.settings.policy, node.cfg.privacy.ledger_run_id, node.server_round, entries)
         check_plan_noise(node.settings.policy, plan.noise_multiplier)
     return guard
 
@@ -161,7 +160,7 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     run = lambda privatize=None: train_local(module, loader, cfg.train, device, privatize)  # noqa: E731
     if cfg.privacy.dp != "sample":
         return run(), None
-    run_id = cfg.privacy.run_id or "run"
+    run_id = cfg.privacy.ledger_run_id
     result, privacy = train_private(cfg, _owner_privacy(node), len(data), node.server_round, run,
                                     guard=_guard(node), publish_ledger=s.policy.publish_ledger,
                                     noise_seed=round_seed(s, run_id, node.server_round))
@@ -172,7 +171,7 @@ def _announce_round(node: NodeRound, n: int, privacy: PrivacyOutcome | None) -> 
     s = node.settings
     if not s.deployed:
         return
-    run_id = node.cfg.privacy.run_id or "run"
+    run_id = node.cfg.privacy.ledger_run_id
     if privacy is None:
         announce(s.owner_dir, f"run {run_id!r} round {node.server_round}: trained with dp={node.cfg.privacy.dp} "
                               "(the owner's opt-in; no DP-SGD at this node)")

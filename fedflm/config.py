@@ -168,6 +168,11 @@ class DPConfig:
     privacy_state: str = ""  # root of the owners' privacy state ("" = ~/.fedflm/privacy; simulate: run dir)
     run_id: str = ""  # id of this run in the owners' ledgers ("" = chosen by the server)
 
+    @property
+    def ledger_run_id(self) -> str:
+        """The run's id as the owners' ledgers record it ("run" when the server named none)."""
+        return self.run_id or "run"
+
     def __post_init__(self) -> None:
         _check(self.dp in ("sample", "client", "none"),
                f"dp must be sample, client or none, got {self.dp!r}")

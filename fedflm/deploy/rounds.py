@@ -184,7 +184,7 @@ class DeploymentSession:
         segment = next_segment(self.run_dir, self.cfg.privacy.run_id, ck.segment if ck else None)
         overrides: dict[str, Any] = {}
         if ck is not None:
-            base = self.cfg.privacy.run_id or "run"
+            base = self.cfg.privacy.ledger_run_id
             overrides = {"run-id": f"{base}.r{segment}"[:128], "rounds": self.cfg.fed.rounds - offset}
         n_min = min(self.cfg.fed.min_clients, self.cfg.fed.clients)
         rounds = DeploymentRounds(runner, min_clients=n_min, wait_s=self.cfg.fed.round_timeout,

@@ -140,7 +140,7 @@ class ClientLevelDP(DifferentialPrivacyServerSideFixedClipping):
             sigma = calibrate_client_level(dp.epsilon or 8.0, dp.delta, cfg.fed.rounds, self.fraction,
                                            dp.accountant).noise_multiplier
         super().__init__(strategy, sigma, dp.max_grad_norm, num_sampled)
-        self.run_id = cfg.privacy.run_id or "run"
+        self.run_id = cfg.privacy.ledger_run_id
         self.secure_mode = dp.secure_mode
         self.owner = OwnerPrivacy(state_root(cfg, {}) / FEDERATION_OWNER, FEDERATION_OWNER, dp.delta,
                                   dp.accountant, dp.max_epsilon)

@@ -177,7 +177,7 @@ def train_private(cfg: RunConfig, owner: OwnerPrivacy, num_examples: int, server
     """One DP-SGD round of ``owner`` under the run's plan; the ledger is
     fsync'd before this returns. Raises PrivacyBudgetExceeded (or what
     ``guard`` raises) to refuse: nothing trained, the ledger unchanged."""
-    run_id = cfg.privacy.run_id or "run"
+    run_id = cfg.privacy.ledger_run_id
     with owner.session():
         entries = owner.entries()
         plan = owner_plan(cfg.privacy, cfg.train, cfg.fed.rounds, num_examples, prior_history(owner, run_id))
