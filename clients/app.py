@@ -17,7 +17,7 @@ import hashlib
 import logging
 import secrets
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -45,6 +45,8 @@ from fedflm.privacy.state import OwnerPrivacy
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.plan import owner_cache, round_module  # issue 15: train modes + frozen-feature cache
 from fedflm.train.local import train_local
+from fedflm.train.resample import resample_loader
+from fedflm.train.schedule import round_lr
 from fedflm.train.memory import return_freed_memory
 
 app = ClientApp()
@@ -155,13 +157,17 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     # issue 15: this round's phase (head / LoRA) and what it trains on; the frozen part's
     # output is cached in memory per owner and run (fedflm/train/plan.py, fedflm/train/cache.py)
     cache = owner_cache(model, data, device, (cfg.privacy.run_id, cfg.fed.out, node.partition_id))
-    module, loader, _phase = round_module(model, data, cfg, node.server_round,
-                                          cfg.fed.round_seed(node.server_round, node.partition_id), cache)
-    run = lambda privatize=None: train_local(module, loader, cfg.train, device, privatize)  # noqa: E731
+    seed = cfg.fed.round_seed(node.server_round, node.partition_id)
+    module, loader, _phase = round_module(model, data, cfg, node.server_round, seed, cache)
+    # issue 22: resampling by the owner's own label counts, the round's learning rate (fedflm/train/)
+    loader = resample_loader(loader, cfg.train.resample, seed, dp_sample=cfg.privacy.dp == "sample")
+    train_cfg = replace(cfg.train, lr=round_lr(cfg.train, cfg.fed.rounds, node.server_round))
+    run = lambda privatize=None: train_local(module, loader, train_cfg, device, privatize)  # noqa: E731
     if cfg.privacy.dp != "sample":
         return run(), None
     run_id = cfg.privacy.ledger_run_id
-    result, privacy = train_private(cfg, _owner_privacy(node), len(data), node.server_round, run,
+    units = len(loader.dataset)  # distinct records: resample_loader refuses duplicates under DP-SGD
+    result, privacy = train_private(cfg, _owner_privacy(node), units, node.server_round, run,
                                     guard=_guard(node), publish_ledger=s.policy.publish_ledger,
                                     noise_seed=round_seed(s, run_id, node.server_round))
     return result, privacy

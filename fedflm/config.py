@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from fedflm.errors import ConfigError
+from fedflm.options import LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_loss, parse_schedule
 
 _PARTITION_RE = re.compile(r"^(iid|dirichlet:[0-9.eE+-]+|pathological:\d+|column:.+)$")
 
@@ -111,6 +112,13 @@ class TrainConfig:
     train_mode: str = "head"  # head (frozen encoder) | lora | lp-ft (head rounds, then LoRA + head)
     head_rounds: int = 0  # lp-ft: rounds of the head phase (0 = half of the rounds, rounded up)
     feature_cache: bool = True  # compute the frozen part's output once per owner per run (memory only)
+    # issue 22 (fedflm/options.py): loss, resampling, learning-rate schedules
+    loss: str = "ce"  # ce | weighted[:POWER] | focal:GAMMA | gce:Q
+    label_smoothing: float = 0.0
+    resample: str = "none"  # none | oversample | undersample (by the client's own label counts)
+    lr_schedule: str = "constant"  # across rounds: constant | cosine[:MIN_FRACTION] | exponential:GAMMA
+    warmup_rounds: int = 0  # linear warm-up over the first rounds, before lr_schedule
+    lr_within: str = "constant"  # within a round, over its local steps: constant | linear | cosine
 
     def __post_init__(self) -> None:
         _check(self.local_epochs >= 1, f"local_epochs must be >= 1, got {self.local_epochs}")
@@ -122,6 +130,14 @@ class TrainConfig:
         _check(self.train_mode in ("head", "lora", "lp-ft"),
                f"train_mode must be head, lora or lp-ft, got {self.train_mode!r}")
         _check(self.head_rounds >= 0, f"head_rounds must be >= 0 (0 = half the rounds), got {self.head_rounds}")
+        loss = parse_loss(self.loss)
+        _check(0.0 <= self.label_smoothing < 1.0, f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        _check(not (loss.kind == "gce" and self.label_smoothing),
+               f"label_smoothing applies to ce, weighted and focal, not to {self.loss!r}")
+        _check(self.resample in RESAMPLE, f"resample must be {', '.join(RESAMPLE)}, got {self.resample!r}")
+        parse_schedule(self.lr_schedule)
+        _check(self.warmup_rounds >= 0, f"warmup_rounds must be >= 0, got {self.warmup_rounds}")
+        _check(self.lr_within in LR_WITHIN, f"lr_within must be {', '.join(LR_WITHIN)}, got {self.lr_within!r}")
 
 
 @dataclass(frozen=True)
@@ -204,6 +220,11 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     fed: FedConfig = field(default_factory=FedConfig)
     privacy: DPConfig = field(default_factory=DPConfig)
+
+    def __post_init__(self) -> None:
+        _check(not (self.train.resample == "oversample" and self.privacy.dp == "sample"),
+               "resample 'oversample' is refused under dp 'sample': duplicated records would count as "
+               "independent samples in DP-SGD's sampling rate q; use --loss weighted or --resample undersample")
 
     # ------------------------------------------------------------ flat form
     @staticmethod

@@ -38,6 +38,14 @@ HELP = {
     "head_rounds": "lp-ft: rounds of the head phase (0 = half of the rounds)",
     "feature_cache": "compute the frozen part of the model once per owner per run, in memory only",
     "local_steps": "local steps per round (0 = use --local-epochs; --local-epochs given alone means epochs)",
+    "loss": "ce | weighted[:POWER] (class weights from each client's own label counts) | focal:GAMMA | "
+            "gce:Q (noise-robust); all per-sample under DP-SGD",
+    "label_smoothing": "label smoothing EPS for ce, weighted and focal (0 = off)",
+    "resample": "none | oversample | undersample, by each client's own label counts; undersample raises "
+                "DP-SGD's q to batch / kept rows; oversample is refused under --dp sample",
+    "lr_schedule": "learning rate across rounds: constant | cosine[:MIN_FRACTION] | exponential:GAMMA",
+    "warmup_rounds": "linear learning-rate warm-up over the first N rounds (r / (N + 1))",
+    "lr_within": "learning rate over a round's local steps: constant | linear | cosine",
     "clients": "number of simulated clients",
     "rounds": "number of federated rounds",
     "fraction_train": "fraction of clients sampled per round",

@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
             console.print(client_table(stats, names))
             if cfg.privacy.dp != "none":
                 from fedflm.privacy.federation import plan_text
-                console.print(plan_text(cfg, [s.num_examples for s in stats]), markup=False)
+                from fedflm.train.resample import resampled_size_of_counts  # issue 22: undersample's q
+                units = [resampled_size_of_counts(s.label_counts, cfg.train.resample) for s in stats]
+                console.print(plan_text(cfg, units), markup=False)
             from fedflm.train.phases import plan_phases_text  # issue 15: head / LoRA split of the rounds
             console.print(plan_phases_text(cfg, [s.num_examples for s in stats]), markup=False)
             if not args.quiet:

@@ -12,7 +12,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from fedflm.config import TrainConfig
+from fedflm.train.losses import make_loss
 from fedflm.train.metrics import classification_metrics, confusion_matrix
+from fedflm.train.schedule import set_step_lr
 
 #: Optional stage that turns (model, optimizer, loader) into private versions (DP-SGD).
 Privatizer = Callable[[torch.nn.Module, torch.optim.Optimizer, DataLoader],
@@ -71,15 +73,26 @@ def _batches(loader: DataLoader, cfg: TrainConfig):
             yield from loader
 
 
+def _round_steps(loader: DataLoader, cfg: TrainConfig) -> int:
+    return cfg.local_steps or cfg.local_epochs * len(loader)
+
+
 def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
                 device: torch.device, privatize: Privatizer | None = None) -> TrainResult:
-    """Train the trainable tensors of ``model`` in place; returns mean train loss."""
+    """Train the trainable tensors of ``model`` in place; returns mean train loss.
+
+    The loss is ``cfg.loss`` (class weights from the labels of ``loader``'s dataset: the
+    client's own rows); the learning rate is ``cfg.lr``, shaped over the round's steps by
+    ``cfg.lr_within`` (the across-rounds schedule sets ``cfg.lr``: fedflm/train/schedule.py)."""
     model.to(device).train()
+    loss_fn = make_loss(cfg.loss, cfg.label_smoothing, getattr(loader.dataset, "labels", ()))
     optimizer = make_optimizer(model, cfg)
     if privatize is not None:
         model, optimizer, loader = privatize(model, optimizer, loader)
     t0, total, steps, examples = time.perf_counter(), 0.0, 0, 0
+    planned = _round_steps(loader, cfg)
     for batch in _batches(loader, cfg):
+        set_step_lr(optimizer, cfg.lr, cfg.lr_within, steps, planned)
         if batch["labels"].numel() == 0:  # Poisson sampling can draw an empty batch
             optimizer.zero_grad(set_to_none=True)
             optimizer.step()
@@ -87,7 +100,7 @@ def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
             continue
         batch = {k: v.to(device) for k, v in batch.items()}
         optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(logits_of(model, batch), batch["labels"])
+        loss = loss_fn(logits_of(model, batch), batch["labels"])
         loss.backward()
         optimizer.step()
         n = int(batch["labels"].numel())
