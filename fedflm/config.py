@@ -44,6 +44,7 @@ class DataConfig:
     samples_per_client: int = 0
     max_length: int = 128
     prepare: bool = False
+    val_fraction: float = 0.0  # issue 22: validation split carved from the held-out set (model selection)
 
     def __post_init__(self) -> None:
         _check(bool(self.dataset), "dataset must be a built-in name or a file path, got ''")
@@ -52,6 +53,7 @@ class DataConfig:
         _check(self.eval_samples >= 0, f"eval_samples must be >= 0, got {self.eval_samples}")
         _check(self.samples_per_client >= 0,
                f"samples_per_client must be >= 0 (0 = all), got {self.samples_per_client}")
+        _check(0.0 <= self.val_fraction < 1.0, f"val_fraction must be in [0, 1), got {self.val_fraction}")
         _check(8 <= self.max_length <= 4096,
                f"max_length must be in [8, 4096], got {self.max_length}")
         _check(bool(_PARTITION_RE.match(self.partition)),
@@ -151,6 +153,8 @@ class FedConfig:
     round_timeout: float = 3600.0
     seed: int = 42
     out: str = ""
+    patience: int = 0  # issue 22: stop after this many rounds without validation improvement (0 = never)
+    select_metric: str = "macro_f1"  # validation metric of model selection
 
     def __post_init__(self) -> None:
         _check(self.clients >= 1, f"clients must be >= 1, got {self.clients}")
@@ -159,6 +163,9 @@ class FedConfig:
                f"fraction_train must be in (0, 1], got {self.fraction_train}")
         _check(self.min_clients >= 1, f"min_clients must be >= 1, got {self.min_clients}")
         _check(self.round_timeout > 0, f"round_timeout must be > 0, got {self.round_timeout}")
+        _check(self.patience >= 0, f"patience must be >= 0 (0 = no early stopping), got {self.patience}")
+        _check(self.select_metric in SELECT_METRICS,
+               f"select_metric must be {', '.join(SELECT_METRICS)}, got {self.select_metric!r}")
 
     def sampled_clients(self) -> int:
         """Clients sampled per round: ``fraction_train`` of them, at least ``min_clients`` (at most all)."""
@@ -225,6 +232,8 @@ class RunConfig:
         _check(not (self.train.resample == "oversample" and self.privacy.dp == "sample"),
                "resample 'oversample' is refused under dp 'sample': duplicated records would count as "
                "independent samples in DP-SGD's sampling rate q; use --loss weighted or --resample undersample")
+        _check(not (self.fed.patience and self.data.val_fraction <= 0),
+               f"patience {self.fed.patience} needs a validation split: set --val-fraction (e.g. 0.5)")
 
     # ------------------------------------------------------------ flat form
     @staticmethod

@@ -27,6 +27,7 @@ from fedflm.fl.client_data import federated_data
 from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilon_max, write_ledgers
 from fedflm.fl.progress import reporter
 from fedflm.fl.rundir import RunDir, default_run_dir
+from fedflm.fl.selection import EarlyStop, Selector, split_validation
 from fedflm.fl.strategy import ProgressGrid, RecordingFedAvg
 from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, pooled_classifier,
                                 resolve_device, save_adapter, set_adapter_state)
@@ -52,10 +53,12 @@ class GlobalEvaluator:
         self.label_names = data.label_names
         self.model = build_model(cfg.model, data.label_names, cfg.fed.seed)
         tok = load_tokenizer(cfg.model)
-        self.eval_data = TokenizedDataset(data.eval, tok, cfg.data.max_length)
+        test, val = split_validation(data.eval, cfg.data.val_fraction, cfg.fed.seed)  # issue 22
+        self.eval_data = TokenizedDataset(test, tok, cfg.data.max_length)
         self.device = resolve_device(cfg.model.device)
         self.cfg = cfg  # issue 15: the frozen part of the model is run once on the eval set
         self.cache = FrozenCache(pooled_classifier(self.model), self.eval_data, self.device)
+        self.val = None if val is None else _Validation(self, TokenizedDataset(val, tok, cfg.data.max_length))
         self.rundir, self.strategy, self.t0 = rundir, strategy, time.perf_counter()
         self.confusion: np.ndarray | None = None
         self.rows: list[dict[str, Any]] = []
@@ -76,10 +79,15 @@ class GlobalEvaluator:
             eps = self.client_dp.epsilon if self.client_dp is not None else epsilon_max(last["clients"])
             if eps is not None:
                 row["epsilon_max"] = eps
+        stop = self.val is not None and self.val.score(server_round, arrays, row)
         row["elapsed_s"] = round(time.perf_counter() - self.t0, 3)
         self.rundir.append("metrics.jsonl", row)
         self.rows.append(row)
         reporter().round_done(row)
+        if stop and server_round < self.cfg.fed.rounds:
+            raise EarlyStop(f"early stop after round {server_round}: validation {self.cfg.fed.select_metric} "
+                            f"has not improved for {self.cfg.fed.patience} rounds (best: round "
+                            f"{self.val.selector.best_round})")
         return MetricRecord({k: float(v) for k, v in row.items()
                              if isinstance(v, (int, float)) and v is not None})
 
@@ -89,6 +97,38 @@ class GlobalEvaluator:
             self.rundir.append("client_metrics.jsonl", client_row)
         write_ledgers(self.rundir, {**last.get("ledgers", {}),
                                     **(self.client_dp.ledgers() if self.client_dp else {})})
+
+
+class _Validation:
+    """issue 22: the validation split's metrics in every row, and the best round (fedflm/fl/selection.py)."""
+
+    def __init__(self, evaluator: GlobalEvaluator, data: TokenizedDataset) -> None:
+        self.evaluator, self.data = evaluator, data
+        self.cache = FrozenCache(pooled_classifier(evaluator.model), data, evaluator.device)
+        self.selector = Selector(evaluator.cfg.fed.select_metric, evaluator.cfg.fed.patience)
+
+    def score(self, server_round: int, arrays: ArrayRecord, row: dict[str, Any]) -> bool:
+        """Add ``val_*`` metrics to ``row``; True when patience has run out."""
+        ev = self.evaluator
+        module, loader = eval_module(ev.model, self.data, ev.cfg, self.cache)
+        metrics = evaluate(module, loader, ev.device, len(ev.label_names)).metrics
+        row.update({f"val_{k}": v for k, v in metrics.items()})
+        return self.selector.observe(server_round, metrics[ev.cfg.fed.select_metric], from_record(arrays))
+
+
+def _select_best(evaluator: GlobalEvaluator, final: Any, stopped_early: bool) -> tuple[Any, dict[str, Any]]:
+    """issue 22: with a validation split, the best round's adapter (set on the model), and the summary
+    keys that report its test figures (``final``), the last round's (``last``) and the selection."""
+    if evaluator.val is None:
+        set_adapter_state(evaluator.model, final)
+        return final, {}
+    sel, rows = evaluator.val.selector, evaluator.rows
+    final = sel.best_state if sel.best_state is not None else final
+    set_adapter_state(evaluator.model, final)
+    module, loader = eval_module(evaluator.model, evaluator.eval_data, evaluator.cfg, evaluator.cache)
+    evaluator.confusion = evaluate(module, loader, evaluator.device, len(evaluator.label_names)).confusion
+    return final, {"selection": sel.summary(rows, evaluator.cfg.fed.rounds, stopped_early), "last": rows[-1],
+                   "final": next((r for r in rows if r["round"] == sel.best_round), rows[-1])}
 
 
 def _collapse(evaluator: GlobalEvaluator) -> list[str]:
@@ -140,13 +180,17 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         initial = session.restore(evaluator, initial)
         runner, evaluate_fn, num_rounds = session.wrap(runner, evaluator)
     reporter().start(cfg.fed.rounds, cfg.fed.clients)
-    stopped = None
+    stopped, early = None, None
     try:
         result = runner.start(grid=grid, initial_arrays=to_record(initial),
                               num_rounds=num_rounds, timeout=cfg.fed.round_timeout,
                               train_config=ConfigRecord(cfg.to_run_config()),
                               evaluate_fn=evaluate_fn)
         final = from_record(result.arrays) if len(result.arrays) else initial
+    except EarlyStop as exc:  # issue 22: on purpose; the run is complete
+        early = str(exc)
+        reporter().message(early)
+        final = initial
     except (BudgetStop, QuorumLost) as exc:  # too few clients (budgets, dropouts): end cleanly
         stopped = str(exc)
         reporter().message(stopped)
@@ -154,12 +198,12 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         if evaluator.rows and last.get("round", 0) > evaluator.rows[-1]["round"]:
             evaluator.record_clients(last)
         final = get_adapter_state(evaluator.model)  # the last evaluated global model
-    set_adapter_state(evaluator.model, final)
-    save_adapter(evaluator.model, rundir.path / "adapter", evaluator.label_names)
     rows = evaluator.rows
+    final, selected = _select_best(evaluator, final, early is not None)
+    save_adapter(evaluator.model, rundir.path / "adapter", evaluator.label_names)
     rundir.write_json("summary.json", {
         "status": "incomplete" if stopped else "complete", "final": rows[-1], "rounds": cfg.fed.rounds,
-        **({"stopped": stopped} if stopped else {}),
+        **({"stopped": stopped} if stopped else {}), **selected,
         "wall_time_s": rows[-1]["elapsed_s"], "bytes_per_client_per_round": record_nbytes(to_record(final)),
         "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
         "label_names": list(evaluator.label_names),

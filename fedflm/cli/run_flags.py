@@ -46,6 +46,11 @@ HELP = {
     "lr_schedule": "learning rate across rounds: constant | cosine[:MIN_FRACTION] | exponential:GAMMA",
     "warmup_rounds": "linear learning-rate warm-up over the first N rounds (r / (N + 1))",
     "lr_within": "learning rate over a round's local steps: constant | linear | cosine",
+    "val_fraction": "stratified fraction of the held-out set used as the server's validation split for model "
+                    "selection (the rest is the test split; 0 = none)",
+    "patience": "early stopping: stop after N rounds without validation improvement (needs --val-fraction; "
+                "0 = never); rounds not run spend no privacy budget",
+    "select_metric": "validation metric that selects the best round: macro_f1 | accuracy | macro_recall | loss",
     "clients": "number of simulated clients",
     "rounds": "number of federated rounds",
     "fraction_train": "fraction of clients sampled per round",

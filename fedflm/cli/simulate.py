@@ -67,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
                 console.print(plan_text(cfg, units), markup=False)
             from fedflm.train.phases import plan_phases_text  # issue 15: head / LoRA split of the rounds
             console.print(plan_phases_text(cfg, [s.num_examples for s in stats]), markup=False)
+            from fedflm.fl.selection import selection_text  # issue 22: model selection, early stopping
+            if selection_text(cfg):
+                console.print(selection_text(cfg), markup=False)
             if not args.quiet:
                 live.enter_context(reporter)
 
