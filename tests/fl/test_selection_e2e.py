@@ -36,7 +36,9 @@ def test_early_stop_keeps_the_best_round_and_reports_its_test_figures(stopped_ru
     best = max(rows, key=lambda r: (r["val_macro_f1"], -r["round"]))  # first round with the top value
     matrix = summary["confusion_matrix"]  # recomputed from the saved (selected) adapter
 
-    # Assert: stopped PATIENCE rounds after the best; final = the best round's test row
+    # Assert: both owners trained in every round run; stopped PATIENCE rounds after the best;
+    # final = the best round's test row
+    assert all(r["clients_ok"] == 2 for r in rows[1:])
     assert summary["status"] == "complete" and sel["stopped_early"] is True
     assert sel["best_round"] == best["round"] and len(rows) - 1 == best["round"] + PATIENCE < ROUNDS
     assert summary["final"] == best and summary["last"] == rows[-1]
