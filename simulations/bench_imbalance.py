@@ -53,12 +53,20 @@ def imbalanced_files(folder: Path, keep: float, seed: int) -> tuple[Path, Path, 
     return paths[0], paths[1], [names[c] for c in minority]
 
 
-def recalls(summary: dict, minority: list[str]) -> tuple[float, float]:
-    """Mean recall over the minority classes and over the others, from the final confusion matrix."""
-    cm = np.asarray(summary["confusion_matrix"], dtype=float)
+def recalls(cm: np.ndarray, label_names: list[str], minority: list[str]) -> tuple[float, float]:
+    """Mean recall over the minority classes and over the others, from a confusion matrix."""
+    cm = np.asarray(cm, dtype=float)
     per_class = np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
-    is_minor = np.asarray([n in minority for n in summary["label_names"]])
+    is_minor = np.asarray([n in minority for n in label_names])
     return float(per_class[is_minor].mean()), float(per_class[~is_minor].mean())
+
+
+def _flower(out: Path, cfg: dict, loss: str):
+    from fedflm.fl.simulation import run_simulation
+
+    result = run_simulation({**cfg, "loss": loss, "out": str(out / loss.replace(":", "-"))})
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    return summary["final"], summary["confusion_matrix"], summary["label_names"], summary["final"].get("epsilon_max")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-samples", type=int, default=1540, help="server rows (stratified; 0 = all 3,080)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="folder of the run directories (default: temporary)")
+    parser.add_argument("--model", default="minilm")
+    parser.add_argument("--samples-per-client", type=int, default=0, help="cap each owner's rows (0 = all; smoke tests)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="the same head-mode DP federation without Flower/Ray (simulations/imbalance_inprocess.py)")
     args = parser.parse_args(argv)
-    from fedflm.fl.simulation import run_simulation
-
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-imbalance-"))
     out.mkdir(parents=True, exist_ok=True)
     train, test, minority = imbalanced_files(out, args.keep, args.seed)
@@ -81,19 +91,30 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.eval_samples or 3080}, epsilon {args.epsilon:g}; runs in {out}")
     print("| loss | macro-F1 | minority recall | majority recall | accuracy | epsilon | wall s |")
     print("|---|---|---|---|---|---|---|")
+    base = {"dataset": str(train), "eval_file": str(test), "eval_samples": args.eval_samples,
+            "epsilon": args.epsilon, "seed": args.seed, "model": args.model,
+            "samples_per_client": args.samples_per_client}
+    fed = None
+    if args.in_process:
+        from imbalance_inprocess import Federation
+
+        from fedflm.config import RunConfig
+
+        fed = Federation(RunConfig.from_flat(base))
+    figures["engine"] = "in-process" if fed else "flower"
     for loss in args.losses:
         t0 = time.perf_counter()
-        result = run_simulation({
-            "dataset": str(train), "eval_file": str(test), "eval_samples": args.eval_samples,
-            "loss": loss, "epsilon": args.epsilon, "seed": args.seed, "out": str(out / loss.replace(":", "-"))})
-        summary = json.loads((result.run_dir / "summary.json").read_text())
-        minor, major = recalls(summary, minority)
-        final, key = summary["final"], loss.replace(":", "")
-        eps = final.get("epsilon_max")
+        if fed is not None:
+            final, cm, eps = fed.run(RunConfig.from_flat({**base, "loss": loss}))
+            names = list(fed.names)
+        else:
+            final, cm, names, eps = _flower(out, base, loss)
+        minor, major = recalls(cm, names, minority)
+        key = loss.replace(":", "")
         print(f"| {loss} | {final['macro_f1']:.4f} | {minor:.4f} | {major:.4f} | {final['accuracy']:.4f} | "
-              f"{eps} | {time.perf_counter() - t0:.0f} |", flush=True)
+              f"{eps:.3f} | {time.perf_counter() - t0:.0f} |", flush=True)
         figures.update({f"{key}_macro_f1": round(final["macro_f1"], 4), f"{key}_minority_recall": round(minor, 4),
-                        f"{key}_majority_recall": round(major, 4), f"{key}_epsilon": eps})
+                        f"{key}_majority_recall": round(major, 4), f"{key}_epsilon": round(float(eps), 3)})
     print("BENCH_JSON " + json.dumps(figures))
     return 0
 

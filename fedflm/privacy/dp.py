@@ -73,6 +73,25 @@ class PrivateOptimizer(DPOptimizer):
         super().__init__(optimizer, **kwargs)
         self.sample_rate = sample_rate
         self.steps_taken = 0
+        #: per-example weights in [0, 1] applied AFTER clipping (issue 22's class weights), for the
+        #: next step only; each example still adds at most max_grad_norm: the sensitivity is unchanged
+        self.sample_weights: torch.Tensor | None = None
+
+    def clip_and_accumulate(self) -> None:
+        weights, self.sample_weights = self.sample_weights, None
+        if weights is None or len(self.grad_samples[0]) == 0:
+            super().clip_and_accumulate()
+            return
+        if len(weights) != len(self.grad_samples[0]) or bool((weights < 0).any() | (weights > 1).any()):
+            raise PrivacyError(f"sample weights must be one value in [0, 1] per example, got {weights.tolist()}")
+        norms = torch.stack([g.reshape(len(g), -1).norm(2, dim=-1) for g in self.grad_samples], dim=1).norm(2, dim=1)
+        factor = (self.max_grad_norm / (norms + 1e-6)).clamp(max=1.0) * weights.to(norms)
+        for p in self.params:
+            _check_processed_flag(p.grad_sample)
+            grad_sample = self._get_flat_grad_sample(p).to(p.dtype)
+            grad = torch.einsum("i,i...", factor.to(grad_sample), grad_sample)
+            p.summed_grad = grad if p.summed_grad is None else p.summed_grad + grad
+            _mark_as_processed(p.grad_sample)
 
     def pre_step(self, closure: Any = None) -> bool | None:
         if all(getattr(p, "grad_sample", None) is None for p in self.params):

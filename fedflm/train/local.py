@@ -91,6 +91,7 @@ def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
         model, optimizer, loader = privatize(model, optimizer, loader)
     t0, total, steps, examples = time.perf_counter(), 0.0, 0, 0
     planned = _round_steps(loader, cfg)
+    after_clip = privatize is not None and hasattr(optimizer, "sample_weights")
     for batch in _batches(loader, cfg):
         set_step_lr(optimizer, cfg.lr, cfg.lr_within, steps, planned)
         if batch["labels"].numel() == 0:  # Poisson sampling can draw an empty batch
@@ -100,8 +101,11 @@ def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
             continue
         batch = {k: v.to(device) for k, v in batch.items()}
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(logits_of(model, batch), batch["labels"])
+        logits = logits_of(model, batch)
+        loss = loss_fn(logits, batch["labels"], after_clip=after_clip)
         loss.backward()
+        if after_clip:  # class weights act on clipped gradients (fedflm/train/losses.py)
+            optimizer.sample_weights = loss_fn.clip_weights(batch["labels"], logits.shape[-1])
         optimizer.step()
         n = int(batch["labels"].numel())
         total, steps, examples = total + loss.detach().item() * n, steps + 1, examples + n

@@ -18,10 +18,16 @@
 (as ``torch.nn.functional.cross_entropy(label_smoothing=EPS)``) for ce, weighted and focal.
 
 Every loss is ``mean_i loss_i`` over the batch, each ``loss_i`` depending on example ``i``
-only, as Opacus' per-sample gradients with ``loss_reduction="mean"`` require. Under DP-SGD
-each example's gradient is clipped to the norm C *after* the weight or focal factor is
-applied, so an example whose weighted gradient is longer than C counts no more than C: the
-weighting acts fully only on gradients shorter than the clipping norm.
+only, as Opacus' per-sample gradients with ``loss_reduction="mean"`` require.
+
+Under DP-SGD each example's gradient is clipped to the norm C. A weight inside the loss would
+be undone by clipping (an example with weight 10 and a gradient longer than C/10 still ends at
+C), so under DP-SGD ``weighted`` applies its weights to the *clipped* gradients instead,
+divided by the largest weight the client uses: ``sum_i (w_i / w_max) clip_C(g_i)``. Every
+example still adds at most C, so the sensitivity, the noise and epsilon are those of plain
+DP-SGD; the majority's share of the sum shrinks rather than the minority's growing (less
+signal against the same noise). The focal factor stays inside the loss (it is below 1, and
+clipping can cancel it the same way).
 """
 
 from __future__ import annotations
@@ -95,9 +101,21 @@ class TrainLoss:
             self._weights = class_weights(self.labels, num_classes, self.spec.param)
         return self._weights
 
-    def __call__(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def __call__(self, logits: torch.Tensor, labels: torch.Tensor, after_clip: bool = False) -> torch.Tensor:
+        """Mean loss; ``after_clip``: unweighted (the weights go to the DP optimizer: :meth:`clip_weights`)."""
+        if after_clip and self.spec.kind == "weighted":
+            return per_sample_loss(logits, labels, LossSpec("ce"), self.label_smoothing).mean()
         w = self.weights(logits.shape[-1])
         return per_sample_loss(logits, labels, self.spec, self.label_smoothing, w).mean()
+
+    def clip_weights(self, labels: torch.Tensor, num_classes: int) -> torch.Tensor | None:
+        """Under DP-SGD: each example's class weight divided by the largest, applied to its clipped
+        gradient (``PrivateOptimizer.sample_weights``); None unless the loss is weighted."""
+        w = self.weights(num_classes)
+        if w is None:
+            return None
+        held = torch.as_tensor(sorted(set(int(y) for y in self.labels)) or [0], dtype=torch.long)
+        return (w / w[held].max())[labels.cpu()]
 
 
 def make_loss(loss: str, label_smoothing: float, labels: Sequence[int]) -> TrainLoss:

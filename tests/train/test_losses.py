@@ -161,3 +161,51 @@ def test_label_smoothing_is_refused_with_gce_and_out_of_range() -> None:
     with pytest.raises(ConfigError, match="1.5"):
         TrainConfig(label_smoothing=1.5)
     assert math.isclose(TrainConfig(loss="focal:2", label_smoothing=0.1).label_smoothing, 0.1)
+
+
+def test_dp_optimizer_applies_class_weights_to_clipped_gradients() -> None:
+    # Prepare: DP-SGD's optimizer around a linear head; rows of a 3:1 client
+    from fedflm.privacy.dp import make_private
+
+    torch.manual_seed(0)
+    head = torch.nn.Linear(5, 2)
+    x, y = torch.randn(4, 5) * 3, torch.tensor([0, 0, 0, 1])
+    loss_fn = make_loss("weighted", 0.0, [0, 0, 0, 1])
+    loader = torch.utils.data.DataLoader(list(zip(x, y)), batch_size=4)
+    model, opt, _ = make_private(head, torch.optim.SGD(head.parameters(), lr=0.1), loader,
+                                 noise_multiplier=1.0, max_grad_norm=0.5, noise_seed=0)
+    weights = loss_fn.clip_weights(y, 2)
+
+    # Execute
+    loss_fn(model(x), y, after_clip=True).backward()
+    opt.sample_weights = weights
+    opt.clip_and_accumulate()
+
+    # Assert: summed gradient = sum_i (w_i / w_max) clip(g_i), with w = balanced weights (1/3 for class 0)
+    torch.testing.assert_close(weights, torch.tensor([1 / 3, 1 / 3, 1 / 3, 1.0]))
+    expected = torch.zeros_like(head.weight)
+    for i in range(4):
+        ref = torch.nn.Linear(5, 2)
+        ref.load_state_dict({k.removeprefix("_module."): v for k, v in head.state_dict().items()})
+        F.cross_entropy(ref(x[i: i + 1]), y[i: i + 1]).backward()
+        g = torch.cat([ref.weight.grad.flatten(), ref.bias.grad])
+        expected += weights[i] * ref.weight.grad * min(1.0, 0.5 / float(g.norm()))
+    torch.testing.assert_close(head.weight.summed_grad, expected, rtol=1e-4, atol=1e-6)
+    assert opt.sample_weights is None  # used for one step only
+
+
+def test_dp_optimizer_refuses_weights_above_one() -> None:
+    # Prepare
+    from fedflm.errors import PrivacyError
+    from fedflm.privacy.dp import make_private
+
+    head = torch.nn.Linear(3, 2)
+    loader = torch.utils.data.DataLoader(list(zip(torch.randn(2, 3), torch.tensor([0, 1]))), batch_size=2)
+    model, opt, _ = make_private(head, torch.optim.SGD(head.parameters(), lr=0.1), loader,
+                                 noise_multiplier=1.0, max_grad_norm=1.0, noise_seed=0)
+    F.cross_entropy(model(torch.randn(2, 3)), torch.tensor([0, 1])).backward()
+
+    # Execute / Assert: a weight above 1 would raise the sensitivity above C
+    opt.sample_weights = torch.tensor([1.0, 2.0])
+    with pytest.raises(PrivacyError, match="2.0"):
+        opt.clip_and_accumulate()
