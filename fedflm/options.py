@@ -8,7 +8,6 @@ parsed form. Every parser raises :class:`~fedflm.errors.ConfigError` naming the 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from fedflm.errors import ConfigError
@@ -40,21 +39,37 @@ def _number(kind: str, raw: str, lo: float, hi: float, lo_open: bool = False) ->
     return value
 
 
-_LOSS_RE = re.compile(r"^(ce|weighted(:[^:]+)?|focal:[^:]+|gce:[^:]+)$")
+@dataclass(frozen=True)
+class _Param:
+    """The numeric parameter of one option form: its name, range, and default (None: required)."""
+
+    what: str
+    lo: float
+    hi: float
+    lo_open: bool = False
+    default: float | None = None
+
+
+def _parse(text: str, forms: dict[str, _Param | None], option: str, shown: str) -> tuple[str, float]:
+    """(kind, parameter) of ``KIND[:VALUE]``; ConfigError naming ``text`` when it is no known form."""
+    kind, sep, raw = text.partition(":") if isinstance(text, str) else ("", "", "")
+    param = forms.get(kind)
+    bad = (kind not in forms or ":" in raw or (sep and not raw) or (param is None and sep)
+           or (param is not None and param.default is None and not raw))
+    if bad:
+        raise ConfigError(f"{option} must be {shown}, got {text!r}")
+    if param is None:
+        return kind, 0.0
+    return kind, _number(param.what, raw, param.lo, param.hi, param.lo_open) if raw else float(param.default)
+
+
+_LOSSES = {"ce": None, "weighted": _Param("weighted loss power", 0.0, 2.0, default=1.0),
+           "focal": _Param("focal loss gamma", 0.0, 10.0), "gce": _Param("gce loss q", 0.0, 1.0, lo_open=True)}
 
 
 def parse_loss(text: str) -> LossSpec:
     """``ce`` | ``weighted[:POWER]`` (POWER in [0, 2], default 1) | ``focal:GAMMA`` ([0, 10]) | ``gce:Q`` ((0, 1])."""
-    if not isinstance(text, str) or not _LOSS_RE.match(text):
-        raise ConfigError(f"loss must be ce, weighted[:POWER], focal:GAMMA or gce:Q, got {text!r}")
-    kind, _, raw = text.partition(":")
-    if kind == "ce":
-        return LossSpec("ce")
-    if kind == "weighted":
-        return LossSpec(kind, _number("weighted loss power", raw, 0.0, 2.0) if raw else 1.0)
-    if kind == "focal":
-        return LossSpec(kind, _number("focal loss gamma", raw, 0.0, 10.0))
-    return LossSpec(kind, _number("gce loss q", raw, 0.0, 1.0, lo_open=True))
+    return LossSpec(*_parse(text, _LOSSES, "loss", "ce, weighted[:POWER], focal:GAMMA or gce:Q"))
 
 
 @dataclass(frozen=True)
@@ -65,16 +80,10 @@ class ScheduleSpec:
     param: float = 0.0
 
 
-_SCHEDULE_RE = re.compile(r"^(constant|cosine(:[^:]+)?|exponential:[^:]+)$")
+_SCHEDULES = {"constant": None, "cosine": _Param("cosine minimum fraction", 0.0, 1.0, default=0.0),
+              "exponential": _Param("exponential gamma", 0.0, 1.0, lo_open=True)}
 
 
 def parse_schedule(text: str) -> ScheduleSpec:
     """``constant`` | ``cosine[:MIN_FRACTION]`` (default 0) | ``exponential:GAMMA`` (GAMMA in (0, 1])."""
-    if not isinstance(text, str) or not _SCHEDULE_RE.match(text):
-        raise ConfigError(f"lr_schedule must be constant, cosine[:MIN_FRACTION] or exponential:GAMMA, got {text!r}")
-    kind, _, raw = text.partition(":")
-    if kind == "constant":
-        return ScheduleSpec("constant")
-    if kind == "cosine":
-        return ScheduleSpec(kind, _number("cosine minimum fraction", raw, 0.0, 1.0) if raw else 0.0)
-    return ScheduleSpec(kind, _number("exponential gamma", raw, 0.0, 1.0, lo_open=True))
+    return ScheduleSpec(*_parse(text, _SCHEDULES, "lr_schedule", "constant, cosine[:MIN_FRACTION] or exponential:GAMMA"))
