@@ -26,7 +26,7 @@ def write_ledger(path: Path, owner: str, run_id: str, epsilons: list[float]) -> 
                              "delta": 1e-5, "epsilon": eps, "epsilon_cap": None, "max_grad_norm": 1.0})
 
 
-def make_run_dir(root: Path, model_dir: Path, rows: list[tuple[str, int]], *, lora_mode: bool = True,
+def make_run_dir(root: Path, model_dir: Path, rows: list[tuple[str, int]], *,
                  prepare: bool = False, seed: int = 0) -> Path:
     """RUN/ as the server writes it, with a perturbed adapter (LoRA B != 0, head != 0)."""
     import torch
@@ -47,7 +47,16 @@ def make_run_dir(root: Path, model_dir: Path, rows: list[tuple[str, int]], *, lo
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "lora_" in name or "classifier" in name:
-                p.copy_(torch.randn_like(p) * (0.3 if lora_mode else 0.5))
+                p.copy_(torch.randn_like(p) * 0.3)
+        # a head that splits the sentence vectors around their mean (not one class for every text)
+        from fedflm.models.lora import load_tokenizer
+        enc = load_tokenizer(cfg.model)([t for t, _ in rows[:64]], padding=True, truncation=True,
+                                        max_length=32, return_tensors="pt")
+        model.eval()
+        emb = model.base_model.model.embed(enc["input_ids"], enc["attention_mask"])
+        head = model.base_model.model.classifier.modules_to_save["default"]
+        head.weight.mul_(10.0)
+        head.bias.copy_(-head.weight @ emb.mean(0))
     save_adapter(model, run / "adapter", LABELS)
     (run / "summary.json").write_text(json.dumps({
         "status": "complete", "rounds": 2, "label_names": list(LABELS),
@@ -76,3 +85,13 @@ def exports(export_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         export_run(export_run_dir, ExportConfig(format=fmt, quantize="none" if fmt == "adapter" else "int8",
                                                 out=str(out[fmt])))
     return out
+
+
+@pytest.fixture()
+def make_export_run(tiny_model_dir: Path, sst2_sample, tmp_path: Path):
+    """``make_export_run(**kwargs)``: another run directory (see :func:`make_run_dir`) under tmp_path."""
+    def make(name: str = "r", rows: int = 60, **kwargs) -> Path:
+        root = tmp_path / name
+        root.mkdir()
+        return make_run_dir(root, tiny_model_dir, sst2_sample[:rows], **kwargs)
+    return make
