@@ -80,6 +80,7 @@ def test_bad_input_files_give_one_clear_line(exports: dict[str, Path], tmp_path:
     assert rc != 0 and len(err) == 1 and message in err[0] and str(src) in err[0]
 
 
+@pytest.mark.slow  # loads the de-identification NER model
 def test_a_deidentified_model_deidentifies_its_inputs(make_export_run, capsys) -> None:
     # Prepare: a run whose owners de-identified their text (--prepare)
     from fedflm.export.predict_io import deidentify
