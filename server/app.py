@@ -119,6 +119,15 @@ def _transport(session: DeploymentSession | None) -> str:
     return "simulation" if session is None else os.environ.get(env.TRANSPORT, "unknown")
 
 
+def _continued(cfg: RunConfig, evaluator: GlobalEvaluator, initial: dict, rundir: RunDir) -> dict:
+    from fedflm.models.init_from import continued_state, describe, read_prior
+
+    prior = read_prior(cfg.fed.init_from)
+    state = continued_state(prior, initial, evaluator.label_names, cfg.fed.allow_new_labels, cfg.model.model)
+    rundir.write_json("init_from.json", describe(prior, evaluator.label_names))
+    return state
+
+
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
     # under DP the owners send no exact example count: FedAvg weights are uniform
@@ -133,6 +142,8 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant
         runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, cfg.fed.sampled_clients())
     initial = get_adapter_state(evaluator.model)
+    if cfg.fed.init_from:  # issue 23: continue from a finished run's global adapter (labels matched by name)
+        initial = _continued(cfg, evaluator, initial, rundir)
     evaluate_fn: Any = evaluator
     num_rounds = cfg.fed.rounds
     session = DeploymentSession.from_env(cfg, rundir.path)  # None in simulation
