@@ -26,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--no-deid", action="store_true",
                    help="do not de-identify the inputs even if the training text was")
     p.add_argument("--base-model", help="base model for an adapter (default: the one its head config names)")
+    p.add_argument("--explain", action="store_true",
+                   help="per-token attributions (integrated gradients, Captum) of the predicted label, coloured "
+                        "in the terminal; needs the PyTorch fp32 model (run, adapter or merged export)")
+    p.add_argument("--explain-html", type=Path, metavar="FILE", help="also write the explanations as an HTML page")
+    p.add_argument("--explain-max", type=int, default=20, help="explain at most this many texts (default 20)")
+    p.add_argument("--explain-steps", type=int, default=64, help="integration steps (default 64)")
     p.set_defaults(handler=run)
 
 
@@ -44,6 +50,10 @@ def _inputs(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     texts = _inputs(args)  # input errors first, before the heavy imports
+    explaining = args.explain or args.explain_html is not None
+    if explaining and (args.explain_max < 1 or args.explain_steps < 2):
+        raise DataError(f"--explain-max must be >= 1 and --explain-steps >= 2, got {args.explain_max} "
+                        f"and {args.explain_steps}")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from fedflm.cli.display import console, warn
@@ -51,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     from fedflm.export.predictor import open_model
 
     model = open_model(args.model, int8=args.int8, base_model=args.base_model)
+    if explaining:
+        from fedflm.export.explain import classifier_of
+        classifier_of(model.torch_model or object())  # refuses ONNX and int8 before any work
     t0 = time.perf_counter()
     seen = texts
     if model.deid and not args.no_deid:
@@ -72,10 +85,34 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_rows(rows)
     total_s = time.perf_counter() - t0
+    if explaining:
+        _explain(model, seen[:args.explain_max], args)
     console.print(f"{len(texts)} texts in {total_s:.2f} s: {len(texts) / max(total_s, 1e-9):.1f} texts/s "
                   f"({model.kind}{' int8' if args.int8 else ''}; model alone {len(texts) / max(model_s, 1e-9):.1f} "
                   "texts/s)")
     return 0
+
+
+def _explain(model, texts: list[str], args: argparse.Namespace) -> None:
+    from rich.console import Console
+
+    from fedflm.cli.display import console
+    from fedflm.export.explain import explain, html_page, terminal_text
+
+    out = Console()
+    found = []
+    for text in texts:
+        e = explain(model.torch_model, model.tokenizer, text, model.label_names, model.max_length,
+                    steps=args.explain_steps)
+        found.append(e)
+        if args.explain:
+            out.print(terminal_text(e))
+    worst = max(abs(e.delta) for e in found)
+    console.print(f"explanations: integrated gradients, {args.explain_steps} steps; attributions sum to the "
+                  f"logit change from the baseline within {worst:.2g}")
+    if args.explain_html is not None:
+        args.explain_html.write_text(html_page(found), encoding="utf-8")
+        console.print(f"explanations written: [bold]{args.explain_html}[/]")
 
 
 def _print_rows(rows: list[dict]) -> None:
