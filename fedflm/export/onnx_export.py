@@ -55,12 +55,14 @@ def need(module: str):
                           "pip install 'fedflm[export]'") from None
 
 
-def session(path: Path):
-    """An onnxruntime CPU session for ``path``."""
+def session(path: Path, threads: int = 0):
+    """An onnxruntime CPU session for ``path`` (``threads`` 0: onnxruntime's default)."""
     ort = need("onnxruntime")
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1 if threads else 0
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 

@@ -110,8 +110,9 @@ def _torch_runner(model: torch.nn.Module) -> Callable[[dict[str, torch.Tensor]],
     return run
 
 
-def open_model(path: str | Path, int8: bool = False, base_model: str | None = None) -> Predictor:
-    """Load ``path`` (any fedflm format); ``int8`` picks the quantised weights of a merged or ONNX export."""
+def open_model(path: str | Path, int8: bool = False, base_model: str | None = None, threads: int = 0) -> Predictor:
+    """Load ``path`` (any fedflm format); ``int8`` picks the quantised weights of a merged or ONNX export;
+    ``threads``: onnxruntime's intra-op threads (0 = its default; PyTorch follows torch.set_num_threads)."""
     from fedflm.models.classifier import read_head_config
 
     kind, target = detect_format(Path(path))
@@ -134,7 +135,7 @@ def open_model(path: str | Path, int8: bool = False, base_model: str | None = No
             target = target.with_name(ONNX_INT8_FILE)
         if not target.is_file():
             raise ExportError(f"{target}: not found (export with --format onnx --quantize int8)")
-        sess = session(target)
+        sess = session(target, threads)
         run = lambda batch: onnx_logits(sess, batch)  # noqa: E731
     return Predictor(kind=kind, path=target, label_names=tuple(head["label_names"]), tokenizer=tok,
                      max_length=settings["max_length"], deid=settings["deid"], run=run,
