@@ -128,6 +128,22 @@ def _continued(cfg: RunConfig, evaluator: GlobalEvaluator, initial: dict, rundir
     return state
 
 
+def _explained_examples(cfg: RunConfig, evaluator: GlobalEvaluator, rundir: RunDir, n: int = 3) -> None:
+    """issue 23: RUN/explanations.json, a few explained examples of the server's OWN evaluation set for the
+    report (skipped without Captum; a failure here never fails a finished run)."""
+    from fedflm.export.explain import run_examples
+
+    try:
+        texts = list(federated_data(cfg.data, cfg.fed.seed).eval["text"][:n])
+        found = run_examples(evaluator.model.cpu(), load_tokenizer(cfg.model), texts, evaluator.label_names,
+                             cfg.data.max_length)
+    except Exception as exc:  # the examples are a convenience; the run directory is the record
+        reporter().message(f"explained examples not written: {type(exc).__name__}: {exc}")
+        return
+    if found is not None:
+        rundir.write_json("explanations.json", found)
+
+
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
     # under DP the owners send no exact example count: FedAvg weights are uniform
@@ -167,6 +183,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         final = get_adapter_state(evaluator.model)  # the last evaluated global model
     set_adapter_state(evaluator.model, final)
     save_adapter(evaluator.model, rundir.path / "adapter", evaluator.label_names)
+    _explained_examples(cfg, evaluator, rundir)
     rows = evaluator.rows
     rundir.write_json("summary.json", {
         "status": "incomplete" if stopped else "complete", "final": rows[-1], "rounds": cfg.fed.rounds,

@@ -96,8 +96,8 @@ def terminal_text(e: Explanation):
     return out
 
 
-def html_page(explanations: list[Explanation]) -> str:
-    """A self-contained HTML page (no script, no network) with one coloured line per text."""
+def html_table(explanations: list[Explanation]) -> str:
+    """One table row per text: label and probability, the coloured tokens, the completeness check."""
     rows = []
     for e in explanations:
         scale = max((abs(s) for s in e.scores), default=0.0)
@@ -105,10 +105,29 @@ def html_page(explanations: list[Explanation]) -> str:
                          for t, s in zip(e.tokens, e.scores))
         rows.append(f"<tr><td><b>{html.escape(e.label)}</b> {e.probability:.3f}</td><td>{spans}</td>"
                     f"<td>{sum(e.scores):+.4f}</td><td>{e.logit - e.baseline_logit:+.4f}</td></tr>")
+    return ("<p>Integrated gradients: green tokens push towards the predicted label, red away from it (hover "
+            "for the value). The attributions sum to the logit's change from the baseline (special tokens "
+            "kept, every other token the pad token).</p><table><tr><th>label</th><th>tokens</th>"
+            "<th>sum of attributions</th><th>logit - baseline logit</th></tr>" + "".join(rows) + "</table>")
+
+
+def html_page(explanations: list[Explanation]) -> str:
+    """A self-contained HTML page (no script, no network)."""
     return ("<!doctype html><meta charset='utf-8'><title>fedflm explanations</title>"
             "<style>body{font-family:sans-serif}td{padding:4px 8px;vertical-align:top}span{padding:1px 2px}</style>"
-            "<h1>Integrated-gradients explanations</h1><p>Green tokens push towards the predicted label, red away "
-            "from it (hover for the value). The attributions sum to the logit's change from the baseline "
-            "(special tokens kept, every other token the pad token).</p>"
-            "<table><tr><th>label</th><th>tokens</th><th>sum of attributions</th><th>logit - baseline logit</th></tr>"
-            + "".join(rows) + "</table>")
+            "<h1>Integrated-gradients explanations</h1>" + html_table(explanations))
+
+
+def run_examples(model: nn.Module, tokenizer, texts: list[str], label_names: tuple[str, ...], max_length: int,
+                 steps: int = 32) -> dict | None:
+    """``RUN/explanations.json`` of the server's own evaluation texts (None when Captum is absent):
+    the examples and the HTML table that the run report shows."""
+    import importlib.util
+
+    if importlib.util.find_spec("captum") is None:
+        return None
+    found = [explain(model, tokenizer, t, label_names, max_length, steps=steps) for t in texts]
+    return {"source": "the server's evaluation set (never client data)", "steps": steps,
+            "examples": [{"text": e.text, "label": e.label, "probability": e.probability, "tokens": list(e.tokens),
+                          "scores": list(e.scores), "delta": e.delta} for e in found],
+            "html": html_table(found)}

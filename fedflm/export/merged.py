@@ -77,13 +77,14 @@ def load_merged(model_dir: str | Path, int8: bool = False) -> tuple[PooledClassi
 
 
 def quantize_torch(model: nn.Module) -> nn.Module:
-    """PyTorch dynamic int8 quantisation of every ``nn.Linear`` (weights int8, activations
-    quantised on the fly); CPU only."""
-    from torch.ao.quantization import quantize_dynamic
+    """PyTorch dynamic int8 quantisation of every ``nn.Linear`` (weights int8 per output channel,
+    activations quantised on the fly); CPU only."""
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao is deprecated in favour of torchao; still works
-        return quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8).eval()
+        # per-channel weight scales: per-tensor lost 2.4 accuracy points on SST-2 (MiniLM, 500 rows)
+        return quantize_dynamic(model, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8).eval()
 
 
 def save_int8(model: nn.Module, out_dir: Path) -> Path:

@@ -41,15 +41,17 @@ def test_adapter_and_merged_explanations_agree(export_run_dir: Path, exports: di
 
 def test_html_page_escapes_tokens_and_cli_writes_it(exports: dict[str, Path], tmp_path: Path, capsys) -> None:
     # Prepare
-    model = open_model(exports["merged"])
-    e = explain(model.torch_model, model.tokenizer, "<b>x</b> film", model.label_names, steps=8)
+    from fedflm.export.explain import Explanation
+    odd = Explanation(text="x", label="<b>pos</b>", probability=0.9, tokens=("[CLS]", "<i>", "[SEP]"),
+                      scores=(0.0, 1.0, 0.0), logit=1.0, baseline_logit=0.0, delta=0.0)
     page = tmp_path / "e.html"
 
     # Execute
     rc = main(["predict", str(exports["merged"]), "a film", "--explain", "--explain-html", str(page)])
 
     # Assert
-    assert "<b>" not in html_page([e]).split("</p>", 1)[1].replace("<b>" + e.label, "")
+    rendered = html_page([odd])
+    assert "&lt;i&gt;" in rendered and "<i>" not in rendered and "&lt;b&gt;pos" in rendered
     assert rc == 0 and "<span" in page.read_text()
     captured = capsys.readouterr()
     assert "[CLS]" in captured.out and "attributions sum to the logit change" in " ".join(captured.err.split())
@@ -65,3 +67,26 @@ def test_explain_is_refused_without_a_pytorch_fp32_model(exports: dict[str, Path
 
     # Assert
     assert rc != 0 and "need the PyTorch fp32 model" in capsys.readouterr().err
+
+
+def test_the_run_report_shows_the_servers_explained_examples(export_run_dir: Path, tmp_path: Path) -> None:
+    # Prepare: the examples the server writes at the end of a run, in a copy of the run
+    import json
+    import shutil
+
+    from fedflm.export.explain import run_examples
+    from fedflm.report.html import write_report
+    run = tmp_path / "run"
+    shutil.copytree(export_run_dir, run)
+    (run / "metrics.jsonl").write_text(json.dumps({"round": 0, "accuracy": 0.5}) + "\n")
+    model = open_model(run)
+    found = run_examples(model.torch_model, model.tokenizer, ["a film", "dull stuff"], model.label_names, 32)
+    (run / "explanations.json").write_text(json.dumps(found))
+
+    # Execute
+    page = write_report(run).read_text()
+
+    # Assert
+    assert len(found["examples"]) == 2 and all(abs(e["delta"]) < 1e-3 for e in found["examples"])
+    section = page.split('data-section="explanations"', 1)[1].split("</section>", 1)[0]
+    assert section.count("<tr>") == 3 and "[CLS]" in section and "<span" in section
