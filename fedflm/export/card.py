@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fedflm import __version__
-from fedflm.data.jsonl import read_jsonl
+from fedflm.jsonl import read_jsonl
 from fedflm.errors import ExportError
 from fedflm.io import write_atomic
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedflm.data.jsonl import iter_json_objects
+from fedflm.jsonl import iter_json_objects
 from fedflm.errors import DataError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
@@ -74,7 +74,7 @@ def write_predictions(path: Path, rows: list[dict]) -> None:
 
 @lru_cache(maxsize=2)
 def _deidentifier(engine: str):
-    from fedflm.data.deid import DeidConfig, Deidentifier
+    from fedflm.protect.deid import DeidConfig, Deidentifier
 
     return Deidentifier(DeidConfig(engine=engine))
 
