@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Predict labels (with probabilities) for texts given on the command line or in a "
                     "CSV/TSV/JSONL file. MODEL is a run directory, an export directory (adapter, merged "
                     "or onnx) or an .onnx file. When the model card says the training text was "
-                    "de-identified, the inputs are de-identified the same way first (unless --no-deid).")
+                    "de-identified, the inputs are de-identified the same way first (unless --no-deid). "
+                    "Options go before MODEL or after the texts (argparse cannot read them in between).")
     p.add_argument("model", metavar="MODEL", help="run directory, export directory or .onnx file")
     p.add_argument("texts", metavar="TEXT", nargs="*", help="texts to classify")
     p.add_argument("--input", type=Path, help="CSV/TSV (with a header) or JSONL file of texts")
