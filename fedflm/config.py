@@ -155,6 +155,8 @@ class FedConfig:
     out: str = ""
     patience: int = 0  # issue 22: stop after this many rounds without validation improvement (0 = never)
     select_metric: str = "macro_f1"  # validation metric of model selection
+    init_from: str = ""  # a finished run directory whose global adapter this run starts from
+    allow_new_labels: bool = False  # --init-from: add head rows for labels the earlier run did not have
 
     def __post_init__(self) -> None:
         _check(self.clients >= 1, f"clients must be >= 1, got {self.clients}")
