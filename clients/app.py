@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,8 +32,8 @@ from fedflm.deploy.node_data import is_deployed, owner_dataset, owner_partition_
 from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.client_data import client_partition, prepared_node_config
-from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, resolve_device,
-                                set_adapter_state)
+from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, resolve_device,
+                                set_adapter_state, set_head)
 from fedflm.owner.console import announce
 from fedflm.owner.plan_notice import plan_notice
 from fedflm.owner.policy import check_examples, check_plan_noise, check_request, check_round, effective_config
@@ -40,11 +41,13 @@ from fedflm.owner.refusal import Refusal
 from fedflm.owner.reply import reply_metrics, reply_privacy
 from fedflm.owner.settings import DP_MODES, OwnerPolicy, OwnerSettings
 from fedflm.privacy.dp import SecureModeOffWarning
-from fedflm.privacy.federation import PrivacyOutcome, state_root, train_private
+from fedflm.privacy.federation import PrivacyOutcome, private_prototypes, state_root, train_private
+from fedflm.privacy.prototypes import noisy_class_sums
 from fedflm.privacy.state import OwnerPrivacy
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.plan import owner_cache, round_module  # issue 15: train modes + frozen-feature cache
-from fedflm.train.local import train_local
+from fedflm.train.local import TrainResult, train_local
+from fedflm.train.phases import phase_of_round
 from fedflm.train.memory import return_freed_memory
 
 app = ClientApp()
@@ -149,12 +152,38 @@ def _guard(node: NodeRound):
     return guard
 
 
+def _proto_round(node: NodeRound, model: Any, cache: Any) -> tuple[TrainResult, PrivacyOutcome | None]:
+    """issue 15: round 1 of a prototype run. The head this owner sends is its per-class sums of the
+    frozen sentence vectors (noisy under DP, recorded in its ledger first; fedflm.privacy.prototypes).
+    Under DP the server averages uniformly, so sums go as they are; without DP it weights by the
+    example count, so they go divided by it: either way the aggregate is proportional to the total."""
+    cfg, s, t0 = node.cfg, node.settings, time.perf_counter()
+    x, y = cache.vectors()
+    classes = head_linear(model).out_features
+    run_id = cfg.privacy.ledger_run_id
+
+    def release(sigma: float) -> torch.Tensor:
+        seed = round_seed(s, f"prototypes|{run_id}", node.server_round)
+        gen = None if seed is None else torch.Generator().manual_seed(seed)
+        return noisy_class_sums(x, y, classes, sigma, gen, secure_mode=s.secure_mode)
+
+    if cfg.privacy.dp == "sample":
+        sums, privacy = private_prototypes(cfg, _owner_privacy(node), len(y), node.server_round, release,
+                                           guard=_guard(node), publish_ledger=s.policy.publish_ledger)
+    else:
+        sums, privacy = release(0.0) / max(len(y), 1), None
+    set_head(model, sums.float(), torch.zeros(classes))
+    return TrainResult(loss=0.0, steps=0, examples=len(y), seconds=time.perf_counter() - t0), privacy
+
+
 def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[Any, PrivacyOutcome | None]:
     cfg, s = node.cfg, node.settings
     device = resolve_device(cfg.model.device)
-    # issue 15: this round's phase (head / LoRA) and what it trains on; the frozen part's
-    # output is cached in memory per owner and run (fedflm/train/plan.py, fedflm/train/cache.py)
+    # issue 15: this round's phase (prototypes / head / LoRA) and what it trains on; the frozen
+    # part's output is cached in memory per owner and run (fedflm/train/plan.py, fedflm/train/cache.py)
     cache = owner_cache(model, data, device, (cfg.privacy.run_id, cfg.fed.out, node.partition_id))
+    if phase_of_round(cfg.train, cfg.fed.rounds, node.server_round, cfg.privacy.dp) == "proto":
+        return _proto_round(node, model, cache)
     module, loader, _phase = round_module(model, data, cfg, node.server_round,
                                           cfg.fed.round_seed(node.server_round, node.partition_id), cache)
     run = lambda privatize=None: train_local(module, loader, cfg.train, device, privatize)  # noqa: E731

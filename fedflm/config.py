@@ -111,6 +111,8 @@ class TrainConfig:
     train_mode: str = "head"  # head (frozen encoder) | lora | lp-ft (head rounds, then LoRA + head)
     head_rounds: int = 0  # lp-ft: rounds of the head phase (0 = half of the rounds, rounded up)
     feature_cache: bool = True  # compute the frozen part's output once per owner per run (memory only)
+    proto_fraction: float = 0.0  # head mode: share of each owner's epsilon for a one-shot DP-prototype head (0 = off)
+    proto_scale: float = 10.0  # prototype head: each class row normalised, times this
 
     def __post_init__(self) -> None:
         _check(self.local_epochs >= 1, f"local_epochs must be >= 1, got {self.local_epochs}")
@@ -122,6 +124,8 @@ class TrainConfig:
         _check(self.train_mode in ("head", "lora", "lp-ft"),
                f"train_mode must be head, lora or lp-ft, got {self.train_mode!r}")
         _check(self.head_rounds >= 0, f"head_rounds must be >= 0 (0 = half the rounds), got {self.head_rounds}")
+        _check(0.0 <= self.proto_fraction < 1.0, f"proto_fraction must be in [0, 1), got {self.proto_fraction}")
+        _check(self.proto_scale > 0, f"proto_scale must be > 0, got {self.proto_scale}")
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,12 @@ from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilo
 from fedflm.fl.progress import reporter
 from fedflm.fl.rundir import RunDir, default_run_dir
 from fedflm.fl.strategy import ProgressGrid, RecordingFedAvg
-from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, pooled_classifier,
-                                resolve_device, save_adapter, set_adapter_state)
+from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, pooled_classifier,
+                                resolve_device, save_adapter, set_adapter_state, set_head)
+from fedflm.privacy.prototypes import prototype_head
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.cache import FrozenCache
+from fedflm.train.phases import phase_of_round
 from fedflm.train.plan import eval_module
 from fedflm.train.local import evaluate
 from fedflm.train.metrics import collapse_warning
@@ -119,6 +121,19 @@ def _transport(session: DeploymentSession | None) -> str:
     return "simulation" if session is None else os.environ.get(env.TRANSPORT, "unknown")
 
 
+def _prototype_head(cfg: RunConfig, model: Any):
+    """issue 15: after round 1 of a prototype run, the aggregate's head rows (the mean of the owners'
+    class sums) become ``proto_scale`` x their direction, bias 0 (post-processing: no privacy cost)."""
+    def post(server_round: int, arrays: ArrayRecord) -> ArrayRecord:
+        if server_round != 1:
+            return arrays
+        set_adapter_state(model, from_record(arrays))
+        head = prototype_head(head_linear(model).weight.detach(), cfg.train.proto_scale)
+        set_head(model, head["weight"], head["bias"])
+        return to_record(get_adapter_state(model))
+    return post
+
+
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
     # under DP the owners send no exact example count: FedAvg weights are uniform
@@ -129,6 +144,8 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
                                min_train_nodes=n_min, min_available_nodes=n_min,
                                weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
+    if phase_of_round(cfg.train, cfg.fed.rounds, 1, cfg.privacy.dp) == "proto":
+        strategy.post_aggregate = _prototype_head(cfg, evaluator.model)  # it loads each evaluated state anyway
     runner: Any = strategy
     if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant
         runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, cfg.fed.sampled_clients())

@@ -51,6 +51,9 @@ class RecordingFedAvg(FedAvg):
         super().__init__(**kwargs)
         self.last_round: dict[str, Any] = {}
         self.sampled = 0
+        #: ``(server_round, aggregated arrays) -> arrays``: server-side post-processing of a round's
+        #: aggregate (the prototype head of round 1: fedflm.privacy.prototypes.prototype_head)
+        self.post_aggregate: Any = None
 
     def configure_train(self, server_round: int, arrays, config, grid) -> list[Message]:
         messages = list(super().configure_train(server_round, arrays, config, grid))
@@ -80,4 +83,6 @@ class RecordingFedAvg(FedAvg):
                            "train": dict(agg) if agg is not None else {},
                            "ledgers": ledger_copies(replies)}
         enough_clients_or_stop(server_round, clients, self.min_train_nodes)  # refusals are data
+        if arrays is not None and self.post_aggregate is not None:
+            arrays = self.post_aggregate(server_round, arrays)
         return arrays, agg

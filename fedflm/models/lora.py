@@ -83,6 +83,24 @@ def pooled_classifier(model: PeftModel) -> PooledClassifier:
     return inner
 
 
+def head_linear(model: PeftModel) -> torch.nn.Linear:
+    """The trainable linear head (peft keeps it as a module to save)."""
+    head = pooled_classifier(model).classifier
+    saved = getattr(head, "modules_to_save", None)
+    return next(iter(saved.values())) if saved else head
+
+
+@torch.no_grad()
+def set_head(model: PeftModel, weight: torch.Tensor, bias: torch.Tensor) -> None:
+    """Overwrite the head's weight ``[classes, hidden]`` and bias ``[classes]``."""
+    lin = head_linear(model)
+    if tuple(weight.shape) != tuple(lin.weight.shape) or tuple(bias.shape) != tuple(lin.bias.shape):
+        raise ModelError(f"head shape {tuple(weight.shape)} / {tuple(bias.shape)} != model "
+                         f"{tuple(lin.weight.shape)} / {tuple(lin.bias.shape)}")
+    lin.weight.copy_(weight)
+    lin.bias.copy_(bias)
+
+
 def set_phase(model: PeftModel, phase: str) -> None:
     """``head``: only the head is trainable (LoRA frozen); ``lora``: LoRA and head."""
     if phase not in ("head", "lora"):
