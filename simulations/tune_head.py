@@ -108,6 +108,7 @@ def run_setting(cfg: RunConfig, owners, val, k: int, head0: torch.nn.Module) -> 
 
 
 def main() -> None:
+    torch.set_num_threads(1)  # a shared 2-core machine: no OpenMP spinning
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--grid", action="append", default=[], help="KEY=V1,V2 (a RunConfig flat key)")
     ap.add_argument("--set", action="append", default=[], help="KEY=V (a RunConfig flat key)")
@@ -117,7 +118,7 @@ def main() -> None:
     fixed = dict(s.split("=", 1) for s in args.set)
     base = validation_config(RunConfig.from_flat({"train_mode": "head", "eval_fraction": 0.1, **fixed}))
     t0 = time.perf_counter()
-    owners, val, k, head0 = _vectors(base) if not args.vectors else torch.load(args.vectors)
+    owners, val, k, head0 = _vectors(base) if not args.vectors else torch.load(args.vectors, weights_only=False)
     if args.save_vectors:  # public data sets only: the vectors of a real owner never go to disk
         torch.save((owners, val, k, head0), args.save_vectors)
     print(f"# vectors: {sum(len(y) for _, y in owners)} training rows in {len(owners)} owners, "

@@ -36,6 +36,9 @@ HELP = {
     "train_mode": "head (frozen encoder, linear head only) | lora (LoRA + head) | lp-ft (head rounds, "
                   "then LoRA + head); also --train",
     "head_rounds": "lp-ft: rounds of the head phase (0 = half of the rounds)",
+    "proto_fraction": "head / lp-ft: share of each owner's epsilon spent in round 1 on a one-shot DP-prototype "
+                      "head (noisy per-class sums of the frozen sentence vectors; 0 = off)",
+    "proto_scale": "prototype head: each class row normalised, times this (the logits' scale)",
     "feature_cache": "compute the frozen part of the model once per owner per run, in memory only",
     "local_steps": "local steps per round (0 = use --local-epochs; --local-epochs given alone means epochs)",
     "clients": "number of simulated clients",
