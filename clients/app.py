@@ -182,7 +182,8 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     # issue 15: this round's phase (prototypes / head / LoRA) and what it trains on; the frozen
     # part's output is cached in memory per owner and run (fedflm/train/plan.py, fedflm/train/cache.py)
     cache = owner_cache(model, data, device, (cfg.privacy.run_id, cfg.fed.out, node.partition_id))
-    if phase_of_round(cfg.train, cfg.fed.rounds, node.server_round, cfg.privacy.dp) == "proto":
+    if phase_of_round(cfg.train, cfg.fed.rounds, node.server_round, cfg.privacy.dp,
+                      cfg.privacy.noise_multiplier is not None) == "proto":
         return _proto_round(node, model, cache)
     module, loader, _phase = round_module(model, data, cfg, node.server_round,
                                           cfg.fed.round_seed(node.server_round, node.partition_id), cache)

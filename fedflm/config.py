@@ -105,14 +105,14 @@ class TrainConfig:
     local_epochs: int = 1
     local_steps: int = 20  # chosen with fedflm sweep (simulations/sweeps/, README "Choosing hyperparameters")
     batch_size: int = 64
-    lr: float = 0.3
+    lr: float = 0.1  # with the prototype head below: simulations/tune_head.py on a validation split (README)
     weight_decay: float = 0.0
     optimizer: str = "adamw"
     train_mode: str = "head"  # head (frozen encoder) | lora | lp-ft (head rounds, then LoRA + head)
     head_rounds: int = 0  # lp-ft: rounds of the head phase (0 = half of the rounds, rounded up)
     feature_cache: bool = True  # compute the frozen part's output once per owner per run (memory only)
-    proto_fraction: float = 0.0  # head mode: share of each owner's epsilon for a one-shot DP-prototype head (0 = off)
-    proto_scale: float = 10.0  # prototype head: each class row normalised, times this
+    proto_fraction: float = 0.8  # head / lp-ft: share of each owner's epsilon for a one-shot DP-prototype head (0 = off)
+    proto_scale: float = 30.0  # prototype head: each class row normalised, times this
 
     def __post_init__(self) -> None:
         _check(self.local_epochs >= 1, f"local_epochs must be >= 1, got {self.local_epochs}")

@@ -144,7 +144,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
                                min_train_nodes=n_min, min_available_nodes=n_min,
                                weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
-    if phase_of_round(cfg.train, cfg.fed.rounds, 1, cfg.privacy.dp) == "proto":
+    if phase_of_round(cfg.train, cfg.fed.rounds, 1, cfg.privacy.dp, cfg.privacy.noise_multiplier is not None) == "proto":
         strategy.post_aggregate = _prototype_head(cfg, evaluator.model)  # it loads each evaluated state anyway
     runner: Any = strategy
     if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant

@@ -54,10 +54,9 @@ def prototype_sigma(dp: DPConfig, train: TrainConfig, rounds: int) -> float | No
     from fedflm.privacy.prototypes import prototype_plan
     from fedflm.train.phases import prototype_round
 
-    if dp.dp != "sample" or not prototype_round(train, dp.dp, rounds):
+    if dp.dp != "sample" or dp.epsilon is None or not prototype_round(train, dp.dp, rounds,
+                                                                       dp.noise_multiplier is not None):
         return None
-    if dp.noise_multiplier is not None or dp.epsilon is None:
-        raise PrivacyError("proto_fraction needs an epsilon target (not --noise-multiplier) to split the budget")
     return prototype_plan(dp.epsilon * train.proto_fraction, dp.delta, dp.accountant)
 
 

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedflm.config import DPConfig, FedConfig, RunConfig, TrainConfig
-from fedflm.errors import ConfigError
 from fedflm.privacy.accounting import epsilon
 from fedflm.privacy.dp import make_private
 from fedflm.privacy.federation import client_owner, owner_plan, private_prototypes, prototype_sigma, train_private
@@ -93,13 +92,15 @@ def test_plan_splits_the_target_and_keeps_the_total_under_it() -> None:
     assert "round 1: prototype head" in text
 
 
-def test_prototypes_need_a_second_round_and_no_client_level_dp() -> None:
+def test_no_prototype_round_without_a_second_round_an_epsilon_target_or_with_client_level_dp() -> None:
     # Execute / Assert
-    with pytest.raises(ConfigError, match="rounds >= 2"):
-        phase_of_round(TrainConfig(proto_fraction=0.5), 1, 1, "sample")
-    with pytest.raises(ConfigError, match="client-level DP"):
-        phase_of_round(TrainConfig(proto_fraction=0.5), 3, 1, "client")
+    train = TrainConfig(proto_fraction=0.5)
+    assert phase_of_round(train, 3, 1, "sample") == phase_of_round(train, 3, 1, "none") == "proto"
+    assert phase_of_round(train, 1, 1, "sample") == "head"
+    assert phase_of_round(train, 3, 1, "client") == "head"
+    assert phase_of_round(train, 3, 1, "sample", fixed_noise=True) == "head"
     assert phase_of_round(TrainConfig(train_mode="lora", proto_fraction=0.5), 3, 1, "sample") == "lora"
+    assert phase_of_round(TrainConfig(proto_fraction=0.0), 3, 1, "sample") == "head"
 
 
 def test_the_release_and_the_dp_sgd_rounds_go_into_one_ledger_under_the_target(tmp_path: Path) -> None:
