@@ -102,6 +102,8 @@ def machine_label(machine: dict[str, Any]) -> str:
 #: What a row ran when its config predates a key: rows without ``train.train_mode`` ran the model
 #: before issue 15 (LoRA + a random head on BERT's CLS pooler), whatever today's defaults say.
 LEGACY_VALUES = {"train.train_mode": "lora", "model.pooling": "cls-pooler"}
+#: Keys added later whose "before" value differs from today's default: a row without them ran so.
+BIRTH_VALUES = {"train.proto_fraction": 0.0}  # rows before DP prototypes trained no prototype head
 
 
 def is_legacy(config: dict[str, Any]) -> bool:
@@ -198,13 +200,15 @@ def _first_difference(ref: dict[str, Any], other: dict[str, Any],
 
     def value(config: dict[str, Any], flat: dict[str, Any], key: str) -> Any:
         default = defaults.get(key.split(".", 1)[-1])
-        if is_legacy(config) and not (ref_is_recipe and config is ref):  # a recipe runs today's defaults
-            default = LEGACY_VALUES.get(key, default)
+        if not (ref_is_recipe and config is ref):  # a recipe runs today's defaults; a row ran its era's
+            default = BIRTH_VALUES.get(key, default)
+            if is_legacy(config):
+                default = LEGACY_VALUES.get(key, default)
         return _none_empty(flat.get(key, default))
 
-    keys = (set(a_flat) | set(b_flat) | set(LEGACY_VALUES)) - _PER_RUN_KEYS
+    keys = (set(a_flat) | set(b_flat) | set(LEGACY_VALUES) | set(BIRTH_VALUES)) - _PER_RUN_KEYS
     if ref_is_recipe and is_legacy(other):  # the row predates these keys: labelled as the old model instead
-        keys -= set(LEGACY_VALUES)
+        keys -= set(LEGACY_VALUES) | set(BIRTH_VALUES)
     for key in sorted(keys):
         a, b = value(ref, a_flat, key), value(other, b_flat, key)
         if a != b:

@@ -166,3 +166,14 @@ def test_model_label_tells_the_old_lora_model_from_head_mode() -> None:
     assert head == "all-MiniLM-L6-v2 (22.7 M), linear head only (frozen encoder, auto pooling)"
     assert "LoRA" not in head and proto.endswith(", DP-prototype init")
     assert lora == "all-MiniLM-L6-v2 (22.7 M) + LoRA r=8"
+
+
+def test_a_head_row_from_before_prototypes_does_not_match_a_recipe_that_now_trains_them(tmp_path: Path) -> None:
+    # Prepare: a head-mode row without proto_fraction (it trained no prototype head); the recipe
+    # leaves proto_fraction at today's default (> 0)
+    recipe = _recipe(tmp_path)
+    _write(tmp_path / "results", 0, _config(train__train_mode="head", model__pooling="auto"))
+
+    # Execute / Assert
+    with pytest.raises(DataError, match=r"ran train.proto_fraction = 0.0, but .* now says 0.8"):
+        load_rows(tmp_path / "results", {"r": recipe})
