@@ -42,7 +42,7 @@ from fedflm.owner.reply import reply_metrics, reply_privacy
 from fedflm.owner.settings import DP_MODES, OwnerPolicy, OwnerSettings
 from fedflm.privacy.dp import SecureModeOffWarning
 from fedflm.privacy.federation import PrivacyOutcome, private_prototypes, state_root, train_private
-from fedflm.privacy.prototypes import noisy_class_sums
+from fedflm.privacy.prototypes import noisy_class_sums, prototype_head
 from fedflm.privacy.state import OwnerPrivacy
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.plan import owner_cache, round_module  # issue 15: train modes + frozen-feature cache
@@ -173,7 +173,9 @@ def _proto_round(node: NodeRound, model: Any, cache: Any) -> tuple[TrainResult, 
     else:
         sums, privacy = release(0.0) / max(len(y), 1), None
     set_head(model, sums.float(), torch.zeros(classes))
-    return TrainResult(loss=0.0, steps=0, examples=len(y), seconds=time.perf_counter() - t0), privacy
+    own = prototype_head(sums, cfg.train.proto_scale)["weight"]  # the loss sent without DP: own prototypes' fit
+    loss = float(torch.nn.functional.cross_entropy(x.float() @ own.T, y))
+    return TrainResult(loss=loss, steps=0, examples=len(y), seconds=time.perf_counter() - t0), privacy
 
 
 def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[Any, PrivacyOutcome | None]:
