@@ -157,7 +157,8 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     cache = owner_cache(model, data, device, (cfg.privacy.run_id, cfg.fed.out, node.partition_id))
     module, loader, _phase = round_module(model, data, cfg, node.server_round,
                                           cfg.fed.round_seed(node.server_round, node.partition_id), cache)
-    run = lambda privatize=None: train_local(module, loader, cfg.train, device, privatize)  # noqa: E731
+    run = lambda privatize=None: train_local(module, loader, cfg.train, device, privatize,  # noqa: E731
+                                             proximal_mu=cfg.agg.proximal_mu)  # issue 21: FedProx
     if cfg.privacy.dp != "sample":
         return run(), None
     run_id = cfg.privacy.ledger_run_id

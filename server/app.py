@@ -27,7 +27,7 @@ from fedflm.fl.client_data import federated_data
 from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilon_max, write_ledgers
 from fedflm.fl.progress import reporter
 from fedflm.fl.rundir import RunDir, default_run_dir
-from fedflm.fl.strategy import ProgressGrid, RecordingFedAvg
+from fedflm.fl.strategy import ProgressGrid, Recording, build_strategy
 from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, pooled_classifier,
                                 resolve_device, save_adapter, set_adapter_state)
 from fedflm.train.batching import TokenizedDataset
@@ -47,7 +47,7 @@ def main(grid: Grid, context: Context) -> None:
 class GlobalEvaluator:
     """Evaluates the global adapter and appends one metrics row per round."""
 
-    def __init__(self, cfg: RunConfig, rundir: RunDir, strategy: RecordingFedAvg) -> None:
+    def __init__(self, cfg: RunConfig, rundir: RunDir, strategy: Recording) -> None:
         data = federated_data(cfg.data, cfg.fed.seed)
         self.label_names = data.label_names
         self.model = build_model(cfg.model, data.label_names, cfg.fed.seed)
@@ -72,6 +72,8 @@ class GlobalEvaluator:
             if "train-loss" in last["train"]:  # dp none only: under DP no exact loss leaves a client
                 row["train_loss"] = last["train"]["train-loss"]
             row.update({k: last[k] for k in ("clients_ok", "clients_failed", "bytes_up")})
+            if "robust" in last:  # issue 21: which clients the robust rule clipped or rejected
+                row["robust"] = last["robust"]
             self.record_clients(last)
             eps = self.client_dp.epsilon if self.client_dp is not None else epsilon_max(last["clients"])
             if eps is not None:
@@ -125,9 +127,9 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     weight_key = "num-examples" if cfg.privacy.dp == "none" else "dp-unit-weight"
     # client-level DP samples clients itself (Poisson, in ClientLevelDP): the inner FedAvg offers every node
     fraction = 1.0 if cfg.privacy.dp == "client" else cfg.fed.fraction_train
-    strategy = RecordingFedAvg(fraction_train=fraction, fraction_evaluate=0.0,
-                               min_train_nodes=n_min, min_available_nodes=n_min,
-                               weighted_by_key=weight_key)
+    strategy = build_strategy(cfg.agg, fraction_train=fraction, fraction_evaluate=0.0,
+                              min_train_nodes=n_min, min_available_nodes=n_min,
+                              weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
     runner: Any = strategy
     if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant

@@ -1,8 +1,10 @@
-"""FedAvg that keeps per-client records, and a Grid wrapper that reports progress.
+"""Strategies that keep per-client records, and a Grid wrapper that reports progress.
 
-Aggregation itself is Flower's FedAvg (weighted by ``num-examples``); this
-subclass only observes the replies: which clients answered, which failed or
-refused (kept as data, never a crash), what each uploaded and its train loss.
+Aggregation itself is Flower's (FedAvg weighted by ``weighted_by_key``, or FedAvgM / FedAdam /
+FedYogi / FedAdagrad on top of it: :func:`build_strategy`), optionally with a robust rule in place
+of the mean (:class:`~fedflm.fl.robust_avg.RobustAvg`). :class:`Recording` only observes the
+replies: which clients answered, which failed or refused (kept as data, never a crash), what each
+uploaded, its train loss, and what a robust rule did with its update.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import time
 from typing import Any, Iterable
 
 from flwr.app import Message, MetricRecord
-from flwr.serverapp.strategy import FedAvg
+from flwr.serverapp.strategy import FedAdagrad, FedAdam, FedAvgM, FedYogi
+
+from fedflm.config import STRATEGIES, AggConfig, parse_spec
 
 from fedflm.fl.arrays import record_nbytes
 from fedflm.fl.dp_server import enough_clients_or_stop, error_row, ledger_copies, privacy_fields
 from fedflm.fl.progress import reporter
+from fedflm.fl.robust_avg import RobustAvg
 
 
 class ProgressGrid:
@@ -44,8 +49,8 @@ class ProgressGrid:
         return replies
 
 
-class RecordingFedAvg(FedAvg):
-    """Flower FedAvg plus a record of each round's replies (for metrics and the run dir)."""
+class Recording:
+    """Mixin over a Flower strategy: a record of each round's replies (for metrics and the run dir)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -74,10 +79,48 @@ class RecordingFedAvg(FedAvg):
             row.update(privacy_fields(msg))
             clients.append(row)
         arrays, agg = super().aggregate_train(server_round, replies)
-        self.last_round = {"round": server_round, "clients": clients, "bytes_up": bytes_up,
+        robust = self._robust_record(clients)
+        self.last_round = {**robust, "round": server_round, "clients": clients, "bytes_up": bytes_up,
                            "clients_ok": len(replies) - failed,
                            "clients_failed": failed + max(self.sampled - len(replies), 0),
                            "train": dict(agg) if agg is not None else {},
                            "ledgers": ledger_copies(replies)}
         enough_clients_or_stop(server_round, clients, self.min_train_nodes)  # refusals are data
         return arrays, agg
+
+    def _robust_record(self, clients: list[dict[str, Any]]) -> dict[str, Any]:
+        """Each client's robust action (into its row) and the round's clipped / rejected node ids."""
+        actions: dict[int, tuple[str, float]] = getattr(self, "robust_actions", {})
+        if not actions:
+            return {}
+        for row in clients:
+            if row.get("node_id") in actions:
+                row["robust"], row["update_norm"] = actions[row["node_id"]][0], round(actions[row["node_id"]][1], 6)
+        return {"robust": {"rule": self.robust,
+                           "clipped": sorted(n for n, (a, _) in actions.items() if a == "clipped"),
+                           "rejected": sorted(n for n, (a, _) in actions.items() if a == "rejected")}}
+
+
+class RecordingFedAvg(Recording, RobustAvg):
+    """Flower FedAvg (or a robust rule in its place) with per-round records."""
+
+
+#: --strategy name -> the Flower strategy under the records (fedprox: FedAvg; its mu acts at the clients)
+_FLOWER = {"fedavgm": FedAvgM, "fedadam": FedAdam, "fedyogi": FedYogi, "fedadagrad": FedAdagrad}
+DEFAULT_ETA = 0.01  # server learning rate of fedadam / fedyogi / fedadagrad (Flower's default, 0.1, is tuned
+DEFAULT_MOMENTUM = 0.9  # for full-model deltas; adapter tensors are small: see README "Aggregation")
+
+
+def build_strategy(agg: AggConfig, **kwargs: Any) -> Recording:
+    """The recording strategy for ``--strategy`` / ``--robust``; ``kwargs`` go to Flower's FedAvg."""
+    name, args = parse_spec(agg.strategy, STRATEGIES, "strategy")
+    if name not in _FLOWER:
+        return RecordingFedAvg(robust=agg.robust, **kwargs)
+    cls = type(f"Recording{_FLOWER[name].__name__}", (Recording, _FLOWER[name], RobustAvg), {})
+    if name == "fedavgm":
+        extra = {"server_learning_rate": 1.0, "server_momentum": args[0] if args else DEFAULT_MOMENTUM}
+    else:
+        extra = {"eta": args[0] if args else DEFAULT_ETA}
+    strategy = cls(**kwargs, **extra)
+    strategy.robust = agg.robust  # RobustAvg's rule (its __init__ is reached without our keyword)
+    return strategy
