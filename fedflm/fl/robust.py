@@ -14,7 +14,7 @@ are coordinate-wise, so no client is rejected as a whole: their clients are ``ke
   ``n - F - 2`` nearest others, average the ``M`` best (Krum: M = 1; Blanchard et al. 2017).
 
 Flower ships FedMedian, FedTrimmedAvg, Krum and MultiKrum as whole strategies; here the rules are
-one step inside any strategy (so that FedAdam can step on a robust mean), and they say which
+one step inside any strategy (the trimmed mean is Flower's ``trim_mean``) (so that FedAdam can step on a robust mean), and they say which
 client they dropped. The tests check them against Flower's.
 """
 
@@ -24,6 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from flwr.serverapp.strategy.fedtrimmedavg import trim_mean
 
 from fedflm.config import ROBUST_RULES, parse_spec
 
@@ -50,13 +51,8 @@ def median(deltas: np.ndarray) -> RobustResult:
 
 
 def trimmed_mean(deltas: np.ndarray, beta: float) -> RobustResult:
-    n = len(deltas)
-    cut = int(beta * n)
-    if n - 2 * cut < 1:
-        cut = (n - 1) // 2
-    ordered = np.sort(deltas, axis=0)
     norms = tuple(map(float, np.linalg.norm(deltas, axis=1)))
-    return RobustResult(ordered[cut:n - cut].mean(axis=0), ("kept",) * n, norms)
+    return RobustResult(trim_mean(deltas, beta), ("kept",) * len(deltas), norms)  # Flower's FedTrimmedAvg cut
 
 
 def krum_scores(deltas: np.ndarray, f: int) -> np.ndarray:

@@ -93,12 +93,14 @@ class Recording:
         actions: dict[int, tuple[str, float]] = getattr(self, "robust_actions", {})
         if not actions:
             return {}
+        named: dict[str, list[Any]] = {"clipped": [], "rejected": []}
         for row in clients:
             if row.get("node_id") in actions:
-                row["robust"], row["update_norm"] = actions[row["node_id"]][0], round(actions[row["node_id"]][1], 6)
-        return {"robust": {"rule": self.robust,
-                           "clipped": sorted(n for n, (a, _) in actions.items() if a == "clipped"),
-                           "rejected": sorted(n for n, (a, _) in actions.items() if a == "rejected")}}
+                action, norm = actions[row["node_id"]]
+                row["robust"], row["update_norm"] = action, round(norm, 6)
+                if action in named:  # the client's partition id where it sent one, else its node id
+                    named[action].append(row.get("partition_id", row["node_id"]))
+        return {"robust": {"rule": self.robust, **{k: sorted(v) for k, v in named.items()}}}
 
 
 class RecordingFedAvg(Recording, RobustAvg):
