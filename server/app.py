@@ -22,6 +22,8 @@ from flwr.serverapp import Grid, ServerApp
 from fedflm.config import RunConfig, run_warnings
 from fedflm.deploy import env
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost
+from fedflm.errors import ConfigError
+from fedflm.fl.attack import MARKER as ATTACK_MARKER
 from fedflm.fl.arrays import from_record, record_nbytes, to_record
 from fedflm.fl.client_data import federated_data
 from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilon_max, write_ledgers
@@ -121,6 +123,16 @@ def _transport(session: DeploymentSession | None) -> str:
     return "simulation" if session is None else os.environ.get(env.TRANSPORT, "unknown")
 
 
+def _mark_attack(cfg: RunConfig, rundir: RunDir, deployed: bool) -> None:
+    """issue 21: an attack is simulated only, and its run directory says so in a marker file."""
+    if cfg.agg.attack == "none":
+        return
+    if deployed:
+        raise ConfigError(f"--attack {cfg.agg.attack} is for simulation only; a deployed federation never attacks")
+    text = next(w for w in run_warnings(cfg) if w.startswith("ATTACK SIMULATION"))
+    (rundir.path / ATTACK_MARKER).write_text(text + "\n", encoding="utf-8")
+
+
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
     # under DP the owners send no exact example count: FedAvg weights are uniform
@@ -138,6 +150,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     evaluate_fn: Any = evaluator
     num_rounds = cfg.fed.rounds
     session = DeploymentSession.from_env(cfg, rundir.path)  # None in simulation
+    _mark_attack(cfg, rundir, deployed=session is not None)
     if session is not None:  # quorum / skipped rounds, encrypted checkpoints, --resume
         initial = session.restore(evaluator, initial)
         runner, evaluate_fn, num_rounds = session.wrap(runner, evaluator)
