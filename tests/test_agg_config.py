@@ -55,3 +55,17 @@ def test_good_values_round_trip_through_the_flat_form() -> None:
     # Assert
     assert again == cfg and cfg.agg.proximal_mu == 0.01 and AggConfig().proximal_mu == 0.0
     assert any("ATTACK SIMULATION" in w for w in __import__("fedflm.config").config.run_warnings(cfg))
+
+
+def test_the_run_directory_config_keeps_the_aggregation_settings() -> None:
+    # Prepare
+    import tomllib
+
+    from fedflm.fl.rundir import config_to_toml
+    cfg = RunConfig.from_flat({"strategy": "fedadam:0.05", "robust": "median", "attack": "signflip", "attackers": 0.2})
+
+    # Execute
+    again = RunConfig.from_flat(tomllib.loads(config_to_toml(cfg)))
+
+    # Assert
+    assert again.agg == cfg.agg
