@@ -25,14 +25,14 @@ def _a_matrices(model) -> dict[str, np.ndarray]:
 
 
 def _train_one_client(cfg: ModelConfig, rows, global_state, seed: int):
-    """A client: its own process's model (built from the run's seed), the global adapter, 3 local LoRA steps."""
+    """A client: its own process's model (built from the run's seed), the global adapter, 2 local LoRA steps."""
     model = build_model(cfg, LABELS, seed=0)
     torch.manual_seed(seed)  # the client's own randomness differs from the server's
     set_adapter_state(model, global_state)
     set_phase(model, "lora")
     data = TokenizedDataset(Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]}),
                             load_tokenizer(cfg), 32)
-    train_local(model, train_loader(data, 8, seed=seed), TrainConfig(local_steps=3, lr=0.05), torch.device("cpu"))
+    train_local(model, train_loader(data, 8, seed=seed), TrainConfig(local_steps=2, lr=0.05), torch.device("cpu"))
     return model
 
 
@@ -44,7 +44,7 @@ def test_ffa_sends_no_a_and_every_client_keeps_the_seeded_a(tiny_model_dir: Path
     seeded_a = _a_matrices(server)
 
     # Execute: two clients train on different rows
-    clients = [_train_one_client(cfg, sst2_sample[i * 40:(i + 1) * 40], initial, seed=i + 1) for i in range(2)]
+    clients = [_train_one_client(cfg, sst2_sample[i * 16:(i + 1) * 16], initial, seed=i + 1) for i in range(2)]
     sent = [get_adapter_state(c) for c in clients]
 
     # Assert: no A travels (and B does, and it moved); every client's A is the seeded init
