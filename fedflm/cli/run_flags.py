@@ -57,7 +57,7 @@ HELP = {
                     "trained and sent; needs --train lora or lp-ft)",
     "strategy": "fedavg | fedprox:MU (proximal term at the clients) | fedavgm[:MOMENTUM] (default 0.9) | "
                 "fedadam[:ETA] | fedyogi[:ETA] | fedadagrad[:ETA] (server optimizers on the mean update; ETA "
-                "default 0.01)",
+                "default 0.1)",
     "robust": "none | norm:C (clip each update to norm C) | median | trimmed:BETA | krum:F | multikrum:F:M; "
               "rejected/clipped clients are recorded per round in metrics.jsonl",
     "attack": "EVALUATION ONLY, simulation: signflip | scale:K | labelflip | noise:S sent by --attackers",
