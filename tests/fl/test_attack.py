@@ -73,3 +73,20 @@ def test_a_deployed_node_refuses_to_attack() -> None:
     with pytest.raises(PolicyRefused, match="attack simulation is for simulated clients only"):
         check_request(policy, cfg, deployed=True)
     check_request(policy, cfg, deployed=False)  # a simulated client may
+
+
+def test_the_server_marks_an_attack_run_and_refuses_one_in_deployment(tmp_path) -> None:
+    # Prepare
+    from fedflm.errors import ConfigError
+    from fedflm.fl.attack import MARKER
+    from fedflm.fl.rundir import RunDir
+    from server.app import _mark_attack
+    cfg = RunConfig.from_flat({"attack": "signflip", "attackers": 0.2})
+
+    # Execute
+    _mark_attack(cfg, RunDir(tmp_path), deployed=False)
+
+    # Assert
+    assert (tmp_path / MARKER).read_text().startswith("ATTACK SIMULATION (evaluation only)")
+    with pytest.raises(ConfigError, match="--attack signflip is for simulation only"):
+        _mark_attack(cfg, RunDir(tmp_path), deployed=True)
