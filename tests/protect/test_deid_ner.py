@@ -1,0 +1,51 @@
+"""fedflm's shipped NER model: pinned by hash, refused when altered; span trimming."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fedflm.errors import DeidError
+from fedflm.protect.deid_ner import MODEL_DIR, MODEL_SHA256, load_model, model_sha256, trim_span
+
+
+def test_shipped_model_matches_the_pinned_hash() -> None:
+    # Execute
+    actual = model_sha256(MODEL_DIR)
+    # Assert: a 64-hex pin, equal to the files on disk, and the model loads under it
+    assert len(MODEL_SHA256) == 64 and actual == MODEL_SHA256
+    assert load_model().pipe_names == ["ner"]
+
+
+def test_an_altered_model_is_refused(tmp_path: Path) -> None:
+    # Prepare: a copy of the model with one byte of its metadata changed
+    copy = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, copy)
+    meta = copy / "meta.json"
+    meta.write_bytes(meta.read_bytes().replace(b"pipeline", b"pipelinf", 1))
+    # Execute / Assert
+    with pytest.raises(DeidError, match="refusing to use it"):
+        load_model(copy)
+
+
+def test_a_missing_model_names_the_way_out(tmp_path: Path) -> None:
+    # Execute / Assert
+    with pytest.raises(DeidError, match="--deid-engine patterns"):
+        load_model(tmp_path / "absent")
+
+
+@pytest.mark.parametrize("text,start,end,expected", [
+    ("hi its maria gonzalez again, ok", 7, 27, "maria gonzalez"),
+    ("JEAN-LUC PICARD CALLED.", 0, 23, "JEAN-LUC PICARD"),
+    ("to 0044 0532 0130 00 TODAY", 3, 26, None),          # digits only once trimmed: not a name
+    ("Mr. J. Smith.", 4, 13, "J. Smith"),
+])
+def test_trim_drops_ordinary_words_at_the_edges(text: str, start: int, end: int, expected) -> None:
+    # Prepare
+    ordinary = frozenset({"again", "called", "today"})
+    # Execute
+    cut = trim_span(text, start, end, ordinary)
+    # Assert
+    assert (text[cut[0]:cut[1]] if cut else None) == expected

@@ -1,0 +1,168 @@
+"""De-identification unit cases per entity type (international formats included)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fedflm.errors import DeidError
+from fedflm.protect.deid import DeidConfig, Deidentifier
+from fedflm.protect.deid_recognizers import iban_checksum_ok, luhn_ok
+
+
+@pytest.fixture(scope="module")
+def deid() -> Deidentifier:
+    return Deidentifier()
+
+
+CASES = [
+    # e-mail
+    ("mail me at jane.doe+news@example.co.uk today", "mail me at <EMAIL> today"),
+    # phones: international and national notations
+    ("Call +44 20 7946 0958 now", "Call <PHONE> now"),
+    ("Call +49 (0)30 1234567 now", "Call <PHONE> now"),
+    ("Call (+358) 083778353 now", "Call <PHONE> now"),
+    ("Call 0316/83778353 now", "Call <PHONE> now"),
+    ("Call +1-636-208-3778x35337 now", "Call <PHONE> now"),
+    ("Call +33 (0)3 67 77 83 53 now", "Call <PHONE> now"),
+    ("Call 079 360 83 77 now", "Call <PHONE> now"),
+    ("Call 00420 602 837 783 now", "Call <PHONE> now"),
+    ("Call +81 3-1234-5678 now", "Call <PHONE> now"),
+    ("Call (555) 123-4567 now", "Call <PHONE> now"),
+    ("Call +55 45 2415-8683 now", "Call <PHONE> now"),
+    ("Call 07835 337406 now", "Call <PHONE> now"),
+    ("Call 5551234567 ext. 204 now", "Call <PHONE> now"),
+    ("Call 07835337406 now", "Call <PHONE> now"),
+    ("Call (555) 123-4567 ext 12 now", "Call <PHONE> now"),
+    # IBANs of several countries (published example IBANs), compact and grouped
+    ("IBAN DE89370400440532013000 ok", "IBAN <IBAN> ok"),
+    ("IBAN GB82 WEST 1234 5698 7654 32 ok", "IBAN <IBAN> ok"),
+    ("IBAN FR1420041010050500013M02606 ok", "IBAN <IBAN> ok"),
+    ("IBAN NL91ABNA0417164300 ok", "IBAN <IBAN> ok"),
+    ("IBAN ES9121000418450200051332 ok", "IBAN <IBAN> ok"),
+    ("IBAN IT60X0542811101000000123456 ok", "IBAN <IBAN> ok"),
+    ("IBAN CH9300762011623852957 ok", "IBAN <IBAN> ok"),
+    ("IBAN PL61109010140000071219812874 ok", "IBAN <IBAN> ok"),
+    ("IBAN BE68539007547034 ok", "IBAN <IBAN> ok"),
+    # credit cards (Luhn-valid test numbers), incl. Mastercard 2-series and Amex grouping
+    ("card 4111111111111111 ok", "card <CREDIT_CARD> ok"),
+    ("card 5500 0000 0000 0004 ok", "card <CREDIT_CARD> ok"),
+    ("card 3782 822463 10005 ok", "card <CREDIT_CARD> ok"),
+    ("card 2221-0000-0000-0009 ok", "card <CREDIT_CARD> ok"),
+    # every issued length 12-19 (Luhn-valid numbers in issuer ranges for their length)
+    ("card 501800000009 ok", "card <CREDIT_CARD> ok"),               # Maestro, 12
+    ("card 4222222222222 ok", "card <CREDIT_CARD> ok"),              # Visa, 13
+    ("card 30569309025904 ok", "card <CREDIT_CARD> ok"),             # Diners, 14
+    ("card 378282246310005 ok", "card <CREDIT_CARD> ok"),            # Amex, 15 compact
+    ("card 6011 0009 9013 9424 ok", "card <CREDIT_CARD> ok"),        # Discover, 16
+    ("card 6759 6498 2643 8453 3 ok", "card <CREDIT_CARD> ok"),      # Maestro, 17
+    ("card 630400000000000000 ok", "card <CREDIT_CARD> ok"),         # Maestro, 18
+    ("card 4111 1111 1111 1111 003 ok", "card <CREDIT_CARD> ok"),    # Visa, 19
+    # IBANs in lower case, compact and grouped
+    ("iban de89370400440532013000 ok", "iban <IBAN> ok"),
+    ("iban gb82 west 1234 5698 7654 32 ok", "iban <IBAN> ok"),
+    # SSN
+    ("SSN 536-90-4399 ok", "SSN <SSN> ok"),
+    ("my ssn is 536904399 ok", "my ssn is <SSN> ok"),
+    ("SSN 078-05-1120 ok", "SSN <SSN> ok"),  # a published sample number gets no exemption
+    ("SSN 123-45-6789 ok", "SSN <SSN> ok"),
+    # IP v4 / v6
+    ("from 192.168.10.25 and 2001:db8::ff00:42:8329 ok", "from <IP> and <IP> ok"),
+    # street addresses with apartments and line breaks, several conventions
+    ("Ship to 1600 Pennsylvania Avenue NW, Apt 5B\nWashington, DC 20500 please", "Ship to <ADDRESS> please"),
+    ("Ship to Flat 3\n12 High Street\nLondon\nSW1A 1AA please", "Ship to <ADDRESS> please"),
+    ("Ship to Hauptstraße 5, Whg. 12\n10115 Berlin please", "Ship to <ADDRESS> please"),
+    ("Ship to 12, rue de la Paix\n75002 Paris please", "Ship to <ADDRESS> please"),
+    ("Ship to Calle Mayor 3, 2ºB\n28013 Madrid please", "Ship to <ADDRESS> please"),
+    ("Ship to Via Roma 12, int. 4\n00184 Roma (RM) please", "Ship to <ADDRESS> please"),
+    ("Ship to ul. Sokola 36/08\n29-783 Bolesławiec please", "Ship to <ADDRESS> please"),
+    ("Ship to Keizersgracht 123-A\n1015 CJ Amsterdam please", "Ship to <ADDRESS> please"),
+    ("Ship to 221B Baker Street, London NW1 6XE please", "Ship to <ADDRESS> please"),
+    ("Ship to 350 Fifth Avenue, Suite 3300, New York, NY 10118 please", "Ship to <ADDRESS> please"),
+    # military, Iberian and Brazilian forms, multi-line
+    ("Ship to PSC 1234, Box 5678\nAPO AE 09876 please", "Ship to <ADDRESS> please"),
+    ("Ship to Unit 6232 Box 8601, DPO AP 12345 please", "Ship to <ADDRESS> please"),
+    ("Ship to USNS Brown\nFPO AE 12345 please", "Ship to <ADDRESS> please"),
+    ("Ship to C/ Mayor, 12, 3º B, 28013 Madrid please", "Ship to <ADDRESS> please"),
+    ("Ship to Avenida da Liberdade, 245, 4º Esq., 1250-143 Lisboa please", "Ship to <ADDRESS> please"),
+    ("Ship to Rua Augusta, 1500 - Consolação, São Paulo - SP, 01304-001 please", "Ship to <ADDRESS> please"),
+    # persons
+    ("My name is Maria Garcia.", "My name is <PERSON>."),
+    ("Dear Mr. Okafor, thanks.", "Dear Mr. <PERSON>, thanks."),
+    ("Jean-Luc Picard called.", "<PERSON> called."),
+    ("Account holder: Smith, John", "Account holder: <PERSON>"),
+    ("I spoke with Anna Kowalska yesterday.", "I spoke with <PERSON> yesterday."),
+    # dates
+    ("born on 30 June 1997 ok", "born on <DATE> ok"),
+    ("born on 1997-06-30 ok", "born on <DATE> ok"),
+]
+
+NEGATIVES = [
+    "How do I locate my card?",
+    "it 's a charming and often affecting journey .",
+    "I paid 25 euros on 2 occasions",
+    "Transfer 1000 to savings",
+    "Can I use Apple Pay in the US?",
+    "Why is my top-up of 100 GBP still pending?",
+    "Is there any place I cannot use my card?",
+    "Is there any place I've not used it?",
+    "Can I top-up via Apple Pay?",
+    "natalie babbitt 's gentle , endearing 1975 children 's novel",
+]
+
+
+@pytest.mark.parametrize("text,expected", CASES)
+def test_pii_is_replaced_by_typed_placeholder(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute
+    redacted, counts = deid.redact(text)
+    # Assert
+    assert redacted == expected
+    assert sum(counts.values()) == expected.count("<")
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_ordinary_text_is_left_alone(deid: Deidentifier, text: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text) == (text, {})
+
+
+def test_counts_per_type_never_values(deid: Deidentifier) -> None:
+    # Prepare
+    texts = ["Call +44 20 7946 0958 or mail a@b.org", "My name is Maria Garcia.", "nothing here"]
+    # Execute
+    out, counts = deid.redact_batch(texts)
+    # Assert
+    assert dict(counts) == {"PHONE_NUMBER": 1, "EMAIL_ADDRESS": 1, "PERSON": 1}
+    assert out[2] == "nothing here"
+
+
+def test_entity_subset_masks_only_those(tmp_path) -> None:
+    # Prepare
+    only_email = Deidentifier(DeidConfig(entities=("EMAIL_ADDRESS",)))
+    # Execute
+    out, _ = only_email.redact("Maria Garcia: maria@example.org")
+    # Assert
+    assert out == "Maria Garcia: <EMAIL>"
+
+
+@pytest.mark.parametrize("kwargs,match", [({"entities": ("NOPE",)}, "unknown entity"),
+                                          ({"engine": "gpt"}, "engine must be one of"),
+                                          ({"threshold": 1.5}, "threshold must be in")])
+def test_config_validation_names_the_value(kwargs: dict, match: str) -> None:
+    # Execute / Assert
+    with pytest.raises(DeidError, match=match):
+        DeidConfig(**kwargs)
+
+
+def test_checksums_golden() -> None:
+    # Assert: published valid examples pass, one-digit changes fail
+    assert iban_checksum_ok("GB82WEST12345698765432") and not iban_checksum_ok("GB82WEST12345698765433")
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+
+
+def test_spacy_engine_finds_persons_outside_the_lexicon() -> None:
+    # Prepare: a name in no lexicon, recognisable only from context by NER
+    nlp_deid = Deidentifier(DeidConfig(engine="spacy"))
+    # Execute
+    out, counts = nlp_deid.redact("Yesterday Zorblatt Quexington signed the contract in London.")
+    # Assert
+    assert "Zorblatt" not in out and counts["PERSON"] >= 1
