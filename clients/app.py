@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import torch
 from flwr.app import ConfigRecord, Context, Error, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
@@ -30,9 +31,10 @@ from fedflm.config import ModelConfig, RunConfig
 from fedflm.deploy.node_data import is_deployed, owner_dataset, owner_partition_id
 from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
+from fedflm.fl.attack import attacker_ids, flipped_labels, poison
 from fedflm.fl.client_data import client_partition, prepared_node_config
-from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, resolve_device,
-                                set_adapter_state, set_head)
+from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, pooled_classifier,
+                                resolve_device, set_adapter_state, set_head)
 from fedflm.owner.console import announce
 from fedflm.owner.plan_notice import plan_notice
 from fedflm.owner.policy import check_examples, check_plan_noise, check_request, check_round, effective_config
@@ -189,7 +191,8 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
         return _proto_round(node, model, cache)
     module, loader, _phase = round_module(model, data, cfg, node.server_round,
                                           cfg.fed.round_seed(node.server_round, node.partition_id), cache)
-    run = lambda privatize=None: train_local(module, loader, cfg.train, device, privatize)  # noqa: E731
+    run = lambda privatize=None: train_local(module, loader, cfg.train, device, privatize,  # noqa: E731
+                                             proximal_mu=cfg.agg.proximal_mu)  # issue 21: FedProx
     if cfg.privacy.dp != "sample":
         return run(), None
     run_id = cfg.privacy.ledger_run_id
@@ -245,6 +248,10 @@ def train(msg: Message, context: Context) -> Message:
         if settings.deployed:
             check_examples(settings.policy, len(data), node.cfg.privacy.dp)
             _reseed_globals(settings, node.cfg.privacy.run_id, server_round)
+        attacking = not settings.deployed and pid in attacker_ids(cfg.agg, int(context.node_config.get(
+            "num-partitions", cfg.fed.clients)), cfg.fed.seed)  # issue 21: simulated attackers only
+        if attacking and cfg.agg.attack == "labelflip":
+            data = flipped_labels(data, pooled_classifier(model).classifier.out_features)
         set_adapter_state(model, from_record(msg.content["arrays"]))
         result, privacy = _train_round(node, model, data)
     except PolicyRefused as exc:
@@ -253,7 +260,11 @@ def train(msg: Message, context: Context) -> Message:
         return _refusal(msg, node, Refusal.BUDGET, str(exc))
     _announce_round(node, len(data), privacy)
     metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy)
-    reply = RecordDict({"arrays": to_record(get_adapter_state(model)), "metrics": MetricRecord(metrics)})
+    state = get_adapter_state(model)
+    if attacking:  # evaluation only: a poisoned update (post-processing of the DP output)
+        state = poison(cfg.agg, from_record(msg.content["arrays"]), state,
+                       np.random.default_rng([cfg.fed.seed, pid, server_round]))
+    reply = RecordDict({"arrays": to_record(state), "metrics": MetricRecord(metrics)})
     if privacy is not None:
         reply["privacy"] = ConfigRecord(reply_privacy(privacy))
     return_freed_memory(resolve_device(node.cfg.model.device))  # a worker serves many rounds: give the heap back

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader
 
 from fedflm.config import TrainConfig
 from fedflm.train.metrics import classification_metrics, confusion_matrix
+from fedflm.train.proximal import attach_proximal
 
 #: Optional stage that turns (model, optimizer, loader) into private versions (DP-SGD).
 Privatizer = Callable[[torch.nn.Module, torch.optim.Optimizer, DataLoader],
@@ -72,10 +73,15 @@ def _batches(loader: DataLoader, cfg: TrainConfig):
 
 
 def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
-                device: torch.device, privatize: Privatizer | None = None) -> TrainResult:
-    """Train the trainable tensors of ``model`` in place; returns mean train loss."""
+                device: torch.device, privatize: Privatizer | None = None,
+                proximal_mu: float = 0.0) -> TrainResult:
+    """Train the trainable tensors of ``model`` in place; returns mean train loss.
+
+    ``proximal_mu`` > 0: FedProx's proximal term around the tensors' value on entry (proximal.py)."""
     model.to(device).train()
     optimizer = make_optimizer(model, cfg)
+    if proximal_mu > 0:  # on the inner optimizer: runs after DP-SGD's clipping and noise
+        attach_proximal(optimizer, proximal_mu)
     if privatize is not None:
         model, optimizer, loader = privatize(model, optimizer, loader)
     t0, total, steps, examples = time.perf_counter(), 0.0, 0, 0
