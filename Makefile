@@ -44,16 +44,12 @@ demo: $(STAMP)
 demo-nodp: $(STAMP)
 	$(BIN)/fedflm simulate $(DEMO) --dp none --out runs/demo-nodp-$$(date +%Y%m%d-%H%M%S)
 
-# Two pytest-xdist workers: the multi-process deployment tests (mostly waiting on their processes) run one
-# after another on one worker while the rest of the suite runs on the other (groups: tests/conftest.py).
-PYTEST = $(BIN)/python -m pytest -q -n 2 --dist loadgroup
-
 test: $(STAMP)
-	$(PYTEST)
+	$(BIN)/python -m pytest -q
 
 # Everything but the tests that run a real federation (Ray or separate processes) or the real model.
 test-fast: $(STAMP)
-	$(PYTEST) -m "not slow and not federation"
+	$(BIN)/python -m pytest -q -m "not slow and not federation"
 
 # Applies each known mutant of the privacy core to a temporary copy and fails if a test suite misses one.
 test-mutants: $(STAMP)

@@ -14,30 +14,17 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-if os.environ.get("PYTEST_XDIST_WORKER"):  # make test: two workers on two cores, one torch thread each
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Fixtures that run a real (tiny) federation: Flower's Simulation Engine starts Ray worker processes.
 FEDERATION_FIXTURES = {"sim_run_dp", "sim_run_nodp", "make_run"}
 
 
-DEPLOY_TESTS = ROOT / "tests" / "deploy"
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs a real federation run ``federation`` (``make test-fast`` skips them).
-
-    Groups for pytest-xdist (``make test``: ``-n 2 --dist loadgroup``): the tests that share the session's
-    simulated runs stay on one worker (the runs are made once); the multi-process deployment tests run one
-    after another on one worker (two at once would halve the CPU each gets and push them towards their
-    timeouts), beside the rest of the suite on the other."""
+    """Mark every test that needs a real federation run ``federation`` (``make test-fast`` skips them)."""
     for item in items:
         if FEDERATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.federation)
-            item.add_marker(pytest.mark.xdist_group("session-runs"))
-        elif item.get_closest_marker("slow") and DEPLOY_TESTS in item.path.parents:
-            item.add_marker(pytest.mark.xdist_group("deployment"))
 
 
 def build_tiny_bert(out: Path, corpus: list[str], vocab_size: int = 600) -> Path:
