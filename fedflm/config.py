@@ -135,6 +135,8 @@ class FedConfig:
     round_timeout: float = 3600.0
     seed: int = 42
     out: str = ""
+    init_from: str = ""  # a finished run directory whose global adapter this run starts from
+    allow_new_labels: bool = False  # --init-from: add head rows for labels the earlier run did not have
 
     def __post_init__(self) -> None:
         _check(self.clients >= 1, f"clients must be >= 1, got {self.clients}")

@@ -76,3 +76,8 @@ class PolicyRefused(PrivacyError):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = int(code)
+
+
+class ExportError(FedflmError):
+    """An export cannot be written or fails its verification (e.g. ONNX parity), or a model to
+    predict with cannot be opened."""

@@ -119,6 +119,31 @@ def _transport(session: DeploymentSession | None) -> str:
     return "simulation" if session is None else os.environ.get(env.TRANSPORT, "unknown")
 
 
+def _continued(cfg: RunConfig, evaluator: GlobalEvaluator, initial: dict, rundir: RunDir) -> dict:
+    from fedflm.models.init_from import continued_state, describe, read_prior
+
+    prior = read_prior(cfg.fed.init_from)
+    state = continued_state(prior, initial, evaluator.label_names, cfg.fed.allow_new_labels, cfg.model.model)
+    rundir.write_json("init_from.json", describe(prior, evaluator.label_names))
+    return state
+
+
+def _explained_examples(cfg: RunConfig, evaluator: GlobalEvaluator, rundir: RunDir, n: int = 3) -> None:
+    """issue 23: RUN/explanations.json, a few explained examples of the server's OWN evaluation set for the
+    report (skipped without Captum; a failure here never fails a finished run)."""
+    from fedflm.export.explain import run_examples
+
+    try:
+        texts = list(federated_data(cfg.data, cfg.fed.seed).eval["text"][:n])
+        found = run_examples(evaluator.model.cpu(), load_tokenizer(cfg.model), texts, evaluator.label_names,
+                             cfg.data.max_length)
+    except Exception as exc:  # the examples are a convenience; the run directory is the record
+        reporter().message(f"explained examples not written: {type(exc).__name__}: {exc}")
+        return
+    if found is not None:
+        rundir.write_json("explanations.json", found)
+
+
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
     # under DP the owners send no exact example count: FedAvg weights are uniform
@@ -133,6 +158,8 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant
         runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, cfg.fed.sampled_clients())
     initial = get_adapter_state(evaluator.model)
+    if cfg.fed.init_from:  # issue 23: continue from a finished run's global adapter (labels matched by name)
+        initial = _continued(cfg, evaluator, initial, rundir)
     evaluate_fn: Any = evaluator
     num_rounds = cfg.fed.rounds
     session = DeploymentSession.from_env(cfg, rundir.path)  # None in simulation
@@ -156,6 +183,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         final = get_adapter_state(evaluator.model)  # the last evaluated global model
     set_adapter_state(evaluator.model, final)
     save_adapter(evaluator.model, rundir.path / "adapter", evaluator.label_names)
+    _explained_examples(cfg, evaluator, rundir)
     rows = evaluator.rows
     rundir.write_json("summary.json", {
         "status": "incomplete" if stopped else "complete", "final": rows[-1], "rounds": cfg.fed.rounds,

@@ -112,6 +112,11 @@ def run_server_start(args: argparse.Namespace) -> int:
                          authorized_keys=tuple(args.authorized_keys), insecure=args.insecure,
                          checkpoint_key=args.checkpoint_key, resume=args.resume is not None,
                          max_skipped_rounds=args.max_skipped_rounds)
+    if cfg.fed.init_from:  # issue 23: refuse an unusable earlier run now; show what its owners spent
+        from fedflm.cli.init_from import continued_text
+        from fedflm.models.init_from import read_prior
+        read_prior(cfg.fed.init_from)
+        print(continued_text(cfg)[0])
     if not cfg.privacy.secure_mode and cfg.privacy.dp == "sample":
         print("WARNING: --secure-mode false: DP-SGD noise from a non-cryptographic generator "
               "(data owners keep secure mode unless they switch it off themselves)")

@@ -15,7 +15,8 @@ from fedflm.errors import FedflmError
 
 #: Sub-command modules; each exposes ``register(subparsers)``.
 COMMANDS = ("fedflm.cli.simulate", "fedflm.cli.data", "fedflm.cli.audit", "fedflm.cli.report",
-            "fedflm.cli.bench", "fedflm.cli.deploy", "fedflm.cli.sweep")
+            "fedflm.cli.bench", "fedflm.cli.deploy", "fedflm.cli.sweep", "fedflm.cli.export",
+            "fedflm.cli.predict")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,6 +43,10 @@ HELP = {
     "fraction_train": "fraction of clients sampled per round",
     "min_clients": "minimum clients needed to run a round",
     "out": "run directory (default runs/<timestamp>)",
+    "init_from": "continue from a finished run directory: start from its global adapter and head (labels "
+                 "matched by name); the owners' epsilon keeps accumulating",
+    "allow_new_labels": "with --init-from: accept labels the earlier run did not have (new head rows; "
+                        "the earlier rows are kept)",
     "dp": "sample (DP-SGD per client) | client (client-level DP) | none",
     "epsilon": "target epsilon of each data owner after the last round",
     "noise_multiplier": "fixed noise multiplier instead of --epsilon",

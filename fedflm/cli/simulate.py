@@ -60,9 +60,14 @@ def run(args: argparse.Namespace) -> int:
                           f"clients, {cfg.fed.rounds} rounds, partition {cfg.data.partition}, "
                           f"model {cfg.model.model}")
             console.print(client_table(stats, names))
+            plan_cfg = cfg
+            if cfg.fed.init_from:  # issue 23: the earlier run, and what its owners have spent already
+                from fedflm.cli.init_from import continued_text
+                text, plan_cfg = continued_text(cfg)
+                console.print(text, markup=False)
             if cfg.privacy.dp != "none":
                 from fedflm.privacy.federation import plan_text
-                console.print(plan_text(cfg, [s.num_examples for s in stats]), markup=False)
+                console.print(plan_text(plan_cfg, [s.num_examples for s in stats]), markup=False)
             from fedflm.train.phases import plan_phases_text  # issue 15: head / LoRA split of the rounds
             console.print(plan_phases_text(cfg, [s.num_examples for s in stats]), markup=False)
             if not args.quiet:

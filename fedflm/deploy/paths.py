@@ -89,8 +89,8 @@ def resolve_client_args(args: argparse.Namespace) -> None:
 
 
 def absolute_run_paths(cfg: RunConfig) -> RunConfig:
-    """``cfg`` with its file-system values absolute: the run dir, the privacy state root, an
-    evaluation file, a dataset or model given as a path (built-in names stay names)."""
+    """``cfg`` with its file-system values absolute: the run dir, the earlier run (--init-from), the
+    privacy state root, an evaluation file, a dataset or model given as a path (built-in names stay names)."""
     from fedflm.data.load import BUILTINS
 
     data, model, fed, privacy = cfg.data, cfg.model, cfg.fed, cfg.privacy
@@ -102,6 +102,8 @@ def absolute_run_paths(cfg: RunConfig) -> RunConfig:
         model = dataclasses.replace(model, model=str(absolute(model.model)))
     if fed.out:
         fed = dataclasses.replace(fed, out=str(absolute(fed.out)))
+    if fed.init_from:
+        fed = dataclasses.replace(fed, init_from=str(require_file_or_dir("--init-from", fed.init_from)))
     if privacy.privacy_state:
         privacy = dataclasses.replace(privacy, privacy_state=str(absolute(privacy.privacy_state)))
     return dataclasses.replace(cfg, data=data, model=model, fed=fed, privacy=privacy)

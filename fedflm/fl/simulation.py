@@ -12,6 +12,7 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,6 +52,8 @@ def prepare_run(cfg: RunConfig) -> tuple[RunConfig, RunDir, list[PartitionStats]
     data = federated_data(cfg.data, cfg.fed.seed)
     parts = all_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
     stats = partition_stats(list(parts), len(data.label_names))
+    if cfg.fed.init_from:  # issue 23: fail fast on an incompatible earlier run, before any process starts
+        cfg = _continue_owners(cfg, out, data.label_names)
     rundir = RunDir.create(out, cfg)
     if cfg.data.prepare:
         prepare_client_stores(out, parts)
@@ -59,6 +62,41 @@ def prepare_run(cfg: RunConfig) -> tuple[RunConfig, RunDir, list[PartitionStats]
         "clients": [{"partition_id": s.partition_id, "num_examples": s.num_examples,
                      "label_counts": list(s.label_counts)} for s in stats]})
     return cfg, rundir, stats, data.label_names
+
+
+def _continue_owners(cfg: RunConfig, out: Path, label_names: tuple[str, ...]) -> RunConfig:
+    """``--init-from RUN``: check the label mapping, and let the simulated owners keep their ledgers.
+
+    Simulated owners keep their privacy state inside the run directory; the continued run
+    starts from a copy of the earlier run's, so every owner's epsilon keeps accumulating
+    (an explicit ``--privacy-state`` is used as it is: it is cumulative already).
+    """
+    from fedflm.models.init_from import label_rows, read_prior
+
+    prior = read_prior(cfg.fed.init_from)
+    label_rows(prior.label_names, label_names, cfg.fed.allow_new_labels)
+    cfg = replace(cfg, fed=replace(cfg.fed, init_from=str(prior.path.resolve())))
+    earlier = prior_privacy_state(Path(cfg.fed.init_from))
+    ours = Path(cfg.privacy.privacy_state)
+    if earlier is None or ours != out / "privacy_state":
+        return cfg
+    if earlier.resolve().is_relative_to(Path(cfg.fed.init_from).resolve()):
+        if not ours.exists():
+            shutil.copytree(earlier, ours)
+        return cfg
+    return replace(cfg, privacy=replace(cfg.privacy, privacy_state=str(earlier)))  # the owners' shared state
+
+
+def prior_privacy_state(run_dir: Path) -> Path | None:
+    """Where the owners of an earlier simulated run kept their ledgers (None: no DP state)."""
+    import tomllib
+
+    config = run_dir / "config.toml"
+    named = tomllib.loads(config.read_text()).get("privacy", {}).get("privacy_state", "") if config.is_file() else ""
+    for path in (run_dir / "privacy_state", Path(named) if named else None):
+        if path is not None and path.is_dir():
+            return path
+    return None
 
 
 def threads_per_client(clients: int, cpus: int | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -167,12 +168,23 @@ def _bytes_section(run: RunData, out_dir: Path) -> str:
     return _section("bytes", title, f"<p>Total uploaded: {sum(sent) / 1e6:.3f} MB</p>" + figure)
 
 
+def _explanations_section(run_dir: Path) -> str:
+    """issue 23: explained examples of the server's own evaluation set (written by the server)."""
+    title = "Explained examples (server's evaluation set)"
+    path = run_dir / "explanations.json"
+    if not path.is_file():
+        return _section("explanations", title, _note("No explanations.json (Captum not installed, or an older run)."))
+    found = json.loads(path.read_text(encoding="utf-8"))
+    return _section("explanations", title, str(found.get("html", "")))
+
+
 def render_report(run: RunData, out_dir: Path) -> str:
     """The report page as a string; figures are written to ``out_dir`` as PNG."""
     sections = [
         _warnings_section(collect_warnings(run)), _summary_section(run), _config_section(run),
         _clients_section(run, out_dir), _metrics_section(run, out_dir), _privacy_section(run, out_dir),
         _train_loss_section(run, out_dir), _confusion_section(run, out_dir), _bytes_section(run, out_dir),
+        _explanations_section(run.run_dir),
     ]
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     return (
