@@ -16,11 +16,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 import warnings
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import torch
 from flwr.app import ConfigRecord, Context, Error, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
@@ -29,9 +31,10 @@ from fedflm.config import ModelConfig, RunConfig
 from fedflm.deploy.node_data import is_deployed, owner_dataset, owner_partition_id
 from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
+from fedflm.fl.attack import attacker_ids, flipped_labels, poison
 from fedflm.fl.client_data import client_partition, prepared_node_config
-from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, resolve_device,
-                                set_adapter_state)
+from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, pooled_classifier,
+                                resolve_device, set_adapter_state, set_head)
 from fedflm.owner.console import announce
 from fedflm.owner.plan_notice import plan_notice
 from fedflm.owner.policy import check_examples, check_plan_noise, check_request, check_round, effective_config
@@ -39,12 +42,14 @@ from fedflm.owner.refusal import Refusal
 from fedflm.owner.reply import reply_metrics, reply_privacy
 from fedflm.owner.settings import DP_MODES, OwnerPolicy, OwnerSettings
 from fedflm.privacy.dp import SecureModeOffWarning
-from fedflm.privacy.federation import PrivacyOutcome, state_root, train_private
+from fedflm.privacy.federation import PrivacyOutcome, private_prototypes, state_root, train_private
+from fedflm.privacy.prototypes import noisy_class_sums, prototype_head
 from fedflm.privacy.state import OwnerPrivacy
 from fedflm.protect.keys import read_key_file
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.plan import owner_cache, round_module  # issue 15: train modes + frozen-feature cache
-from fedflm.train.local import train_local
+from fedflm.train.local import TrainResult, train_local
+from fedflm.train.phases import phase_of_round
 from fedflm.train.resample import resample_loader
 from fedflm.train.schedule import round_lr
 from fedflm.train.memory import return_freed_memory
@@ -151,18 +156,48 @@ def _guard(node: NodeRound):
     return guard
 
 
+def _proto_round(node: NodeRound, model: Any, cache: Any) -> tuple[TrainResult, PrivacyOutcome | None]:
+    """issue 15: round 1 of a prototype run. The head this owner sends is its per-class sums of the
+    frozen sentence vectors (noisy under DP, recorded in its ledger first; fedflm.privacy.prototypes).
+    Under DP the server averages uniformly, so sums go as they are; without DP it weights by the
+    example count, so they go divided by it: either way the aggregate is proportional to the total."""
+    cfg, s, t0 = node.cfg, node.settings, time.perf_counter()
+    x, y = cache.vectors()
+    classes = head_linear(model).out_features
+    run_id = cfg.privacy.ledger_run_id
+
+    def release(sigma: float) -> torch.Tensor:
+        seed = round_seed(s, f"prototypes|{run_id}", node.server_round)
+        gen = None if seed is None else torch.Generator().manual_seed(seed)
+        return noisy_class_sums(x, y, classes, sigma, gen, secure_mode=s.secure_mode)
+
+    if cfg.privacy.dp == "sample":
+        sums, privacy = private_prototypes(cfg, _owner_privacy(node), len(y), node.server_round, release,
+                                           guard=_guard(node), publish_ledger=s.policy.publish_ledger)
+    else:
+        sums, privacy = release(0.0) / max(len(y), 1), None
+    set_head(model, sums.float(), torch.zeros(classes))
+    own = prototype_head(sums, cfg.train.proto_scale)["weight"]  # the loss sent without DP: own prototypes' fit
+    loss = float(torch.nn.functional.cross_entropy(x.float() @ own.T, y))
+    return TrainResult(loss=loss, steps=0, examples=len(y), seconds=time.perf_counter() - t0), privacy
+
+
 def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[Any, PrivacyOutcome | None]:
     cfg, s = node.cfg, node.settings
     device = resolve_device(cfg.model.device)
-    # issue 15: this round's phase (head / LoRA) and what it trains on; the frozen part's
-    # output is cached in memory per owner and run (fedflm/train/plan.py, fedflm/train/cache.py)
+    # issue 15: this round's phase (prototypes / head / LoRA) and what it trains on; the frozen
+    # part's output is cached in memory per owner and run (fedflm/train/plan.py, fedflm/train/cache.py)
     cache = owner_cache(model, data, device, (cfg.privacy.run_id, cfg.fed.out, node.partition_id))
+    if phase_of_round(cfg.train, cfg.fed.rounds, node.server_round, cfg.privacy.dp,
+                      cfg.privacy.noise_multiplier is not None) == "proto":
+        return _proto_round(node, model, cache)
     seed = cfg.fed.round_seed(node.server_round, node.partition_id)
     module, loader, _phase = round_module(model, data, cfg, node.server_round, seed, cache)
     # issue 22: resampling by the owner's own label counts, the round's learning rate (fedflm/train/)
     loader = resample_loader(loader, cfg.train.resample, seed, dp_sample=cfg.privacy.dp == "sample")
     train_cfg = replace(cfg.train, lr=round_lr(cfg.train, cfg.fed.rounds, node.server_round))
-    run = lambda privatize=None: train_local(module, loader, train_cfg, device, privatize)  # noqa: E731
+    run = lambda privatize=None: train_local(module, loader, train_cfg, device, privatize,  # noqa: E731
+                                             proximal_mu=cfg.agg.proximal_mu)  # issue 21: FedProx
     if cfg.privacy.dp != "sample":
         return run(), None
     run_id = cfg.privacy.ledger_run_id
@@ -219,6 +254,10 @@ def train(msg: Message, context: Context) -> Message:
         if settings.deployed:
             check_examples(settings.policy, len(data), node.cfg.privacy.dp)
             _reseed_globals(settings, node.cfg.privacy.run_id, server_round)
+        attacking = not settings.deployed and pid in attacker_ids(cfg.agg, int(context.node_config.get(
+            "num-partitions", cfg.fed.clients)), cfg.fed.seed)  # issue 21: simulated attackers only
+        if attacking and cfg.agg.attack == "labelflip":
+            data = flipped_labels(data, pooled_classifier(model).classifier.out_features)
         set_adapter_state(model, from_record(msg.content["arrays"]))
         result, privacy = _train_round(node, model, data)
     except PolicyRefused as exc:
@@ -227,7 +266,11 @@ def train(msg: Message, context: Context) -> Message:
         return _refusal(msg, node, Refusal.BUDGET, str(exc))
     _announce_round(node, len(data), privacy)
     metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy)
-    reply = RecordDict({"arrays": to_record(get_adapter_state(model)), "metrics": MetricRecord(metrics)})
+    state = get_adapter_state(model)
+    if attacking:  # evaluation only: a poisoned update (post-processing of the DP output)
+        state = poison(cfg.agg, from_record(msg.content["arrays"]), state,
+                       np.random.default_rng([cfg.fed.seed, pid, server_round]))
+    reply = RecordDict({"arrays": to_record(state), "metrics": MetricRecord(metrics)})
     if privacy is not None:
         reply["privacy"] = ConfigRecord(reply_privacy(privacy))
     return_freed_memory(resolve_device(node.cfg.model.device))  # a worker serves many rounds: give the heap back

@@ -83,6 +83,7 @@ class ModelConfig:
     lora_layers: int = 0
     device: str = "auto"
     pooling: str = "auto"  # auto | mean | cls | last | max (auto: the model's own sentence config)
+    lora_variant: str = "standard"  # standard | ffa (FFA-LoRA: A frozen at the seeded init, never sent)
 
     def __post_init__(self) -> None:
         _check(bool(self.model), "model must be 'minilm', a local path or a hub id, got ''")
@@ -94,6 +95,8 @@ class ModelConfig:
                f"lora_layers must be >= 0 (0 = every layer), got {self.lora_layers}")
         _check(self.pooling in ("auto", "mean", "cls", "last", "max"),
                f"pooling must be auto, mean, cls, last or max, got {self.pooling!r}")
+        _check(self.lora_variant in ("standard", "ffa"),
+               f"lora_variant must be standard or ffa, got {self.lora_variant!r}")
         _check(self.device in ("auto", "cpu", "cuda"),
                f"device must be auto, cpu or cuda, got {self.device!r}")
         if isinstance(self.target_modules, str):  # "query,value" from flat configs
@@ -108,7 +111,7 @@ class TrainConfig:
     local_epochs: int = 1
     local_steps: int = 20  # chosen with fedflm sweep (simulations/sweeps/, README "Choosing hyperparameters")
     batch_size: int = 64
-    lr: float = 0.3
+    lr: float = 0.1  # with the prototype head below: simulations/tune_head.py on a validation split (README)
     weight_decay: float = 0.0
     optimizer: str = "adamw"
     train_mode: str = "head"  # head (frozen encoder) | lora | lp-ft (head rounds, then LoRA + head)
@@ -121,6 +124,8 @@ class TrainConfig:
     lr_schedule: str = "constant"  # across rounds: constant | cosine[:MIN_FRACTION] | exponential:GAMMA
     warmup_rounds: int = 0  # linear warm-up over the first rounds, before lr_schedule
     lr_within: str = "constant"  # within a round, over its local steps: constant | linear | cosine
+    proto_fraction: float = 0.8  # head / lp-ft: share of each owner's epsilon for a one-shot DP-prototype head (0 = off)
+    proto_scale: float = 30.0  # prototype head: each class row normalised, times this
 
     def __post_init__(self) -> None:
         _check(self.local_epochs >= 1, f"local_epochs must be >= 1, got {self.local_epochs}")
@@ -140,6 +145,8 @@ class TrainConfig:
         parse_schedule(self.lr_schedule)
         _check(self.warmup_rounds >= 0, f"warmup_rounds must be >= 0, got {self.warmup_rounds}")
         _check(self.lr_within in LR_WITHIN, f"lr_within must be {', '.join(LR_WITHIN)}, got {self.lr_within!r}")
+        _check(0.0 <= self.proto_fraction < 1.0, f"proto_fraction must be in [0, 1), got {self.proto_fraction}")
+        _check(self.proto_scale > 0, f"proto_scale must be > 0, got {self.proto_scale}")
 
 
 @dataclass(frozen=True)
@@ -214,9 +221,70 @@ class DPConfig:
                f"run_id must be up to 128 characters [A-Za-z0-9._-], got {self.run_id!r}")
 
 
+#: name -> (minimum, maximum) number of ``:``-separated numbers after it (issue 21)
+STRATEGIES = {"fedavg": (0, 0), "fedprox": (1, 1), "fedavgm": (0, 1), "fedadam": (0, 1), "fedyogi": (0, 1),
+              "fedadagrad": (0, 1)}
+ROBUST_RULES = {"none": (0, 0), "norm": (1, 1), "median": (0, 0), "trimmed": (1, 1), "krum": (1, 1),
+                "multikrum": (2, 2)}
+ATTACKS = {"none": (0, 0), "signflip": (0, 0), "scale": (1, 1), "labelflip": (0, 0), "noise": (1, 1)}
+
+
+def parse_spec(text: str, grammar: dict[str, tuple[int, int]], key: str) -> tuple[str, tuple[float, ...]]:
+    """``"name:1.5:2"`` -> ``("name", (1.5, 2.0))``, checked against ``grammar``; errors name ``key``."""
+    name, *raw = str(text).split(":")
+    forms = " | ".join(n + "".join(f":{'X' if i < lo else '[X]'}" for i in range(hi))
+                       for n, (lo, hi) in grammar.items())
+    _check(name in grammar and grammar[name][0] <= len(raw) <= grammar[name][1],
+           f"{key} must be one of {forms}, got {text!r}")
+    try:
+        args = tuple(float(a) for a in raw)
+    except ValueError:
+        raise ConfigError(f"{key}: the numbers after {name!r} must be numbers, got {text!r}") from None
+    _check(all(math.isfinite(a) for a in args), f"{key}: numbers must be finite, got {text!r}")
+    return name, args
+
+
+@dataclass(frozen=True)
+class AggConfig:
+    """How the server combines updates (issue 21): strategy, robust rule, and the attack simulation."""
+
+    strategy: str = "fedavg"  # fedavg | fedprox:MU | fedavgm[:MOMENTUM] | fedadam|fedyogi|fedadagrad[:ETA]
+    robust: str = "none"  # none | norm:C | median | trimmed:BETA | krum:F | multikrum:F:M
+    attack: str = "none"  # EVALUATION ONLY: none | signflip | scale:K | labelflip | noise:S
+    attackers: float = 0.0  # fraction of the simulated clients that attack
+
+    def __post_init__(self) -> None:
+        name, args = parse_spec(self.strategy, STRATEGIES, "strategy")
+        _check(name != "fedprox" or args[0] > 0, f"fedprox:MU needs MU > 0, got {self.strategy!r}")
+        _check(name != "fedavgm" or not args or 0 <= args[0] < 1,
+               f"fedavgm:MOMENTUM needs 0 <= MOMENTUM < 1, got {self.strategy!r}")
+        _check(name not in ("fedadam", "fedyogi", "fedadagrad") or not args or args[0] > 0,
+               f"{name}:ETA needs ETA > 0, got {self.strategy!r}")
+        self._check_robust()
+        kind, args = parse_spec(self.attack, ATTACKS, "attack")
+        _check(kind != "noise" or args[0] > 0, f"noise:S needs S > 0, got {self.attack!r}")
+        _check(0.0 <= self.attackers < 1.0, f"attackers must be a fraction in [0, 1), got {self.attackers}")
+        _check((kind == "none") == (self.attackers == 0),
+               f"--attack and --attackers go together, got attack={self.attack!r} attackers={self.attackers}")
+
+    def _check_robust(self) -> None:
+        name, args = parse_spec(self.robust, ROBUST_RULES, "robust")
+        _check(name != "norm" or args[0] > 0, f"norm:C needs C > 0, got {self.robust!r}")
+        _check(name != "trimmed" or 0 < args[0] < 0.5, f"trimmed:BETA needs 0 < BETA < 0.5, got {self.robust!r}")
+        _check(name not in ("krum", "multikrum") or all(a == int(a) and a >= 0 for a in args),
+               f"{name} needs whole numbers F >= 0 (and M), got {self.robust!r}")
+        _check(name != "multikrum" or args[1] >= 1, f"multikrum:F:M needs M >= 1, got {self.robust!r}")
+
+    @property
+    def proximal_mu(self) -> float:
+        """FedProx's mu (0 for every other strategy): the clients add the proximal term."""
+        name, args = parse_spec(self.strategy, STRATEGIES, "strategy")
+        return args[0] if name == "fedprox" else 0.0
+
+
 _SECTIONS: dict[str, type] = {
     "data": DataConfig, "model": ModelConfig, "train": TrainConfig,
-    "fed": FedConfig, "privacy": DPConfig,
+    "fed": FedConfig, "privacy": DPConfig, "agg": AggConfig,
 }
 
 
@@ -229,6 +297,10 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     fed: FedConfig = field(default_factory=FedConfig)
     privacy: DPConfig = field(default_factory=DPConfig)
+    agg: AggConfig = field(default_factory=AggConfig)
+
+    def __post_init__(self) -> None:
+        check_combination(self)
 
     def __post_init__(self) -> None:
         _check(not (self.train.resample == "oversample" and self.privacy.dp == "sample"),
@@ -277,6 +349,8 @@ class RunConfig:
             updates[sec][name] = value
         if "local_epochs" in updates["train"] and "local_steps" not in updates["train"]:
             updates["train"]["local_steps"] = 0  # asking for epochs means epochs (local_steps defaults to 20)
+        if updates["fed"].get("init_from") and "proto_fraction" not in updates["train"]:
+            updates["train"]["proto_fraction"] = 0.0  # continuing keeps the earlier head: no prototype round
         return cls(**{
             sec: dataclasses.replace(getattr(base, sec), **_coerce(_SECTIONS[sec], upd))
             for sec, upd in updates.items()
@@ -307,6 +381,32 @@ def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def check_combination(cfg: RunConfig) -> None:
+    """Refuse settings that do not go together (issue 21), with one line saying why."""
+    agg, name = cfg.agg, cfg.agg.strategy.split(":")[0]
+    _check(not (cfg.model.lora_variant == "ffa" and cfg.train.train_mode == "head"),
+           "lora_variant ffa changes how LoRA trains, but train_mode head trains no LoRA: "
+           "use --train lora or lp-ft, or --lora-variant standard")
+    _check(not (cfg.privacy.dp == "client" and name in ("fedavgm", "fedadam", "fedyogi", "fedadagrad")),
+           f"strategy {agg.strategy!r} with dp client: client-level DP adds its noise after the inner strategy, "
+           "so a server optimizer would step on the un-noised mean; use fedavg or fedprox with --dp client")
+    _check(not (cfg.privacy.dp == "client" and agg.robust != "none"),
+           f"robust {agg.robust!r} with dp client: client-level DP's noise is calibrated to the mean of clipped "
+           "updates, not to a robust aggregate; use --dp sample (or none) with --robust")
+    _check(not (cfg.fed.init_from and cfg.train.proto_fraction > 0 and cfg.fed.rounds > 1
+                and cfg.train.train_mode != "lora" and cfg.privacy.dp == "sample"),
+           f"init_from {cfg.fed.init_from!r} with proto_fraction {cfg.train.proto_fraction}: the prototype round "
+           "would replace the continued head; pass --proto-fraction 0 (the default when --init-from is given)")
+    rule, args = parse_spec(agg.robust, ROBUST_RULES, "robust")
+    n = cfg.fed.sampled_clients()
+    if rule in ("krum", "multikrum"):
+        _check(n >= 2 * args[0] + 3, f"robust {agg.robust!r} needs at least 2F+3 = {int(2 * args[0] + 3)} "
+                                     f"clients per round, got {n}")
+    if rule == "multikrum":
+        _check(args[1] <= n - args[0], f"robust {agg.robust!r}: M must be at most clients per round - F = "
+                                       f"{n - int(args[0])}")
+
+
 def run_warnings(cfg: RunConfig) -> list[str]:
     """Loud warnings about insecure or non-private settings (terminal, summary, report)."""
     warnings = []
@@ -318,4 +418,7 @@ def run_warnings(cfg: RunConfig) -> list[str]:
     if cfg.privacy.dp == "client":
         warnings.append("client-level DP clips and noises on the server: the server sees raw client "
                         "updates (clients are Poisson-sampled; noise follows the updates that arrive)")
+    if cfg.agg.attack != "none":
+        warnings.append(f"ATTACK SIMULATION (evaluation only): {cfg.agg.attackers:.0%} of the clients send "
+                        f"poisoned updates ({cfg.agg.attack}); this run's model must not be used")
     return warnings

@@ -22,17 +22,21 @@ from flwr.serverapp import Grid, ServerApp
 from fedflm.config import RunConfig, run_warnings
 from fedflm.deploy import env
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost
+from fedflm.errors import ConfigError
+from fedflm.fl.attack import MARKER as ATTACK_MARKER
 from fedflm.fl.arrays import from_record, record_nbytes, to_record
 from fedflm.fl.client_data import federated_data
 from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilon_max, write_ledgers
 from fedflm.fl.progress import reporter
 from fedflm.fl.rundir import RunDir, default_run_dir
 from fedflm.fl.selection import EarlyStop, Selector, split_validation
-from fedflm.fl.strategy import ProgressGrid, RecordingFedAvg
-from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer, pooled_classifier,
-                                resolve_device, save_adapter, set_adapter_state)
+from fedflm.fl.strategy import ProgressGrid, Recording, build_strategy
+from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, pooled_classifier,
+                                resolve_device, save_adapter, set_adapter_state, set_head)
+from fedflm.privacy.prototypes import prototype_head
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.cache import FrozenCache
+from fedflm.train.phases import phase_of_round
 from fedflm.train.plan import eval_module
 from fedflm.train.local import evaluate
 from fedflm.train.metrics import collapse_warning
@@ -48,7 +52,7 @@ def main(grid: Grid, context: Context) -> None:
 class GlobalEvaluator:
     """Evaluates the global adapter and appends one metrics row per round."""
 
-    def __init__(self, cfg: RunConfig, rundir: RunDir, strategy: RecordingFedAvg) -> None:
+    def __init__(self, cfg: RunConfig, rundir: RunDir, strategy: Recording) -> None:
         data = federated_data(cfg.data, cfg.fed.seed)
         self.label_names = data.label_names
         self.model = build_model(cfg.model, data.label_names, cfg.fed.seed)
@@ -75,6 +79,8 @@ class GlobalEvaluator:
             if "train-loss" in last["train"]:  # dp none only: under DP no exact loss leaves a client
                 row["train_loss"] = last["train"]["train-loss"]
             row.update({k: last[k] for k in ("clients_ok", "clients_failed", "bytes_up")})
+            if "robust" in last:  # issue 21: which clients the robust rule clipped or rejected
+                row["robust"] = last["robust"]
             self.record_clients(last)
             eps = self.client_dp.epsilon if self.client_dp is not None else epsilon_max(last["clients"])
             if eps is not None:
@@ -159,6 +165,29 @@ def _transport(session: DeploymentSession | None) -> str:
     return "simulation" if session is None else os.environ.get(env.TRANSPORT, "unknown")
 
 
+def _prototype_head(cfg: RunConfig, model: Any):
+    """issue 15: after round 1 of a prototype run, the aggregate's head rows (the mean of the owners'
+    class sums) become ``proto_scale`` x their direction, bias 0 (post-processing: no privacy cost)."""
+    def post(server_round: int, arrays: ArrayRecord) -> ArrayRecord:
+        if server_round != 1:
+            return arrays
+        set_adapter_state(model, from_record(arrays))
+        head = prototype_head(head_linear(model).weight.detach(), cfg.train.proto_scale)
+        set_head(model, head["weight"], head["bias"])
+        return to_record(get_adapter_state(model))
+    return post
+
+
+def _mark_attack(cfg: RunConfig, rundir: RunDir, deployed: bool) -> None:
+    """issue 21: an attack is simulated only, and its run directory says so in a marker file."""
+    if cfg.agg.attack == "none":
+        return
+    if deployed:
+        raise ConfigError(f"--attack {cfg.agg.attack} is for simulation only; a deployed federation never attacks")
+    text = next(w for w in run_warnings(cfg) if w.startswith("ATTACK SIMULATION"))
+    (rundir.path / ATTACK_MARKER).write_text(text + "\n", encoding="utf-8")
+
+
 def _continued(cfg: RunConfig, evaluator: GlobalEvaluator, initial: dict, rundir: RunDir) -> dict:
     from fedflm.models.init_from import continued_state, describe, read_prior
 
@@ -190,10 +219,12 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     weight_key = "num-examples" if cfg.privacy.dp == "none" else "dp-unit-weight"
     # client-level DP samples clients itself (Poisson, in ClientLevelDP): the inner FedAvg offers every node
     fraction = 1.0 if cfg.privacy.dp == "client" else cfg.fed.fraction_train
-    strategy = RecordingFedAvg(fraction_train=fraction, fraction_evaluate=0.0,
-                               min_train_nodes=n_min, min_available_nodes=n_min,
-                               weighted_by_key=weight_key)
+    strategy = build_strategy(cfg.agg, fraction_train=fraction, fraction_evaluate=0.0,
+                              min_train_nodes=n_min, min_available_nodes=n_min,
+                              weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
+    if phase_of_round(cfg.train, cfg.fed.rounds, 1, cfg.privacy.dp, cfg.privacy.noise_multiplier is not None) == "proto":
+        strategy.post_aggregate = _prototype_head(cfg, evaluator.model)  # it loads each evaluated state anyway
     runner: Any = strategy
     if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant
         runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, cfg.fed.sampled_clients())
@@ -203,6 +234,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     evaluate_fn: Any = evaluator
     num_rounds = cfg.fed.rounds
     session = DeploymentSession.from_env(cfg, rundir.path)  # None in simulation
+    _mark_attack(cfg, rundir, deployed=session is not None)
     if session is not None:  # quorum / skipped rounds, encrypted checkpoints, --resume
         initial = session.restore(evaluator, initial)
         runner, evaluate_fn, num_rounds = session.wrap(runner, evaluator)

@@ -93,7 +93,8 @@ def sim_run_nodp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory,
         "dataset": str(csv_path), "text_column": "text", "label_column": "label",
         "model": str(tiny_model_dir), "clients": 3, "rounds": 2, "partition": "iid",
         "samples_per_client": 96, "eval_samples": 200, "batch_size": 16, "local_epochs": 2, "lr": 0.005,
-        "out": str(root / "tiny-nodp"), "seed": 1, "dp": "none"})
+        "out": str(root / "tiny-nodp"), "seed": 1, "dp": "none",
+        "proto_fraction": 0.0})  # training in both rounds (the DP run below has a prototype round 1)
 
 
 @pytest.fixture(scope="session")

@@ -227,3 +227,13 @@ def test_every_epsilon_cap_is_checked_by_one_rule(value: float, tmp_path) -> Non
         DPConfig(max_epsilon=value)
     with pytest.raises(ConfigError, match=f"epsilon_cap must be a finite number > 0, got {value!r}"):
         OwnerPrivacy(tmp_path, "owner-1", 1e-5, "rdp", value)
+
+
+def test_init_from_turns_the_prototype_round_off_unless_asked_and_refuses_it_when_asked() -> None:
+    # Prepare / Execute: a continued run without an explicit proto_fraction, and one with it
+    continued = RunConfig.from_flat({"init_from": "runs/earlier"})
+
+    # Assert: the prototype round would replace the continued head
+    assert continued.train.proto_fraction == 0.0
+    with pytest.raises(ConfigError, match="prototype round would replace the continued head"):
+        RunConfig.from_flat({"init_from": "runs/earlier", "proto_fraction": 0.5})

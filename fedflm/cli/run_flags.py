@@ -36,6 +36,9 @@ HELP = {
     "train_mode": "head (frozen encoder, linear head only) | lora (LoRA + head) | lp-ft (head rounds, "
                   "then LoRA + head); also --train",
     "head_rounds": "lp-ft: rounds of the head phase (0 = half of the rounds)",
+    "proto_fraction": "head / lp-ft: share of each owner's epsilon spent in round 1 on a one-shot DP-prototype "
+                      "head (noisy per-class sums of the frozen sentence vectors; 0 = off)",
+    "proto_scale": "prototype head: each class row normalised, times this (the logits' scale)",
     "feature_cache": "compute the frozen part of the model once per owner per run, in memory only",
     "local_steps": "local steps per round (0 = use --local-epochs; --local-epochs given alone means epochs)",
     "loss": "ce | weighted[:POWER] (class weights from each client's own label counts) | focal:GAMMA | "
@@ -70,28 +73,18 @@ HELP = {
     "secure_mode": "DP noise and sampling from the OS CSPRNG (use in deployment; slower)",
     "privacy_state": "directory of the data owners' privacy state and ledgers; reuse it across runs "
                      "on the same data so that epsilon accumulates (default for simulate: inside the run directory)",
+    "lora_variant": "standard | ffa (FFA-LoRA: A frozen at the shared seeded init, only B and the head "
+                    "trained and sent; needs --train lora or lp-ft)",
+    "strategy": "fedavg | fedprox:MU (proximal term at the clients) | fedavgm[:MOMENTUM] (default 0.9) | "
+                "fedadam[:ETA] | fedyogi[:ETA] | fedadagrad[:ETA] (server optimizers on the mean update; ETA "
+                "default 0.1)",
+    "robust": "none | norm:C (clip each update to norm C) | median | trimmed:BETA | krum:F | multikrum:F:M; "
+              "rejected/clipped clients are recorded per round in metrics.jsonl",
+    "attack": "EVALUATION ONLY, simulation: signflip | scale:K | labelflip | noise:S sent by --attackers",
+    "attackers": "fraction of the simulated clients that attack (with --attack)",
     "run_id": "this run's id in the privacy ledgers (default: run directory name + random suffix)",
 }
 
-
-def _field_types() -> dict[str, Any]:
-    from fedflm import config as c
-    types: dict[str, Any] = {}
-    for cls in (c.DataConfig, c.ModelConfig, c.TrainConfig, c.FedConfig, c.DPConfig):
-        for f in dataclasses.fields(cls):
-            types[f.name] = (f.type, f.default)
-    return types
-
-
-def _argtype(type_str: str):
-    t = str(type_str)
-    if t.startswith("bool"):
-        return lambda s: s.lower() in ("1", "true", "yes", "on")
-    if t.startswith("int"):
-        return int
-    if t.startswith("float"):
-        return float
-    return str
 
 _TRUE = ("1", "true", "yes", "on")
 
@@ -104,7 +97,7 @@ def parse_bool(text: str) -> bool:
 def _field_types() -> dict[str, tuple[Any, Any]]:
     from fedflm import config as c
     types: dict[str, tuple[Any, Any]] = {}
-    for cls in (c.DataConfig, c.ModelConfig, c.TrainConfig, c.FedConfig, c.DPConfig):
+    for cls in (c.DataConfig, c.ModelConfig, c.TrainConfig, c.FedConfig, c.DPConfig, c.AggConfig):
         for f in dataclasses.fields(cls):
             types[f.name] = (f.type, f.default)
     return types

@@ -37,7 +37,7 @@ def _toml_scalar(v: Any) -> Any:
 def config_to_toml(cfg: RunConfig) -> str:
     """Sectioned TOML of the resolved config (``tomli_w``)."""
     sections = {sec: {k: _toml_scalar(v) for k, v in dataclasses.asdict(getattr(cfg, sec)).items()}
-                for sec in ("data", "model", "train", "fed", "privacy")}
+                for sec in ("data", "model", "train", "fed", "privacy", "agg")}
     return tomli_w.dumps(sections)
 
 

@@ -1,8 +1,10 @@
-"""FedAvg that keeps per-client records, and a Grid wrapper that reports progress.
+"""Strategies that keep per-client records, and a Grid wrapper that reports progress.
 
-Aggregation itself is Flower's FedAvg (weighted by ``num-examples``); this
-subclass only observes the replies: which clients answered, which failed or
-refused (kept as data, never a crash), what each uploaded and its train loss.
+Aggregation itself is Flower's (FedAvg weighted by ``weighted_by_key``, or FedAvgM / FedAdam /
+FedYogi / FedAdagrad on top of it: :func:`build_strategy`), optionally with a robust rule in place
+of the mean (:class:`~fedflm.fl.robust_avg.RobustAvg`). :class:`Recording` only observes the
+replies: which clients answered, which failed or refused (kept as data, never a crash), what each
+uploaded, its train loss, and what a robust rule did with its update.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import time
 from typing import Any, Iterable
 
 from flwr.app import Message, MetricRecord
-from flwr.serverapp.strategy import FedAvg
+from flwr.serverapp.strategy import FedAdagrad, FedAdam, FedAvgM, FedYogi
+
+from fedflm.config import STRATEGIES, AggConfig, parse_spec
 
 from fedflm.fl.arrays import record_nbytes
 from fedflm.fl.dp_server import enough_clients_or_stop, error_row, ledger_copies, privacy_fields
 from fedflm.fl.progress import reporter
+from fedflm.fl.robust_avg import RobustAvg
 
 
 class ProgressGrid:
@@ -44,13 +49,16 @@ class ProgressGrid:
         return replies
 
 
-class RecordingFedAvg(FedAvg):
-    """Flower FedAvg plus a record of each round's replies (for metrics and the run dir)."""
+class Recording:
+    """Mixin over a Flower strategy: a record of each round's replies (for metrics and the run dir)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.last_round: dict[str, Any] = {}
         self.sampled = 0
+        #: ``(server_round, aggregated arrays) -> arrays``: server-side post-processing of a round's
+        #: aggregate (the prototype head of round 1: fedflm.privacy.prototypes.prototype_head)
+        self.post_aggregate: Any = None
 
     def configure_train(self, server_round: int, arrays, config, grid) -> list[Message]:
         messages = list(super().configure_train(server_round, arrays, config, grid))
@@ -73,11 +81,63 @@ class RecordingFedAvg(FedAvg):
             row.update({k.replace("-", "_"): v for k, v in metrics.items()})
             row.update(privacy_fields(msg))
             clients.append(row)
-        arrays, agg = super().aggregate_train(server_round, replies)
-        self.last_round = {"round": server_round, "clients": clients, "bytes_up": bytes_up,
+        if self.post_aggregate is not None and server_round == 1:
+            # the prototype round's replies are class sums, not model deltas: their (robust) mean, never a
+            # server optimizer's step (fedflm.privacy.prototypes)
+            arrays, agg = RobustAvg.aggregate_train(self, server_round, replies)
+        else:
+            arrays, agg = super().aggregate_train(server_round, replies)
+        robust = self._robust_record(clients)
+        self.last_round = {**robust, "round": server_round, "clients": clients, "bytes_up": bytes_up,
                            "clients_ok": len(replies) - failed,
                            "clients_failed": failed + max(self.sampled - len(replies), 0),
                            "train": dict(agg) if agg is not None else {},
                            "ledgers": ledger_copies(replies)}
         enough_clients_or_stop(server_round, clients, self.min_train_nodes)  # refusals are data
+        if arrays is not None and self.post_aggregate is not None:
+            arrays = self.post_aggregate(server_round, arrays)
+            if server_round == 1 and getattr(self, "current_arrays", None) is not None:
+                self.current_arrays = arrays  # FedAvgM's next delta starts from the prototype head
         return arrays, agg
+
+    def _robust_record(self, clients: list[dict[str, Any]]) -> dict[str, Any]:
+        """Each client's robust action (into its row) and the round's clipped / rejected node ids."""
+        actions: dict[int, tuple[str, float]] = getattr(self, "robust_actions", {})
+        if not actions:
+            return {}
+        named: dict[str, list[Any]] = {"clipped": [], "rejected": []}
+        for row in clients:
+            if row.get("node_id") in actions:
+                action, norm = actions[row["node_id"]]
+                row["robust"], row["update_norm"] = action, round(norm, 6)
+                if action in named:  # the client's partition id where it sent one, else its node id
+                    named[action].append(row.get("partition_id", row["node_id"]))
+        return {"robust": {"rule": self.robust, **{k: sorted(v) for k, v in named.items()}}}
+
+
+class RecordingFedAvg(Recording, RobustAvg):
+    """Flower FedAvg (or a robust rule in its place) with per-round records."""
+
+
+#: --strategy name -> the Flower strategy under the records (fedprox: FedAvg; its mu acts at the clients)
+_FLOWER = {"fedavgm": FedAvgM, "fedadam": FedAdam, "fedyogi": FedYogi, "fedadagrad": FedAdagrad}
+#: server learning rate of fedadam / fedyogi / fedadagrad: Flower's default. These optimizers move each
+#: coordinate by about ETA per round; the head's FedAvg update is ~0.16 per coordinate per round in the
+#: Banking77 head recipes, LoRA's B far smaller (pass a smaller ETA for --train lora): README "Aggregation"
+DEFAULT_ETA = 0.1
+DEFAULT_MOMENTUM = 0.9
+
+
+def build_strategy(agg: AggConfig, **kwargs: Any) -> Recording:
+    """The recording strategy for ``--strategy`` / ``--robust``; ``kwargs`` go to Flower's FedAvg."""
+    name, args = parse_spec(agg.strategy, STRATEGIES, "strategy")
+    if name not in _FLOWER:
+        return RecordingFedAvg(robust=agg.robust, **kwargs)
+    cls = type(f"Recording{_FLOWER[name].__name__}", (Recording, _FLOWER[name], RobustAvg), {})
+    if name == "fedavgm":
+        extra = {"server_learning_rate": 1.0, "server_momentum": args[0] if args else DEFAULT_MOMENTUM}
+    else:
+        extra = {"eta": args[0] if args else DEFAULT_ETA}
+    strategy = cls(**kwargs, **extra)
+    strategy.robust = agg.robust  # RobustAvg's rule (its __init__ is reached without our keyword)
+    return strategy

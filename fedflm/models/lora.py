@@ -11,7 +11,9 @@ mode and the head phase of lp-ft the LoRA tensors stay frozen at their initial v
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -64,7 +66,22 @@ def build_model(cfg: ModelConfig, label_names: tuple[str, ...], seed: int) -> Pe
         warnings.simplefilter("ignore")  # fan_in_fan_out notices for Conv1D layers
         model = get_peft_model(base, lcfg)
     model.fedflm_base = cfg.model  # what save_adapter records as the base model
+    model.fedflm_variant = cfg.lora_variant
+    if cfg.lora_variant == "ffa":
+        seed_lora_a(model, seed)
     return model
+
+
+def seed_lora_a(model: PeftModel, seed: int) -> None:
+    """FFA-LoRA (Sun et al., ICLR 2024): each A matrix from its own generator, seeded by the run's seed
+    and the tensor's name, so that the server and every client hold the same frozen A whatever else
+    drew random numbers before (peft's own initialisation: Kaiming uniform, a = sqrt(5))."""
+    for name, p in model.named_parameters():
+        if "lora_A" in name:
+            digest = hashlib.sha256(f"{seed}|{name}".encode()).digest()
+            gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "big") >> 1)
+            with torch.no_grad():
+                torch.nn.init.kaiming_uniform_(p, a=math.sqrt(5), generator=gen)
 
 
 def _model_type(path: str) -> str:
@@ -83,13 +100,32 @@ def pooled_classifier(model: PeftModel) -> PooledClassifier:
     return inner
 
 
+def head_linear(model: PeftModel) -> torch.nn.Linear:
+    """The trainable linear head (peft keeps it as a module to save)."""
+    head = pooled_classifier(model).classifier
+    saved = getattr(head, "modules_to_save", None)
+    return next(iter(saved.values())) if saved else head
+
+
+@torch.no_grad()
+def set_head(model: PeftModel, weight: torch.Tensor, bias: torch.Tensor) -> None:
+    """Overwrite the head's weight ``[classes, hidden]`` and bias ``[classes]``."""
+    lin = head_linear(model)
+    if tuple(weight.shape) != tuple(lin.weight.shape) or tuple(bias.shape) != tuple(lin.bias.shape):
+        raise ModelError(f"head shape {tuple(weight.shape)} / {tuple(bias.shape)} != model "
+                         f"{tuple(lin.weight.shape)} / {tuple(lin.bias.shape)}")
+    lin.weight.copy_(weight)
+    lin.bias.copy_(bias)
+
+
 def set_phase(model: PeftModel, phase: str) -> None:
     """``head``: only the head is trainable (LoRA frozen); ``lora``: LoRA and head."""
     if phase not in ("head", "lora"):
         raise ModelError(f"training phase must be head or lora, got {phase!r}")
+    ffa = getattr(model, "fedflm_variant", "standard") == "ffa"
     for name, p in model.named_parameters():
         if "lora_" in name:
-            p.requires_grad_(phase == "lora")
+            p.requires_grad_(phase == "lora" and not (ffa and "lora_A" in name))  # FFA: A stays frozen
         elif "classifier.modules_to_save" in name:
             p.requires_grad_(True)
 
@@ -107,15 +143,23 @@ def _top_layers(config, top: int) -> list[int] | None:
     return list(range(total - top, total))
 
 
-def get_adapter_state(model: PeftModel) -> "OrderedDict[str, np.ndarray]":
-    """The trainable tensors (LoRA + head) as numpy arrays, in a stable order."""
+def _travelling_state(model: PeftModel) -> dict[str, torch.Tensor]:
+    """The adapter tensors that travel: all of them, but no A matrix under FFA-LoRA (A is the seeded init)."""
     state = get_peft_model_state_dict(model)
+    if getattr(model, "fedflm_variant", "standard") == "ffa":
+        return {k: v for k, v in state.items() if "lora_A" not in k}
+    return state
+
+
+def get_adapter_state(model: PeftModel) -> "OrderedDict[str, np.ndarray]":
+    """The trainable tensors (LoRA + head) as numpy arrays, in a stable order (FFA-LoRA: no A)."""
+    state = _travelling_state(model)
     return OrderedDict((k, v.detach().cpu().numpy().copy()) for k, v in state.items())
 
 
 def set_adapter_state(model: PeftModel, state: dict[str, np.ndarray]) -> None:
     """Load trainable tensors; refuses missing, unexpected or mis-shaped tensors."""
-    current = get_peft_model_state_dict(model)
+    current = _travelling_state(model)
     missing, extra = set(current) - set(state), set(state) - set(current)
     if missing or extra:
         raise ModelError(f"adapter state does not match the model: missing {sorted(missing)[:3]}, "

@@ -49,6 +49,9 @@ def check_request(policy: OwnerPolicy, cfg: RunConfig, *, deployed: bool) -> Non
     if policy.models and cfg.model.model not in policy.models:
         _refuse(Refusal.MODEL, f"model {cfg.model.model!r} is not one this owner accepts "
                                f"({', '.join(policy.models)})")
+    if deployed and cfg.agg.attack != "none":  # issue 21: attacks are simulated, never run by an owner
+        _refuse(Refusal.REQUEST, f"the run asks this node to attack ({cfg.agg.attack}): attack simulation "
+                                 "is for simulated clients only")
     if policy.tasks and cfg.data.dataset not in policy.tasks:
         _refuse(Refusal.TASK, f"task {cfg.data.dataset!r} is not one this owner accepts ({', '.join(policy.tasks)})")
 

@@ -24,10 +24,11 @@ from fedflm.config import DPConfig, RunConfig, TrainConfig
 from fedflm.errors import PrivacyBudgetExceeded, PrivacyError
 from fedflm.privacy.calibration import NoisePlan, calibrate, fixed_plan
 from fedflm.privacy.dp import make_private, release
+from fedflm.privacy.prototypes import PROTOTYPE_MECHANISM, PROTOTYPE_SAMPLE_RATE
 from fedflm.privacy import ledger
 from fedflm.privacy.state import OwnerPrivacy
 
-__all__ = ["PrivacyOutcome", "client_owner", "owner_plan", "plan_text", "prior_history", "private_round", "render_plans",
+__all__ = ["PrivacyOutcome", "client_owner", "owner_plan", "plan_text", "prior_history", "private_prototypes", "private_round", "render_plans",
            "sample_rate", "state_root", "steps_per_round", "train_private"]
 
 T = TypeVar("T")
@@ -45,9 +46,26 @@ def steps_per_round(train: TrainConfig, q: float) -> int:
     return train.local_steps if train.local_steps else train.local_epochs * int(1 / q)
 
 
+def prototype_sigma(dp: DPConfig, train: TrainConfig, rounds: int) -> float | None:
+    """Noise multiplier of the owner's prototype release (round 1), None when there is none.
+
+    It spends ``proto_fraction`` of the target epsilon on its own; the DP-SGD rounds are then
+    calibrated with it as prior history, so the owner's total stays <= the target."""
+    from fedflm.privacy.prototypes import prototype_plan
+    from fedflm.train.phases import prototype_round
+
+    if dp.dp != "sample" or dp.epsilon is None or not prototype_round(train, dp.dp, rounds,
+                                                                       dp.noise_multiplier is not None):
+        return None
+    return prototype_plan(dp.epsilon * train.proto_fraction, dp.delta, dp.accountant)
+
+
 @lru_cache(maxsize=256)
 def _plan_cached(dp: DPConfig, train: TrainConfig, rounds: int, num_examples: int,
                  prior: tuple[tuple[float, float, int], ...]) -> NoisePlan:
+    sigma_p = prototype_sigma(dp, train, rounds)
+    if sigma_p is not None:  # round 1 is the prototype release: DP-SGD in rounds 2..rounds
+        prior, rounds = prior + ((sigma_p, PROTOTYPE_SAMPLE_RATE, 1),), rounds - 1
     q = sample_rate(train.batch_size, num_examples)
     steps = steps_per_round(train, q)
     common = dict(delta=dp.delta, rounds=rounds, steps_per_round=steps, sample_rate=q,
@@ -61,7 +79,8 @@ def _plan_cached(dp: DPConfig, train: TrainConfig, rounds: int, num_examples: in
 
 def owner_plan(dp: DPConfig, train: TrainConfig, rounds: int, num_examples: int,
                prior: Sequence[Sequence[float]] = ()) -> NoisePlan:
-    """The owner's plan for the run (``prior``: history from earlier runs)."""
+    """The owner's DP-SGD plan for the run (``prior``: history from earlier runs). With a
+    prototype round the plan covers rounds 2..``rounds`` and its prior includes the release."""
     return _plan_cached(dp, train, rounds, num_examples, tuple(tuple(p) for p in prior))  # type: ignore[arg-type]
 
 
@@ -190,6 +209,31 @@ def train_private(cfg: RunConfig, owner: OwnerPrivacy, num_examples: int, server
     first = not any(e["run_id"] == run_id for e in entries)
     return result, PrivacyOutcome(owner.owner_id, eps, ledger.head_of(text), text if publish_ledger else None,
                                   plan, first)
+
+
+def private_prototypes(cfg: RunConfig, owner: OwnerPrivacy, num_examples: int, server_round: int,
+                       release_sums: Callable[[float], T], *, guard: Guard | None = None,
+                       publish_ledger: bool = True) -> tuple[T, PrivacyOutcome]:
+    """The owner's one-shot prototype release (``release_sums(noise_multiplier)``), recorded in its
+    ledger (mechanism ``gaussian-class-sums``, sample rate 1, one step; fsync'd) before this
+    returns. Refuses like :func:`train_private`: nothing released, the ledger unchanged."""
+    run_id = cfg.privacy.ledger_run_id
+    sigma = prototype_sigma(cfg.privacy, cfg.train, cfg.fed.rounds)
+    if sigma is None:
+        raise PrivacyError("no prototype round in this run (proto_fraction 0, lora mode, or no sample-level DP)")
+    with owner.session():
+        entries = owner.entries()
+        plan = owner_plan(cfg.privacy, cfg.train, cfg.fed.rounds, num_examples, prior_history(owner, run_id))
+        if guard is not None:
+            guard(entries, plan)
+        owner.check(sigma, PROTOTYPE_SAMPLE_RATE, 1)
+        sums = release_sums(sigma)
+        eps = owner.record(run_id, server_round, sigma, PROTOTYPE_SAMPLE_RATE, 1, 1.0,
+                           mechanism=PROTOTYPE_MECHANISM)
+        text = owner.ledger_path.read_text()
+    first = not any(e["run_id"] == run_id for e in entries)
+    return sums, PrivacyOutcome(owner.owner_id, eps, ledger.head_of(text), text if publish_ledger else None,
+                                plan, first)
 
 
 def plan_text(cfg: RunConfig, num_examples: Sequence[int]) -> str:

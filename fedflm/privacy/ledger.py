@@ -42,7 +42,7 @@ __all__ = ["GENESIS", "MECHANISMS", "append", "canonical_json", "derive_mac_key"
 VERSION = 1
 GENESIS = "0" * 64
 MAC_INFO = b"fedflm-ledger-mac"
-MECHANISMS = ("dpsgd-poisson-gaussian", "client-gaussian")
+MECHANISMS = ("dpsgd-poisson-gaussian", "client-gaussian", "gaussian-class-sums")  # class sums: q = 1, one step
 ACCOUNTANTS = ("rdp", "prv")
 # Fields the caller provides; version, timestamp, prev_sha256 and mac are added here.
 CALLER_FIELDS = ("owner_id", "run_id", "round", "mechanism", "noise_multiplier", "sample_rate",

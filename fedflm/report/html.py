@@ -22,7 +22,7 @@ from fedflm.report.findings import collect_warnings, find_budget
 from fedflm.report.rundir import RunData, load_run
 
 REPORT_FILE = "report.html"
-SECTIONS = ("warnings", "summary", "config", "clients", "global-metrics", "privacy",
+SECTIONS = ("warnings", "summary", "config", "clients", "global-metrics", "robust", "privacy",
             "train-loss", "confusion", "bytes")
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -116,6 +116,17 @@ def _metrics_section(run: RunData, out_dir: Path) -> str:
                     figure + _table(_METRIC_COLUMNS, rows))
 
 
+def _robust_section(run: RunData) -> str:
+    """issue 21: per round, the clients a robust rule (--robust) clipped or rejected."""
+    title = "Robust aggregation: clipped and rejected clients per round"
+    rows = [(r["round"], r["robust"].get("rule"), ", ".join(map(str, r["robust"].get("clipped", []))) or "-",
+             ", ".join(map(str, r["robust"].get("rejected", []))) or "-")
+            for r in run.rounds if isinstance(r.get("robust"), dict)]
+    if not rows:
+        return _section("robust", title, _note("No robust rule in this run (--robust none)."))
+    return _section("robust", title, _table(("round", "rule", "clipped", "rejected"), rows))
+
+
 def _privacy_section(run: RunData, out_dir: Path) -> str:
     title = "Privacy: ε per round per client"
     if not run.is_dp:
@@ -182,7 +193,8 @@ def render_report(run: RunData, out_dir: Path) -> str:
     """The report page as a string; figures are written to ``out_dir`` as PNG."""
     sections = [
         _warnings_section(collect_warnings(run)), _summary_section(run), _config_section(run),
-        _clients_section(run, out_dir), _metrics_section(run, out_dir), _privacy_section(run, out_dir),
+        _clients_section(run, out_dir), _metrics_section(run, out_dir), _robust_section(run),
+        _privacy_section(run, out_dir),
         _train_loss_section(run, out_dir), _confusion_section(run, out_dir), _bytes_section(run, out_dir),
         _explanations_section(run.run_dir),
     ]

@@ -99,12 +99,33 @@ def machine_label(machine: dict[str, Any]) -> str:
     return f"CPU {machine.get('cpu', '?')} ({machine.get('cores', '?')} cores{suffix})"
 
 
+#: What a row ran when its config predates a key: rows without ``train.train_mode`` ran the model
+#: before issue 15 (LoRA + a random head on BERT's CLS pooler), whatever today's defaults say.
+LEGACY_VALUES = {"train.train_mode": "lora", "model.pooling": "cls-pooler"}
+#: Keys added later whose "before" value differs from today's default: a row without them ran so.
+BIRTH_VALUES = {"train.proto_fraction": 0.0}  # rows before DP prototypes trained no prototype head
+
+
+def is_legacy(config: dict[str, Any]) -> bool:
+    """True for a row that ran before training modes existed (LoRA on the CLS pooler)."""
+    train = config.get("train")
+    return not isinstance(train, dict) or "train_mode" not in train
+
+
 def model_label(config: dict[str, Any]) -> str:
-    """The model a row fine-tuned, from its resolved config (``minilm`` spelled out)."""
+    """The model a row trained, from its resolved config (``minilm`` spelled out)."""
     model = config.get("model", {}) if isinstance(config.get("model"), dict) else {}
+    train = config.get("train", {}) if isinstance(config.get("train"), dict) else {}
     name = str(model.get("model", "?"))
     name = "all-MiniLM-L6-v2 (22.7 M)" if name == "minilm" else name
-    return f"{name} + LoRA r={model['lora_r']}" if "lora_r" in model else name
+    lora = f" + LoRA r={model['lora_r']}" if "lora_r" in model else " + LoRA"
+    if is_legacy(config):
+        return f"{name}{lora}, random head on the CLS pooler (before issue 15)"
+    proto = ", DP-prototype init" if float(train.get("proto_fraction") or 0) > 0 else ""
+    mode = train["train_mode"]
+    if mode == "head":
+        return f"{name}, linear head only (frozen encoder, {model.get('pooling', 'auto')} pooling){proto}"
+    return f"{name}{lora}" + (f", lp-ft{proto}" if mode == "lp-ft" else "")
 
 
 def make_row(*, recipe: str, dataset: str, description: str, seed: int, config: dict[str, Any],
@@ -165,7 +186,8 @@ def _none_empty(value: Any) -> Any:
     return "" if value is None else value  # run configs spell "unset" as ""
 
 
-def _first_difference(ref: dict[str, Any], other: dict[str, Any]) -> tuple[str, Any, Any] | None:
+def _first_difference(ref: dict[str, Any], other: dict[str, Any],
+                      ref_is_recipe: bool = False) -> tuple[str, Any, Any] | None:
     """The first config key (sorted) where two sectioned configs differ, as (key, ref value, other value).
 
     Per-run keys (seed, run directory, privacy state, run id) are ignored; a key
@@ -175,9 +197,20 @@ def _first_difference(ref: dict[str, Any], other: dict[str, Any]) -> tuple[str, 
     from fedflm.config import RunConfig
     defaults = RunConfig().to_flat()
     a_flat, b_flat = _flat_config(ref), _flat_config(other)
-    for key in sorted((set(a_flat) | set(b_flat)) - _PER_RUN_KEYS):
+
+    def value(config: dict[str, Any], flat: dict[str, Any], key: str) -> Any:
         default = defaults.get(key.split(".", 1)[-1])
-        a, b = (_none_empty(c.get(key, default)) for c in (a_flat, b_flat))
+        if not (ref_is_recipe and config is ref):  # a recipe runs today's defaults; a row ran its era's
+            default = BIRTH_VALUES.get(key, default)
+            if is_legacy(config):
+                default = LEGACY_VALUES.get(key, default)
+        return _none_empty(flat.get(key, default))
+
+    keys = (set(a_flat) | set(b_flat) | set(LEGACY_VALUES) | set(BIRTH_VALUES)) - _PER_RUN_KEYS
+    if ref_is_recipe and is_legacy(other):  # the row predates these keys: labelled as the old model instead
+        keys -= set(LEGACY_VALUES) | set(BIRTH_VALUES)
+    for key in sorted(keys):
+        a, b = value(ref, a_flat, key), value(other, b_flat, key)
         if a != b:
             return key, a, b
     return None
@@ -200,11 +233,13 @@ def check_matches_recipes(rows: list[tuple[Path, dict[str, Any]]], recipes: dict
     """Refuse a row whose recipe file now says something else than the config the row ran.
 
     ``recipes`` maps a recipe name to its :class:`~fedflm.bench.recipes.Recipe`;
-    rows of recipes not in it are left alone (the row carries its own config).
+    rows of recipes not in it are left alone (the row carries its own config). A row from before
+    issue 15 (:func:`is_legacy`) is checked on every key but the training mode and pooling, which
+    its recipe may since have changed: RESULTS.md labels it as the old model (:func:`model_label`).
     """
     for path, row in rows:
         recipe = recipes.get(row["recipe"])
-        diff = None if recipe is None else _first_difference(recipe.config, row["config"])
+        diff = None if recipe is None else _first_difference(recipe.config, row["config"], ref_is_recipe=True)
         if diff is not None:
             key, now, ran = diff
             raise DataError(f"{path}: ran {key} = {ran!r}, but {recipe.path} now says {now!r}; "

@@ -157,12 +157,19 @@ class FrozenCache:
             return "identity"
         return tuple(float(p.double().sum()) for _, p in lora)
 
-    def head(self, batch_size: int, seed: int) -> tuple[nn.Module, DataLoader]:
-        """Trainable head + shuffled loader of cached sentence vectors (frozen encoder)."""
+    def _vectors(self) -> list[torch.Tensor]:
         key = self._lora_key()
         if self._features is None or key != self._features_key:
             self._features, self._features_key = _run_frozen(self.clf, self.data, self.device, None), key
-        ds = _Rows(self._features, self.data.labels)
+        return self._features
+
+    def vectors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``([rows, hidden] sentence vectors, [rows] labels)`` of the owner's data (DP prototypes)."""
+        return torch.stack(self._vectors()), torch.as_tensor(list(self.data.labels), dtype=torch.long)
+
+    def head(self, batch_size: int, seed: int) -> tuple[nn.Module, DataLoader]:
+        """Trainable head + shuffled loader of cached sentence vectors (frozen encoder)."""
+        ds = _Rows(self._vectors(), self.data.labels)
         gen = torch.Generator().manual_seed(seed)
         return HeadTail(self.clf.classifier), DataLoader(ds, batch_size=batch_size, shuffle=True, generator=gen,
                                                          collate_fn=FeatureCollator(self.width))

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from fedflm.config import TrainConfig
 from fedflm.train.losses import make_loss
 from fedflm.train.metrics import classification_metrics, confusion_matrix
+from fedflm.train.proximal import attach_proximal
 from fedflm.train.schedule import set_step_lr
 
 #: Optional stage that turns (model, optimizer, loader) into private versions (DP-SGD).
@@ -78,15 +79,19 @@ def _round_steps(loader: DataLoader, cfg: TrainConfig) -> int:
 
 
 def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
-                device: torch.device, privatize: Privatizer | None = None) -> TrainResult:
+                device: torch.device, privatize: Privatizer | None = None,
+                proximal_mu: float = 0.0) -> TrainResult:
     """Train the trainable tensors of ``model`` in place; returns mean train loss.
 
     The loss is ``cfg.loss`` (class weights from the labels of ``loader``'s dataset: the
     client's own rows); the learning rate is ``cfg.lr``, shaped over the round's steps by
-    ``cfg.lr_within`` (the across-rounds schedule sets ``cfg.lr``: fedflm/train/schedule.py)."""
+    ``cfg.lr_within`` (the across-rounds schedule sets ``cfg.lr``: fedflm/train/schedule.py).
+    ``proximal_mu`` > 0: FedProx's proximal term around the tensors' value on entry (proximal.py)."""
     model.to(device).train()
     loss_fn = make_loss(cfg.loss, cfg.label_smoothing, getattr(loader.dataset, "labels", ()))
     optimizer = make_optimizer(model, cfg)
+    if proximal_mu > 0:  # on the inner optimizer: runs after DP-SGD's clipping and noise
+        attach_proximal(optimizer, proximal_mu)
     if privatize is not None:
         model, optimizer, loader = privatize(model, optimizer, loader)
     t0, total, steps, examples = time.perf_counter(), 0.0, 0, 0

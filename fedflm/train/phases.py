@@ -1,5 +1,10 @@
 """Which part of the model a round trains: ``head`` (LoRA frozen) or ``lora`` (LoRA + head).
 
+With ``proto_fraction`` > 0 (head and lp-ft modes, DP-SGD or no DP) round 1 is the
+``proto`` round instead: each owner sends its (noisy) per-class sums of the frozen sentence
+vectors and the server sets the head from them (``fedflm.privacy.prototypes``); DP-SGD
+starts from that head in round 2.
+
 ``--train head``: every round is a head round. ``--train lora``: every round trains LoRA and
 the head. ``--train lp-ft`` (linear probing, then fine-tuning; Kumar et al. 2022): the first
 ``head_rounds`` rounds train the head on the frozen encoder, the rest LoRA and head, so the
@@ -25,13 +30,34 @@ def head_rounds(train: TrainConfig, rounds: int) -> int:
     return r1
 
 
-def phase_of_round(train: TrainConfig, rounds: int, server_round: int) -> str:
-    """``head`` or ``lora`` for round ``server_round`` (1-based)."""
+def prototype_round(train: TrainConfig, dp_mode: str, rounds: int, fixed_noise: bool = False) -> bool:
+    """True when round 1 releases DP prototypes: ``proto_fraction`` > 0, head or lp-ft mode, at
+    least 2 rounds, sample-level DP with an epsilon target (not a fixed noise multiplier) or no
+    DP. Otherwise the run has no prototype round (client-level DP clips whole updates, which
+    would destroy the class sums)."""
+    return (train.proto_fraction > 0 and train.train_mode != "lora" and rounds >= 2
+            and (dp_mode == "none" or (dp_mode == "sample" and not fixed_noise)))
+
+
+def phase_of_round(train: TrainConfig, rounds: int, server_round: int, dp_mode: str | None = None,
+                   fixed_noise: bool = False) -> str:
+    """``proto``, ``head`` or ``lora`` for round ``server_round`` (1-based); ``dp_mode`` None: what
+    the model trains in that round, leaving the prototype release aside."""
+    if server_round == 1 and dp_mode is not None and prototype_round(train, dp_mode, rounds, fixed_noise):
+        return "proto"
     return "head" if server_round <= head_rounds(train, rounds) else "lora"
 
 
-def phase_split_text(train: TrainConfig, rounds: int) -> str:
+def phase_split_text(train: TrainConfig, rounds: int, dp_mode: str = "none", fixed_noise: bool = False) -> str:
     """One line for the printed plan: which rounds train what."""
+    text = _phase_text(train, rounds)
+    if prototype_round(train, dp_mode, rounds, fixed_noise):
+        share = f" ({train.proto_fraction:.0%} of each owner's epsilon)" if dp_mode == "sample" else ""
+        text += f"\n  round 1: prototype head from per-class sums{share}; training starts in round 2"
+    return text
+
+
+def _phase_text(train: TrainConfig, rounds: int) -> str:
     r1 = head_rounds(train, rounds)
     if r1 == rounds:
         return f"training: head only (frozen encoder), rounds 1-{rounds}"
@@ -44,7 +70,7 @@ def phase_split_text(train: TrainConfig, rounds: int) -> str:
 
 def plan_phases_text(cfg: RunConfig, num_examples: list[int]) -> str:
     """The training split, and for lp-ft under DP-SGD how the first owner's budget divides."""
-    text = phase_split_text(cfg.train, cfg.fed.rounds)
+    text = phase_split_text(cfg.train, cfg.fed.rounds, cfg.privacy.dp, cfg.privacy.noise_multiplier is not None)
     r1 = head_rounds(cfg.train, cfg.fed.rounds)
     if cfg.privacy.dp == "sample" and 0 < r1 < cfg.fed.rounds and num_examples:
         from fedflm.privacy.calibration import phase_split

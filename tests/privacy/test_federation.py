@@ -21,7 +21,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 def test_plan_uses_q_batch_over_n_and_opacus_epoch_length() -> None:
     # Prepare
-    dp, train = DPConfig(epsilon=4.0), TrainConfig(batch_size=20, local_epochs=2, local_steps=0)
+    dp, train = DPConfig(epsilon=4.0), TrainConfig(batch_size=20, local_epochs=2, local_steps=0,
+                                                    proto_fraction=0.0)  # DP-SGD in every round
 
     # Execute
     plan = owner_plan(dp, train, rounds=3, num_examples=400)
@@ -126,7 +127,7 @@ def test_round_past_the_cap_is_refused_before_training(tmp_path: Path) -> None:
 def test_train_private_keeps_one_plan_for_the_whole_run(tmp_path: Path) -> None:
     # Prepare: target epsilon 3 over 3 rounds; the owner already spent some in another run
     cfg = RunConfig.from_flat({"epsilon": 3.0, "rounds": 3, "batch_size": 10, "local_epochs": 1, "privacy_state": str(tmp_path),
-                               "run_id": "run-2"})
+                               "run_id": "run-2", "proto_fraction": 0.0})  # DP-SGD in every round
     owner = client_owner(cfg, {}, 0)
     owner.record("run-1", 1, 2.0, 0.25, 4, 1.0)
 

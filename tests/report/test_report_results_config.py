@@ -12,7 +12,7 @@ import pytest
 
 from fedflm.errors import DataError
 from fedflm.bench.recipes import Recipe, load_recipe
-from fedflm.report.results import load_rows, make_row, write_row
+from fedflm.report.results import load_rows, make_row, model_label, write_row
 
 SCRIPT = Path(__file__).resolve().parents[2] / "simulations" / "make_results.py"
 
@@ -142,3 +142,38 @@ def test_generator_script_refuses_a_stale_row(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "ran train.lr = 0.005" in done.stderr
     assert not out.exists()
+
+
+def test_rows_from_before_training_modes_are_the_old_lora_model_not_todays_default(tmp_path: Path) -> None:
+    # Prepare: seed 0 ran before train_mode existed (LoRA on the CLS pooler); seed 1 ran head mode
+    _write(tmp_path, 0, CONFIG)
+    _write(tmp_path, 1, _config(fed__seed=1, train__train_mode="head", model__pooling="auto"))
+
+    # Execute / Assert: not one config, although today's default train_mode is head
+    with pytest.raises(DataError, match=r"model.pooling = 'auto'.* ran it with 'cls-pooler'"):
+        load_rows(tmp_path)
+
+
+def test_model_label_tells_the_old_lora_model_from_head_mode() -> None:
+    # Execute
+    old = model_label(CONFIG)
+    head = model_label(_config(train__train_mode="head", model__pooling="auto"))
+    proto = model_label(_config(train__train_mode="head", model__pooling="auto", train__proto_fraction=0.5))
+    lora = model_label(_config(train__train_mode="lora", model__pooling="auto"))
+
+    # Assert
+    assert old == "all-MiniLM-L6-v2 (22.7 M) + LoRA r=8, random head on the CLS pooler (before issue 15)"
+    assert head == "all-MiniLM-L6-v2 (22.7 M), linear head only (frozen encoder, auto pooling)"
+    assert "LoRA" not in head and proto.endswith(", DP-prototype init")
+    assert lora == "all-MiniLM-L6-v2 (22.7 M) + LoRA r=8"
+
+
+def test_a_head_row_from_before_prototypes_does_not_match_a_recipe_that_now_trains_them(tmp_path: Path) -> None:
+    # Prepare: a head-mode row without proto_fraction (it trained no prototype head); the recipe
+    # leaves proto_fraction at today's default (> 0)
+    recipe = _recipe(tmp_path)
+    _write(tmp_path / "results", 0, _config(train__train_mode="head", model__pooling="auto"))
+
+    # Execute / Assert
+    with pytest.raises(DataError, match=r"ran train.proto_fraction = 0.0, but .* now says 0.8"):
+        load_rows(tmp_path / "results", {"r": recipe})

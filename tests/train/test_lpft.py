@@ -39,7 +39,8 @@ def test_head_rounds_by_mode() -> None:
 
 def test_lp_ft_plan_splits_one_budget_and_keeps_the_total_under_target() -> None:
     # Prepare
-    cfg = RunConfig(train=TrainConfig(train_mode="lp-ft", head_rounds=3, batch_size=32, local_steps=10),
+    cfg = RunConfig(train=TrainConfig(train_mode="lp-ft", head_rounds=3, batch_size=32, local_steps=10,
+                                      proto_fraction=0.0),  # DP-SGD in every round (prototypes: tests/privacy)
                     fed=FedConfig(rounds=8), privacy=DPConfig(epsilon=3.0))
 
     # Execute
@@ -59,7 +60,8 @@ def test_an_lp_ft_run_trains_both_phases_into_one_ledger(tiny_model_dir: Path, s
     data = TokenizedDataset(Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]}),
                             load_tokenizer(ModelConfig(model=str(tiny_model_dir))), 32)
     cfg = RunConfig(model=ModelConfig(model=str(tiny_model_dir), lora_layers=1),
-                    train=TrainConfig(train_mode="lp-ft", head_rounds=2, batch_size=12, local_steps=3, lr=0.05),
+                    train=TrainConfig(train_mode="lp-ft", head_rounds=2, batch_size=12, local_steps=3, lr=0.05,
+                                      proto_fraction=0.0),
                     fed=FedConfig(rounds=4), privacy=DPConfig(epsilon=3.0, privacy_state=str(tmp_path), run_id="r1"))
     model = build_model(cfg.model, ("negative", "positive"), seed=0)
     owner = client_owner(cfg, {}, 0)

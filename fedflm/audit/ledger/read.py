@@ -33,7 +33,7 @@ from fedflm.audit.ledger.findings import FAIL, WARN, Finding
 from fedflm.audit.ledger.keyfile import canonical_json, entry_mac
 
 GENESIS = "0" * 64
-MECHANISMS = ("dpsgd-poisson-gaussian", "client-gaussian")
+MECHANISMS = ("dpsgd-poisson-gaussian", "client-gaussian", "gaussian-class-sums")  # class sums: q = 1, 1 step
 ACCOUNTANTS = ("rdp", "prv")
 FIELDS = ("version", "owner_id", "run_id", "round", "mechanism", "noise_multiplier", "sample_rate",
           "steps", "max_grad_norm", "delta", "accountant", "epsilon", "epsilon_cap", "timestamp",

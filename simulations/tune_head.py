@@ -1,0 +1,136 @@
+"""Fast head-mode tuning on a validation split carved from the TRAINING file (never dev/test).
+
+Head mode trains a linear head on the frozen encoder's sentence vectors, so a whole federated
+DP run can be replayed in one process on vectors computed once: the same partition
+(``fedflm.fl.client_data``), the same DP-SGD code (``make_private`` + ``train_local``), the
+same calibration (``fedflm.privacy.calibration``, prototype step included), uniform FedAvg as
+the server does under DP. Only the Flower transport is skipped, so a setting takes seconds
+instead of minutes; the chosen setting is then confirmed with ``fedflm sweep`` / the recipes.
+
+    python simulations/tune_head.py --dataset banking77 --samples-per-client 300 \\
+        --grid lr=0.01,0.05 --grid proto_fraction=0,0.5 --epsilon 8
+
+Prints one line per setting: validation accuracy and the epsilon each owner spent.
+The vectors are kept in memory only (this process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import time
+import warnings
+
+import torch
+
+from fedflm.config import RunConfig
+from fedflm.fl.client_data import all_partitions, federated_data
+from fedflm.models.lora import build_model, load_tokenizer, pooled_classifier
+from fedflm.privacy.accounting import epsilon
+from fedflm.privacy.dp import SecureModeOffWarning, make_private, release
+from fedflm.privacy.federation import owner_plan, prototype_sigma
+from fedflm.privacy.prototypes import noisy_class_sums, prototype_head
+from fedflm.sweep.grid import validation_config
+from fedflm.train.batching import TokenizedDataset
+from fedflm.train.cache import FeatureCollator, HeadTail, _Rows, _run_frozen
+from fedflm.train.local import evaluate, train_local
+from fedflm.train.phases import phase_of_round
+
+warnings.filterwarnings("ignore", category=SecureModeOffWarning)
+
+
+def _vectors(cfg: RunConfig):
+    data = federated_data(cfg.data, cfg.fed.seed)
+    parts = all_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
+    model = build_model(cfg.model, data.label_names, cfg.fed.seed)
+    clf, tok = pooled_classifier(model), load_tokenizer(cfg.model)
+    dev = torch.device("cpu")
+
+    def vecs(ds):
+        return torch.stack(_run_frozen(clf, TokenizedDataset(ds, tok, cfg.data.max_length), dev, None))
+
+    owners = [(vecs(p), torch.as_tensor(p["label"])) for p in parts]
+    val = (vecs(data.eval), torch.as_tensor(data.eval["label"]))
+    k = len(data.label_names)
+    head = torch.nn.Linear(owners[0][0].shape[1], k)
+    torch.nn.init.zeros_(head.weight), torch.nn.init.zeros_(head.bias)
+    return owners, val, k, head
+
+
+def _loader(x, y, batch, seed):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.utils.data.DataLoader(_Rows(list(x), y.tolist()), batch_size=batch, shuffle=True, generator=gen,
+                                       collate_fn=FeatureCollator(x.shape[1]))
+
+
+def run_setting(cfg: RunConfig, owners, val, k: int, head0: torch.nn.Module) -> dict:
+    dp, train = cfg.privacy, cfg.train
+    head = copy.deepcopy(head0)
+    proto = phase_of_round(train, cfg.fed.rounds, 1, dp.dp) == "proto"
+    sigma_p = prototype_sigma(dp, train, cfg.fed.rounds)
+    eps = []
+    if proto:  # round 1: the owners' class sums (noisy under DP), summed, set the head
+        sums = sum(noisy_class_sums(x, y, k, sigma_p or 0.0, torch.Generator().manual_seed(1000 * cfg.fed.seed + i))
+                   for i, (x, y) in enumerate(owners))
+        head.load_state_dict(prototype_head(sums, train.proto_scale))
+        if sigma_p:
+            eps.append(epsilon([(sigma_p, 1.0, 1)], dp.delta, dp.accountant))
+    for r in range(2 if proto else 1, cfg.fed.rounds + 1):
+        states = []
+        for i, (x, y) in enumerate(owners):
+            local = copy.deepcopy(head)
+            module, loader = HeadTail(local), _loader(x, y, train.batch_size, 7919 * r + i)
+            if dp.dp == "sample":
+                plan = owner_plan(dp, train, cfg.fed.rounds, len(y))
+                made = {}
+
+                def privatize(m, o, l, plan=plan, made=made, seed=r * 100 + i):
+                    made["m"], o, l = make_private(m, o, l, noise_multiplier=plan.noise_multiplier,
+                                                   max_grad_norm=dp.max_grad_norm, noise_seed=seed)
+                    return made["m"], o, l
+                train_local(module, loader, train, torch.device("cpu"), privatize)
+                release(made["m"])
+                done = r - 1 if proto else r
+                eps.append(epsilon([(sigma_p, 1.0, 1)] * bool(sigma_p)
+                                   + [(plan.noise_multiplier, plan.sample_rate, plan.steps_per_round)] * done,
+                                   dp.delta, dp.accountant))
+            else:
+                train_local(module, loader, train, torch.device("cpu"))
+            states.append(local.state_dict())
+        head.load_state_dict({n: torch.stack([s[n] for s in states]).mean(0) for n in states[0]})
+    vx, vy = val
+    vl = torch.utils.data.DataLoader(_Rows(list(vx), vy.tolist()), batch_size=512,
+                                     collate_fn=FeatureCollator(vx.shape[1]))
+    res = evaluate(HeadTail(head), vl, torch.device("cpu"), k)
+    return {"val_accuracy": res.metrics["accuracy"], "epsilon_max": max(eps) if eps else None}
+
+
+def main() -> None:
+    torch.set_num_threads(1)  # a shared 2-core machine: no OpenMP spinning
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--grid", action="append", default=[], help="KEY=V1,V2 (a RunConfig flat key)")
+    ap.add_argument("--set", action="append", default=[], help="KEY=V (a RunConfig flat key)")
+    ap.add_argument("--save-vectors", default="", help="write the vectors here (public data only) ...")
+    ap.add_argument("--vectors", default="", help="... and read them back on the next call (same --set data keys)")
+    args = ap.parse_args()
+    fixed = dict(s.split("=", 1) for s in args.set)
+    base = validation_config(RunConfig.from_flat({"train_mode": "head", "eval_fraction": 0.1, **fixed}))
+    t0 = time.perf_counter()
+    owners, val, k, head0 = _vectors(base) if not args.vectors else torch.load(args.vectors, weights_only=False)
+    if args.save_vectors:  # public data sets only: the vectors of a real owner never go to disk
+        torch.save((owners, val, k, head0), args.save_vectors)
+    print(f"# vectors: {sum(len(y) for _, y in owners)} training rows in {len(owners)} owners, "
+          f"{len(val[1])} validation rows, {time.perf_counter() - t0:.0f} s", flush=True)
+    grid = [(g.split("=", 1)[0], g.split("=", 1)[1].split(",")) for g in args.grid]
+    for combo in itertools.product(*(v for _, v in grid)):
+        setting = {key: v for (key, _), v in zip(grid, combo)}
+        cfg = RunConfig.from_flat({**fixed, **setting}, base=base)
+        t1 = time.perf_counter()
+        row = run_setting(cfg, owners, val, k, head0)
+        print(json.dumps({**setting, **row, "seconds": round(time.perf_counter() - t1, 1)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
