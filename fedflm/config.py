@@ -301,8 +301,6 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_combination(self)
-
-    def __post_init__(self) -> None:
         _check(not (self.train.resample == "oversample" and self.privacy.dp == "sample"),
                "resample 'oversample' is refused under dp 'sample': duplicated records would count as "
                "independent samples in DP-SGD's sampling rate q; use --loss weighted or --resample undersample")
