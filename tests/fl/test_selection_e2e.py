@@ -22,7 +22,7 @@ def stopped_run(tiny_model_dir, tmp_path_factory):
         "dataset": "sst2", "model": str(tiny_model_dir), "clients": 2, "rounds": ROUNDS, "partition": "iid",
         "samples_per_client": 64, "eval_samples": 128, "val_fraction": 0.5, "patience": PATIENCE,
         "max_length": 32, "batch_size": BATCH, "lr": 0.3, "lr_schedule": "exponential:0.000001",
-        "loss": "weighted", "resample": "undersample", "dp": "sample", "epsilon": 8.0,
+        "loss": "weighted", "resample": "undersample", "dp": "sample", "epsilon": 8.0, "proto_fraction": 0.0,
         "out": str(tmp_path_factory.mktemp("runs") / "early-stop"), "seed": 3})
 
 
@@ -65,4 +65,4 @@ def test_rounds_not_run_spend_nothing_and_undersampling_sets_q(stopped_run) -> N
         assert [e["round"] for e in entries] == list(range(1, ran + 1))
         assert all(e["sample_rate"] == pytest.approx(BATCH / kept) for e in entries)
     spent = max(e["epsilon"] for v in ledgers.values() for e in v)
-    assert summary["selection"]["epsilon_spent_max"] == pytest.approx(spent, abs=0.005)  # rows carry 2 decimals
+    assert spent <= summary["selection"]["epsilon_spent_max"] <= spent + 0.01  # rows round up to 2 decimals
