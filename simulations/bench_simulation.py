@@ -30,7 +30,7 @@ import torch  # noqa: E402
 
 import fedflm  # noqa: E402
 from fedflm.config import RunConfig  # noqa: E402
-from fedflm.fl.client_data import all_partitions, federated_data  # noqa: E402
+from fedflm.fl.client_data import lazy_partitions, federated_data  # noqa: E402
 from fedflm.models.lora import (build_model, get_adapter_state, load_tokenizer,  # noqa: E402
                                 resolve_device, set_adapter_state)
 from fedflm.train.batching import TokenizedDataset, eval_loader, train_loader  # noqa: E402
@@ -81,7 +81,7 @@ class PeakRSS:
 def plain_round(cfg: RunConfig) -> float:
     """Seconds for one round's work without Flower/Ray: every client trains, then evaluate."""
     data = federated_data(cfg.data, cfg.fed.seed)
-    parts = all_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
+    parts = lazy_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
     model = build_model(cfg.model, data.label_names, cfg.fed.seed)
     tok = load_tokenizer(cfg.model)
     device = resolve_device(cfg.model.device)

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from fedflm.config import RunConfig
 from fedflm.data.partition import PartitionStats, partition_stats
 from fedflm.errors import FederationError, FedflmError
-from fedflm.fl.client_data import all_partitions, federated_data, prepare_client_stores
+from fedflm.fl.client_data import lazy_partitions, federated_data, prepare_client_stores
 from fedflm.fl.rundir import RunDir, default_run_dir
 
 SERVER_APP = "server.app:app"
@@ -49,8 +49,8 @@ def prepare_run(cfg: RunConfig) -> tuple[RunConfig, RunDir, list[PartitionStats]
     if not cfg.privacy.privacy_state:  # simulated owners: a fresh budget per run unless --privacy-state
         cfg = replace(cfg, privacy=replace(cfg.privacy, privacy_state=str(out / "privacy_state")))
     data = federated_data(cfg.data, cfg.fed.seed)
-    parts = all_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
-    stats = partition_stats(list(parts), len(data.label_names))
+    parts = lazy_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
+    stats = partition_stats(parts, len(data.label_names))  # one partition at a time
     rundir = RunDir.create(out, cfg)
     if cfg.data.prepare:
         prepare_client_stores(out, parts)
