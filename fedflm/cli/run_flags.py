@@ -53,6 +53,9 @@ HELP = {
     "secure_mode": "DP noise and sampling from the OS CSPRNG (use in deployment; slower)",
     "privacy_state": "directory of the data owners' privacy state and ledgers; reuse it across runs "
                      "on the same data so that epsilon accumulates (default for simulate: inside the run directory)",
+    "participation": "all: calibrate each owner's noise for training in every round | sampled: for the rounds it "
+                     "is likely sampled in (--fraction-train; 99.9 %% quantile); an owner then refuses any round "
+                     "that would pass its epsilon target",
     "run_id": "this run's id in the privacy ledgers (default: run directory name + random suffix)",
 }
 

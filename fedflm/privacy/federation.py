@@ -25,6 +25,7 @@ from fedflm.errors import PrivacyBudgetExceeded, PrivacyError
 from fedflm.privacy.calibration import NoisePlan, calibrate, fixed_plan
 from fedflm.privacy.dp import make_private, release
 from fedflm.privacy import ledger
+from fedflm.privacy.participation import check_within_target, participation_note, plan_rounds
 from fedflm.privacy.state import OwnerPrivacy
 
 __all__ = ["PrivacyOutcome", "client_owner", "owner_plan", "plan_text", "prior_history", "private_round", "render_plans",
@@ -180,9 +181,11 @@ def train_private(cfg: RunConfig, owner: OwnerPrivacy, num_examples: int, server
     run_id = cfg.privacy.ledger_run_id
     with owner.session():
         entries = owner.entries()
-        plan = owner_plan(cfg.privacy, cfg.train, cfg.fed.rounds, num_examples, prior_history(owner, run_id))
+        plan = owner_plan(cfg.privacy, cfg.train, plan_rounds(cfg), num_examples, prior_history(owner, run_id))
         if guard is not None:
             guard(entries, plan)
+        if cfg.privacy.participation == "sampled":  # calibrated for fewer rounds than R: enforce the target
+            check_within_target(owner, plan)
         result, eps = private_round(owner, plan, run_id=run_id, server_round=server_round,
                                     max_grad_norm=cfg.privacy.max_grad_norm, train=train,
                                     secure_mode=cfg.privacy.secure_mode, noise_seed=noise_seed)
@@ -213,10 +216,10 @@ def plan_text(cfg: RunConfig, num_examples: Sequence[int]) -> str:
         if dp.privacy_state:  # owners that persist across runs may have spent already
             prior = prior_history(client_owner(cfg, {}, pid), dp.run_id or "")
         try:
-            plans[f"client-{pid}"] = owner_plan(dp, cfg.train, cfg.fed.rounds, n, prior)
+            plans[f"client-{pid}"] = owner_plan(dp, cfg.train, plan_rounds(cfg), n, prior)
         except PrivacyBudgetExceeded:
             refused.append(f"client-{pid}")
-    text = render_plans(plans)
+    text = render_plans(plans) + (f"\n{note}" if (note := participation_note(cfg)) else "")
     if refused:
         text += f"\n  budget already spent, will refuse: {', '.join(refused)}"
     if dp.max_epsilon is not None:
