@@ -74,3 +74,21 @@ def test_bad_resource_requests_name_the_value(kwargs, message) -> None:
     # Execute / Assert
     with pytest.raises(ConfigError, match=message):
         SimResources(**kwargs)
+
+
+def test_the_start_table_of_1000_clients_shows_their_spread() -> None:
+    # Prepare
+    from rich.console import Console
+
+    from fedflm.cli.display import client_table
+    from fedflm.data.partition import PartitionStats
+    stats = [PartitionStats(i, 8 + i % 3, (i % 9, 8 + i % 3 - i % 9)) for i in range(1000)]
+
+    # Execute
+    console = Console(width=120, record=True)
+    console.print(client_table(stats, ("neg", "pos")))
+    text = console.export_text()
+
+    # Assert: two rows of quantiles, not 1,000 rows
+    assert len(text.splitlines()) < 12 and "Clients (1000; spread over clients)" in text
+    assert "examples" in text and "labels present" in text

@@ -109,3 +109,17 @@ def test_the_plan_printed_before_training_states_the_participations(tmp_path: Pa
     # Assert
     assert "p = 0.1 per round" in text and "k = 9 participations" in text
     assert "partial participation" not in plan_text(_cfg(tmp_path / "b", "all"), [40, 40])
+
+
+def test_the_plan_of_1000_owners_fits_on_a_screen(tmp_path: Path) -> None:
+    # Prepare: 1,000 owners of equal size, then 1,000 owners of 40 distinct sizes
+    cfg = _cfg(tmp_path, "sampled", clients=1000, fraction_train=0.02)
+
+    # Execute
+    same = plan_text(cfg, [40] * 1000)
+    varied = plan_text(cfg, [40 + i % 40 for i in range(1000)])
+
+    # Assert: one line for 1,000 identical plans; five representative owners when sizes differ
+    assert len(same.splitlines()) <= 6 and "1000 owners" in same
+    assert len(varied.splitlines()) <= 10 and "1000 owners of 40 sizes" in varied
+    assert {"client-0", "client-999"} <= {line.split()[0] for line in varied.splitlines()[2:7]}  # 40 and 79 rows
