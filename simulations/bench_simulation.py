@@ -162,8 +162,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=10, help="clients of part 1 (all sampled)")
     ap.add_argument("--samples", type=int, default=32, help="rows per client in part 1")
-    ap.add_argument("--scale", default="10:1.0,100:0.1,300:0.0334,1000:0.01,1000:0.02",
-                    help="OWNERS:FRACTION runs of part 2 (the first is the baseline)")
+    ap.add_argument("--scale", default="10:1.0,1000:0.01,100:0.1,300:0.0334,1000:0.02",
+                    help="OWNERS:FRACTION runs of part 2, in this order (the first is the baseline)")
     ap.add_argument("--samples-many", type=int, default=8, help="rows per owner in part 2")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of each part-2 run")
     ap.add_argument("--skip-ratio", action="store_true", help="part 2 only")
@@ -175,24 +175,25 @@ def main() -> None:
         return
     load_before = os.getloadavg()
     figures: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load_before]}
-    if not args.skip_ratio:
-        figures["ratio"] = ratio_part(args.clients, args.samples)
-        r = figures["ratio"]
-        print(f"part 1, one round, {r['clients']} clients x {r['samples_per_client']} SST-2 rows (LoRA, "
-              f"{BASE['local_steps']} steps) + global eval: plain {r['plain_round_s']:.2f} s, simulated "
-              f"{r['simulated_round_s']:.2f} s, ratio {r['round_overhead_ratio']:.3f}x (goal <= 1.10x)")
-    runs = [_child(int(o), float(f), args.samples_many, args.rounds)
-            for o, f in (item.split(":") for item in args.scale.split(","))]
-    base = runs[0]
-    print(f"part 2, {args.samples_many} rows per owner, {args.rounds} rounds, s/round = mean of rounds 2..")
+    print(f"part 2, {args.samples_many} rows per owner, {args.rounds} rounds, s/round = mean of rounds 2..", flush=True)
     print(f"  {'owners':>7}{'fraction':>10}{'sampled':>9}{'peak RSS GB':>13}{'s/round':>9}{'x base':>8}"
-          f"{'s/round/sampled':>17}")
-    for run in runs:
-        run["s_per_round_vs_base"] = round(run["s_per_round"] / base["s_per_round"], 3)
+          f"{'s/round/sampled':>17}", flush=True)
+    runs: list[dict[str, Any]] = []
+    for item in args.scale.split(","):  # one at a time, each printed as soon as it ends
+        owners, fraction = item.split(":")
+        run = _child(int(owners), float(fraction), args.samples_many, args.rounds)
+        run["s_per_round_vs_base"] = round(run["s_per_round"] / (runs or [run])[0]["s_per_round"], 3)
+        runs.append(run)
         per = run["s_per_round"] / max(1, run["sampled_per_round"])
         print(f"  {run['owners']:>7}{run['fraction_train']:>10.4g}{run['sampled_per_round']:>9}"
-              f"{run['peak_rss_gb']:>13.2f}{run['s_per_round']:>9.2f}{run['s_per_round_vs_base']:>8.2f}{per:>17.3f}")
+              f"{run['peak_rss_gb']:>13.2f}{run['s_per_round']:>9.2f}{run['s_per_round_vs_base']:>8.2f}{per:>17.3f}"
+              f"   (load {os.getloadavg()[0]:.1f})", flush=True)
     figures["scale"] = runs
+    if not args.skip_ratio:
+        figures["ratio"] = r = ratio_part(args.clients, args.samples)
+        print(f"part 1, one round, {r['clients']} clients x {r['samples_per_client']} SST-2 rows (LoRA, "
+              f"{BASE['local_steps']} steps) + global eval: plain {r['plain_round_s']:.2f} s, simulated "
+              f"{r['simulated_round_s']:.2f} s, ratio {r['round_overhead_ratio']:.3f}x (goal <= 1.10x)", flush=True)
     figures["load_after"] = [round(x, 2) for x in os.getloadavg()]
     print(f"load average before {figures['load_before']}, after {figures['load_after']} ({os.cpu_count()} CPUs)")
     print("BENCH_JSON " + json.dumps(figures))
