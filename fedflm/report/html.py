@@ -87,6 +87,13 @@ def _summary_section(run: RunData) -> str:
             ("wall time (s)", summary.get("wall_time_s")),
             ("bytes per client per round", summary.get("bytes_per_client_per_round"))]
     rows += [(f"final {key}", value) for key, value in final.items() if key != "round"]
+    sim = summary.get("simulation") or {}  # issue 24: where the simulated clients ran
+    if sim:
+        peak = sim.get("client_worker_peak_rss_bytes")
+        rows += [("clients ran on", f"Ray ({sim.get('ray_address')}), device {sim.get('device')}"),
+                 ("each client reserved", ", ".join(f"{k} {v:g}" for k, v in sim.get("client_resources", {}).items())),
+                 ("clients at once", sim.get("clients_at_once")),
+                 ("client worker peak RSS (MB)", None if peak is None else round(peak / 2**20, 1))]
     return _section("summary", "Summary", _table(("item", "value"), rows))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +93,22 @@ def test_many_client_figures_are_real_pngs(tmp_path: Path, name: str) -> None:
 
     # Assert
     _assert_real_png(path)
+
+
+def test_the_summary_says_where_the_clients_ran(tmp_path: Path) -> None:
+    # Prepare: the simulation record fedflm.simulate adds to summary.json
+    run = _many_client_run(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["simulation"] = {"backend": "ray", "ray_address": "127.0.0.1:6379", "device": "cpu",
+                             "client_resources": {"num_cpus": 2.0, "num_gpus": 0.25}, "clients_at_once": 4,
+                             "client_worker_peak_rss_bytes": 512 * 2**20}
+    (run / "summary.json").write_text(json.dumps(summary))
+
+    # Execute
+    text = write_report(run).read_text()
+
+    # Assert
+    assert "<td>clients ran on</td><td>Ray (127.0.0.1:6379), device cpu</td>" in text
+    assert "<td>each client reserved</td><td>num_cpus 2, num_gpus 0.25</td>" in text
+    assert "<td>clients at once</td><td>4</td>" in text
+    assert re.search(r"<td>client worker peak RSS \(MB\)</td><td>512(\.0)?</td>", text)
