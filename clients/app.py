@@ -26,7 +26,6 @@ from flwr.app import ConfigRecord, Context, Error, Message, MetricRecord, Record
 from flwr.clientapp import ClientApp
 
 from fedflm.config import ModelConfig, RunConfig
-from fedflm.data.keys import read_key_file
 from fedflm.deploy.node_data import is_deployed, owner_dataset, owner_partition_id
 from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
@@ -42,6 +41,7 @@ from fedflm.owner.settings import DP_MODES, OwnerPolicy, OwnerSettings
 from fedflm.privacy.dp import SecureModeOffWarning
 from fedflm.privacy.federation import PrivacyOutcome, state_root, train_private
 from fedflm.privacy.state import OwnerPrivacy
+from fedflm.protect.keys import read_key_file
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.plan import owner_cache, round_module  # issue 15: train modes + frozen-feature cache
 from fedflm.train.local import train_local

@@ -1,6 +1,6 @@
 """Benchmark: de-identification recall / precision per entity type, on text it was not tuned on.
 
-(a) fedflm's generator (fedflm/data/deid_synth.py: Faker values in 26 locales, our
+(a) fedflm's generator (fedflm/protect/deid_synth.py: Faker values in 26 locales, our
     evaluation templates) with EVERY record in three case variants (as written, all
     lower, all upper) and person names drawn ONLY from held-out lists: the names of
     8 Faker locales that neither the name lexicon nor the learned model's training
@@ -10,7 +10,7 @@
 (c) real text with no PII labelled: records changed per 1,000 on the built-in SST-2
     dev and Banking77 test copies (every change is a false positive or a real name).
 
-Scoring (fedflm/data/deid_synth.py:score): a value counts as recalled only if ALL its
+Scoring (fedflm/protect/deid_synth.py:score): a value counts as recalled only if ALL its
 letters and digits are masked (by a span of any type); precision of a type = share of
 masked spans of that type that overlap a labelled value of that type.
 Throughput: records / CPU seconds of this single-threaded process (one core).
@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from fedflm.data.deid import ENGINES, HIGH_RISK, DeidConfig, Deidentifier, Span  # noqa: E402
-from fedflm.data.deid_lexicon import HELDOUT_LOCALES, build_lexicon, heldout_names  # noqa: E402
-from fedflm.data.deid_synth import LOCALES, Gold, Record, case_variants, generate, score  # noqa: E402
+from fedflm.protect.deid import ENGINES, HIGH_RISK, DeidConfig, Deidentifier, Span  # noqa: E402
+from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, build_lexicon, heldout_names  # noqa: E402
+from fedflm.protect.deid_synth import LOCALES, Gold, Record, case_variants, generate, score  # noqa: E402
 
 BUILTIN = ROOT / "fedflm" / "data" / "builtin"
 PRESIDIO = ROOT / "simulations" / "data" / "presidio_synth_dataset_v2.json.gz"

@@ -46,14 +46,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from fedflm.config import RunConfig  # noqa: E402
-from fedflm.data.keys import write_key_file  # noqa: E402
-from fedflm.data.store import StoreWriter  # noqa: E402
 from fedflm.deploy.certs import make_certs  # noqa: E402
 from fedflm.deploy.client import ClientOptions, start_client  # noqa: E402
 from fedflm.deploy.node_supervisor import NodeSupervisor  # noqa: E402
 from fedflm.deploy.procs import free_port  # noqa: E402
 from fedflm.deploy.server import ServerOptions, ServerRun  # noqa: E402
 from fedflm.fl.client_data import client_partition  # noqa: E402
+from fedflm.protect.keys import write_key_file  # noqa: E402
+from fedflm.protect.store import StoreWriter  # noqa: E402
 
 _CONN = re.compile(r"^\S+\s+\S+\s+(\S+)\s+(\S+)\s+users:\(\(.*?pid=(\d+)")
 _BYTES = re.compile(r"bytes_(sent|received):(\d+)")

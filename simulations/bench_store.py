@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from fedflm.data import store_format as fmt  # noqa: E402
-from fedflm.data.keys import generate_key  # noqa: E402
-from fedflm.data.store import StoreWriter, open_store  # noqa: E402
+from fedflm.protect import store_format as fmt  # noqa: E402
+from fedflm.protect.keys import generate_key  # noqa: E402
+from fedflm.protect.store import StoreWriter, open_store  # noqa: E402
 
 TARGET_MB_S = 1000.0
 

@@ -76,16 +76,16 @@ MUTANTS = (
            ("tests/cli/test_audit_cli.py",)),
     Mutant("shard-checksum-not-compared",
            "a shard's SHA-256 is never compared with the manifest's",
-           (Edit("fedflm/data/store.py", 'if hashlib.sha256(blob).hexdigest() != entry["sha256"]:',
+           (Edit("fedflm/protect/store.py", 'if hashlib.sha256(blob).hexdigest() != entry["sha256"]:',
                  "if False:"),),
-           ("tests/data/test_store_crypto.py",)),
+           ("tests/protect/test_store_crypto.py",)),
     Mutant("manifest-aad-empty",
            "the manifest's clear header is not authenticated (empty AAD on both sides)",
-           (Edit("fedflm/data/store_format.py", "return head + seal(key, canonical(body), head)",
+           (Edit("fedflm/protect/store_format.py", "return head + seal(key, canonical(body), head)",
                  'return head + seal(key, canonical(body), b"")'),
-            Edit("fedflm/data/store_format.py", "unseal(key, data[offset:], data[:offset], f\"{where}\")",
+            Edit("fedflm/protect/store_format.py", "unseal(key, data[offset:], data[:offset], f\"{where}\")",
                  'unseal(key, data[offset:], b"", f"{where}")')),
-           ("tests/data/test_store_crypto.py",)),
+           ("tests/protect/test_store_crypto.py",)),
 )
 
 

@@ -1,15 +1,15 @@
 """Train fedflm's learned PII detector (spaCy NER: PERSON, STREET_ADDRESS) on synthetic data.
 
-Data: :func:`fedflm.data.deid_train_data.generate_training` (Faker values from the
+Data: :func:`fedflm.protect.deid_train_data.generate_training` (Faker values from the
 training locales only, training templates, case and layout augmentation, PII-free
 sentences from the built-in train splits). 5 % of it is carved off as the
 validation split that picks the epoch; no evaluation set is used here.
 
     python simulations/train_deid_ner.py [--n 30000] [--negatives 8000] [--epochs 12] \
-        [--minutes 20] [--out fedflm/data/deid_model]
+        [--minutes 20] [--out fedflm/protect/deid_model]
 
 Writes the model directory and prints its SHA-256 (paste it into
-``fedflm/data/deid_ner.py:MODEL_SHA256``).
+``fedflm/protect/deid_ner.py:MODEL_SHA256``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from fedflm.data.deid_ner import model_sha256  # noqa: E402
-from fedflm.data.deid_train_data import LABELS, generate_training  # noqa: E402
+from fedflm.protect.deid_ner import model_sha256  # noqa: E402
+from fedflm.protect.deid_train_data import LABELS, generate_training  # noqa: E402
 
 NER_CONFIG = {"model": {
     "@architectures": "spacy.TransitionBasedParser.v2", "state_type": "ner", "extra_state_tokens": False,
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--minutes", type=float, default=20.0, help="stop after this much training time")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=ROOT / "fedflm" / "data" / "deid_model")
+    parser.add_argument("--out", type=Path, default=ROOT / "fedflm" / "protect" / "deid_model")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     spacy.util.fix_random_seed(args.seed)

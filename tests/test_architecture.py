@@ -13,18 +13,43 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "fedflm"
 
+#: What the owner's protection pipeline may import of fedflm: itself, the base modules and the locator of the
+#: shipped data files (the de-identification vocabulary is read from the built-in train splits). An owner's
+#: auditor then reads exactly fedflm/protect/ and these files to know everything that touches raw text.
+PROTECT_MAY_IMPORT = ("fedflm.protect", "fedflm.errors", "fedflm.io", "fedflm.jsonl", "fedflm.data.builtin_files")
+
+
+def _every_module() -> list[str]:
+    return sorted(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+                  for p in PACKAGE.rglob("*.py"))
+
+
+def _forbidden_but(allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """Every fedflm module that is neither in ``allowed`` nor a package on the way to one of them."""
+    def kept(module: str) -> bool:
+        return any(module == a or module.startswith(a + ".") or a.startswith(module + ".") for a in allowed)
+    return tuple(m for m in _every_module() if m != "fedflm" and not kept(m))
+
+
+#: Every other fedflm module, plus the training and Flower stacks: the protection pipeline trains nothing.
+PROTECT_FORBIDDEN = (*_forbidden_but(PROTECT_MAY_IMPORT), "flwr", "torch", "transformers", "peft", "opacus")
+
 #: (rule, modules it applies to (prefixes), forbidden imports (prefixes)); checked transitively.
 RULES = [
+    ("the protection pipeline imports only itself, errors, io, jsonl and builtin_files", ("fedflm.protect",),
+     PROTECT_FORBIDDEN),
+    ("simulation data sets do not use the protection pipeline", ("fedflm.data",), ("fedflm.protect",)),
     ("the library never imports the Flower apps", ("fedflm",), ("server", "clients")),
     ("fedflm.fl does not depend on fedflm.report", ("fedflm.fl",), ("fedflm.report",)),
     ("data and privacy know nothing of Flower", ("fedflm.data", "fedflm.privacy"), ("flwr", "fedflm.fl")),
     ("reports read run directories; they run no training",
-     ("fedflm.report",), ("fedflm.fl", "fedflm.train", "fedflm.models", "fedflm.privacy", "fedflm.bench")),
+     ("fedflm.report",),
+     ("fedflm.fl", "fedflm.train", "fedflm.models", "fedflm.privacy", "fedflm.bench", "fedflm.protect")),
     ("the ledger audit is independent of the training code",
      ("fedflm.audit.ledger",),
      ("fedflm.train", "fedflm.models", "fedflm.fl", "fedflm.privacy", "fedflm.deploy", "fedflm.data",
-      "fedflm.audit.empirical", "fedflm.audit.mechanism", "fedflm.owner", "torch", "transformers", "peft",
-      "flwr")),
+      "fedflm.protect", "fedflm.audit.empirical", "fedflm.audit.mechanism", "fedflm.owner", "torch",
+      "transformers", "peft", "flwr")),
 ]
 
 #: Known breaks, listed so that every other one fails: (importing module, forbidden name). Remove an entry
@@ -123,3 +148,17 @@ def test_the_checker_sees_imports_inside_functions_and_through_other_modules() -
 
     # Assert
     assert "fedflm.data.load" in from_api and any(_is(n, "flwr") for n in from_simulation)
+
+
+def test_the_protect_rule_forbids_every_other_module() -> None:
+    # Prepare: the list is computed from the source tree, so it must not come out empty or miss a package
+    expected = {"fedflm.data.load", "fedflm.data.partition", "fedflm.fl.simulation", "fedflm.train.local",
+                "fedflm.models.lora", "fedflm.privacy.dp", "fedflm.deploy.client", "fedflm.owner.settings",
+                "fedflm.report.html", "fedflm.cli.main", "fedflm.config", "fedflm.api"}
+
+    # Execute
+    forbidden = set(PROTECT_FORBIDDEN)
+
+    # Assert
+    assert expected <= forbidden
+    assert not {m for m in forbidden if _is(m, "fedflm.protect")} | (forbidden & set(PROTECT_MAY_IMPORT))

@@ -21,7 +21,7 @@ KEY_HELP = "key file (from 'fedflm data keygen'); default: $FEDFLM_DATA_KEY (hex
 
 def _key(path: Path | None):
     """Load a key, printing permission warnings as one line each on stderr."""
-    from fedflm.data.keys import resolve_key
+    from fedflm.protect.keys import resolve_key
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         key = resolve_key(path)
@@ -31,7 +31,7 @@ def _key(path: Path | None):
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
-    from fedflm.data.keys import write_key_file
+    from fedflm.protect.keys import write_key_file
     key = write_key_file(args.out)
     print(f"wrote a new 256-bit key to {args.out} (mode 0600, key id {key.key_id})")
     print("keep it secret and backed up: without it the data cannot be decrypted")
@@ -39,8 +39,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from fedflm.data.deid import DeidConfig
-    from fedflm.data.prepare import DEID_OFF_WARNING, PrepareConfig, prepare_file
+    from fedflm.protect.deid import DeidConfig
+    from fedflm.protect.prepare import DEID_OFF_WARNING, PrepareConfig, prepare_file
     key = _key(args.key_file)
     deid = args.deid == "on"
     if not deid:
@@ -68,7 +68,7 @@ def _deid_line(report: dict[str, Any]) -> str:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from fedflm.data.store import open_store, verify_store
+    from fedflm.protect.store import open_store, verify_store
     key = _key(args.key_file)
     manifest, status = verify_store(args.store, key)
     body, header = manifest.body, manifest.header
@@ -102,8 +102,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def _print_risk(texts: list[str], top: int) -> None:
     """Residual-risk tokens, on this console only (never logged or saved)."""
-    from fedflm.data.deid_lexicon import common_vocab
-    from fedflm.data.deid_risk import risk_tokens
+    from fedflm.protect.deid_lexicon import common_vocab
+    from fedflm.protect.deid_risk import risk_tokens
     tokens = risk_tokens(texts, common_vocab(), top)
     print(f"residual risk: {len(tokens)} token(s) most likely to be missed names or numbers "
           f"(shown on this console only; review them before training):")
@@ -113,7 +113,7 @@ def _print_risk(texts: list[str], top: int) -> None:
 
 
 def cmd_rotate(args: argparse.Namespace) -> int:
-    from fedflm.data.store import rotate_key
+    from fedflm.protect.store import rotate_key
     old, new = _key(args.key_file), _key(args.new_key_file)
     manifest = rotate_key(args.store, old, new)
     print(f"re-encrypted {len(manifest.body['shards'])} shard(s) of {args.store} under key id "

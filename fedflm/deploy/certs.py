@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from fedflm.data.keys import write_key_file
 from fedflm.errors import ConfigError, KeyFileError
 from fedflm.io import create_private
+from fedflm.protect.keys import write_key_file
 
 __all__ = ["CertBundle", "make_certs", "make_node_key", "check_host", "NODE_NAME_RE"]
 

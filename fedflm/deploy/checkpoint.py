@@ -33,9 +33,9 @@ import torch
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from fedflm.data.keys import DataKey
 from fedflm.errors import DecryptionError, StoreError
 from fedflm.io import write_atomic
+from fedflm.protect.keys import DataKey
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "CHECKPOINT_NAME"]
 

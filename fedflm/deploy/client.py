@@ -22,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fedflm.data.keys import read_key_file
-from fedflm.data.store import read_manifest
 from fedflm.deploy.procs import Proc, flower_bin, flower_env, free_port
 from fedflm.errors import ConfigError, FederationError
 from fedflm.owner.console import CONSOLE_NAME, ConsoleTail
 from fedflm.owner.settings import OwnerPolicy, OwnerSettings
+from fedflm.protect.keys import read_key_file
+from fedflm.protect.store import read_manifest
 
 __all__ = ["ClientOptions", "NODE_CONFIG_NAME", "supernode_argv", "write_node_config", "start_client",
            "run_foreground"]

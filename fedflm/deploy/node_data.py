@@ -18,9 +18,9 @@ from typing import Any
 
 from datasets import Dataset
 
-from fedflm.data.keys import read_key_file
-from fedflm.data.store import open_store, store_label_names
 from fedflm.errors import ConfigError
+from fedflm.protect.keys import read_key_file
+from fedflm.protect.store import open_store, store_label_names
 
 __all__ = ["is_deployed", "owner_dataset", "owner_partition_id"]
 

@@ -43,13 +43,13 @@ from flwr.serverapp import Grid
 from flwr.serverapp.strategy import Strategy
 
 from fedflm.config import RunConfig
-from fedflm.data.keys import DataKey, read_key_file
 from fedflm.deploy import env
 from fedflm.deploy.checkpoint import Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from fedflm.errors import ConfigError, FederationError
 from fedflm.fl.arrays import from_record
 from fedflm.fl.progress import reporter
 from fedflm.io import write_atomic
+from fedflm.protect.keys import DataKey, read_key_file
 
 __all__ = ["QuorumLost", "DeploymentRounds", "DeploymentSession"]
 

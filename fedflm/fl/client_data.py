@@ -51,8 +51,8 @@ def prepare_client_stores(run_dir: Path, parts: Iterable[Dataset]) -> None:
     The ClientApp then reads only its encrypted store (decrypted in memory),
     exactly as a deployed data owner's node does.
     """
-    from fedflm.data.keys import write_key_file
-    from fedflm.data.prepare import prepare_dataset_in_memory_to_store
+    from fedflm.protect.keys import write_key_file
+    from fedflm.protect.prepare import prepare_dataset_in_memory_to_store
 
     for pid, part in enumerate(parts):
         home = owner_dir(run_dir, pid)

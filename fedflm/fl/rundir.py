@@ -16,9 +16,9 @@ from typing import Any
 import tomli_w
 
 from fedflm.config import RunConfig
-from fedflm.data.jsonl import read_jsonl
 from fedflm.errors import ConfigError
 from fedflm.io import write_json_atomic
+from fedflm.jsonl import read_jsonl
 
 MARKER = "INCOMPLETE"
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fedflm.data.jsonl import read_json
 from fedflm.errors import DataError
+from fedflm.jsonl import read_json
 from fedflm.report.results import COMMIT_RE
 
 PREFIX = "BENCH_JSON "

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fedflm.data.jsonl import read_json
 from fedflm.errors import DataError
+from fedflm.jsonl import read_json
 
 SCHEMA_VERSION = 1
 METRIC_KEYS = ("accuracy", "macro_f1", "wall_time_s", "bytes_sent", "epsilon")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fedflm.data.jsonl import read_json, read_jsonl
 from fedflm.errors import DataError
+from fedflm.jsonl import read_json, read_jsonl
 
 METRICS_FILE = "metrics.jsonl"
 CLIENT_METRICS_FILE = "client_metrics.jsonl"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fedflm.cli.data import main
-from fedflm.data.keys import ENV_VAR
+from fedflm.protect.keys import ENV_VAR
 
 
 def _run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:

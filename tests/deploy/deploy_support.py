@@ -13,14 +13,14 @@ import psutil
 import pytest
 
 from fedflm.config import DataConfig, RunConfig
-from fedflm.data.keys import write_key_file
-from fedflm.data.store import StoreWriter
 from fedflm.deploy.certs import make_certs
 from fedflm.deploy.client import ClientOptions, start_client, write_node_config
 from fedflm.deploy.procs import Proc, free_port
 from fedflm.deploy.server import ServerOptions, ServerRun
 from fedflm.fl.client_data import client_partition
 from fedflm.owner.settings import OwnerPolicy
+from fedflm.protect.keys import write_key_file
+from fedflm.protect.store import StoreWriter
 
 NODES = ("node-0", "node-1", "node-2")
 ROOT = Path(__file__).resolve().parents[2]  # the repository: importable from any working directory

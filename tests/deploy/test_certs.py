@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from fedflm.cli.main import main
-from fedflm.data.keys import read_key_file
 from fedflm.deploy.certs import make_certs
 from fedflm.errors import ConfigError
+from fedflm.protect.keys import read_key_file
 
 
 def _mode(path: Path) -> int:

@@ -12,10 +12,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fedflm.data.keys import generate_key
 from fedflm.deploy.checkpoint import (CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng,
                                       save_checkpoint)
 from fedflm.errors import DecryptionError, StoreError
+from fedflm.protect.keys import generate_key
 
 
 def _ckpt(round_: int = 2) -> Checkpoint:

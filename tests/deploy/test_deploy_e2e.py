@@ -14,12 +14,12 @@ import psutil
 import pytest
 
 from deploy_support import NODES, TEST_POLICY, run_config
-from fedflm.data.keys import read_key_file
 from fedflm.deploy.checkpoint import load_checkpoint
 from fedflm.deploy.client import ClientOptions, start_client
-from fedflm.deploy.server import ServerOptions, ServerRun
 from fedflm.deploy.procs import free_port
+from fedflm.deploy.server import ServerOptions, ServerRun
 from fedflm.privacy import ledger
+from fedflm.protect.keys import read_key_file
 from fedflm.report.findings import INSECURE_TRANSPORT_WARNING
 from fedflm.report.html import write_report
 

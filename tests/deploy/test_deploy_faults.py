@@ -12,10 +12,10 @@ import pytest
 
 from deploy_support import NODES, cmdline, run_config, wait_for
 from fedavg_reference import client_update, fedavg, initial_adapter, max_abs_diff
-from fedflm.data.keys import read_key_file
 from fedflm.deploy.checkpoint import load_checkpoint
 from fedflm.deploy.procs import kill_tree
 from fedflm.privacy import ledger
+from fedflm.protect.keys import read_key_file
 
 pytestmark = pytest.mark.slow
 NAMES = ("negative", "positive")

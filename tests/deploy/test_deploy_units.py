@@ -13,8 +13,6 @@ from flwr.common.config import flatten_dict, get_project_config, parse_config_ar
 
 from fedflm.cli.deploy import server_config
 from fedflm.config import RunConfig
-from fedflm.data.keys import generate_key, write_key_file
-from fedflm.data.store import StoreWriter
 from fedflm.deploy.client import ClientOptions, write_node_config
 from fedflm.deploy.control import write_app_dir, write_flower_home
 from fedflm.deploy.node_data import owner_dataset
@@ -25,6 +23,8 @@ from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.rundir import config_to_toml
 from fedflm.fl.strategy import RecordingFedAvg
 from fedflm.owner.settings import OwnerPolicy, OwnerSettings
+from fedflm.protect.keys import generate_key, write_key_file
+from fedflm.protect.store import StoreWriter
 
 CAP = OwnerPolicy(max_epsilon=8.0)
 

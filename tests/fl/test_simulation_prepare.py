@@ -6,10 +6,10 @@ import json
 import stat
 import tomllib
 
-from fedflm.data.keys import read_key_file
-from fedflm.data.store import open_store
-from fedflm.fl.client_data import lazy_partitions, owner_dir
 from fedflm.config import RunConfig
+from fedflm.fl.client_data import lazy_partitions, owner_dir
+from fedflm.protect.keys import read_key_file
+from fedflm.protect.store import open_store
 
 
 def test_prepare_runs_the_real_owner_path(sim_run_dp):

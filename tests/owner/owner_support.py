@@ -15,12 +15,12 @@ from flwr.common.config import parse_config_args
 
 import clients.app as client_app
 from fedflm.config import RunConfig
-from fedflm.data.keys import write_key_file
-from fedflm.data.store import StoreWriter
 from fedflm.deploy.client import ClientOptions, write_node_config
 from fedflm.fl.arrays import to_record
 from fedflm.models.lora import build_model, get_adapter_state
 from fedflm.owner.settings import OwnerPolicy
+from fedflm.protect.keys import write_key_file
+from fedflm.protect.store import StoreWriter
 
 LABELS = ("negative", "positive")
 

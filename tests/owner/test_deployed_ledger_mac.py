@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from fedflm.data.keys import generate_key, read_key_file, write_key_file
 from fedflm.errors import LedgerError
 from fedflm.owner.settings import OwnerPolicy
 from fedflm.privacy import ledger
+from fedflm.protect.keys import generate_key, read_key_file, write_key_file
 from owner_support import make_node, make_store, request
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

@@ -8,6 +8,6 @@
 
 The auditor's independence: nothing here imports fedflm's training side
 (``fedflm.privacy``, ``fedflm.train``, ``fedflm.fl``, ``fedflm.models``,
-``fedflm.data``) or the audits that train; ``tests/audit/test_audit_imports.py``
+``fedflm.data``, ``fedflm.protect``) or the audits that train; ``tests/audit/test_audit_imports.py``
 reads the imports and fails otherwise.
 """

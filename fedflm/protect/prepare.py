@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from fedflm.data.deid import DeidConfig, Deidentifier
-from fedflm.data.jsonl import iter_json_objects
-from fedflm.data.keys import DataKey
-from fedflm.data.store import DEFAULT_ROWS_PER_SHARD, StoreWriter
 from fedflm.errors import ConfigError, DataError
+from fedflm.jsonl import iter_json_objects
+from fedflm.protect.deid import DeidConfig, Deidentifier
+from fedflm.protect.keys import DataKey
+from fedflm.protect.store import DEFAULT_ROWS_PER_SHARD, StoreWriter
 
 DEID_OFF_WARNING = ("DE-IDENTIFICATION DISABLED: texts were stored as given, including any "
                     "names, e-mails, phone numbers and other personal data they contain")

@@ -23,7 +23,7 @@ LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "en_IE", "en_NZ", "en_IN", "de_DE
            "fr_FR", "fr_CH", "fr_CA", "es_ES", "es_MX", "it_IT", "nl_NL", "nl_BE", "pt_BR", "pt_PT",
            "pl_PL", "sv_SE", "da_DK", "fi_FI", "cs_CZ", "no_NO")
 # names from these locales measure recall on names the lexicon never saw
-from fedflm.data.deid_lexicon import HELDOUT_LOCALES  # noqa: E402  (re-exported)
+from fedflm.protect.deid_lexicon import HELDOUT_LOCALES  # noqa: E402  (re-exported)
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "PERSON": ("My name is {}.", "Please contact {} for details.", "{} called about the refund.",
@@ -128,7 +128,7 @@ def generate(n: int, seed: int = 0, locales: tuple[str, ...] = LOCALES,
     """``n`` records, each with 1-3 PII values (and maybe a filler sentence).
 
     ``names``: (given names, surnames) to draw persons from instead of the locale's,
-    e.g. :func:`fedflm.data.deid_lexicon.heldout_names`.
+    e.g. :func:`fedflm.protect.deid_lexicon.heldout_names`.
     """
     from faker import Faker  # dev/bench dependency, imported on use
     rng = random.Random(seed)
@@ -160,7 +160,7 @@ def generate(n: int, seed: int = 0, locales: tuple[str, ...] = LOCALES,
 
 def case_variants(records: list[Record]) -> dict[str, list[Record]]:
     """Each record as written, all lower case and all upper case (spans unchanged: same length)."""
-    from fedflm.data.deid_case import lower, upper
+    from fedflm.protect.deid_case import lower, upper
     return {name: [Record(fn(r.text), r.gold, r.locale) for r in records]
             for name, fn in (("as written", str), ("lower", lower), ("upper", upper))}
 

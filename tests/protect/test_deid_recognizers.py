@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fedflm.data.deid import DeidConfig, Deidentifier
-from fedflm.data.deid_recognizers import iban_checksum_ok, luhn_ok
 from fedflm.errors import DeidError
+from fedflm.protect.deid import DeidConfig, Deidentifier
+from fedflm.protect.deid_recognizers import iban_checksum_ok, luhn_ok
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
 """Synthetic training data for fedflm's learned PII detector (names and street addresses).
 
 Values come from Faker's providers in the *training* locales only: the locales in
-:data:`fedflm.data.deid_lexicon.HELDOUT_LOCALES` are never used here nor in the
+:data:`fedflm.protect.deid_lexicon.HELDOUT_LOCALES` are never used here nor in the
 name lexicon, so that evaluation can use names nothing was fitted on. Carrier
 sentences are the templates below, written for training and distinct from the
-evaluation templates in :mod:`fedflm.data.deid_synth`. Every example is
+evaluation templates in :mod:`fedflm.protect.deid_synth`. Every example is
 augmented over case (as written, all lower, all upper, first letter only) and
 formatting (one line, several lines, comma separated).
 
@@ -18,12 +18,11 @@ from __future__ import annotations
 import csv
 import gzip
 import random
-from pathlib import Path
 
-from fedflm.data.deid_case import capitalize, lower, upper
-from fedflm.data.deid_lexicon import HELDOUT_LOCALES, faker_locales
+from fedflm.data.builtin_files import builtin_file
+from fedflm.protect.deid_case import capitalize, lower, upper
+from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, faker_locales
 
-BUILTIN = Path(__file__).resolve().parent / "builtin"
 LABELS = ("PERSON", "STREET_ADDRESS")
 
 # {P} person, {A} address, {N} a number-like value (not labelled: patterns handle those)
@@ -185,9 +184,9 @@ def _fill(template: str, vals: _Values, rng: random.Random) -> tuple[str, list[t
 def builtin_negatives(n: int, rng: random.Random) -> list[str]:
     """``n`` sentences from the built-in Banking77 and SST-2 *train* splits (no PII labelled)."""
     texts: list[str] = []
-    with gzip.open(BUILTIN / "banking77_train.csv.gz", "rt", encoding="utf-8") as fh:
+    with gzip.open(builtin_file("banking77_train.csv.gz"), "rt", encoding="utf-8") as fh:
         texts += [r["text"] for r in csv.DictReader(fh)]
-    with gzip.open(BUILTIN / "sst2_train.tsv.gz", "rt", encoding="utf-8") as fh:
+    with gzip.open(builtin_file("sst2_train.tsv.gz"), "rt", encoding="utf-8") as fh:
         next(fh)
         sst = [line.split("\t")[0].strip() for line in fh]
     texts += [t for t in sst if len(t.split()) >= 6]

@@ -1,4 +1,4 @@
-"""Tests for fedflm.data.jsonl: JSON Lines with errors naming file and line."""
+"""Tests for fedflm.jsonl: JSON Lines with errors naming file and line."""
 
 import json
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fedflm.data.jsonl import iter_json_objects, read_json, read_jsonl
 from fedflm.errors import DataError
+from fedflm.jsonl import iter_json_objects, read_json, read_jsonl
 
 _values = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20),
                     st.floats(allow_nan=False, allow_infinity=False))

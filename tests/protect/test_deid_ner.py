@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fedflm.data.deid_ner import MODEL_DIR, MODEL_SHA256, load_model, model_sha256, trim_span
 from fedflm.errors import DeidError
+from fedflm.protect.deid_ner import MODEL_DIR, MODEL_SHA256, load_model, model_sha256, trim_span
 
 
 def test_shipped_model_matches_the_pinned_hash() -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from fedflm.data.keys import DataKey, generate_key
-from fedflm.data.prepare import (DEID_OFF_WARNING, PrepareConfig, prepare_dataset_in_memory_to_store,
+from fedflm.protect.keys import DataKey, generate_key
+from fedflm.protect.prepare import (DEID_OFF_WARNING, PrepareConfig, prepare_dataset_in_memory_to_store,
                                  prepare_file)
-from fedflm.data.store import open_store, read_manifest, store_label_names
 from fedflm.errors import ConfigError, DataError
+from fedflm.protect.store import open_store, read_manifest, store_label_names
 
 ROWS = [("Call me at +44 20 7946 0958 please", "2"), ("great product", "10"),
         ("My name is Maria Garcia.", "2"), ("mail jane@example.org", "1"), ("ok", "10")]

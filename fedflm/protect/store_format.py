@@ -29,8 +29,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from fedflm.data.keys import DataKey
 from fedflm.errors import DecryptionError, StoreError
+from fedflm.protect.keys import DataKey
 
 FORMAT_VERSION = 1
 MAGIC = b"FEDFLM-STORE\n"

@@ -1,7 +1,7 @@
 """Properties of prepare's de-identification, checked on the decrypted store.
 
 * No generated number, e-mail, IP or address value survives, in any letter case.
-* Names: drawn only from held-out lists (:func:`fedflm.data.deid_lexicon.heldout_names`), names
+* Names: drawn only from held-out lists (:func:`fedflm.protect.deid_lexicon.heldout_names`), names
   of locales that neither the name lexicon nor the learned model's training data hold, minus any
   token the lexicon knows. Detection of unseen names is not perfect, so the property is a floor on
   the share masked over a fixed sample in all three case variants (the benchmark reports the rate).
@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fedflm.data.deid import HIGH_RISK
-from fedflm.data.deid_lexicon import build_lexicon, heldout_names
-from fedflm.data.deid_synth import LOCALES, case_variants, generate
-from fedflm.data.keys import generate_key
-from fedflm.data.prepare import PrepareConfig, prepare_file
-from fedflm.data.store import open_store
+from fedflm.protect.deid import HIGH_RISK
+from fedflm.protect.deid_lexicon import build_lexicon, heldout_names
+from fedflm.protect.deid_synth import LOCALES, case_variants, generate
+from fedflm.protect.keys import generate_key
+from fedflm.protect.prepare import PrepareConfig, prepare_file
+from fedflm.protect.store import open_store
 
 KEY = generate_key()
 HELDOUT = heldout_names(build_lexicon())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import regex as re
 
-from fedflm.data.deid_recognizers import RegexRecognizer, iban_checksum_ok, luhn_ok
+from fedflm.protect.deid_recognizers import RegexRecognizer, iban_checksum_ok, luhn_ok
 
 # (first digits range low, high, allowed lengths) - ISO/IEC 7812 issuer ranges in use
 _IIN_RANGES: tuple[tuple[int, int, tuple[int, ...]], ...] = (

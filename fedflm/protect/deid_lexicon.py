@@ -138,19 +138,19 @@ def common_vocab(min_count: int = 3) -> frozenset[str]:
     import csv
     import gzip
     from collections import Counter
-    from pathlib import Path
 
     import regex as re
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    builtin = Path(__file__).resolve().parent / "builtin"
+    from fedflm.data.builtin_files import builtin_file
+
     word = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
     bank: Counter = Counter()
     sst: Counter = Counter()
-    with gzip.open(builtin / "banking77_train.csv.gz", "rt", encoding="utf-8") as fh:
+    with gzip.open(builtin_file("banking77_train.csv.gz"), "rt", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             bank.update(word.findall(row["text"].lower()))
-    with gzip.open(builtin / "sst2_train.tsv.gz", "rt", encoding="utf-8") as fh:
+    with gzip.open(builtin_file("sst2_train.tsv.gz"), "rt", encoding="utf-8") as fh:
         next(fh)
         sst.update(word.findall(fh.read().lower()))
     lex = build_lexicon()

@@ -2,13 +2,13 @@
 
 * :class:`IntlPhoneRecognizer` - international and national phone formats
   (``+44(0)117 496 0533``, ``0316/83778353``, ``(+358) 083778353``, ext.).
-* :class:`~fedflm.data.deid_address.StreetAddressRecognizer` - street
+* :class:`~fedflm.protect.deid_address.StreetAddressRecognizer` - street
   addresses (own module).
 * :class:`LexiconPersonRecognizer` - runs of capitalised tokens holding a known
   given name or surname, plus names after titles or cue phrases.
 
 All are ``LocalRecognizer`` subclasses: they plug into a Presidio
-``AnalyzerEngine`` as well as into :class:`fedflm.data.deid.Deidentifier`.
+``AnalyzerEngine`` as well as into :class:`fedflm.protect.deid.Deidentifier`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from fedflm.data.deid_lexicon import COMMON_WORDS, PARTICLES, NameLexicon
+from fedflm.protect.deid_lexicon import COMMON_WORDS, PARTICLES, NameLexicon
 
 _STOP = COMMON_WORDS | frozenset(STOP_WORDS)
 

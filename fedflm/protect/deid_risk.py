@@ -35,7 +35,7 @@ class RiskToken:
 def risk_tokens(texts: Iterable[str], vocab: frozenset[str], top: int = 30) -> list[RiskToken]:
     """The ``top`` most frequent risky tokens in ``texts``, most frequent first.
 
-    ``vocab``: lower-cased ordinary words (see :func:`fedflm.data.deid_lexicon.common_vocab`);
+    ``vocab``: lower-cased ordinary words (see :func:`fedflm.protect.deid_lexicon.common_vocab`);
     capitalised words in it are not listed. ALL-CAPS words (acronyms, placeholders) are skipped.
     """
     if top < 1:

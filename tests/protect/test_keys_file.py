@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fedflm.data.keys import (ENV_VAR, DataKey, LooseKeyPermissionsWarning, key_id, read_key_file,
+from fedflm.protect.keys import (ENV_VAR, DataKey, LooseKeyPermissionsWarning, key_id, read_key_file,
                               resolve_key, write_key_file)
 from fedflm.errors import KeyFileError
 

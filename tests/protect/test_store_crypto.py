@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fedflm.data import store_format as fmt
-from fedflm.data.keys import DataKey, generate_key
-from fedflm.data.store import StoreWriter, open_store, read_manifest, rotate_key, store_label_names, verify_store
 from fedflm.errors import DecryptionError, KeyFileError, StoreError
+from fedflm.protect import store_format as fmt
+from fedflm.protect.keys import DataKey, generate_key
+from fedflm.protect.store import StoreWriter, open_store, read_manifest, rotate_key, store_label_names, verify_store
 
 TEXTS = ["first <PERSON> text", "second one", "ünïcødé ✓ third", "fourth", "fifth"]
 LABELS = [0, 1, 1, 0, 2]
@@ -264,7 +264,7 @@ def test_rotation_old_key_fails_new_key_reads_same_data(store: Path, key: DataKe
 def test_rotation_interrupted_before_commit_keeps_old_store(store: Path, key: DataKey,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # Prepare: make the commit (os.replace of the manifest) fail
-    import fedflm.data.store as store_mod
+    import fedflm.protect.store as store_mod
 
     def boom(*_a: object, **_k: object) -> None:
         raise OSError("power cut")
@@ -314,8 +314,8 @@ def test_prepare_killed_with_sigkill_leaves_no_store(tmp_path: Path, key: DataKe
     out = tmp_path / "store"
     script = (
         "import sys, time\n"
-        "from fedflm.data.keys import DataKey\n"
-        "from fedflm.data.store import StoreWriter\n"
+        "from fedflm.protect.keys import DataKey\n"
+        "from fedflm.protect.store import StoreWriter\n"
         f"w = StoreWriter({str(out)!r}, DataKey(bytes.fromhex({key.secret.hex()!r})), ['a'], rows_per_shard=1)\n"
         "for i in range(10000):\n"
         "    w.add([f'row {i}'], [0])\n"

@@ -10,7 +10,7 @@
 * :func:`rotate_key` re-encrypts all shards under a new key; the new manifest
   replacing the old one (an atomic rename) is the single commit point.
 
-Byte formats and what is authenticated: :mod:`fedflm.data.store_format`.
+Byte formats and what is authenticated: :mod:`fedflm.protect.store_format`.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from typing import Any
 
 from datasets import ClassLabel, Dataset, Features, Value
 
-from fedflm.data import store_format as fmt
-from fedflm.data.keys import DataKey
 from fedflm.errors import DecryptionError, KeyFileError, StoreError
 from fedflm.io import fsync_dir, write_atomic, write_synced
+from fedflm.protect import store_format as fmt
+from fedflm.protect.keys import DataKey
 
 DEFAULT_ROWS_PER_SHARD = 5000
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import regex as re
 
-from fedflm.data.deid_lexicon import COMMON_WORDS
-from fedflm.data.deid_recognizers import RegexRecognizer
+from fedflm.protect.deid_lexicon import COMMON_WORDS
+from fedflm.protect.deid_recognizers import RegexRecognizer
 
 _EN_TYPES = (
     "Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Square|Sq|"

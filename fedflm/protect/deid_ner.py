@@ -1,8 +1,8 @@
 """fedflm's learned PII detector: a small spaCy NER model shipped inside the package.
 
-The model (``fedflm/data/deid_model/``, a few MB) was trained by
+The model (``fedflm/protect/deid_model/``, a few MB) was trained by
 ``simulations/train_deid_ner.py`` on synthetic, case-augmented data
-(:mod:`fedflm.data.deid_train_data`); it finds PERSON and STREET_ADDRESS spans
+(:mod:`fedflm.protect.deid_train_data`); it finds PERSON and STREET_ADDRESS spans
 in any letter case. It is pinned: :func:`load_model` refuses a model directory
 whose SHA-256 (over every file, names included) differs from
 :data:`MODEL_SHA256`. Nothing is downloaded.
