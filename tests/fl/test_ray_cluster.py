@@ -57,10 +57,10 @@ def loopback_cluster():
     tmp = tempfile.mkdtemp(prefix="fray", dir="/tmp")
     port = _free_port()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
-                    "--num-cpus", "2", "--num-gpus", "0", "--temp-dir", tmp, "--include-dashboard", "false",
-                    "--disable-usage-stats"], check=True, env=env, capture_output=True, timeout=60)
-    try:
+    try:  # stopped also when the start fails or times out half-way (a loaded machine starts slowly)
+        subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
+                        "--num-cpus", "2", "--num-gpus", "0", "--temp-dir", tmp, "--include-dashboard", "false",
+                        "--disable-usage-stats"], check=True, env=env, capture_output=True, timeout=180)
         yield f"127.0.0.1:{port}"
     finally:
         _stop_cluster(tmp)
