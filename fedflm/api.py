@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from fedflm.config import RunConfig
 from fedflm.data.partition import PartitionStats
+from fedflm.fl.resources import SimResources
 from fedflm.fl.simulation import SimulationResult, run_simulation
 
 __all__ = ["simulate"]
@@ -21,13 +22,14 @@ __all__ = ["simulate"]
 
 def simulate(cfg: RunConfig | dict[str, Any],
              on_prepared: Callable[[list[PartitionStats], tuple[str, ...]], None] | None = None,
-             ) -> SimulationResult:
+             resources: SimResources = SimResources()) -> SimulationResult:
     """Run a whole simulated federation; returns its metrics, run directory and report.
 
     ``cfg`` is a :class:`RunConfig` or a flat dict of the CLI's keys, e.g.
-    ``fedflm.simulate({"dataset": "sst2", "clients": 10, "rounds": 3})``.
+    ``fedflm.simulate({"dataset": "sst2", "clients": 10, "rounds": 3})``. ``resources``: the Ray
+    cluster and each client's CPUs/GPU share (:class:`fedflm.fl.resources.SimResources`).
     """
-    result = run_simulation(cfg, on_prepared)
+    result = run_simulation(cfg, on_prepared, resources)
     return dataclasses.replace(result, report=write_run_report(result.run_dir))
 
 

@@ -199,6 +199,7 @@ class DPConfig:
     secure_mode: bool = False
     privacy_state: str = ""  # root of the owners' privacy state ("" = ~/.fedflm/privacy; simulate: run dir)
     run_id: str = ""  # id of this run in the owners' ledgers ("" = chosen by the server)
+    participation: str = "all"  # issue 24: calibrate for every round, or for the rounds an owner is sampled in
 
     @property
     def ledger_run_id(self) -> str:
@@ -217,6 +218,8 @@ class DPConfig:
         _check(self.accountant in ("rdp", "prv"),
                f"accountant must be rdp or prv, got {self.accountant!r}")
         check_epsilon_cap(self.max_epsilon)
+        _check(self.participation in ("all", "sampled"),
+               f"participation must be all or sampled, got {self.participation!r}")
         _check(re.fullmatch(r"[A-Za-z0-9._-]{0,128}", self.run_id) is not None,
                f"run_id must be up to 128 characters [A-Za-z0-9._-], got {self.run_id!r}")
 

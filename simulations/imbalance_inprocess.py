@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from fedflm.config import RunConfig
-from fedflm.fl.client_data import all_partitions, federated_data
+from fedflm.fl.client_data import federated_data, lazy_partitions
 from fedflm.models.lora import build_model, get_adapter_state, load_tokenizer, pooled_classifier, set_adapter_state
 from fedflm.privacy.dp import make_private, release
 from fedflm.privacy.federation import owner_plan
@@ -39,8 +39,8 @@ class Federation:
         self.model = build_model(base.model, self.names, base.fed.seed)
         self.initial = get_adapter_state(self.model)
         tok = load_tokenizer(base.model)
-        parts = all_partitions(base.data, base.fed.clients, base.fed.seed)
-        self.owners = [TokenizedDataset(p, tok, base.data.max_length) for p in parts]
+        parts = lazy_partitions(base.data, base.fed.clients, base.fed.seed)
+        self.owners = [TokenizedDataset(parts.load(i), tok, base.data.max_length) for i in range(base.fed.clients)]
         clf = pooled_classifier(self.model)
         self.caches = [FrozenCache(clf, d, CPU) for d in self.owners]
         self.eval_data = TokenizedDataset(data.eval, tok, base.data.max_length)

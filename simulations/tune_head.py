@@ -26,7 +26,7 @@ import warnings
 import torch
 
 from fedflm.config import RunConfig
-from fedflm.fl.client_data import all_partitions, federated_data
+from fedflm.fl.client_data import federated_data, lazy_partitions
 from fedflm.models.lora import build_model, load_tokenizer, pooled_classifier
 from fedflm.privacy.accounting import epsilon
 from fedflm.privacy.dp import SecureModeOffWarning, make_private, release
@@ -43,7 +43,7 @@ warnings.filterwarnings("ignore", category=SecureModeOffWarning)
 
 def _vectors(cfg: RunConfig):
     data = federated_data(cfg.data, cfg.fed.seed)
-    parts = all_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
+    parts = lazy_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
     model = build_model(cfg.model, data.label_names, cfg.fed.seed)
     clf, tok = pooled_classifier(model), load_tokenizer(cfg.model)
     dev = torch.device("cpu")

@@ -100,7 +100,8 @@ def run_metrics(run_dir: Path) -> dict[str, Any]:
 
 def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict[str, Any]:
     """Run one seed of ``recipe``; write its report; return its validated result row."""
-    from fedflm.fl.simulation import run_simulation, threads_per_client
+    from fedflm.fl.resources import threads_per_client
+    from fedflm.fl.simulation import run_simulation
     from fedflm.report.html import write_report
 
     commit, dirty = git_commit(repo)

@@ -21,7 +21,25 @@ def _histogram(counts: tuple[int, ...], names: tuple[str, ...], top: int = 4) ->
     return ", ".join(parts) + (f" (+{more} more labels)" if more > 0 else "")
 
 
+#: More clients than this: the start-of-run table shows their spread, not one row each (issue 24).
+MANY_CLIENTS = 30
+
+
+def client_spread_table(stats: list[PartitionStats]) -> Table:
+    """min / 10 % / median / 90 % / max over clients of their sizes and labels present."""
+    import numpy as np
+    table = Table(title=f"Clients ({len(stats)}; spread over clients)", title_justify="left")
+    for col in ("over clients", "min", "10 %", "median", "90 %", "max"):
+        table.add_column(col, justify="right")
+    for name, values in (("examples", [s.num_examples for s in stats]),
+                         ("labels present", [sum(1 for c in s.label_counts if c) for s in stats])):
+        table.add_row(name, *(f"{v:g}" for v in np.quantile(values, [0.0, 0.1, 0.5, 0.9, 1.0])))
+    return table
+
+
 def client_table(stats: list[PartitionStats], names: tuple[str, ...]) -> Table:
+    if len(stats) > MANY_CLIENTS:
+        return client_spread_table(stats)
     table = Table(title="Clients", title_justify="left")
     table.add_column("client", justify="right")
     table.add_column("examples", justify="right")

@@ -82,6 +82,9 @@ HELP = {
               "rejected/clipped clients are recorded per round in metrics.jsonl",
     "attack": "EVALUATION ONLY, simulation: signflip | scale:K | labelflip | noise:S sent by --attackers",
     "attackers": "fraction of the simulated clients that attack (with --attack)",
+    "participation": "all: calibrate each owner's noise for training in every round | sampled: for the rounds it "
+                     "is likely sampled in (--fraction-train; 99.9 %% quantile); an owner then refuses any round "
+                     "that would pass its epsilon target",
     "run_id": "this run's id in the privacy ledgers (default: run directory name + random suffix)",
 }
 

@@ -19,6 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, help="TOML file with the same keys (flags override it)")
     p.add_argument("--quiet", action="store_true", help="no live progress display")
     add_run_config_flags(p)
+    g = p.add_argument_group("where the simulated clients run (Flower's Ray backend)")
+    g.add_argument("--ray-address", metavar="ADDRESS", default="",
+                   help="join a running Ray cluster (auto, or HOST:PORT of `ray start --head`) instead of "
+                        "starting a private one on this machine")
+    g.add_argument("--client-cpus", metavar="N", type=float, default=None,
+                   help="CPUs each simulated client reserves (default: the local cores split among the clients)")
+    g.add_argument("--client-gpus", metavar="FRACTION", type=float, default=None,
+                   help="GPU share each client reserves: 0.25 lets 4 clients share one GPU "
+                        "(default: 1/min(clients, 4) when the model runs on a GPU, else 0)")
     p.set_defaults(handler=run)
 
 
@@ -43,6 +52,8 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
 
 def run(args: argparse.Namespace) -> int:
     cfg = resolve_config(args)  # config errors first, before the heavy imports
+    from fedflm.fl.resources import SimResources
+    resources = SimResources(args.ray_address, args.client_cpus, args.client_gpus)
     from fedflm.cli.display import RichReporter, client_table, console, summary_table, warn
     from fedflm.fl import progress
     from fedflm.api import simulate
@@ -79,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                 live.enter_context(reporter)
 
         try:
-            result = simulate(cfg, on_prepared=on_prepared)
+            result = simulate(cfg, on_prepared=on_prepared, resources=resources)
         finally:
             progress.set_reporter(None)
     console.print(summary_table(result.metrics))

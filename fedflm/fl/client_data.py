@@ -3,11 +3,14 @@
 In simulation every virtual client re-derives its own partition from the
 run's data config and seed, so nothing but adapter tensors crosses the
 boundary between the server and the clients. Data owners in a deployment
-read their own store instead.
+read their own store instead. Partitions are lazy: a worker keeps the pool
+and the partitioner's index table, and builds only the partitions of the
+clients it serves (1,000 owners cost 1,000 index lists, not 1,000 datasets).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from datasets import Dataset
 
 from fedflm.config import DataConfig
 from fedflm.data.load import FederatedData, load_federated_data
-from fedflm.data.partition import partition_dataset
+from fedflm.data.partition import Partitions
 
 
 @lru_cache(maxsize=2)
@@ -24,17 +27,17 @@ def federated_data(cfg: DataConfig, seed: int) -> FederatedData:
 
 
 @lru_cache(maxsize=2)
-def all_partitions(cfg: DataConfig, num_clients: int, seed: int) -> tuple[Dataset, ...]:
+def lazy_partitions(cfg: DataConfig, num_clients: int, seed: int) -> Partitions:
+    """The run's partitions, each built when first asked for (``parts[i]``, iteration)."""
     data = federated_data(cfg, seed)
-    return tuple(partition_dataset(data.train, cfg.partition, num_clients, seed,
-                                   cfg.samples_per_client))
+    return Partitions(data.train, cfg.partition, num_clients, seed, cfg.samples_per_client)
 
 
 def client_partition(cfg: DataConfig, partition_id: int, num_clients: int,
                      seed: int) -> tuple[Dataset, tuple[str, ...]]:
     """The partition of client ``partition_id`` and the label names."""
-    parts = all_partitions(cfg, num_clients, seed)
-    return parts[partition_id], federated_data(cfg, seed).label_names
+    parts = lazy_partitions(cfg, num_clients, seed)
+    return parts.load(partition_id), federated_data(cfg, seed).label_names
 
 
 def owner_dir(run_dir: str | Path, partition_id: int) -> Path:
@@ -42,7 +45,7 @@ def owner_dir(run_dir: str | Path, partition_id: int) -> Path:
     return Path(run_dir) / "owners" / f"client-{partition_id}"
 
 
-def prepare_client_stores(run_dir: Path, parts: list[Dataset] | tuple[Dataset, ...]) -> None:
+def prepare_client_stores(run_dir: Path, parts: Iterable[Dataset]) -> None:
     """Run each simulated owner's real prepare step: own key, de-identify, encrypt.
 
     The ClientApp then reads only its encrypted store (decrypted in memory),

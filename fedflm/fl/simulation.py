@@ -21,7 +21,8 @@ from typing import Any, Callable
 from fedflm.config import RunConfig
 from fedflm.data.partition import PartitionStats, partition_stats
 from fedflm.errors import FederationError, FedflmError
-from fedflm.fl.client_data import all_partitions, federated_data, prepare_client_stores
+from fedflm.fl.client_data import lazy_partitions, federated_data, prepare_client_stores
+from fedflm.fl.resources import ClientWatch, SimResources, backend_config, describe
 from fedflm.fl.rundir import RunDir, default_run_dir
 
 SERVER_APP = "server.app:app"
@@ -50,8 +51,8 @@ def prepare_run(cfg: RunConfig) -> tuple[RunConfig, RunDir, list[PartitionStats]
     if not cfg.privacy.privacy_state:  # simulated owners: a fresh budget per run unless --privacy-state
         cfg = replace(cfg, privacy=replace(cfg.privacy, privacy_state=str(out / "privacy_state")))
     data = federated_data(cfg.data, cfg.fed.seed)
-    parts = all_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
-    stats = partition_stats(list(parts), len(data.label_names))
+    parts = lazy_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
+    stats = partition_stats(parts, len(data.label_names))  # one partition at a time
     if cfg.fed.init_from:  # issue 23: fail fast on an incompatible earlier run, before any process starts
         cfg = _continue_owners(cfg, out, data.label_names)
     rundir = RunDir.create(out, cfg)
@@ -99,30 +100,9 @@ def prior_privacy_state(run_dir: Path) -> Path | None:
     return None
 
 
-def threads_per_client(clients: int, cpus: int | None = None) -> int:
-    """CPU threads each simulated client trains with: the cores split among the clients that can run at once.
-
-    Ray gives each client actor this many CPUs and sets its ``OMP_NUM_THREADS`` to match, so a central
-    run (one client) trains on every core instead of one, while 10 clients on 2 cores run two at a time
-    with one thread each.
-    """
-    cpus = cpus or os.cpu_count() or 1
-    return max(1, cpus // max(1, min(clients, cpus)))
-
-
-def _backend_config(cfg: RunConfig) -> dict[str, Any]:
-    import torch
-    cpus = os.cpu_count() or 1
-    gpu = cfg.model.device != "cpu" and torch.cuda.is_available()
-    per_client_gpu = 1.0 / min(cfg.fed.clients, 4) if gpu else 0.0
-    return {"client_resources": {"num_cpus": threads_per_client(cfg.fed.clients, cpus), "num_gpus": per_client_gpu},
-            "init_args": {"num_cpus": cpus, "num_gpus": 1 if gpu else 0,
-                          "include_dashboard": False, "logging_level": logging.ERROR,
-                          "log_to_driver": True}}
-
-
-def run_flower_simulation(cfg: RunConfig) -> None:
-    """Start Flower's Simulation Engine with fedflm's apps and this run config."""
+def run_flower_simulation(cfg: RunConfig, resources: SimResources = SimResources()) -> dict[str, Any]:
+    """Start Flower's Simulation Engine with fedflm's apps and this run config; returns the
+    ``simulation`` record of ``summary.json`` (cluster, client resources, device, memory)."""
     from flwr.app import Context, RecordDict
     from flwr.supercore.logger import update_console_handler
     from flwr.supercore.telemetry import EventType
@@ -135,10 +115,13 @@ def run_flower_simulation(cfg: RunConfig) -> None:
     logging.getLogger("flwr").propagate = False
     context = Context(run_id=0, node_id=0, node_config={}, state=RecordDict(),
                       run_config=cfg.to_run_config())
-    _run_simulation(num_supernodes=cfg.fed.clients, exit_event=EventType.PYTHON_API_RUN_SIMULATION_LEAVE,
-                    server_app_attr=SERVER_APP, client_app_attr=CLIENT_APP,
-                    server_app_context=context, backend_name="ray",
-                    backend_config=_backend_config(cfg), app_dir=_app_dir())
+    backend = backend_config(cfg, resources)
+    with ClientWatch(backend["client_resources"]) as watch:
+        _run_simulation(num_supernodes=cfg.fed.clients, exit_event=EventType.PYTHON_API_RUN_SIMULATION_LEAVE,
+                        server_app_attr=SERVER_APP, client_app_attr=CLIENT_APP,
+                        server_app_context=context, backend_name="ray",
+                        backend_config=backend, app_dir=_app_dir())
+    return describe(resources, backend, watch)
 
 
 def _app_dir() -> str:
@@ -151,20 +134,22 @@ def _app_dir() -> str:
 
 def run_simulation(cfg: RunConfig | dict[str, Any],
                    on_prepared: Callable[[list[PartitionStats], tuple[str, ...]], None] | None = None,
-                   ) -> SimulationResult:
+                   resources: SimResources = SimResources()) -> SimulationResult:
     """Run a whole simulated federation and return its metrics and run directory (no report:
     the caller, ``fedflm.simulate`` or the CLI, writes it).
 
-    ``cfg`` is a :class:`RunConfig` or a flat dict of the CLI's keys.
+    ``cfg`` is a :class:`RunConfig` or a flat dict of the CLI's keys; ``resources`` says which Ray
+    cluster runs the clients and what each reserves (``--ray-address``, ``--client-cpus/-gpus``).
     """
     t0 = time.perf_counter()
     if not isinstance(cfg, RunConfig):
         cfg = RunConfig.from_flat(cfg)
+    backend_config(cfg, resources)  # a resource request that cannot be met fails before the data loads
     cfg, rundir, stats, names = prepare_run(cfg)
     if on_prepared is not None:
         on_prepared(stats, names)
     try:
-        run_flower_simulation(cfg)
+        sim_record = run_flower_simulation(cfg, resources)
     except BaseException as exc:
         rundir.fail(f"{type(exc).__name__}: {exc}")
         cause = exc.__cause__ or exc
@@ -179,6 +164,7 @@ def run_simulation(cfg: RunConfig | dict[str, Any],
                               "(see the log above); run directory marked INCOMPLETE")
     summary = json.loads(summary_path.read_text())
     summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
+    summary["simulation"] = sim_record
     rundir.write_json("summary.json", summary)
     return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats)
 

@@ -26,6 +26,7 @@ from fedflm.privacy.calibration import NoisePlan, calibrate, fixed_plan
 from fedflm.privacy.dp import make_private, release
 from fedflm.privacy.prototypes import PROTOTYPE_MECHANISM, PROTOTYPE_SAMPLE_RATE
 from fedflm.privacy import ledger
+from fedflm.privacy.participation import check_within_target, participation_note, plan_rounds
 from fedflm.privacy.state import OwnerPrivacy
 
 __all__ = ["PrivacyOutcome", "client_owner", "owner_plan", "plan_text", "prior_history", "private_prototypes", "private_round", "render_plans",
@@ -144,10 +145,24 @@ def render_plans(plans: Mapping[str, NoisePlan]) -> str:
     lines = [f"DP-SGD privacy plan: {target}, delta = {first.delta:g}, {first.accountant.upper()} "
              f"accountant, Poisson sampling",
              f"  {'owner':<14}{'q':>9}{'steps/round':>13}{'sigma':>9}{'eps r1':>9}{'eps final':>11}"]
+    groups: dict[tuple, list[str]] = {}  # owners with the same plan share one line (1,000 owners, few sizes)
     for owner, p in plans.items():
-        lines.append(f"  {owner:<14}{p.sample_rate:>9.4f}{p.steps_per_round:>13}{p.noise_multiplier:>9.4f}"
-                     f"{p.epsilon_per_round[0]:>9.3f}{p.final_epsilon:>11.3f}")
+        key = (p.sample_rate, p.steps_per_round, p.noise_multiplier, p.epsilon_per_round[0], p.final_epsilon)
+        groups.setdefault(key, []).append(owner)
+    for (q, steps, sigma, eps1, eps_final), owners in groups.items():
+        name = owners[0] if len(owners) == 1 else f"{len(owners)} owners"
+        lines.append(f"  {name:<14}{q:>9.4f}{steps:>13}{sigma:>9.4f}{eps1:>9.3f}{eps_final:>11.3f}")
     return "\n".join(lines)
+
+
+_MANY_PLANS = 30  # more distinct owner sizes than this: the printed plan shows representative owners
+
+
+def _representatives(sizes: Sequence[int]) -> set[int]:
+    """Owners at the smallest, 10 %, median, 90 % and largest size (calibrating 1,000 owners of
+    distinct sizes would take minutes; each owner calibrates its own plan anyway)."""
+    order = sorted(range(len(sizes)), key=lambda i: sizes[i])
+    return {order[round(f * (len(order) - 1))] for f in (0.0, 0.1, 0.5, 0.9, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -199,9 +214,11 @@ def train_private(cfg: RunConfig, owner: OwnerPrivacy, num_examples: int, server
     run_id = cfg.privacy.ledger_run_id
     with owner.session():
         entries = owner.entries()
-        plan = owner_plan(cfg.privacy, cfg.train, cfg.fed.rounds, num_examples, prior_history(owner, run_id))
+        plan = owner_plan(cfg.privacy, cfg.train, plan_rounds(cfg), num_examples, prior_history(owner, run_id))
         if guard is not None:
             guard(entries, plan)
+        if cfg.privacy.participation == "sampled":  # calibrated for fewer rounds than R: enforce the target
+            check_within_target(owner, plan)
         result, eps = private_round(owner, plan, run_id=run_id, server_round=server_round,
                                     max_grad_norm=cfg.privacy.max_grad_norm, train=train,
                                     secure_mode=cfg.privacy.secure_mode, noise_seed=noise_seed)
@@ -252,15 +269,22 @@ def plan_text(cfg: RunConfig, num_examples: Sequence[int]) -> str:
                 "  epsilon after each round: " + ", ".join(f"{e:.3f}" for e in eps))
     plans: dict[str, NoisePlan] = {}
     refused: list[str] = []
+    many = len(set(num_examples)) > _MANY_PLANS
+    shown = _representatives(num_examples) if many else set(range(len(num_examples)))
     for pid, n in enumerate(num_examples):
         prior: list[tuple[float, float, int]] = []
         if dp.privacy_state:  # owners that persist across runs may have spent already
             prior = prior_history(client_owner(cfg, {}, pid), dp.run_id or "")
+        if pid not in shown and not prior:
+            continue
         try:
-            plans[f"client-{pid}"] = owner_plan(dp, cfg.train, cfg.fed.rounds, n, prior)
+            plans[f"client-{pid}"] = owner_plan(dp, cfg.train, plan_rounds(cfg), n, prior)
         except PrivacyBudgetExceeded:
             refused.append(f"client-{pid}")
-    text = render_plans(plans)
+    text = render_plans(plans) + (f"\n{note}" if (note := participation_note(cfg)) else "")
+    if many:
+        text += (f"\n  {len(num_examples)} owners of {len(set(num_examples))} sizes: shown are the smallest, 10 %, "
+                 "median, 90 % and largest owner (and any that spent before); each owner calibrates its own plan")
     if refused:
         text += f"\n  budget already spent, will refuse: {', '.join(refused)}"
     if dp.max_epsilon is not None:

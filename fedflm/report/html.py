@@ -18,6 +18,7 @@ from typing import Any
 
 from fedflm.io import write_atomic
 from fedflm.report import plots
+from fedflm.report import plots_many as many
 from fedflm.report.findings import collect_warnings, find_budget
 from fedflm.report.rundir import RunData, load_run
 
@@ -87,6 +88,13 @@ def _summary_section(run: RunData) -> str:
             ("wall time (s)", summary.get("wall_time_s")),
             ("bytes per client per round", summary.get("bytes_per_client_per_round"))]
     rows += [(f"final {key}", value) for key, value in final.items() if key != "round"]
+    sim = summary.get("simulation") or {}  # issue 24: where the simulated clients ran
+    if sim:
+        peak = sim.get("client_worker_peak_rss_bytes")
+        rows += [("clients ran on", f"Ray ({sim.get('ray_address')}), device {sim.get('device')}"),
+                 ("each client reserved", ", ".join(f"{k} {v:g}" for k, v in sim.get("client_resources", {}).items())),
+                 ("clients at once", sim.get("clients_at_once")),
+                 ("client worker peak RSS (MB)", None if peak is None else round(peak / 2**20, 1))]
     return _section("summary", "Summary", _table(("item", "value"), rows))
 
 
@@ -102,10 +110,25 @@ def _clients_section(run: RunData, out_dir: Path) -> str:
     entries = sorted(run.clients["clients"], key=lambda c: int(c["partition_id"]))
     rows = [(c["partition_id"], c.get("num_examples"), sum(1 for n in c.get("label_counts", []) if n))
             for c in entries]
+    if len(entries) > many.MANY:  # issue 24: distributions, not 1,000 rows and bars
+        table = _quantile_table(("examples", [r[1] or 0 for r in rows]), ("labels present", [r[2] for r in rows]))
+        figure = _figure(out_dir, "clients", lambda p: many.plot_client_distributions(run.clients or {}, p),
+                         "distribution of examples and label shares over clients")
+        return _section("clients", f"Clients and their data ({len(entries)} clients)", figure + table)
     table = _table(("client", "examples", "labels present"), rows)
     figure = _figure(out_dir, "clients", lambda p: plots.plot_label_histograms(run.clients or {}, p),
                      "examples and label distribution per client")
     return _section("clients", "Clients and their data", figure + table)
+
+
+def _quantile_table(*columns: tuple[str, Sequence[float]]) -> str:
+    """One row per quantity: its min, 10 %, median, 90 % and max over clients."""
+    rows = [(name, *(round(v, 4) for v in many.quantiles(values).values())) for name, values in columns if values]
+    return _table(("over clients", "min", "10 %", "median", "90 %", "max"), rows)
+
+
+def _num_clients(run: RunData) -> int:
+    return len((run.clients or {}).get("clients", [])) or len({c.get("partition_id") for c in run.client_rounds})
 
 
 def _metrics_section(run: RunData, out_dir: Path) -> str:
@@ -137,6 +160,18 @@ def _privacy_section(run: RunData, out_dir: Path) -> str:
     text = f"Budget ε = {found.epsilon:g} ({found.source})" if found else "No ε budget recorded for this run."
     if not any(c.get("epsilon") is not None for c in run.client_rounds):
         return _section("privacy", title, _note(text) + _note("No per-client ε was recorded."))
+    n = _num_clients(run)
+    if n > many.MANY:  # issue 24: the spread over owners, and how often each trained
+        figure = _figure(out_dir, "epsilon", lambda p: many.plot_epsilon_distribution(run.client_rounds, budget, p, n),
+                         "epsilon per round over clients: median, 10-90 % band, highest, budget")
+        final = many.epsilon_by_round(run.client_rounds, n)[1][-1]
+        trained: dict[Any, int] = {}
+        for c in run.client_rounds:
+            if c.get("epsilon") is not None:
+                trained[c.get("partition_id")] = trained.get(c.get("partition_id"), 0) + 1
+        counts = list(trained.values()) + [0] * (n - len(trained))
+        table = _quantile_table(("final ε", list(final)), ("rounds trained", counts))
+        return _section("privacy", f"Privacy: ε per round over {n} clients", f"<p>{_esc(text)}</p>" + figure + table)
     figure = _figure(out_dir, "epsilon", lambda p: plots.plot_epsilon(run.client_rounds, budget, p),
                      "epsilon per round per client with budget line")
     return _section("privacy", title, f"<p>{_esc(text)}</p>" + figure)
@@ -155,6 +190,10 @@ def _train_loss_section(run: RunData, out_dir: Path) -> str:
     title = "Training loss per client"
     if not any(c.get("train_loss") is not None for c in run.client_rounds):
         return _section("train-loss", title, _note("No client training loss was recorded.") + _status_table(run))
+    if _num_clients(run) > many.MANY:
+        figure = _figure(out_dir, "train_loss", lambda p: many.plot_train_loss_distribution(run.client_rounds, p),
+                         "train loss per round over the sampled clients: median and 10-90 % band")
+        return _section("train-loss", "Training loss over clients", figure + _status_table(run))
     figure = _figure(out_dir, "train_loss", lambda p: plots.plot_train_loss(run.client_rounds, p),
                      "train loss per client per round")
     return _section("train-loss", title, figure + _status_table(run))

@@ -7,7 +7,7 @@ import stat
 import tomllib
 
 from fedflm.config import RunConfig
-from fedflm.fl.client_data import all_partitions, owner_dir
+from fedflm.fl.client_data import lazy_partitions, owner_dir
 from fedflm.protect.keys import read_key_file
 from fedflm.protect.store import open_store
 
@@ -19,7 +19,7 @@ def test_prepare_runs_the_real_owner_path(sim_run_dp):
     assert cfg.data.prepare and (cfg.fed.clients, cfg.fed.rounds) == (2, 2)
 
     # Execute
-    parts = all_partitions(cfg.data, 2, cfg.fed.seed)
+    parts = lazy_partitions(cfg.data, 2, cfg.fed.seed)
 
     # Assert: every owner has its own 0600 key and a store that decrypts to its partition
     for pid in range(2):

@@ -1,11 +1,12 @@
-"""How the simulation splits the CPU among client actors."""
+"""How the simulation splits the CPU among client actors, and the resources it hands to Flower."""
 
 from __future__ import annotations
 
 import pytest
 
 from fedflm.config import RunConfig
-from fedflm.fl.simulation import _backend_config, threads_per_client
+from fedflm.errors import ConfigError
+from fedflm.fl.resources import SimResources, backend_config, threads_per_client
 
 
 @pytest.mark.parametrize(("clients", "cpus", "expected"), [
@@ -32,9 +33,62 @@ def test_backend_gives_each_client_actor_its_share_of_the_cores(monkeypatch):
     federated = RunConfig.from_flat({"clients": 10, "device": "cpu", "dp": "none"})
 
     # Execute
-    central_cfg, fed_cfg = _backend_config(central), _backend_config(federated)
+    central_cfg, fed_cfg = backend_config(central, SimResources()), backend_config(federated, SimResources())
 
     # Assert
     assert central_cfg["client_resources"]["num_cpus"] == 4
     assert fed_cfg["client_resources"]["num_cpus"] == 1
     assert central_cfg["init_args"]["num_cpus"] == 4
+
+
+def test_client_cpus_and_gpus_become_flowers_client_resources() -> None:
+    # Prepare: a cluster elsewhere has the GPUs (no GPU needed here to ask for a share)
+    cfg = RunConfig.from_flat({"clients": 1000, "device": "cpu", "dp": "none"})
+
+    # Execute
+    backend = backend_config(cfg, SimResources(ray_address="10.0.0.5:6379", client_cpus=2, client_gpus=0.125))
+
+    # Assert: Flower's keys; ray.init joins the cluster and is given no CPU/GPU counts (it refuses them)
+    assert backend["client_resources"] == {"num_cpus": 2.0, "num_gpus": 0.125}
+    assert backend["init_args"]["address"] == "10.0.0.5:6379"
+    assert "num_cpus" not in backend["init_args"] and "num_gpus" not in backend["init_args"]
+
+
+def test_a_gpu_share_without_a_gpu_is_refused_before_anything_starts(monkeypatch) -> None:
+    # Prepare
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    cfg = RunConfig.from_flat({"clients": 10, "dp": "none"})
+
+    # Execute / Assert
+    with pytest.raises(ConfigError, match="--client-gpus 0.25 asks for a GPU share, but no CUDA GPU"):
+        backend_config(cfg, SimResources(client_gpus=0.25))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"client_cpus": 0}, "client_cpus must be > 0, got 0"),
+    ({"client_gpus": -0.5}, "client_gpus must be >= 0"),
+    ({"client_gpus": 1.5}, "client_gpus above 1 must be a whole number of GPUs, got 1.5"),
+    ({"ray_address": "auto x"}, "ray_address must not contain spaces"),
+])
+def test_bad_resource_requests_name_the_value(kwargs, message) -> None:
+    # Execute / Assert
+    with pytest.raises(ConfigError, match=message):
+        SimResources(**kwargs)
+
+
+def test_the_start_table_of_1000_clients_shows_their_spread() -> None:
+    # Prepare
+    from rich.console import Console
+
+    from fedflm.cli.display import client_table
+    from fedflm.data.partition import PartitionStats
+    stats = [PartitionStats(i, 8 + i % 3, (i % 9, 8 + i % 3 - i % 9)) for i in range(1000)]
+
+    # Execute
+    console = Console(width=120, record=True)
+    console.print(client_table(stats, ("neg", "pos")))
+    text = console.export_text()
+
+    # Assert: two rows of quantiles, not 1,000 rows
+    assert len(text.splitlines()) < 12 and "Clients (1000; spread over clients)" in text
+    assert "examples" in text and "labels present" in text
