@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     base = {"dataset": str(train), "eval_file": str(test), "eval_samples": args.eval_samples,
             "epsilon": args.epsilon, "seed": args.seed, "model": args.model,
-            "samples_per_client": args.samples_per_client}
+            "samples_per_client": args.samples_per_client,
+            "proto_fraction": 0.0}  # as measured (before issue 15's prototype round became the default)
     fed = None
     if args.in_process:
         from imbalance_inprocess import Federation
