@@ -195,7 +195,10 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     module, loader, _phase = round_module(model, data, cfg, node.server_round, seed, cache)
     # issue 22: resampling by the owner's own label counts, the round's learning rate (fedflm/train/)
     loader = resample_loader(loader, cfg.train.resample, seed, dp_sample=cfg.privacy.dp == "sample")
-    train_cfg = replace(cfg.train, lr=round_lr(cfg.train, cfg.fed.rounds, node.server_round))
+    # a resumed deployment's segment numbers its rounds past its own count (rounds = those left), and a
+    # server may ask for a round past the owner's policy (refused as typed data by the guard below):
+    # neither may crash here, so the schedule's position is capped at its last round
+    train_cfg = replace(cfg.train, lr=round_lr(cfg.train, cfg.fed.rounds, min(node.server_round, cfg.fed.rounds)))
     run = lambda privatize=None: train_local(module, loader, train_cfg, device, privatize,  # noqa: E731
                                              proximal_mu=cfg.agg.proximal_mu)  # issue 21: FedProx
     if cfg.privacy.dp != "sample":
