@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from fedflm.errors import ConfigError
 
-__all__ = ["LR_WITHIN", "RESAMPLE", "SELECT_METRICS", "LossSpec", "ScheduleSpec", "parse_loss", "parse_schedule"]
+__all__ = ["LEAKAGE_MODES", "LR_WITHIN", "RESAMPLE", "SELECT_METRICS", "LossSpec", "ScheduleSpec", "parse_loss", "parse_schedule"]
 
 RESAMPLE = ("none", "oversample", "undersample")
+#: --on-leakage: what an owner does with records shared with the server's held-out set (fedflm/data/leakage.py)
+LEAKAGE_MODES = ("off", "warn", "exclude", "fail")
 LR_WITHIN = ("constant", "linear", "cosine")
 #: metrics a run can select its best round on (higher is better, but ``loss``)
 SELECT_METRICS = ("macro_f1", "accuracy", "macro_recall", "loss")

@@ -24,6 +24,9 @@ HELP = {
     "partition": "iid | dirichlet:ALPHA | pathological:K | column:NAME",
     "samples_per_client": "cap each client's examples (0 = all) for quick runs",
     "max_length": "maximum tokens per text",
+    "on_leakage": "leakage check before training: owners compare keyed hashes (HMAC, a fresh key per run) of "
+                  "their records with the server's held-out set and report the overlap count; off | warn | "
+                  "exclude (drop them from training) | fail (refuse; the run ends)",
     "prepare": "run each simulated data owner's real prepare step (de-identify + encrypt its "
                "partition under its own key) and train from the encrypted stores",
     "model": "minilm (packaged, offline), a local model directory or a hub id",

@@ -36,6 +36,15 @@ class TokenizedDataset(torch.utils.data.Dataset):
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(x) for x in self.input_ids), dtype=np.int64, count=len(self))
 
+    def without(self, rows: Sequence[int]) -> "TokenizedDataset":
+        """A copy without ``rows`` (issue 22: records excluded by the leakage check)."""
+        drop = set(rows)
+        out = object.__new__(TokenizedDataset)
+        keep = [i for i in range(len(self)) if i not in drop]
+        out.input_ids, out.labels = [self.input_ids[i] for i in keep], [self.labels[i] for i in keep]
+        out.pad_id = self.pad_id
+        return out
+
 
 class PadCollator:
     """Pads a list of (ids, label) to the batch's longest row."""
