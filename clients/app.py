@@ -47,6 +47,7 @@ from fedflm.privacy.federation import PrivacyOutcome, private_prototypes, state_
 from fedflm.privacy.prototypes import noisy_class_sums, prototype_head
 from fedflm.privacy.state import OwnerPrivacy
 from fedflm.protect.keys import read_key_file
+from fedflm.train.augment import augment_loader
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.plan import owner_cache, round_module  # issue 15: train modes + frozen-feature cache
 from fedflm.train.local import TrainResult, train_local
@@ -218,6 +219,7 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     module, loader, _phase = round_module(model, data, cfg, node.server_round, seed, cache)
     # issue 22: resampling by the owner's own label counts, the round's learning rate (fedflm/train/)
     loader = resample_loader(loader, cfg.train.resample, seed, dp_sample=cfg.privacy.dp == "sample")
+    loader = augment_loader(loader, cfg.train.augment, seed)  # records stay the DP units
     # a resumed deployment's segment numbers its rounds past its own count (rounds = those left), and a
     # server may ask for a round past the owner's policy (refused as typed data by the guard below):
     # neither may crash here, so the schedule's position is capped at its last round

@@ -52,6 +52,9 @@ HELP = {
     "lr_schedule": "learning rate across rounds: constant | cosine[:MIN_FRACTION] | exponential:GAMMA",
     "warmup_rounds": "linear learning-rate warm-up over the first N rounds (r / (N + 1))",
     "lr_within": "learning rate over a round's local steps: constant | linear | cosine",
+    "augment": "none | edit[:COPIES]: COPIES token-edited copies (random deletion and swap, p 0.1) of each "
+               "training record; under DP-SGD a record and its copies are one privacy unit (their gradients are "
+               "averaged, then clipped; q counts records); needs --feature-cache false",
     "val_fraction": "stratified fraction of the held-out set used as the server's validation split for model "
                     "selection (the rest is the test split; 0 = none)",
     "patience": "early stopping: stop after N rounds without validation improvement (needs --val-fraction; "
