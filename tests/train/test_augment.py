@@ -20,23 +20,11 @@ from fedflm.privacy.dp import PrivateOptimizer, make_private, release
 from fedflm.train.augment import AugmentCollator, augment_loader, edit_tokens
 from fedflm.train.batching import PadCollator
 from fedflm.train.local import train_local
+from tiny_token_model import TinyTokenModel
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 CLIP = 0.01  # small enough that every unit's gradient is clipped
-
-
-class _Tiny(nn.Module):
-    """Mean of token embeddings, then a linear head (Opacus has grad samplers for both)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.emb, self.lin = nn.Embedding(30, 4), nn.Linear(4, 2)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        mask = attention_mask.unsqueeze(-1).float()
-        return self.lin((self.emb(input_ids) * mask).sum(1) / mask.sum(1).clamp(min=1))
 
 
 def _records(n: int = 6) -> list[tuple[list[int], int]]:
@@ -104,7 +92,7 @@ def _summed(private_model, opt: PrivateOptimizer, batch: dict, groups: torch.Ten
 
 def test_augmented_copies_share_one_clipped_gradient():
     # Prepare: two records with two edited copies each
-    model = _Tiny()
+    model = TinyTokenModel()
     batch = AugmentCollator(PadCollator(0), copies=2, seed=3)(_records(2))
     rows = _per_row_grads(model, batch)
     direct = sum(torch.stack(rows[3 * g:3 * g + 3]).mean(0) * min(1.0, CLIP / float(
@@ -127,7 +115,7 @@ def test_augmented_copies_share_one_clipped_gradient():
 
 def test_the_accountants_unit_is_the_record():
     # Prepare: 6 records, batch 2, 3 copies each
-    model = _Tiny()
+    model = TinyTokenModel()
 
     # Execute
     private_model, opt, loader = _private(model, _records(6), copies=3)
@@ -147,7 +135,7 @@ def test_train_local_hands_the_units_to_dp_sgd(monkeypatch):
     seen = []
     real = PrivateOptimizer._average_groups
     monkeypatch.setattr(PrivateOptimizer, "_average_groups", lambda self, g: (seen.append(len(g)), real(self, g))[1])
-    model, records = _Tiny(), _records(8)
+    model, records = TinyTokenModel(), _records(8)
     before = model.lin.weight.detach().clone()
     loader = augment_loader(DataLoader(records, batch_size=4, collate_fn=PadCollator(0)), "edit:1", 0)
     cfg = TrainConfig(local_steps=3, batch_size=4, lr=0.1, augment="edit:1", feature_cache=False)
