@@ -171,3 +171,18 @@ def test_a_class_name_prior_of_the_wrong_shape_or_weight_is_refused() -> None:
         prototype_head(sums, 1.0, torch.ones(3, 4), -1.0)
     with pytest.raises(ConfigError, match="name_prior must be >= 0"):
         TrainConfig(name_prior=-0.5)
+
+
+def test_the_class_name_prior_is_in_the_printed_plan_and_costs_no_privacy() -> None:
+    # Prepare: the same run with and without the prior
+    cfg = _cfg(fraction=0.4, eps=3.0)
+    named = RunConfig.from_flat({"name_prior": 0.25}, base=cfg)
+
+    # Execute
+    text, plain = plan_phases_text(named, [200]), plan_phases_text(cfg, [200])
+
+    # Assert: the plan says so; sigma of the release and of DP-SGD are the same (post-processing only)
+    assert "mixed with the class names' vectors (weight 0.25; public)" in text
+    assert "class names" not in plain
+    assert prototype_sigma(named.privacy, named.train, 3) == prototype_sigma(cfg.privacy, cfg.train, 3)
+    assert owner_plan(named.privacy, named.train, 3, 200) == owner_plan(cfg.privacy, cfg.train, 3, 200)
