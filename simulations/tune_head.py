@@ -22,6 +22,7 @@ import itertools
 import json
 import time
 import warnings
+from dataclasses import replace
 
 import torch
 
@@ -38,6 +39,7 @@ from fedflm.train.batching import TokenizedDataset
 from fedflm.train.cache import FeatureCollator, HeadTail, CachedRows, run_frozen
 from fedflm.train.local import evaluate, train_local
 from fedflm.train.phases import phase_of_round
+from fedflm.train.schedule import round_lr
 
 warnings.filterwarnings("ignore", category=SecureModeOffWarning)
 
@@ -79,7 +81,7 @@ def run_setting(cfg: RunConfig, owners, val, k: int, head0: torch.nn.Module, nam
         if sigma_p:
             eps.append(epsilon([(sigma_p, 1.0, 1)], dp.delta, dp.accountant))
     for r in range(2 if proto else 1, cfg.fed.rounds + 1):
-        states = []
+        states, train = [], replace(cfg.train, lr=round_lr(cfg.train, cfg.fed.rounds, r))  # as clients/app.py
         for i, (x, y) in enumerate(owners):
             local = copy.deepcopy(head)
             module, loader = HeadTail(local), _loader(x, y, train.batch_size, 7919 * r + i)
