@@ -70,7 +70,7 @@ def _model(cfg: ModelConfig, label_names: tuple[str, ...], seed: int):
 def _tokenized(cfg: RunConfig, partition_id: int, num_clients: int) -> TokenizedDataset:
     ds, names = client_partition(cfg.data, partition_id, num_clients, cfg.fed.seed)
     _, tok = _model(cfg.model, names, cfg.fed.seed)
-    return TokenizedDataset(ds, tok, cfg.data.max_length)
+    return TokenizedDataset(ds, tok, cfg.data.max_length, cfg.data.long_text)
 
 
 def run_config_from_message(msg: Message) -> RunConfig:
@@ -123,7 +123,7 @@ def _load_data(node: NodeRound, node_config: dict[str, Any]) -> tuple[Any, Token
         model, _ = _model(cfg.model, names, cfg.fed.seed)
         return model, _tokenized(cfg, node.partition_id, num_clients), list(ds["text"])
     model, tok = _model(cfg.model, names, cfg.fed.seed)
-    return model, TokenizedDataset(ds, tok, cfg.data.max_length), list(ds["text"])
+    return model, TokenizedDataset(ds, tok, cfg.data.max_length, cfg.data.long_text), list(ds["text"])
 
 
 def _leakage_check(node: NodeRound, msg: Message, texts: list[str],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from fedflm.errors import ConfigError
-from fedflm.options import (LEAKAGE_MODES, LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_augment, parse_loss,
+from fedflm.options import (LEAKAGE_MODES, LONG_TEXT, LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_augment, parse_loss,
                              parse_schedule)
 
 _PARTITION_RE = re.compile(r"^(iid|dirichlet:[0-9.eE+-]+|pathological:\d+|column:.+)$")
@@ -47,6 +47,7 @@ class DataConfig:
     prepare: bool = False
     val_fraction: float = 0.0  # issue 22: validation split carved from the held-out set (model selection)
     on_leakage: str = "off"  # issue 22: off | warn | exclude | fail (fedflm/data/leakage.py)
+    long_text: str = "truncate"  # issue 22: truncate | head-tail (fedflm/train/long_text.py)
 
     def __post_init__(self) -> None:
         _check(bool(self.dataset), "dataset must be a built-in name or a file path, got ''")
@@ -56,6 +57,8 @@ class DataConfig:
         _check(self.samples_per_client >= 0,
                f"samples_per_client must be >= 0 (0 = all), got {self.samples_per_client}")
         _check(0.0 <= self.val_fraction < 1.0, f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        _check(self.long_text in LONG_TEXT, f"long_text must be one of {', '.join(LONG_TEXT)}, got "
+                                            f"{self.long_text!r} (sliding windows are not wired to the flag yet)")
         _check(self.on_leakage in LEAKAGE_MODES,
                f"on_leakage must be one of {', '.join(LEAKAGE_MODES)}, got {self.on_leakage!r}")
         _check(8 <= self.max_length <= 4096,

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 from fedflm.errors import ConfigError
 
-__all__ = ["LEAKAGE_MODES", "LR_WITHIN", "RESAMPLE", "SELECT_METRICS", "LossSpec", "ScheduleSpec", "parse_augment", "parse_loss", "parse_schedule"]
+__all__ = ["LEAKAGE_MODES", "LONG_TEXT", "LR_WITHIN", "RESAMPLE", "SELECT_METRICS", "LossSpec", "ScheduleSpec", "parse_augment", "parse_loss", "parse_schedule"]
 
 RESAMPLE = ("none", "oversample", "undersample")
 #: --on-leakage: what an owner does with records shared with the server's held-out set (fedflm/data/leakage.py)
 LEAKAGE_MODES = ("off", "warn", "exclude", "fail")
+#: --long-text: how a text longer than max_length is cut (sliding windows: fedflm/train/long_text.py, not wired)
+LONG_TEXT = ("truncate", "head-tail")
 LR_WITHIN = ("constant", "linear", "cosine")
 #: metrics a run can select its best round on (higher is better, but ``loss``)
 SELECT_METRICS = ("macro_f1", "accuracy", "macro_recall", "loss")

@@ -59,11 +59,12 @@ class GlobalEvaluator:
         self.model = build_model(cfg.model, data.label_names, cfg.fed.seed)
         tok = load_tokenizer(cfg.model)
         test, val = split_validation(data.eval, cfg.data.val_fraction, cfg.fed.seed)  # issue 22
-        self.eval_data = TokenizedDataset(test, tok, cfg.data.max_length)
+        self.eval_data = TokenizedDataset(test, tok, cfg.data.max_length, cfg.data.long_text)
         self.device = resolve_device(cfg.model.device)
         self.cfg = cfg  # issue 15: the frozen part of the model is run once on the eval set
         self.cache = FrozenCache(pooled_classifier(self.model), self.eval_data, self.device)
-        self.val = None if val is None else _Validation(self, TokenizedDataset(val, tok, cfg.data.max_length))
+        val_data = None if val is None else TokenizedDataset(val, tok, cfg.data.max_length, cfg.data.long_text)
+        self.val = None if val_data is None else _Validation(self, val_data)
         self.rundir, self.strategy, self.t0 = rundir, strategy, time.perf_counter()
         self.confusion: np.ndarray | None = None
         self.rows: list[dict[str, Any]] = []
