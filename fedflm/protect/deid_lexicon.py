@@ -127,13 +127,14 @@ def build_lexicon(exclude_locales: tuple[str, ...] = ()) -> NameLexicon:
 
 
 @lru_cache(maxsize=2)
-def common_vocab(min_count: int = 3) -> frozenset[str]:
+def common_vocab(min_count: int = 3, held_out: frozenset[str] = frozenset()) -> frozenset[str]:
     """Lower-cased ordinary words: they stay lower case in a re-cased view (:mod:`deid_case`).
 
     Words seen ``min_count`` times in the built-in *train* splits (Banking77, SST-2),
     spaCy's English stop words and :data:`COMMON_WORDS`. Lexicon names are left out
     (capitalised in the view, the person recognizer judges them) unless Banking77's
     name-free customer messages use them as words (``chase``, ``bill``).
+    ``held_out``: SST-2 train rows to leave out (a tuning split, see ``simulations/tune_deid.py``).
     """
     import csv
     import gzip
@@ -152,7 +153,9 @@ def common_vocab(min_count: int = 3) -> frozenset[str]:
             bank.update(word.findall(row["text"].lower()))
     with gzip.open(builtin_file("sst2_train.tsv.gz"), "rt", encoding="utf-8") as fh:
         next(fh)
-        sst.update(word.findall(fh.read().lower()))
+        for line in fh:
+            if line.split("\t")[0] not in held_out:
+                sst.update(word.findall(line.lower()))
     lex = build_lexicon()
     # SST-2 names real people (actors, directors): a lexicon name counts as a word only if
     # Banking77 (customer messages without names) uses it.
