@@ -29,6 +29,7 @@ from fedflm.errors import DeidError
 from fedflm.protect.deid_address import street_words
 from fedflm.protect.deid_case import address_view, case_view
 from fedflm.protect.deid_ner import plausible, trim_span
+from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from spacy.lang.en.stop_words import STOP_WORDS
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
@@ -48,7 +49,6 @@ _STOP_WORDS = frozenset(STOP_WORDS) | frozenset(
     "de del della di da do dos das du van von der den ter ten la le les los las el y e et i an am im "
     "sur upon on en het op".split())  # stay lower case in the address view (particles of street names)
 # words that never start or end an address the model found ("… 0130 00 TODAY", "at 12 Main St")
-_KEY_WORDS = frozenset("iban ssn swift bic tel ip email e-mail card acct account".split())
 _ADDRESS_EDGE = frozenset(STOP_WORDS) | _KEY_WORDS | frozenset(
     "today tomorrow yesterday now please pls plz thanks thx asap again ok okay".split())
 
@@ -182,7 +182,7 @@ class Deidentifier:
     def _given_names(self, text: str, spans: list[Span]) -> list[Span]:
         """Person spans grown over a given name after a comma (``kodrič, grațian``)."""
         from fedflm.protect.deid_recognizers import given_after_comma
-        return [Span(sp.start, given_after_comma(text, sp.end, self._vocab), sp.entity, sp.score)
+        return [Span(sp.start, given_after_comma(text, sp.end, self._person_edge), sp.entity, sp.score)
                 if sp.entity == "PERSON" else sp for sp in spans]
 
     def _view(self, rec, text: str, has_digit: bool) -> str | None:

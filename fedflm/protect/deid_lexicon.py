@@ -35,6 +35,9 @@ monday tuesday wednesday thursday friday saturday sunday january february april 
 september october november december bank transfer account money phone email address street road
 """.split())
 
+# Words that never start or end a name or an address ("JOHN O'NEIL, IBAN DE89 ...", "... 00 TODAY").
+KEY_WORDS = frozenset("iban ssn swift bic tel ip email e-mail card acct account".split())
+
 # Reserved for evaluation: neither the lexicon nor the learned detector ever sees these names.
 HELDOUT_LOCALES = ("hu_HU", "ro_RO", "tr_TR", "sk_SK", "hr_HR", "lt_LT", "sl_SI", "et_EE")
 

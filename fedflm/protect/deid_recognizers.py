@@ -20,7 +20,7 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from fedflm.protect.deid_dictionary import is_ordinary
-from fedflm.protect.deid_lexicon import COMMON_WORDS, PARTICLES, NameLexicon
+from fedflm.protect.deid_lexicon import COMMON_WORDS, KEY_WORDS, PARTICLES, NameLexicon
 
 _STOP = COMMON_WORDS | frozenset(STOP_WORDS)
 
@@ -143,7 +143,8 @@ class LexiconPersonRecognizer(RegexRecognizer):
         """``Surname, Given`` of two words that are neither vocabulary nor dictionary words
         (``slota, laurynas``): on the re-cased view, where capitals say nothing."""
         for m in _COMMA_PAIR.finditer(text):
-            if all(w.lower() not in self.vocab and not is_ordinary(w) for w in m.group(1, 2)):
+            if all(w.lower() not in self.vocab and w.lower() not in KEY_WORDS and not is_ordinary(w)
+                   for w in m.group(1, 2)):
                 yield m.start(), m.end(), 0.6
 
     @staticmethod
@@ -227,7 +228,7 @@ class LexiconPersonRecognizer(RegexRecognizer):
         return bool(m) and m.group(1).lower() in _TITLES
 
 
-_COMMA_PAIR = re.compile(r"(?<![\w@.-])([^\W\d_]{3,})[ \t]?,[ \t]+([^\W\d_]{3,})(?![\w@-]|\.\w)")
+_COMMA_PAIR = re.compile(r"(?<![\w@.'’-])([^\W\d_]{3,})[ \t]?,[ \t]+([^\W\d_]{3,})(?![\w@-]|\.\w)")
 _GIVEN_AFTER_COMMA = re.compile(r"[ \t]?,[ \t]+([^\W\d_]{2,}(?:[-'’][^\W\d_]+)*)(?![\w@.-]\w)")
 
 

@@ -190,6 +190,7 @@ def test_a_given_name_after_a_comma_joins_the_surname(text: str, end: int, expec
     ("i spoke with Slota, Laurynas yesterday.", ["Slota, Laurynas"]),
     ("stultifyingly, bewilderingly bad", []),                              # dictionary words
     ("yes, laurynas called", []),                                          # vocabulary word first
+    ("pay O'neil, Iban de89", []),                                         # inside a name; a key word
 ])
 def test_strict_view_reads_two_unknown_words_around_a_comma_as_a_name(text: str, expected: list) -> None:
     # Prepare: an empty lexicon, so only the comma pair can fire
