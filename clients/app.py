@@ -94,7 +94,7 @@ def simulated_settings(cfg: RunConfig, node_config: dict[str, Any], pid: int) ->
     """A simulated owner: the operator simulates itself, so its policy is the run's own."""
     policy = OwnerPolicy(dp_modes=DP_MODES, max_epsilon=cfg.privacy.max_epsilon, delta=cfg.privacy.delta,
                          accountant=cfg.privacy.accountant, max_rounds=cfg.fed.rounds, min_noise_multiplier=0.0,
-                         publish_ledger=True)
+                         publish_ledger=True, share_leakage_count=True)
     seed = None if cfg.privacy.secure_mode else cfg.fed.seed * 1000 + pid
     return OwnerSettings(owner_id=str(node_config.get("owner-id") or f"client-{pid}"),
                          state_dir=state_root(cfg, {}), secure_mode=cfg.privacy.secure_mode, seed=seed,
@@ -129,7 +129,12 @@ def _load_data(node: NodeRound, node_config: dict[str, Any]) -> tuple[Any, Token
 def _leakage_check(node: NodeRound, msg: Message, texts: list[str],
                    data: TokenizedDataset) -> tuple[TokenizedDataset, int | None]:
     """issue 22: the owner's side of the leakage check (fedflm/data/leakage.py): its records are hashed
-    here, under the run's key, and only the overlap count leaves. Returns (data to train on, count)."""
+    here, under the run's key. Returns (data to train on, the count to send or None).
+
+    The count is exact, not DP-protected: a curious server could put a guessed text among its
+    "held-out" hashes and learn whether this owner holds it. So the owner's policy decides
+    (``share_leakage_count``, off by default on a deployed node): without it, matches are simply
+    excluded here, whatever the run asks, and nothing about them leaves (no count, no refusal)."""
     mode = node.cfg.data.on_leakage
     if mode == "off":
         return data, None
@@ -138,6 +143,11 @@ def _leakage_check(node: NodeRound, msg: Message, texts: list[str],
     except ConfigError as exc:
         raise PolicyRefused(Refusal.REQUEST, str(exc)) from None
     rows = leakage.overlap(key, texts, digests)
+    if not node.settings.policy.share_leakage_count:
+        if rows:
+            log.warning("leakage check: %d of %d records match the server's evaluation set; excluded here "
+                        "(this node's policy sends no count)", len(rows), len(texts))
+        return data.without(rows), None
     if rows and mode == "fail":
         raise PolicyRefused(Refusal.LEAKAGE, f"{len(rows)} of this owner's records are in the server's "
                                              "evaluation set and the run asks to fail on leakage")

@@ -1,6 +1,7 @@
 """The owner's side of the leakage check (issue 22) on a real node: records planted in the server's
 evaluation set are found with keyed hashes computed at the node, excluded before the DP plan (q uses
-the kept count), or refused; only the overlap count leaves, never a text or an owner's hash."""
+the kept count), or refused; only the overlap count leaves, never a text or an owner's hash, and
+only when the owner's policy shares it: by default a node excludes matches and sends nothing."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ def rows(sst2_sample):
 
 @pytest.fixture
 def node(tmp_path, rows, monkeypatch):
+    n = make_node(tmp_path, make_store(tmp_path, rows), OwnerPolicy(max_epsilon=20.0, share_leakage_count=True))
+    spy_training(monkeypatch, n)
+    return n
+
+
+@pytest.fixture
+def private_node(tmp_path, rows, monkeypatch):
+    """An owner with the default policy: no leakage count leaves its node."""
     n = make_node(tmp_path, make_store(tmp_path, rows), OwnerPolicy(max_epsilon=20.0))
     spy_training(monkeypatch, n)
     return n
@@ -93,3 +102,14 @@ def test_a_check_without_its_record_is_a_malformed_request(node, tiny_model_dir)
 
     # Assert
     assert reply.has_error() and reply.error.code == int(Refusal.REQUEST) and node.trained == []
+
+
+@pytest.mark.parametrize("mode", ["warn", "exclude", "fail"])
+def test_default_policy_excludes_matches_and_sends_no_count(private_node, rows, tiny_model_dir, mode):
+    # Execute: whatever the run asks, a server cannot learn the count (membership of guessed texts)
+    reply = private_node.send(request(tiny_model_dir, on_leakage=mode, proto_fraction=0), 1, extra=_record(rows))
+
+    # Assert: trained on the 35 kept rows, no refusal, no count in the reply
+    assert not reply.has_error(), reply.error.reason
+    assert "leakage-overlap" not in reply.content["metrics"] and private_node.trained == [1]
+    assert ledger.verify(private_node.ledger)[-1]["sample_rate"] == pytest.approx(8 / (len(rows) - PLANTED))
