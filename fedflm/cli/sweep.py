@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="rank hyperparameter settings on a validation split of the training data",
                        description=DESCRIPTION)
     p.add_argument("config", type=Path, help="TOML file with the base settings (as for simulate --config; "
-                   "a recipe works) and optionally [sweep] metric and [sweep.grid] KEY = [V1, V2]")
+                   "a recipe works) and optionally [sweep] metric and [sweep.grid] KEY = [V1, V2] (--grid KEY replaces it)")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
                    help="a config key and the values to try (repeat for more keys); "
                    "'|' lists a knob's alternatives, e.g. strategy=fedavg,fedprox:0.001|0.01")
@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
     flat, file_axes, file_metric = file_grid(load_config_file(args.config), str(args.config))
     base = RunConfig.from_flat(flat)
-    grid = parse_grid(args.grid, file_axes)
+    flags = parse_grid(args.grid)  # a --grid axis replaces the file's axis of the same key
+    grid = {**{k: v for k, v in file_axes.items() if k not in flags}, **flags}
     if not grid:
         raise ConfigError("sweep needs at least one --grid KEY=V1,V2 (or a [sweep.grid] table)")
     check_grid(base, grid)  # every value and setting must be a valid config before anything runs

@@ -134,10 +134,13 @@ def test_the_cli_refuses_a_bad_knob_before_running_anything(tmp_path: Path, caps
 
     # Execute
     rc = main(["sweep", str(cfg), "--out", str(tmp_path / "out")])
+    file_err = capsys.readouterr().err.strip()
+    rc_flag = main(["sweep", str(cfg), "--grid", "strategy=fedadam:0.1|0", "--out", str(tmp_path / "out")])
 
     # Assert: one error line naming the value; no setting ran
-    err = capsys.readouterr().err.strip()
-    assert rc != 0 and "\n" not in err and "strategy='fedprox:0'" in err
+    flag_err = capsys.readouterr().err.strip()
+    assert rc != 0 and "\n" not in file_err and "strategy='fedprox:0'" in file_err
+    assert rc_flag != 0 and "strategy='fedadam:0'" in flag_err  # the --grid axis replaced the file's
     assert not (tmp_path / "out").exists()
 
 
