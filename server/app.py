@@ -20,6 +20,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
 from fedflm.config import RunConfig, run_warnings
+from fedflm.data import leakage
 from fedflm.deploy import env
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost
 from fedflm.errors import ConfigError
@@ -58,15 +59,17 @@ class GlobalEvaluator:
         self.model = build_model(cfg.model, data.label_names, cfg.fed.seed)
         tok = load_tokenizer(cfg.model)
         test, val = split_validation(data.eval, cfg.data.val_fraction, cfg.fed.seed)  # issue 22
-        self.eval_data = TokenizedDataset(test, tok, cfg.data.max_length)
+        self.eval_data = TokenizedDataset(test, tok, cfg.data.max_length, cfg.data.long_text)
         self.device = resolve_device(cfg.model.device)
         self.cfg = cfg  # issue 15: the frozen part of the model is run once on the eval set
         self.cache = FrozenCache(pooled_classifier(self.model), self.eval_data, self.device)
-        self.val = None if val is None else _Validation(self, TokenizedDataset(val, tok, cfg.data.max_length))
+        val_data = None if val is None else TokenizedDataset(val, tok, cfg.data.max_length, cfg.data.long_text)
+        self.val = None if val_data is None else _Validation(self, val_data)
         self.rundir, self.strategy, self.t0 = rundir, strategy, time.perf_counter()
         self.confusion: np.ndarray | None = None
         self.rows: list[dict[str, Any]] = []
         self.client_dp: ClientLevelDP | None = None  # set in --dp client mode
+        self.client_rows: list[dict[str, Any]] = []  # issue 22: for the leakage report
 
     def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
         set_adapter_state(self.model, from_record(arrays))
@@ -101,6 +104,9 @@ class GlobalEvaluator:
         """Per-client rows of a round and the owners' ledger copies (RUN/ledgers/)."""
         for client_row in last["clients"]:
             self.rundir.append("client_metrics.jsonl", client_row)
+        self.client_rows += last["clients"]
+        if self.cfg.data.on_leakage != "off":  # issue 22: raises LeakageFound under --on-leakage fail
+            leakage.summarise(self.cfg.data.on_leakage, last["clients"])
         write_ledgers(self.rundir, {**last.get("ledgers", {}),
                                     **(self.client_dp.ledgers() if self.client_dp else {})})
 
@@ -220,6 +226,14 @@ def _explained_examples(cfg: RunConfig, evaluator: GlobalEvaluator, rundir: RunD
         rundir.write_json("explanations.json", found)
 
 
+def _train_config(cfg: RunConfig) -> ConfigRecord:
+    """The request every round carries; with --on-leakage, also a fresh run key and the keyed hashes of
+    the server's held-out set (issue 22, fedflm/data/leakage.py; the key is never written down)."""
+    extra = {} if cfg.data.on_leakage == "off" else leakage.to_record(
+        leakage.new_run_key(), federated_data(cfg.data, cfg.fed.seed).eval["text"])
+    return ConfigRecord({**cfg.to_run_config(), **extra})
+
+
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
     # under DP the owners send no exact example count: FedAvg weights are uniform
@@ -250,7 +264,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     try:
         result = runner.start(grid=grid, initial_arrays=to_record(initial),
                               num_rounds=num_rounds, timeout=cfg.fed.round_timeout,
-                              train_config=ConfigRecord(cfg.to_run_config()),
+                              train_config=_train_config(cfg),
                               evaluate_fn=evaluate_fn)
         final = from_record(result.arrays) if len(result.arrays) else initial
     except EarlyStop as exc:  # issue 22: on purpose; the run is complete
@@ -275,6 +289,8 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
         "label_names": list(evaluator.label_names),
         "transport": _transport(session),
+        **({"leakage": leakage.summarise(cfg.data.on_leakage, evaluator.client_rows)}
+           if cfg.data.on_leakage != "off" else {}),
         "warnings": run_warnings(cfg) + ([stopped] if stopped else [])
         + (session.warnings() if session is not None else [])
         + _collapse(evaluator)})
