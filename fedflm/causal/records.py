@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fedflm.errors import DataError
+from fedflm.jsonl import iter_json_objects
 
 __all__ = ["LMRecord", "read_records", "synthetic_records", "write_jsonl"]
 
@@ -34,9 +35,7 @@ class LMRecord:
             raise DataError("a record needs a non-empty response (or text), got an empty one")
 
 
-def _from_json(obj: object, where: str) -> LMRecord:
-    if not isinstance(obj, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+def _from_json(obj: dict, where: str) -> LMRecord:
     if "text" in obj and "response" not in obj:
         text = obj["text"]
         if not isinstance(text, str) or not text.strip():
@@ -53,7 +52,7 @@ def _from_json(obj: object, where: str) -> LMRecord:
 
 
 def read_records(path: str | Path) -> list[LMRecord]:
-    """All records of a ``.jsonl`` or ``.txt`` file; a bad row raises one DataError naming it."""
+    """All records of a ``.jsonl`` or ``.txt`` file; a bad line raises one DataError naming it."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
@@ -64,15 +63,7 @@ def read_records(path: str | Path) -> list[LMRecord]:
     if path.suffix == ".txt":
         records = [LMRecord("", p.strip()) for p in text.split("\n\n") if p.strip()]
     elif path.suffix == ".jsonl":
-        records = []
-        for row, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: row {row}: not valid JSON ({exc.msg})") from None
-            records.append(_from_json(obj, f"{path}: row {row}"))
+        records = [_from_json(obj, f"{path}: line {row}") for row, obj in iter_json_objects(text.splitlines(), path)]
     else:
         raise DataError(f"{path}: unknown causal-LM data format {path.suffix!r} (use .jsonl or .txt)")
     if not records:

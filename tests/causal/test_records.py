@@ -38,9 +38,9 @@ def test_txt_has_one_record_per_paragraph(tmp_path):
 
 
 @pytest.mark.parametrize("line, message", [
-    ('{"instruction": "x"}', "row 2: column 'response'"),
-    ('not json', "row 2: not valid JSON"),
-    ('{"text": ""}', "row 2: column 'text'"),
+    ('{"instruction": "x"}', "line 2: column 'response'"),
+    ('not json', "line 2: not valid JSON"),
+    ('{"text": ""}', "line 2: column 'text'"),
 ])
 def test_bad_row_is_named(tmp_path, line, message):
     # Prepare
