@@ -126,6 +126,7 @@ class TrainConfig:
     lr_within: str = "constant"  # within a round, over its local steps: constant | linear | cosine
     proto_fraction: float = 0.8  # head / lp-ft: share of each owner's epsilon for a one-shot DP-prototype head (0 = off)
     proto_scale: float = 30.0  # prototype head: each class row normalised, times this
+    name_prior: float = 0.0  # prototype head: weight of the class names' sentence vectors (0 = off; public, free)
 
     def __post_init__(self) -> None:
         _check(self.local_epochs >= 1, f"local_epochs must be >= 1, got {self.local_epochs}")
@@ -147,6 +148,7 @@ class TrainConfig:
         _check(self.lr_within in LR_WITHIN, f"lr_within must be {', '.join(LR_WITHIN)}, got {self.lr_within!r}")
         _check(0.0 <= self.proto_fraction < 1.0, f"proto_fraction must be in [0, 1), got {self.proto_fraction}")
         _check(self.proto_scale > 0, f"proto_scale must be > 0, got {self.proto_scale}")
+        _check(self.name_prior >= 0, f"name_prior must be >= 0 (0 = off), got {self.name_prior}")
 
 
 @dataclass(frozen=True)

@@ -165,14 +165,21 @@ def _transport(session: DeploymentSession | None) -> str:
     return "simulation" if session is None else os.environ.get(env.TRANSPORT, "unknown")
 
 
-def _prototype_head(cfg: RunConfig, model: Any):
+def _prototype_head(cfg: RunConfig, model: Any, label_names: tuple[str, ...]):
     """issue 15: after round 1 of a prototype run, the aggregate's head rows (the mean of the owners'
-    class sums) become ``proto_scale`` x their direction, bias 0 (post-processing: no privacy cost)."""
+    class sums) become ``proto_scale`` x their direction, bias 0 (post-processing: no privacy cost);
+    with ``name_prior`` > 0 mixed with the class names' own sentence vectors (public text)."""
     def post(server_round: int, arrays: ArrayRecord) -> ArrayRecord:
         if server_round != 1:
             return arrays
         set_adapter_state(model, from_record(arrays))
-        head = prototype_head(head_linear(model).weight.detach(), cfg.train.proto_scale)
+        prior = None
+        if cfg.train.name_prior > 0:
+            from fedflm.models.name_prior import name_vectors
+            prior = name_vectors(pooled_classifier(model), load_tokenizer(cfg.model), label_names,
+                                 cfg.data.max_length)
+        head = prototype_head(head_linear(model).weight.detach(), cfg.train.proto_scale, prior,
+                              cfg.train.name_prior)
         set_head(model, head["weight"], head["bias"])
         return to_record(get_adapter_state(model))
     return post
@@ -224,7 +231,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
                               weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
     if phase_of_round(cfg.train, cfg.fed.rounds, 1, cfg.privacy.dp, cfg.privacy.noise_multiplier is not None) == "proto":
-        strategy.post_aggregate = _prototype_head(cfg, evaluator.model)  # it loads each evaluated state anyway
+        strategy.post_aggregate = _prototype_head(cfg, evaluator.model, evaluator.label_names)  # it loads each evaluated state anyway
     runner: Any = strategy
     if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant
         runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, cfg.fed.sampled_clients())

@@ -39,6 +39,8 @@ HELP = {
     "proto_fraction": "head / lp-ft: share of each owner's epsilon spent in round 1 on a one-shot DP-prototype "
                       "head (noisy per-class sums of the frozen sentence vectors; 0 = off)",
     "proto_scale": "prototype head: each class row normalised, times this (the logits' scale)",
+    "name_prior": "prototype head: weight of the class names' own sentence vectors mixed into each row "
+                  "(a zero-shot prior from public label names; no privacy cost; 0 = off)",
     "feature_cache": "compute the frozen part of the model once per owner per run, in memory only",
     "local_steps": "local steps per round (0 = use --local-epochs; --local-epochs given alone means epochs)",
     "loss": "ce | weighted[:POWER] (class weights from each client's own label counts) | focal:GAMMA | "
