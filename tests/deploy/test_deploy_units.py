@@ -254,3 +254,20 @@ def test_a_node_with_a_heartbeat_runs_flowers_supernode_through_the_wrapper(stor
     assert beating[:4] == [sys.executable, "-m", "fedflm.deploy.heartbeat", "15.0"] and beating[4:] == plain[1:]
     with pytest.raises(ConfigError, match="--heartbeat must be between 10 and 1800 seconds.*got 5"):
         ClientOptions(**base, heartbeat=5)
+
+
+def test_flower_processes_do_not_call_home_unless_asked(monkeypatch):
+    # Prepare: an environment that says nothing, then one that opts in
+    from fedflm.deploy.procs import flower_env
+
+    monkeypatch.delenv("FLWR_TELEMETRY_ENABLED", raising=False)
+    monkeypatch.delenv("FLWR_DISABLE_UPDATE_CHECK", raising=False)
+
+    # Execute
+    quiet = flower_env()
+    monkeypatch.setenv("FLWR_TELEMETRY_ENABLED", "1")
+    asked = flower_env()
+
+    # Assert: Flower's usage events and update check are off by default; an explicit choice is kept
+    assert (quiet["FLWR_TELEMETRY_ENABLED"], quiet["FLWR_DISABLE_UPDATE_CHECK"]) == ("0", "1")
+    assert asked["FLWR_TELEMETRY_ENABLED"] == "1"
