@@ -1,9 +1,7 @@
 """Nodes that outlive the SuperLink, with the real `fedflm client start`: a node
-started before anything listens on the server's port gives the one-line
-diagnosis, joins once the server is up, survives the end of that run and a new
-SuperLink (new state, so its old node id is refused with 401), joins again and
-serves the next run; SIGTERM stops it cleanly once no server is left to reach. (One node for all of it: its
-start and a server's start are most of the time.)"""
+survives the end of one run and a new SuperLink (new state, so its old node id
+is refused with 401), joins again and serves the next run; a wrong port gives
+the one-line diagnosis."""
 
 from __future__ import annotations
 
@@ -27,29 +25,35 @@ def _client_cli(processes, server: str, name: str = NODES[0]):
                          "--allow-dp", "none")  # these runs train without DP
 
 
-def test_node_diagnoses_a_port_nobody_listens_on_then_survives_a_new_superlink_and_serves_the_next_run(
-        processes, tiny_model_dir, tmp_path):
-    # Prepare: the owner starts first, while nothing listens on the server's port yet
+def test_wrong_port_prints_connection_refused_diagnosis(processes):
+    # Prepare: nothing listens on this port
     port = free_port()
+
+    # Execute
     client = _client_cli(processes, f"127.0.0.1:{port}")
     line = f"diagnosis after 3 failed attempts: connection refused at 127.0.0.1:{port}"
     wait_for(lambda: line in client.log_text(), 240, "the diagnosis line")
+    client.popen.send_signal(signal.SIGTERM)
+    code = client.popen.wait(timeout=60)
 
-    # Execute: run A with this owner alone, to the end, on that port
-    first = processes.server(run_config(tiny_model_dir, tmp_path / "a", clients=1, min_clients=1, rounds=1),
-                             port=port)
-    refused = client.log_text()  # everything the node said before any server listened
+    # Assert: the states were announced once each, then the diagnosis (once), and SIGTERM is a clean stop
+    log = client.log_text()
+    assert log.count(f"connecting to 127.0.0.1:{port}") >= 1
+    assert log.count("refused (no connection)") >= 1 and log.count(line) == 1
+    assert code == 0 and f"node {NODES[0]}: stopping" in log
+
+
+def test_node_survives_a_new_superlink_and_serves_the_next_run(processes, tiny_model_dir, tmp_path):
+    # Prepare: run A with one owner, to the end
+    first = processes.server(run_config(tiny_model_dir, tmp_path / "a", clients=1, min_clients=1, rounds=1))
+    client = _client_cli(processes, first.address)
     first.submit()
     assert first.wait(timeout=300) == "complete", (first.work / "run.log").read_text()[-2000:]
-
-    # Assert: the states were announced once each, then the diagnosis (once), while nothing listened
-    assert refused.count(f"connecting to 127.0.0.1:{port}") >= 1
-    assert refused.count("refused (no connection)") >= 1 and refused.count(line) == 1
 
     # Execute: the operator stops A and starts run B on a NEW SuperLink (new state) on the same port
     first.stop()
     second = processes.server(run_config(tiny_model_dir, tmp_path / "b", clients=1, min_clients=1, rounds=1,
-                                         round_timeout=240.0), port=port)
+                                         round_timeout=240.0), port=first.opts.port)
     second.submit()
     status = second.wait(timeout=400)
 
@@ -60,10 +64,3 @@ def test_node_diagnoses_a_port_nobody_listens_on_then_survives_a_new_superlink_a
     assert client.poll() is None
     log = client.log_text()
     assert log.count("connected; waiting for a run") >= 2 and "disconnected (" in log, log
-
-    # Execute: the server goes away for good, and the owner stops the node while it cannot reach it
-    second.stop()
-    client.popen.send_signal(signal.SIGTERM)
-
-    # Assert: SIGTERM of a node whose SuperNode cannot reach the server is a clean stop
-    assert client.popen.wait(timeout=60) == 0 and f"node {NODES[0]}: stopping" in client.log_text()
