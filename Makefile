@@ -47,12 +47,13 @@ demo-nodp: $(STAMP)
 
 # Two pytest processes side by side: the deployment tests (separate Flower processes that mostly
 # wait on polls; one test at a time) and everything else. Both must pass; the deployment log is
-# printed after the rest. Same tests as `pytest -q`, about half the wall time on 2 cores.
+# printed after the rest. Same tests as `pytest -q`, about half the wall time on 2 cores. Each prints its
+# slowest tests (--durations), so a CI log shows where the suite's time goes.
 DEPLOY_LOG = .pytest-deploy.log
 test: $(STAMP)
-	@$(BIN)/python -m pytest -q -p no:cacheprovider --basetemp=$${TMPDIR:-/tmp}/fedflm-deploy-tests tests/deploy \
-		> $(DEPLOY_LOG) 2>&1 & deploy=$$!; \
-	$(BIN)/python -m pytest -q --ignore=tests/deploy; rest=$$?; \
+	@$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 --basetemp=$${TMPDIR:-/tmp}/fedflm-deploy-tests \
+		tests/deploy > $(DEPLOY_LOG) 2>&1 & deploy=$$!; \
+	$(BIN)/python -m pytest -q --durations=25 --ignore=tests/deploy; rest=$$?; \
 	wait $$deploy; dep=$$?; echo "---- tests/deploy (run alongside) ----"; cat $(DEPLOY_LOG); \
 	echo "tests/deploy exit $$dep, other tests exit $$rest"; test $$rest -eq 0 -a $$dep -eq 0
 

@@ -169,6 +169,9 @@ def _register_node_process_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-warm", dest="warm", action="store_false",
                    help="no warm trainer: every message starts a fresh process that imports torch, loads the "
                         "model and decrypts the store (Flower's default; slower)")
+    p.add_argument("--heartbeat", type=float, metavar="SECONDS",
+                   help="seconds between this node's heartbeats (10..1800; default Flower's 30). The server "
+                        "marks the node offline after 2 missed intervals and stops waiting for its replies")
 
 
 def client_policy(args: argparse.Namespace) -> "OwnerPolicy":
@@ -197,5 +200,5 @@ def run_client_start(args: argparse.Namespace) -> int:
                          state_dir=args.state_dir, owner_id=args.owner_id, ca_cert=args.ca_cert,
                          auth_key=args.auth_key, policy=client_policy(args),
                          secure_mode=parse_bool(args.secure_mode, "--secure-mode"), seed=args.seed,
-                         insecure=args.insecure, port=args.port)
+                         insecure=args.insecure, port=args.port, heartbeat=args.heartbeat)
     return run_node(opts, warm=args.warm)  # reconnects with backoff across server restarts and new runs

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fedflm.deploy.heartbeat import check_heartbeat, heartbeat_argv
 from fedflm.deploy.procs import Proc, flower_bin, flower_env, free_port
 from fedflm.errors import ConfigError, FederationError
 from fedflm.owner.console import CONSOLE_NAME, ConsoleTail
@@ -57,6 +58,7 @@ class ClientOptions:
     port: int = 0  # local port of the SuperNode's ClientApp runtime API (0 = any free one)
     max_retries: int | None = None
     max_wait_time: float | None = None
+    heartbeat: float | None = None  # seconds between the node's heartbeats (None: Flower's 30 s)
     env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -66,6 +68,8 @@ class ClientOptions:
             raise ConfigError("an epsilon cap is required on a data owner's node: --max-epsilon E "
                               "(or max-epsilon in --policy FILE)")
         self.settings()  # owner id, secure mode / seed: fail now, not per round
+        if self.heartbeat is not None:
+            check_heartbeat(self.heartbeat)
         if not self.insecure:
             if self.ca_cert is None or not self.ca_cert.is_file():
                 raise ConfigError(f"--ca-cert must name the operator's CA certificate, got {self.ca_cert}")
@@ -95,15 +99,19 @@ def write_node_config(opts: ClientOptions) -> Path:
 
 
 def supernode_argv(opts: ClientOptions) -> list[str]:
-    argv = [flower_bin("flower-supernode"), "--superlink", opts.server, "--node-config", str(write_node_config(opts)),
+    argv = ["--superlink", opts.server, "--node-config", str(write_node_config(opts)),
             "--port", str(opts.port or free_port())]
     if opts.max_retries is not None:
         argv += ["--max-retries", str(opts.max_retries)]
     if opts.max_wait_time is not None:
         argv += ["--max-wait-time", str(opts.max_wait_time)]
     if opts.insecure:
-        return argv + ["--insecure"]
-    return argv + ["--root-certificates", str(opts.ca_cert), "--auth-supernode-private-key", str(opts.auth_key)]
+        argv += ["--insecure"]
+    else:
+        argv += ["--root-certificates", str(opts.ca_cert), "--auth-supernode-private-key", str(opts.auth_key)]
+    if opts.heartbeat is None:
+        return [flower_bin("flower-supernode"), *argv]
+    return heartbeat_argv(opts.heartbeat, argv)
 
 
 def start_client(opts: ClientOptions, log_path: Path) -> Proc:

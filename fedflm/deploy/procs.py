@@ -40,10 +40,15 @@ def flower_bin(name: str) -> str:
 
 def flower_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for Flower processes: our venv first on PATH (SuperLink spawns
-    ``flower-superexec`` by name), no run-time dependency installation."""
+    ``flower-superexec`` by name), no run-time dependency installation, and no call
+    home: Flower 1.42 otherwise sends usage events (telemetry.flower.ai) and an update
+    check (api.flower.ai: versions, OS) from every process, the owners' nodes included.
+    Whoever wants them sets FLWR_TELEMETRY_ENABLED=1 / FLWR_DISABLE_UPDATE_CHECK=0."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION"] = "1"
+    env.setdefault("FLWR_TELEMETRY_ENABLED", "0")
+    env.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.update(extra or {})
     return env

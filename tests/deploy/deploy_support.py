@@ -3,6 +3,7 @@ process registry that stops every process a test started, also on failure."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 from fedflm.config import DataConfig, RunConfig
 from fedflm.deploy.certs import make_certs
 from fedflm.deploy.client import ClientOptions, start_client, write_node_config
+from fedflm.deploy.control import CONNECTION, flwr_cmd
 from fedflm.deploy.procs import Proc, free_port
 from fedflm.deploy.server import ServerOptions, ServerRun
 from fedflm.fl.client_data import client_partition
@@ -43,6 +45,13 @@ def cmdline(proc: psutil.Process) -> str:
         return " ".join(proc.cmdline())
     except psutil.Error:
         return ""
+
+def supernodes(run: ServerRun) -> list[dict]:
+    """The SuperLink's node list as ``flwr supernode ls --format json`` prints it (status, online-elapsed,
+    offline-at: the expiry of the node's last heartbeat, to the second)."""
+    res = flwr_cmd(run.home, "supernode", "ls", CONNECTION, "--format", "json")
+    return json.loads(res.stdout[res.stdout.find("{"):])["nodes"]
+
 
 #: the owners' policy in these tests: a cap (required), and dp none accepted (the fault tests run without DP)
 TEST_POLICY = OwnerPolicy(dp_modes=("sample", "none"), max_epsilon=50.0)

@@ -10,9 +10,8 @@ import time
 
 import pytest
 
-from deploy_support import run_config
+from deploy_support import run_config, supernodes
 from fedflm.deploy.certs import make_certs
-from fedflm.deploy.control import CONNECTION, flwr_cmd
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +24,7 @@ def _wait_exit(proc, timeout: float = 60.0) -> int | None:
 
 
 def _online_nodes(run) -> int:
-    res = flwr_cmd(run.home, "supernode", "ls", CONNECTION, "--format", "json")
-    nodes = json.loads(res.stdout[res.stdout.find("{"):])["nodes"]
-    return sum(1 for n in nodes if n.get("status") == "online")
+    return sum(1 for n in supernodes(run) if n.get("status") == "online")
 
 
 def test_unregistered_key_and_foreign_ca_refused_registered_node_joins_too_few_end_cleanly(

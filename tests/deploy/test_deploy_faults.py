@@ -1,16 +1,19 @@
-"""Fault tolerance on loopback: a node SIGKILLed mid-round (the run completes
-and the aggregate is FedAvg over the survivors), and a server crash after
+"""Fault tolerance on loopback: a node SIGKILLed mid-round (its 10 s heartbeat
+stops, the SuperLink marks it offline within 2 x 10 s and answers for it, the
+run completes and the aggregate is FedAvg over the survivors), and a server crash after
 round 2 of 4 followed by ``--resume`` (same final adapter as a direct,
 uninterrupted computation; no owner's epsilon reset)."""
 
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime
 
 import psutil
 import pytest
 
-from deploy_support import NODES, cmdline, run_config, wait_for
+from deploy_support import NODES, cmdline, run_config, supernodes, wait_for
 from fedavg_reference import client_update, fedavg, initial_adapter, max_abs_diff
 from fedflm.deploy.checkpoint import load_checkpoint
 from fedflm.deploy.procs import kill_tree
@@ -19,6 +22,18 @@ from fedflm.protect.keys import read_key_file
 
 pytestmark = pytest.mark.slow
 NAMES = ("negative", "positive")
+HEARTBEAT = 10.0  # seconds: Flower's smallest interval
+
+
+def _epoch(listed: str) -> float:
+    """``flwr supernode ls``'s time ("2026-12-01 19:40:00Z", UTC, to the second) as a Unix timestamp."""
+    return datetime.fromisoformat(listed.replace("Z", "+00:00")).timestamp()
+
+
+def _online_longer_than(run, seconds: float) -> list[dict] | None:
+    """The SuperLink's node list once every online node has been online for ``seconds``."""
+    listed = supernodes(run)
+    return listed if all(n["online-elapsed"] > seconds for n in listed if n["status"] == "online") else None
 
 
 def _clientapp_running(proc) -> bool:
@@ -34,22 +49,38 @@ def run_id_of(server_round: int, base: str = "fault-run") -> str:
     return base if server_round <= 2 else f"{base}.r1"
 
 
-def test_node_killed_mid_round_run_completes_with_fedavg_of_survivors(processes, tiny_model_dir, tmp_path):
-    # Prepare: 3 nodes, at least 2 needed; the round waits at most 60 s for replies. The owners seed
-    # their own randomness (dropout) so that a direct computation can reproduce their updates
+def test_node_killed_mid_round_is_found_by_its_heartbeat_and_run_completes_with_fedavg_of_survivors(
+        processes, tiny_model_dir, tmp_path):
+    # Prepare: 3 nodes with a 10 s heartbeat (`client start --heartbeat 10`), at least 2 needed. The round
+    # timeout (300 s) is far longer than the heartbeat's 2 x 10 s, so only the heartbeat can end the wait
+    # for the dead node's reply. The owners seed their own randomness (dropout) so that a direct
+    # computation can reproduce their updates
     out = tmp_path / "run"
-    cfg = run_config(tiny_model_dir, out, rounds=1, min_clients=2, round_timeout=60.0)
+    cfg = run_config(tiny_model_dir, out, rounds=1, min_clients=2, round_timeout=300.0)
     run = processes.server(cfg)
-    nodes = {name: processes.client(run, name, secure_mode=False, seed=3) for name in NODES}
+    nodes = {name: processes.client(run, name, secure_mode=False, seed=3, heartbeat=HEARTBEAT) for name in NODES}
     run.submit()
 
     # Execute: SIGKILL node-2 and its ClientApp once it is training
     wait_for(lambda: _clientapp_running(nodes["node-2"]), 180, "node-2's ClientApp")
+    killed_at = time.time()
     kill_tree(nodes["node-2"].pid)
-    status = run.wait(timeout=300)
+    status = run.wait(timeout=600)
 
-    # Assert
+    # Assert: the SuperLink saw node-2's heartbeat stop within 2 x 10 s (Flower's patience; 30 s, Flower's
+    # default interval, would give 37-60 s); the survivors, online longer than that, never went offline
+    listed = wait_for(lambda: _online_longer_than(run, 2 * HEARTBEAT + 5), 60, "the survivors online > 25 s")
+    offline = [n for n in listed if n["status"] == "offline"]
+    assert len(offline) == 1 and len(listed) == 3, listed
+    assert _epoch(offline[0]["offline-at"]) <= killed_at + 2 * HEARTBEAT + 2, (offline, killed_at)
+    survivors = [n for n in listed if n["status"] == "online"]
+    assert len(survivors) == 2 and all(n["offline-at"] == "N/A" for n in survivors), listed
+    # ...so the round got the SuperLink's "node unavailable" reply for it, not a timeout
     assert status == "complete", (run.work / "run.log").read_text()[-3000:]
+    failed = [json.loads(line) for line in (out / "client_metrics.jsonl").read_text().splitlines()]
+    failed = [c for c in failed if c["status"] == "failed"]
+    assert len(failed) == 1 and "Node Unavailable" in failed[0]["reason"], failed
+    # ...and the run completed with the FedAvg of the two survivors
     row = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
     assert (row["round"], row["clients_ok"], row["clients_failed"]) == (1, 2, 1)
     got = load_checkpoint(out, read_key_file(processes.certs / "checkpoint.key")).arrays

@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from deploy_support import NODES, cmdline, run_config, wait_for
+from deploy_support import NODES, cmdline, wait_for
 from fedflm.deploy.procs import free_port
 
 pytestmark = pytest.mark.slow
@@ -50,51 +50,46 @@ def _ledger_entries(path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-def test_sigkill_of_client_start_stops_node_and_clientapp_and_no_ledger_entry_follows(
+def test_sigkill_of_client_start_then_of_server_start_stops_each_ones_flower_processes(
         processes, tiny_model_dir, tmp_path):
-    # Prepare: one owner with sample-level DP; its node is training when the wrapper dies
-    cfg = run_config(tiny_model_dir, tmp_path / "run", clients=1, min_clients=1, rounds=3, dp="sample",
-                     epsilon=8.0, local_steps=20)
-    run = processes.server(cfg)
+    # Prepare: `fedflm server start` and one owner's `fedflm client start` with sample-level DP; the
+    # owner's node is training when its wrapper dies, and the server's run is still going when its own does.
+    # (One server for both checks: starting a SuperLink and a ServerApp is most of each check's time)
+    certs, port, out = processes.certs, free_port(), tmp_path / "run"
+    server = processes.cli("server", "server", "start", "--certs", str(certs), "--authorized-keys",
+                           str(certs / "nodes"), "--port", str(port), "--dataset", "sst2", "--model",
+                           str(tiny_model_dir), "--clients", "1", "--min-clients", "1", "--rounds", "3",
+                           "--eval-samples", "64", "--samples-per-client", "24", "--batch-size", "8",
+                           "--local-steps", "20", "--max-length", "32", "--dp", "sample", "--epsilon", "8",
+                           "--round-timeout", "300", "--device", "cpu", "--out", str(out))
     o = processes.owner(NODES[0])
-    client = processes.cli("client", "client", "start", "--server", run.address,
-                           "--ca-cert", str(processes.certs / "ca.pem"), "--auth-key", str(o.auth_key),
+    client = processes.cli("client", "client", "start", "--server", f"127.0.0.1:{port}",
+                           "--ca-cert", str(certs / "ca.pem"), "--auth-key", str(o.auth_key),
                            "--store", str(o.store), "--key-file", str(o.key_file),
                            "--state-dir", str(o.state_dir), "--owner-id", o.name, "--max-epsilon", "50")
-    run.submit()
-    wait_for(lambda: _with(_tree(client.pid), "flwr-clientapp"), 240, "the owner's ClientApp")
+    wait_for(lambda: _with(_tree(client.pid), "flwr-clientapp"), 300, "the owner's ClientApp")
     tree = _tree(client.pid)
     ledger_path = o.state_dir / o.name / "ledger.jsonl"
     before = _ledger_entries(ledger_path)
 
-    # Execute
+    # Execute: kill -9 of the owner's wrapper
     os.kill(client.pid, signal.SIGKILL)
 
     # Assert: the SuperNode, its SuperExec and the ClientApp are gone within seconds...
     wait_for(lambda: not _running(tree), 15, f"the node's processes to end: {_running(tree)}")
     assert not _mentioning(str(o.state_dir)), _mentioning(str(o.state_dir))
-    # ...and nothing more is trained on the owner's data
+    # ...and nothing more is trained on the owner's data (the server is still there, asking)
     time.sleep(20)
     assert _ledger_entries(ledger_path) == before
     assert not _mentioning(str(o.state_dir))
 
-
-def test_sigkill_of_server_start_stops_superlink_and_serverapp(processes, tiny_model_dir, tmp_path):
-    # Prepare: a server whose run is submitted and waiting for clients
-    certs, port, out = processes.certs, free_port(), tmp_path / "run"
-    server = processes.cli("server", "server", "start", "--certs", str(certs), "--authorized-keys",
-                           str(certs / "nodes"), "--port", str(port), "--dataset", "sst2", "--model",
-                           str(tiny_model_dir), "--clients", "2", "--min-clients", "2", "--rounds", "2",
-                           "--eval-samples", "64", "--dp", "none", "--round-timeout", "300", "--device", "cpu",
-                           "--out", str(out))
-    wait_for(lambda: _with(_tree(server.pid), "flwr-serverapp"), 240, "the ServerApp")
-    tree = _tree(server.pid)
-
-    # Execute
+    # Execute: kill -9 of the operator's wrapper, its ServerApp still running the round
+    server_tree = _tree(server.pid)
+    assert server.poll() is None and _with(server_tree, "flwr-serverapp"), _running(server_tree)
     os.kill(server.pid, signal.SIGKILL)
 
     # Assert: SuperLink, SuperExec, ServerApp and `flwr run` are gone; the port is closed
-    wait_for(lambda: not _running(tree), 15, f"the server's processes to end: {_running(tree)}")
+    wait_for(lambda: not _running(server_tree), 15, f"the server's processes to end: {_running(server_tree)}")
     assert not _mentioning(str(out)), _mentioning(str(out))
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -4,6 +4,7 @@ owner settings, option checks, below-minimum rounds."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +236,38 @@ def test_insecure_mode_drops_tls_and_auth_flags_on_both_sides(store, tmp_path):
     assert "--insecure" in plain and "--enable-supernode-auth" not in plain and "--ssl-keyfile" not in plain
     assert "--root-certificates" in node and "--auth-supernode-private-key" in node and "--insecure" not in node
     assert "--insecure" in node_plain and "--root-certificates" not in node_plain
+
+
+def test_a_node_with_a_heartbeat_runs_flowers_supernode_through_the_wrapper(store, tmp_path):
+    # Prepare
+    from fedflm.deploy.client import supernode_argv
+
+    base = dict(server="127.0.0.1:9092", store=store[0], key_file=store[1], state_dir=tmp_path / "st",
+                owner_id="n", insecure=True, port=5555, policy=CAP)
+
+    # Execute
+    plain = supernode_argv(ClientOptions(**base))
+    beating = supernode_argv(ClientOptions(**base, heartbeat=15))
+
+    # Assert: the same Flower arguments; the interval goes to the wrapper, which hands them to flower-supernode
+    assert Path(plain[0]).name == "flower-supernode" and "--superlink" in plain
+    assert beating[:4] == [sys.executable, "-m", "fedflm.deploy.heartbeat", "15.0"] and beating[4:] == plain[1:]
+    with pytest.raises(ConfigError, match="--heartbeat must be between 10 and 1800 seconds.*got 5"):
+        ClientOptions(**base, heartbeat=5)
+
+
+def test_flower_processes_do_not_call_home_unless_asked(monkeypatch):
+    # Prepare: an environment that says nothing, then one that opts in
+    from fedflm.deploy.procs import flower_env
+
+    monkeypatch.delenv("FLWR_TELEMETRY_ENABLED", raising=False)
+    monkeypatch.delenv("FLWR_DISABLE_UPDATE_CHECK", raising=False)
+
+    # Execute
+    quiet = flower_env()
+    monkeypatch.setenv("FLWR_TELEMETRY_ENABLED", "1")
+    asked = flower_env()
+
+    # Assert: Flower's usage events and update check are off by default; an explicit choice is kept
+    assert (quiet["FLWR_TELEMETRY_ENABLED"], quiet["FLWR_DISABLE_UPDATE_CHECK"]) == ("0", "1")
+    assert asked["FLWR_TELEMETRY_ENABLED"] == "1"
