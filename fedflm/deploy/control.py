@@ -70,9 +70,12 @@ def flwr_cmd(home: Path, *args: str, timeout: float = 60.0) -> subprocess.Comple
     return res
 
 
-def register_node(home: Path, public_key: Path) -> int:
-    """Register a SuperNode's public key (OpenSSH); returns its node id."""
-    res = flwr_cmd(home, "supernode", "register", str(public_key), CONNECTION, "--format", "json")
+def register_node(home: Path, public_key: Path, timeout: float = 180.0) -> int:
+    """Register a SuperNode's public key (OpenSSH); returns its node id. The generous ``timeout``
+    is for the ``flwr`` CLI's own start-up (it imports Flower), which takes over 60 s on a loaded
+    2-core machine; the SuperLink's port is already known to be open when this is called."""
+    res = flwr_cmd(home, "supernode", "register", str(public_key), CONNECTION, "--format", "json",
+                   timeout=timeout)
     answer = _json_answer(res.stdout)
     if not answer.get("success") or "node-id" not in answer:
         raise FederationError(f"flwr supernode register {public_key}: {answer.get('error-message', res.stdout)}")
