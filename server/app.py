@@ -20,6 +20,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
 from fedflm.config import RunConfig, run_warnings
+from fedflm.data import leakage
 from fedflm.deploy import env
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost
 from fedflm.errors import ConfigError
@@ -58,15 +59,17 @@ class GlobalEvaluator:
         self.model = build_model(cfg.model, data.label_names, cfg.fed.seed)
         tok = load_tokenizer(cfg.model)
         test, val = split_validation(data.eval, cfg.data.val_fraction, cfg.fed.seed)  # issue 22
-        self.eval_data = TokenizedDataset(test, tok, cfg.data.max_length)
+        self.eval_data = TokenizedDataset(test, tok, cfg.data.max_length, cfg.data.long_text)
         self.device = resolve_device(cfg.model.device)
         self.cfg = cfg  # issue 15: the frozen part of the model is run once on the eval set
         self.cache = FrozenCache(pooled_classifier(self.model), self.eval_data, self.device)
-        self.val = None if val is None else _Validation(self, TokenizedDataset(val, tok, cfg.data.max_length))
+        val_data = None if val is None else TokenizedDataset(val, tok, cfg.data.max_length, cfg.data.long_text)
+        self.val = None if val_data is None else _Validation(self, val_data)
         self.rundir, self.strategy, self.t0 = rundir, strategy, time.perf_counter()
         self.confusion: np.ndarray | None = None
         self.rows: list[dict[str, Any]] = []
         self.client_dp: ClientLevelDP | None = None  # set in --dp client mode
+        self.client_rows: list[dict[str, Any]] = []  # issue 22: for the leakage report
 
     def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
         set_adapter_state(self.model, from_record(arrays))
@@ -101,6 +104,9 @@ class GlobalEvaluator:
         """Per-client rows of a round and the owners' ledger copies (RUN/ledgers/)."""
         for client_row in last["clients"]:
             self.rundir.append("client_metrics.jsonl", client_row)
+        self.client_rows += last["clients"]
+        if self.cfg.data.on_leakage != "off":  # issue 22: raises LeakageFound under --on-leakage fail
+            leakage.summarise(self.cfg.data.on_leakage, last["clients"])
         write_ledgers(self.rundir, {**last.get("ledgers", {}),
                                     **(self.client_dp.ledgers() if self.client_dp else {})})
 
@@ -165,14 +171,21 @@ def _transport(session: DeploymentSession | None) -> str:
     return "simulation" if session is None else os.environ.get(env.TRANSPORT, "unknown")
 
 
-def _prototype_head(cfg: RunConfig, model: Any):
+def _prototype_head(cfg: RunConfig, model: Any, label_names: tuple[str, ...]):
     """issue 15: after round 1 of a prototype run, the aggregate's head rows (the mean of the owners'
-    class sums) become ``proto_scale`` x their direction, bias 0 (post-processing: no privacy cost)."""
+    class sums) become ``proto_scale`` x their direction, bias 0 (post-processing: no privacy cost);
+    with ``name_prior`` > 0 mixed with the class names' own sentence vectors (public text)."""
     def post(server_round: int, arrays: ArrayRecord) -> ArrayRecord:
         if server_round != 1:
             return arrays
         set_adapter_state(model, from_record(arrays))
-        head = prototype_head(head_linear(model).weight.detach(), cfg.train.proto_scale)
+        prior = None
+        if cfg.train.name_prior > 0:
+            from fedflm.models.name_prior import name_vectors
+            prior = name_vectors(pooled_classifier(model), load_tokenizer(cfg.model), label_names,
+                                 cfg.data.max_length)
+        head = prototype_head(head_linear(model).weight.detach(), cfg.train.proto_scale, prior,
+                              cfg.train.name_prior)
         set_head(model, head["weight"], head["bias"])
         return to_record(get_adapter_state(model))
     return post
@@ -213,6 +226,14 @@ def _explained_examples(cfg: RunConfig, evaluator: GlobalEvaluator, rundir: RunD
         rundir.write_json("explanations.json", found)
 
 
+def _train_config(cfg: RunConfig) -> ConfigRecord:
+    """The request every round carries; with --on-leakage, also a fresh run key and the keyed hashes of
+    the server's held-out set (issue 22, fedflm/data/leakage.py; the key is never written down)."""
+    extra = {} if cfg.data.on_leakage == "off" else leakage.to_record(
+        leakage.new_run_key(), federated_data(cfg.data, cfg.fed.seed).eval["text"])
+    return ConfigRecord({**cfg.to_run_config(), **extra})
+
+
 def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
     # under DP the owners send no exact example count: FedAvg weights are uniform
@@ -224,7 +245,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
                               weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
     if phase_of_round(cfg.train, cfg.fed.rounds, 1, cfg.privacy.dp, cfg.privacy.noise_multiplier is not None) == "proto":
-        strategy.post_aggregate = _prototype_head(cfg, evaluator.model)  # it loads each evaluated state anyway
+        strategy.post_aggregate = _prototype_head(cfg, evaluator.model, evaluator.label_names)  # it loads each evaluated state anyway
     runner: Any = strategy
     if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant
         runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, cfg.fed.sampled_clients())
@@ -243,7 +264,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     try:
         result = runner.start(grid=grid, initial_arrays=to_record(initial),
                               num_rounds=num_rounds, timeout=cfg.fed.round_timeout,
-                              train_config=ConfigRecord(cfg.to_run_config()),
+                              train_config=_train_config(cfg),
                               evaluate_fn=evaluate_fn)
         final = from_record(result.arrays) if len(result.arrays) else initial
     except EarlyStop as exc:  # issue 22: on purpose; the run is complete
@@ -268,6 +289,8 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
         "label_names": list(evaluator.label_names),
         "transport": _transport(session),
+        **({"leakage": leakage.summarise(cfg.data.on_leakage, evaluator.client_rows)}
+           if cfg.data.on_leakage != "off" else {}),
         "warnings": run_warnings(cfg) + ([stopped] if stopped else [])
         + (session.warnings() if session is not None else [])
         + _collapse(evaluator)})

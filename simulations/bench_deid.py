@@ -113,11 +113,40 @@ def presidio_records() -> list[Record]:
             for d in data]
 
 
+def presidio_all_labels() -> list[list[tuple[int, int, str]]]:
+    """Every labelled span of every record, of any type (ORGANIZATION, GPE, TITLE, ZIP_CODE, ...)."""
+    with gzip.open(PRESIDIO, "rt", encoding="utf-8") as fh:
+        data = json.load(fh)
+    return [[(s["start_position"], s["end_position"], s["entity_type"]) for s in d["spans"]] for d in data]
+
+
+def false_positive_kinds(records: list[Record], spans: list[list[Span]], labels: list[list]) -> dict:
+    """What each masked span that misses its own type's values overlaps, counted per (type, what):
+    another scored type, a labelled entity the benchmark does not score (ORGANIZATION, GPE, ...),
+    or nothing labelled at all (masked text the benchmark calls no entity)."""
+    out: dict[str, int] = {}
+    for rec, ss, labs in zip(records, spans, labels):
+        for sp in ss:
+            if any(g.entity == sp.entity and g.start < sp.end and sp.start < g.end for g in rec.gold):
+                continue
+            hits = sorted({t for s, e, t in labs if s < sp.end and sp.start < e})
+            what = "+".join(hits) if hits else "nothing labelled"
+            key = f"{sp.entity} over {what}"
+            out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def outside_eval(deid: Deidentifier, result: dict) -> None:
     records = presidio_records()
     spans, _ = run(deid, [r.text for r in records])
     table = score(records, spans)
     print_table(f"(b) presidio-research synthetic data set v2, {len(records)} records, its own labels", table)
+    kinds = false_positive_kinds(records, spans, presidio_all_labels())
+    unlabelled = sum(n for k, n in kinds.items() if k.endswith("nothing labelled"))
+    print(f"    masked spans that miss a value of their own type, by what they overlap: {kinds}")
+    n_spans = sum(len(s) for s in spans)
+    print(f"    masked spans overlapping no labelled entity of any type: {unlabelled} of {n_spans}")
+    result["b_spans_over_nothing_labelled"] = unlabelled
     rec, prec = pooled(table, HIGH_RISK)
     result.update(outside_high_risk_recall=rec, outside_precision=prec)
     for kind, row in table.items():

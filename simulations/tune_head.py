@@ -22,21 +22,24 @@ import itertools
 import json
 import time
 import warnings
+from dataclasses import replace
 
 import torch
 
 from fedflm.config import RunConfig
 from fedflm.fl.client_data import federated_data, lazy_partitions
 from fedflm.models.lora import build_model, load_tokenizer, pooled_classifier
+from fedflm.models.name_prior import name_vectors
 from fedflm.privacy.accounting import epsilon
 from fedflm.privacy.dp import SecureModeOffWarning, make_private, release
 from fedflm.privacy.federation import owner_plan, prototype_sigma
 from fedflm.privacy.prototypes import noisy_class_sums, prototype_head
 from fedflm.sweep.grid import validation_config
 from fedflm.train.batching import TokenizedDataset
-from fedflm.train.cache import FeatureCollator, HeadTail, _Rows, _run_frozen
+from fedflm.train.cache import FeatureCollator, HeadTail, CachedRows, run_frozen
 from fedflm.train.local import evaluate, train_local
 from fedflm.train.phases import phase_of_round
+from fedflm.train.schedule import round_lr
 
 warnings.filterwarnings("ignore", category=SecureModeOffWarning)
 
@@ -49,23 +52,23 @@ def _vectors(cfg: RunConfig):
     dev = torch.device("cpu")
 
     def vecs(ds):
-        return torch.stack(_run_frozen(clf, TokenizedDataset(ds, tok, cfg.data.max_length), dev, None))
+        return torch.stack(run_frozen(clf, TokenizedDataset(ds, tok, cfg.data.max_length), dev, None))
 
     owners = [(vecs(p), torch.as_tensor(p["label"])) for p in parts]
     val = (vecs(data.eval), torch.as_tensor(data.eval["label"]))
     k = len(data.label_names)
     head = torch.nn.Linear(owners[0][0].shape[1], k)
     torch.nn.init.zeros_(head.weight), torch.nn.init.zeros_(head.bias)
-    return owners, val, k, head
+    return owners, val, k, head, name_vectors(clf, tok, data.label_names, cfg.data.max_length)
 
 
 def _loader(x, y, batch, seed):
     gen = torch.Generator().manual_seed(seed)
-    return torch.utils.data.DataLoader(_Rows(list(x), y.tolist()), batch_size=batch, shuffle=True, generator=gen,
+    return torch.utils.data.DataLoader(CachedRows(list(x), y.tolist()), batch_size=batch, shuffle=True, generator=gen,
                                        collate_fn=FeatureCollator(x.shape[1]))
 
 
-def run_setting(cfg: RunConfig, owners, val, k: int, head0: torch.nn.Module) -> dict:
+def run_setting(cfg: RunConfig, owners, val, k: int, head0: torch.nn.Module, names: torch.Tensor) -> dict:
     dp, train = cfg.privacy, cfg.train
     head = copy.deepcopy(head0)
     proto = phase_of_round(train, cfg.fed.rounds, 1, dp.dp) == "proto"
@@ -74,11 +77,11 @@ def run_setting(cfg: RunConfig, owners, val, k: int, head0: torch.nn.Module) -> 
     if proto:  # round 1: the owners' class sums (noisy under DP), summed, set the head
         sums = sum(noisy_class_sums(x, y, k, sigma_p or 0.0, torch.Generator().manual_seed(1000 * cfg.fed.seed + i))
                    for i, (x, y) in enumerate(owners))
-        head.load_state_dict(prototype_head(sums, train.proto_scale))
+        head.load_state_dict(prototype_head(sums, train.proto_scale, names, train.name_prior))
         if sigma_p:
             eps.append(epsilon([(sigma_p, 1.0, 1)], dp.delta, dp.accountant))
     for r in range(2 if proto else 1, cfg.fed.rounds + 1):
-        states = []
+        states, train = [], replace(cfg.train, lr=round_lr(cfg.train, cfg.fed.rounds, r))  # as clients/app.py
         for i, (x, y) in enumerate(owners):
             local = copy.deepcopy(head)
             module, loader = HeadTail(local), _loader(x, y, train.batch_size, 7919 * r + i)
@@ -101,7 +104,7 @@ def run_setting(cfg: RunConfig, owners, val, k: int, head0: torch.nn.Module) -> 
             states.append(local.state_dict())
         head.load_state_dict({n: torch.stack([s[n] for s in states]).mean(0) for n in states[0]})
     vx, vy = val
-    vl = torch.utils.data.DataLoader(_Rows(list(vx), vy.tolist()), batch_size=512,
+    vl = torch.utils.data.DataLoader(CachedRows(list(vx), vy.tolist()), batch_size=512,
                                      collate_fn=FeatureCollator(vx.shape[1]))
     res = evaluate(HeadTail(head), vl, torch.device("cpu"), k)
     return {"val_accuracy": res.metrics["accuracy"], "epsilon_max": max(eps) if eps else None}
@@ -118,9 +121,9 @@ def main() -> None:
     fixed = dict(s.split("=", 1) for s in args.set)
     base = validation_config(RunConfig.from_flat({"train_mode": "head", "eval_fraction": 0.1, **fixed}))
     t0 = time.perf_counter()
-    owners, val, k, head0 = _vectors(base) if not args.vectors else torch.load(args.vectors, weights_only=False)
+    owners, val, k, head0, names = _vectors(base) if not args.vectors else torch.load(args.vectors, weights_only=False)
     if args.save_vectors:  # public data sets only: the vectors of a real owner never go to disk
-        torch.save((owners, val, k, head0), args.save_vectors)
+        torch.save((owners, val, k, head0, names), args.save_vectors)
     print(f"# vectors: {sum(len(y) for _, y in owners)} training rows in {len(owners)} owners, "
           f"{len(val[1])} validation rows, {time.perf_counter() - t0:.0f} s", flush=True)
     grid = [(g.split("=", 1)[0], g.split("=", 1)[1].split(",")) for g in args.grid]
@@ -128,7 +131,7 @@ def main() -> None:
         setting = {key: v for (key, _), v in zip(grid, combo)}
         cfg = RunConfig.from_flat({**fixed, **setting}, base=base)
         t1 = time.perf_counter()
-        row = run_setting(cfg, owners, val, k, head0)
+        row = run_setting(cfg, owners, val, k, head0, names)
         print(json.dumps({**setting, **row, "seconds": round(time.perf_counter() - t1, 1)}), flush=True)
 
 

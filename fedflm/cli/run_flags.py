@@ -24,6 +24,11 @@ HELP = {
     "partition": "iid | dirichlet:ALPHA | pathological:K | column:NAME",
     "samples_per_client": "cap each client's examples (0 = all) for quick runs",
     "max_length": "maximum tokens per text",
+    "long_text": "truncate | head-tail: how a text longer than --max-length is cut (head-tail: a quarter of the "
+                 "tokens from the start, the rest from the end); sliding windows are not wired yet",
+    "on_leakage": "leakage check before training: owners compare keyed hashes (HMAC, a fresh key per run) of "
+                  "their records with the server's held-out set and report the overlap count; off | warn | "
+                  "exclude (drop them from training) | fail (refuse; the run ends)",
     "prepare": "run each simulated data owner's real prepare step (de-identify + encrypt its "
                "partition under its own key) and train from the encrypted stores",
     "model": "minilm (packaged, offline), a local model directory or a hub id",
@@ -39,6 +44,8 @@ HELP = {
     "proto_fraction": "head / lp-ft: share of each owner's epsilon spent in round 1 on a one-shot DP-prototype "
                       "head (noisy per-class sums of the frozen sentence vectors; 0 = off)",
     "proto_scale": "prototype head: each class row normalised, times this (the logits' scale)",
+    "name_prior": "prototype head: weight of the class names' own sentence vectors mixed into each row "
+                  "(a zero-shot prior from public label names; no privacy cost; 0 = off)",
     "feature_cache": "compute the frozen part of the model once per owner per run, in memory only",
     "local_steps": "local steps per round (0 = use --local-epochs; --local-epochs given alone means epochs)",
     "loss": "ce | weighted[:POWER] (class weights from each client's own label counts) | focal:GAMMA | "
@@ -49,6 +56,9 @@ HELP = {
     "lr_schedule": "learning rate across rounds: constant | cosine[:MIN_FRACTION] | exponential:GAMMA",
     "warmup_rounds": "linear learning-rate warm-up over the first N rounds (r / (N + 1))",
     "lr_within": "learning rate over a round's local steps: constant | linear | cosine",
+    "augment": "none | edit[:COPIES]: COPIES token-edited copies (random deletion and swap, p 0.1) of each "
+               "training record; under DP-SGD a record and its copies are one privacy unit (their gradients are "
+               "averaged, then clipped; q counts records); needs --feature-cache false",
     "val_fraction": "stratified fraction of the held-out set used as the server's validation split for model "
                     "selection (the rest is the test split; 0 = none)",
     "patience": "early stopping: stop after N rounds without validation improvement (needs --val-fraction; "

@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, help="TOML file with the same keys (flags override it)")
     p.add_argument("--quiet", action="store_true", help="no live progress display")
     add_run_config_flags(p)
+    from fedflm.cli.causal_lm import add_task_flags  # issue 25: --task causal-lm
+    add_task_flags(p)
     g = p.add_argument_group("where the simulated clients run (Flower's Ray backend)")
     g.add_argument("--ray-address", metavar="ADDRESS", default="",
                    help="join a running Ray cluster (auto, or HOST:PORT of `ray start --head`) instead of "
@@ -51,6 +53,9 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "task", "classify") == "causal-lm":  # issue 25: its own runner (fedflm/causal/)
+        from fedflm.cli.causal_lm import run_causal
+        return run_causal(args, load_config_file(args.config) if args.config is not None else {})
     cfg = resolve_config(args)  # config errors first, before the heavy imports
     from fedflm.fl.resources import SimResources
     resources = SimResources(args.ray_address, args.client_cpus, args.client_gpus)

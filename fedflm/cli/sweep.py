@@ -8,16 +8,23 @@ from pathlib import Path
 DESCRIPTION = """Run each setting of a grid as a simulation and rank the settings by a validation
 metric. The evaluation set of every setting is carved from the TRAINING data (the data set's
 dev/test split is never loaded, a user eval_file is ignored), and the epsilon each setting spent
-is recorded. Tuning on private data spends privacy: sweep on public data, or account for it."""
+is recorded. Tuning on private data spends privacy: sweep on public data, or account for it.
+
+Axes come from --grid and/or the config file's [sweep.grid] table (lists of values). Aggregation
+is an axis like any other: strategy=fedavg,fedprox:0.001|0.01,fedadam:0.01|0.1 tries FedAvg,
+FedProx with mu 0.001 and 0.01, FedAdam with eta 0.01 and 0.1 ('|' lists a knob's alternatives)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="rank hyperparameter settings on a validation split of the training data",
                        description=DESCRIPTION)
-    p.add_argument("config", type=Path, help="TOML file with the base settings (as for simulate --config)")
+    p.add_argument("config", type=Path, help="TOML file with the base settings (as for simulate --config; "
+                   "a recipe works) and optionally [sweep] metric and [sweep.grid] KEY = [V1, V2] (--grid KEY replaces it)")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
-                   help="a config key and the values to try (repeat for more keys)")
-    p.add_argument("--metric", default="accuracy", help="validation metric to rank by (default accuracy)")
+                   help="a config key and the values to try (repeat for more keys); "
+                   "'|' lists a knob's alternatives, e.g. strategy=fedavg,fedprox:0.001|0.01")
+    p.add_argument("--metric", default=None,
+                   help="validation metric to rank by (default: [sweep] metric, else accuracy)")
     p.add_argument("--out", type=Path, default=None, help="sweep directory (default runs/sweep-<time>)")
     p.set_defaults(handler=run)
 
@@ -28,14 +35,16 @@ def run(args: argparse.Namespace) -> int:
     from fedflm.cli.simulate import load_config_file
     from fedflm.config import RunConfig
     from fedflm.errors import ConfigError
-    from fedflm.sweep.grid import parse_grid, settings
+    from fedflm.sweep.grid import check_grid, file_grid, parse_grid
 
-    base = RunConfig.from_flat(load_config_file(args.config))
-    grid = parse_grid(args.grid)
+    flat, file_axes, file_metric = file_grid(load_config_file(args.config), str(args.config))
+    base = RunConfig.from_flat(flat)
+    flags = parse_grid(args.grid)  # a --grid axis replaces the file's axis of the same key
+    grid = {**{k: v for k, v in file_axes.items() if k not in flags}, **flags}
     if not grid:
-        raise ConfigError("sweep needs at least one --grid KEY=V1,V2")
-    for setting in settings(grid):  # every setting must be a valid config before anything runs
-        RunConfig.from_flat(setting, base=base)
+        raise ConfigError("sweep needs at least one --grid KEY=V1,V2 (or a [sweep.grid] table)")
+    check_grid(base, grid)  # every value and setting must be a valid config before anything runs
+    args.metric = args.metric or file_metric or "accuracy"
     out = args.out or Path("runs") / f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
     from rich.table import Table
 

@@ -96,8 +96,10 @@ class Recording:
         enough_clients_or_stop(server_round, clients, self.min_train_nodes)  # refusals are data
         if arrays is not None and self.post_aggregate is not None:
             arrays = self.post_aggregate(server_round, arrays)
-            if server_round == 1 and getattr(self, "current_arrays", None) is not None:
-                self.current_arrays = arrays  # FedAvgM's next delta starts from the prototype head
+            if server_round == 1 and isinstance(self, FedAvgM) and self.current_arrays is not None:
+                # FedAvgM's next delta starts from the prototype head (it sets current_arrays only once);
+                # FedOpt strategies and DP wrappers reset theirs in configure_train every round.
+                self.current_arrays = arrays
         return arrays, agg
 
     def _robust_record(self, clients: list[dict[str, Any]]) -> dict[str, Any]:

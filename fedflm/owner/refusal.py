@@ -26,6 +26,7 @@ class Refusal(IntEnum):
     REPLAY = 4038  # this (run, round) was already trained: refused for this message only
     NO_CAP = 4039  # a deployed node without an epsilon cap never trains
     REQUEST = 4040  # the server's request is malformed
+    LEAKAGE = 4041  # records shared with the server's evaluation set, and the run asks to fail on them
 
 
 def refusal_name(code: int) -> str | None:

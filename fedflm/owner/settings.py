@@ -73,6 +73,7 @@ class OwnerPolicy:
     models: tuple[str, ...] = ()  # accepted model names/paths ("" = any)
     tasks: tuple[str, ...] = ()  # accepted task (dataset) names ("" = any)
     publish_ledger: bool = False  # send the whole ledger text (for an audit) instead of its head hash
+    share_leakage_count: bool = False  # answer the leakage check with its exact overlap count (not DP-protected)
 
     def __post_init__(self) -> None:
         set_ = lambda name, v: object.__setattr__(self, name, v)  # noqa: E731 - frozen normalisation
@@ -91,6 +92,7 @@ class OwnerPolicy:
         if not (math.isfinite(self.min_noise_multiplier) and self.min_noise_multiplier >= 0):
             raise ConfigError(f"min_noise_multiplier must be >= 0, got {self.min_noise_multiplier!r}")
         set_("publish_ledger", parse_bool(self.publish_ledger, "publish_ledger"))
+        set_("share_leakage_count", parse_bool(self.share_leakage_count, "share_leakage_count"))
 
     @property
     def allows_no_dp(self) -> bool:
@@ -106,7 +108,8 @@ class OwnerPolicy:
                 f"  noise multiplier    at least {self.min_noise_multiplier:g}",
                 f"  models              {', '.join(self.models) or 'any'}",
                 f"  tasks               {', '.join(self.tasks) or 'any'}",
-                f"  ledger to server    {'whole ledger (published for audit)' if self.publish_ledger else 'epsilon and head hash only'}"]
+                f"  ledger to server    {'whole ledger (published for audit)' if self.publish_ledger else 'epsilon and head hash only'}",
+                f"  leakage check       {'EXACT overlap count sent (not covered by epsilon)' if self.share_leakage_count else 'matches excluded here, no count sent'}"]
 
 
 @dataclass(frozen=True)

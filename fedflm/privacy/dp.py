@@ -76,9 +76,29 @@ class PrivateOptimizer(DPOptimizer):
         #: per-example weights in [0, 1] applied AFTER clipping (issue 22's class weights), for the
         #: next step only; each example still adds at most max_grad_norm: the sensitivity is unchanged
         self.sample_weights: torch.Tensor | None = None
+        #: issue 22: the privacy unit of each row of the next batch (one id per row; rows with one id
+        #: are one record's augmented copies): their gradients are averaged BEFORE clipping, so a unit
+        #: adds at most max_grad_norm however many rows it has; sample_weights are then one per unit
+        self.sample_groups: torch.Tensor | None = None
+
+    def _average_groups(self, groups: torch.Tensor) -> None:
+        """Replace each parameter's per-row gradients by their mean per privacy unit."""
+        rows = len(self.grad_samples[0])
+        if groups.dim() != 1 or len(groups) != rows:
+            raise PrivacyError(f"sample groups must be one id per row ({rows} rows), got shape {tuple(groups.shape)}")
+        _, inverse = torch.unique(groups, return_inverse=True)
+        counts = torch.bincount(inverse)
+        for p in self.params:
+            rows_grad = self._get_flat_grad_sample(p)
+            summed = rows_grad.new_zeros((len(counts), *rows_grad.shape[1:])).index_add_(0, inverse.to(rows_grad.device),
+                                                                                        rows_grad)
+            p.grad_sample = summed / counts.to(summed).view(-1, *([1] * (summed.dim() - 1)))
 
     def clip_and_accumulate(self) -> None:
         weights, self.sample_weights = self.sample_weights, None
+        groups, self.sample_groups = self.sample_groups, None
+        if groups is not None and len(self.grad_samples[0]):
+            self._average_groups(groups)
         if weights is None or len(self.grad_samples[0]) == 0:
             super().clip_and_accumulate()
             return

@@ -18,6 +18,12 @@ direction is the sum's direction), so counts would cost budget and add nothing.
 Federated: each owner releases its noisy sums (sums, not means, so that they add up); the
 server adds them and sets ``W[c] = scale * S[c] / ||S[c]||``, bias 0 (a cosine classifier on
 the normalised vectors, :func:`prototype_head`).
+
+Class-name prior (optional, ``name_prior`` > 0): the server also embeds each class's *name* with
+the same frozen encoder (``fedflm.models.name_prior``; public task metadata, no owner data) and
+mixes it into each row's direction: ``W[c] = scale * dir(dir(S[c]) + name_prior * dir(E[c]))``.
+Post-processing of the release plus public text: no privacy cost. It matters most where the
+noise is large (small epsilon): the names alone are a zero-shot classifier.
 """
 
 from __future__ import annotations
@@ -70,9 +76,25 @@ def noisy_class_sums(features: torch.Tensor, labels: torch.Tensor, num_classes: 
     return sums + noise_multiplier * torch.randn(sums.shape, generator=generator, dtype=sums.dtype)
 
 
-def prototype_head(sums: torch.Tensor, scale: float) -> dict[str, torch.Tensor]:
-    """Linear head weights from (summed) class sums: each row normalised, times ``scale``; bias 0."""
+def _directions(rows: torch.Tensor) -> torch.Tensor:
+    rows = rows.double()
+    return rows / rows.norm(dim=1, keepdim=True).clamp(min=1e-12)
+
+
+def prototype_head(sums: torch.Tensor, scale: float, prior: torch.Tensor | None = None,
+                   prior_weight: float = 0.0) -> dict[str, torch.Tensor]:
+    """Linear head weights from (summed) class sums: each row normalised, times ``scale``; bias 0.
+
+    With ``prior`` (``[classes, hidden]``, the class names' sentence vectors) and ``prior_weight``
+    > 0, row ``c`` is the direction of ``dir(sums[c]) + prior_weight * dir(prior[c])``."""
     if not scale > 0:
         raise ConfigError(f"prototype scale must be > 0, got {scale}")
-    rows = sums / sums.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    if prior_weight < 0:
+        raise ConfigError(f"prior_weight must be >= 0, got {prior_weight}")
+    rows = _directions(sums)
+    if prior_weight > 0:
+        if prior is None or prior.shape != sums.shape:
+            raise ConfigError(f"the class-name prior must be {tuple(sums.shape)}, got "
+                              f"{None if prior is None else tuple(prior.shape)}")
+        rows = _directions(rows + prior_weight * _directions(prior))
     return {"weight": (scale * rows).float(), "bias": torch.zeros(len(sums))}

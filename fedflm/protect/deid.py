@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_ner import trim_span
+from fedflm.protect.deid_ner import plausible, trim_span
+from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from spacy.lang.en.stop_words import STOP_WORDS
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
@@ -48,7 +49,6 @@ _STOP_WORDS = frozenset(STOP_WORDS) | frozenset(
     "de del della di da do dos das du van von der den ter ten la le les los las el y e et i an am im "
     "sur upon on en het op".split())  # stay lower case in the address view (particles of street names)
 # words that never start or end an address the model found ("… 0130 00 TODAY", "at 12 Main St")
-_KEY_WORDS = frozenset("iban ssn swift bic tel ip email e-mail card acct account".split())
 _ADDRESS_EDGE = frozenset(STOP_WORDS) | _KEY_WORDS | frozenset(
     "today tomorrow yesterday now please pls plz thanks thx asap again ok okay".split())
 
@@ -86,18 +86,17 @@ class Span:
     score: float
 
 
-def _build_recognizers(cfg: DeidConfig) -> tuple[list, list]:
+def _build_recognizers(cfg: DeidConfig, vocab: frozenset[str]) -> tuple[list, list]:
     """(recognizers run on the text, case-sensitive ones also run on its re-cased view)."""
     from presidio_analyzer.predefined_recognizers import (CreditCardRecognizer, DateRecognizer,
                                                           EmailRecognizer, IbanRecognizer, IpRecognizer)
 
     from fedflm.protect.deid_address import StreetAddressRecognizer
-    from fedflm.protect.deid_lexicon import build_lexicon, common_vocab
+    from fedflm.protect.deid_lexicon import build_lexicon
     from fedflm.protect.deid_numbers import AnyCaseIbanRecognizer, CardNumberRecognizer, SsnRecognizer
     from fedflm.protect.deid_recognizers import (IntlPhoneRecognizer, LexiconPersonRecognizer,
                                               SimpleUrlRecognizer, WrittenDateRecognizer)
     lexicon = build_lexicon(tuple(cfg.lexicon_exclude_locales))
-    vocab = common_vocab()
     candidates = [EmailRecognizer(), SimpleUrlRecognizer(), CreditCardRecognizer(), IbanRecognizer(),
                   SsnRecognizer(), IpRecognizer(), DateRecognizer(), IntlPhoneRecognizer(),
                   WrittenDateRecognizer(), AnyCaseIbanRecognizer(), CardNumberRecognizer(),
@@ -123,13 +122,16 @@ def _load_spacy():
 class Deidentifier:
     """Detects PII spans and replaces them with placeholders such as ``<PERSON>``."""
 
-    def __init__(self, config: DeidConfig | None = None) -> None:
+    def __init__(self, config: DeidConfig | None = None, vocab: frozenset[str] | None = None) -> None:
+        """``vocab``: ordinary words (default :func:`~fedflm.protect.deid_lexicon.common_vocab`;
+        the tuning script passes one built without its held-out rows)."""
         from fedflm.protect.deid_lexicon import common_vocab
         self.config = config or DeidConfig()
-        self._recognizers, self._cased = _build_recognizers(self.config)
-        self._vocab = common_vocab()
+        self._vocab = common_vocab() if vocab is None else vocab
+        self._recognizers, self._cased = _build_recognizers(self.config, self._vocab)
         self._person_edge = self._vocab | _KEY_WORDS
-        self._address_edge = (self._vocab | _ADDRESS_EDGE) - street_words()
+        self._street = street_words()
+        self._address_edge = (self._vocab | _ADDRESS_EDGE) - self._street
         wanted = set(self.config.entities)
         self._nlp = None
         if self.config.engine == "spacy" and "PERSON" in wanted:
@@ -150,7 +152,7 @@ class Deidentifier:
                 if ent.label_ in wanted:
                     edge = self._person_edge if ent.label_ == "PERSON" else self._address_edge
                     cut = trim_span(text, ent.start_char, ent.end_char, edge)
-                    if cut:
+                    if cut and plausible(text[cut[0]:cut[1]], ent.label_, self._street):
                         spans.append((cut[0], cut[1], ent.label_))
             out.append(spans)
         return out
@@ -175,7 +177,13 @@ class Deidentifier:
             view = self._view(rec, text, has_digit)
             if view is not None:
                 spans += self._run(rec, view, text, has_digit)
-        return _merge(spans)
+        return _merge(self._given_names(text, _merge(spans)))
+
+    def _given_names(self, text: str, spans: list[Span]) -> list[Span]:
+        """Person spans grown over a given name after a comma (``kodrič, grațian``)."""
+        from fedflm.protect.deid_recognizers import given_after_comma
+        return [Span(sp.start, given_after_comma(text, sp.end, self._person_edge), sp.entity, sp.score)
+                if sp.entity == "PERSON" else sp for sp in spans]
 
     def _view(self, rec, text: str, has_digit: bool) -> str | None:
         """The re-cased view ``rec`` runs on: names by vocabulary, addresses word by word."""

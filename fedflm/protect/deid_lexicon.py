@@ -35,6 +35,9 @@ monday tuesday wednesday thursday friday saturday sunday january february april 
 september october november december bank transfer account money phone email address street road
 """.split())
 
+# Words that never start or end a name or an address ("JOHN O'NEIL, IBAN DE89 ...", "... 00 TODAY").
+KEY_WORDS = frozenset("iban ssn swift bic tel ip email e-mail card acct account".split())
+
 # Reserved for evaluation: neither the lexicon nor the learned detector ever sees these names.
 HELDOUT_LOCALES = ("hu_HU", "ro_RO", "tr_TR", "sk_SK", "hr_HR", "lt_LT", "sl_SI", "et_EE")
 
@@ -127,13 +130,14 @@ def build_lexicon(exclude_locales: tuple[str, ...] = ()) -> NameLexicon:
 
 
 @lru_cache(maxsize=2)
-def common_vocab(min_count: int = 3) -> frozenset[str]:
+def common_vocab(min_count: int = 3, held_out: frozenset[str] = frozenset()) -> frozenset[str]:
     """Lower-cased ordinary words: they stay lower case in a re-cased view (:mod:`deid_case`).
 
     Words seen ``min_count`` times in the built-in *train* splits (Banking77, SST-2),
     spaCy's English stop words and :data:`COMMON_WORDS`. Lexicon names are left out
     (capitalised in the view, the person recognizer judges them) unless Banking77's
     name-free customer messages use them as words (``chase``, ``bill``).
+    ``held_out``: SST-2 train rows to leave out (a tuning split, see ``simulations/tune_deid.py``).
     """
     import csv
     import gzip
@@ -152,7 +156,9 @@ def common_vocab(min_count: int = 3) -> frozenset[str]:
             bank.update(word.findall(row["text"].lower()))
     with gzip.open(builtin_file("sst2_train.tsv.gz"), "rt", encoding="utf-8") as fh:
         next(fh)
-        sst.update(word.findall(fh.read().lower()))
+        for line in fh:
+            if line.split("\t")[0] not in held_out:
+                sst.update(word.findall(line.lower()))
     lex = build_lexicon()
     # SST-2 names real people (actors, directors): a lexicon name counts as a word only if
     # Banking77 (customer messages without names) uses it.

@@ -69,7 +69,29 @@ def trim_span(text: str, start: int, end: int, ordinary: frozenset[str]) -> tupl
     if not toks:
         return None
     s, e = toks[0][0], toks[-1][1]
-    while e > s and text[e - 1] in _EDGE_PUNCT and not (text[e - 1] == "." and e - s > 1 and
-                                                        text[e - 2].isalpha() and e - 2 - s < 2):
-        e -= 1
+    while e > s and (text[e - 1].isspace() or text[e - 1] in _EDGE_PUNCT and not (
+            text[e - 1] == "." and e - s > 1 and text[e - 2].isalpha() and e - 2 - s < 2)):
+        e -= 1  # "lindqvist ," ends at the name, not at the space before the comma
     return (s, e) if e > s and _LETTERS.search(text, s, e) else None
+
+
+_WORDS = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def plausible(span: str, label: str, street: frozenset[str]) -> bool:
+    """False for a model span that reads as ordinary English rather than a name or an address.
+
+    * PERSON: every word is a dictionary word (:func:`deid_dictionary.is_ordinary`) and none
+      is capitalised (``wild``, ``major kudos``); a capitalised ``Mark`` in mixed-case text stays.
+    * STREET_ADDRESS: every word is a dictionary word other than a street word (``10 complete
+      misses``, ``pun-laden dialogue``). A span without digits is kept otherwise: the model
+      sometimes labels a name as an address, and it must stay masked.
+    """
+    from fedflm.protect.deid_dictionary import is_ordinary
+    words = _WORDS.findall(span)
+    if label == "PERSON":
+        titled = any(w[:1].isupper() and not w.isupper() for w in words)
+        return titled or not all(map(is_ordinary, words))
+    if label == "STREET_ADDRESS":
+        return any(w.lower() in street or not is_ordinary(w) for w in words)
+    return True

@@ -19,7 +19,8 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from fedflm.protect.deid_lexicon import COMMON_WORDS, PARTICLES, NameLexicon
+from fedflm.protect.deid_dictionary import is_ordinary
+from fedflm.protect.deid_lexicon import COMMON_WORDS, KEY_WORDS, PARTICLES, NameLexicon
 
 _STOP = COMMON_WORDS | frozenset(STOP_WORDS)
 
@@ -135,6 +136,16 @@ class LexiconPersonRecognizer(RegexRecognizer):
                 i = j
             else:
                 i += 1
+        if self.strict:
+            yield from self._comma_pairs(text)
+
+    def _comma_pairs(self, text: str):
+        """``Surname, Given`` of two words that are neither vocabulary nor dictionary words
+        (``slota, laurynas``): on the re-cased view, where capitals say nothing."""
+        for m in _COMMA_PAIR.finditer(text):
+            if all(w.lower() not in self.vocab and w.lower() not in KEY_WORDS and not is_ordinary(w)
+                   for w in m.group(1, 2)):
+                yield m.start(), m.end(), 0.6
 
     @staticmethod
     def _run_end(text: str, toks: list, i: int) -> int:
@@ -177,7 +188,9 @@ class LexiconPersonRecognizer(RegexRecognizer):
             e -= 1
         if self.strict and not cue:
             after_surname = len(words) == 1 and firsts[0] and bool(re.search(r"\p{Lu}[\w'’-]+,[ \t]$", before))
-            accept = (len(words) >= 2 and (firsts[0] or all(known))) or after_surname or self._unknown(words)
+            # known names that are all dictionary words ("red bridge", "major kudos") are not enough
+            accept = (len(words) >= 2 and (firsts[0] or all(known)) and not all(map(is_ordinary, words))) \
+                or after_surname or self._unknown(words)
             return (s, e, 0.85) if accept else None
         if self._unknown(words):
             return s, e, 0.6
@@ -193,9 +206,10 @@ class LexiconPersonRecognizer(RegexRecognizer):
         return None
 
     def _unknown(self, words: list[str]) -> bool:
-        """Two or three capitalised words none of which is ordinary vocabulary read as a name."""
+        """Two or three capitalised words outside the corpora's vocabulary, not all of them English
+        dictionary words, read as a name: ``Callie Khouri``, ``Ion Sever``, not ``Intelligible Story``."""
         return bool(self.vocab) and 2 <= len(words) <= 3 and all(
-            w.lower() not in self.vocab and len(w) > 2 for w in words)
+            w.lower() not in self.vocab and len(w) > 2 for w in words) and not all(map(is_ordinary, words))
 
     def _with_surname_before(self, text: str, span: tuple) -> tuple:
         """Extend ``First`` to ``Last, First`` when a known surname precedes with a comma."""
@@ -212,6 +226,24 @@ class LexiconPersonRecognizer(RegexRecognizer):
     def _title_before(before: str) -> bool:
         m = re.search(r"([^\W\d_]+)\.?\s+$", before)
         return bool(m) and m.group(1).lower() in _TITLES
+
+
+_COMMA_PAIR = re.compile(r"(?<![\w@.'’-])([^\W\d_]{3,})[ \t]?,[ \t]+([^\W\d_]{3,})(?![\w@-]|\.\w)")
+_GIVEN_AFTER_COMMA = re.compile(r"[ \t]?,[ \t]+([^\W\d_]{2,}(?:[-'’][^\W\d_]+)*)(?![\w@.-]\w)")
+
+
+def given_after_comma(text: str, end: int, vocab: frozenset[str]) -> int:
+    """End of ``Surname, Given`` when a name span ending at ``end`` is followed by ``, word`` and
+    that word is neither corpus vocabulary nor an English dictionary word; else ``end``.
+
+    ``account holder: vörös, yepelek it has`` -> the span ``vörös`` grows to ``vörös, yepelek``;
+    ``macdowell, whose charm`` stays as it is.
+    """
+    m = _GIVEN_AFTER_COMMA.match(text, end)
+    if not m:
+        return end
+    word = m.group(1)
+    return m.end(1) if word.lower() not in vocab and not is_ordinary(word) else end
 
 
 # ------------------------------------------------------- extra patterns

@@ -122,6 +122,7 @@ def model_label(config: dict[str, Any]) -> str:
     if is_legacy(config):
         return f"{name}{lora}, random head on the CLS pooler (before issue 15)"
     proto = ", DP-prototype init" if float(train.get("proto_fraction") or 0) > 0 else ""
+    proto += " + class-name prior" if proto and float(train.get("name_prior") or 0) > 0 else ""
     mode = train["train_mode"]
     if mode == "head":
         return f"{name}, linear head only (frozen encoder, {model.get('pooling', 'auto')} pooling){proto}"

@@ -16,14 +16,23 @@ from datasets import Dataset
 from torch.utils.data import DataLoader, Sampler
 from transformers import PreTrainedTokenizerBase
 
+from fedflm.errors import ConfigError
+from fedflm.options import LONG_TEXT
+from fedflm.train.long_text import head_tail
+
 
 class TokenizedDataset(torch.utils.data.Dataset):
     """Token ids (unpadded) and labels of a text dataset."""
 
-    def __init__(self, ds: Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int) -> None:
-        enc = tokenizer(list(ds["text"]), truncation=True, max_length=max_length,
-                        padding=False, return_attention_mask=False)
+    def __init__(self, ds: Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int,
+                 long_text: str = "truncate") -> None:
+        if long_text not in LONG_TEXT:
+            raise ConfigError(f"long_text must be one of {', '.join(LONG_TEXT)}, got {long_text!r}")
+        enc = tokenizer(list(ds["text"]), truncation=long_text == "truncate", max_length=max_length,
+                        padding=False, return_attention_mask=False, verbose=False)
         self.input_ids: list[list[int]] = enc["input_ids"]
+        if long_text == "head-tail":  # issue 22: a quarter of the budget from the head, the rest from the end
+            self.input_ids = [head_tail(ids, max_length) for ids in self.input_ids]
         self.labels: list[int] = [int(x) for x in ds["label"]]
         self.pad_id: int = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
 
@@ -35,6 +44,15 @@ class TokenizedDataset(torch.utils.data.Dataset):
 
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(x) for x in self.input_ids), dtype=np.int64, count=len(self))
+
+    def without(self, rows: Sequence[int]) -> "TokenizedDataset":
+        """A copy without ``rows`` (issue 22: records excluded by the leakage check)."""
+        drop = set(rows)
+        out = object.__new__(TokenizedDataset)
+        keep = [i for i in range(len(self)) if i not in drop]
+        out.input_ids, out.labels = [self.input_ids[i] for i in keep], [self.labels[i] for i in keep]
+        out.pad_id = self.pad_id
+        return out
 
 
 class PadCollator:

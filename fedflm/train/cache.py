@@ -63,7 +63,9 @@ class LayersTail(nn.Module):
         return self.classifier(self.embed(hidden, attention_mask))
 
 
-class _Rows(Dataset):
+class CachedRows(Dataset):
+    """Cached per-row tensors (sentence vectors or hidden states) with their labels."""
+
     def __init__(self, rows: Sequence[torch.Tensor], labels: Sequence[int]) -> None:
         self.rows, self.labels = rows, labels
 
@@ -109,7 +111,7 @@ def layer_cache_supported(clf: PooledClassifier, lora_layers: int) -> bool:
 
 
 @torch.no_grad()
-def _run_frozen(clf: PooledClassifier, data: TokenizedDataset, device: torch.device, below: int | None,
+def run_frozen(clf: PooledClassifier, data: TokenizedDataset, device: torch.device, below: int | None,
                 batch_size: int = 128) -> list[torch.Tensor]:
     """Per row: the pooled vector (``below`` None) or the hidden state entering layer ``below``."""
     was_training = clf.training
@@ -160,7 +162,7 @@ class FrozenCache:
     def _vectors(self) -> list[torch.Tensor]:
         key = self._lora_key()
         if self._features is None or key != self._features_key:
-            self._features, self._features_key = _run_frozen(self.clf, self.data, self.device, None), key
+            self._features, self._features_key = run_frozen(self.clf, self.data, self.device, None), key
         return self._features
 
     def vectors(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -169,7 +171,7 @@ class FrozenCache:
 
     def head(self, batch_size: int, seed: int) -> tuple[nn.Module, DataLoader]:
         """Trainable head + shuffled loader of cached sentence vectors (frozen encoder)."""
-        ds = _Rows(self._vectors(), self.data.labels)
+        ds = CachedRows(self._vectors(), self.data.labels)
         gen = torch.Generator().manual_seed(seed)
         return HeadTail(self.clf.classifier), DataLoader(ds, batch_size=batch_size, shuffle=True, generator=gen,
                                                          collate_fn=FeatureCollator(self.width))
@@ -178,8 +180,8 @@ class FrozenCache:
         """Trainable top layers + head, and a loader of the cached hidden states below them."""
         start = self.clf.config.num_hidden_layers - lora_layers
         if start not in self._hidden:
-            self._hidden[start] = _run_frozen(self.clf, self.data, self.device, start)
-        ds = _Rows(self._hidden[start], self.data.labels)
+            self._hidden[start] = run_frozen(self.clf, self.data, self.device, start)
+        ds = CachedRows(self._hidden[start], self.data.labels)
         gen = torch.Generator().manual_seed(seed)
         return LayersTail(self.clf, start), DataLoader(ds, batch_size=batch_size, shuffle=True, generator=gen,
                                                        collate_fn=HiddenCollator(self.width))

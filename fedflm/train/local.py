@@ -104,6 +104,7 @@ def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
             optimizer.step()
             steps += 1
             continue
+        groups = batch.pop("groups", None)  # issue 22: augmented copies of one record (fedflm/train/augment.py)
         batch = {k: v.to(device) for k, v in batch.items()}
         optimizer.zero_grad(set_to_none=True)
         logits = logits_of(model, batch)
@@ -111,6 +112,8 @@ def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
         loss.backward()
         if after_clip:  # class weights act on clipped gradients (fedflm/train/losses.py)
             optimizer.sample_weights = loss_fn.clip_weights(batch["labels"], logits.shape[-1])
+        if groups is not None and privatize is not None:  # one record = one privacy unit: averaged, then clipped
+            optimizer.sample_groups = groups
         optimizer.step()
         n = int(batch["labels"].numel())
         total, steps, examples = total + loss.detach().item() * n, steps + 1, examples + n

@@ -53,7 +53,8 @@ def phase_split_text(train: TrainConfig, rounds: int, dp_mode: str = "none", fix
     text = _phase_text(train, rounds)
     if prototype_round(train, dp_mode, rounds, fixed_noise):
         share = f" ({train.proto_fraction:.0%} of each owner's epsilon)" if dp_mode == "sample" else ""
-        text += f"\n  round 1: prototype head from per-class sums{share}; training starts in round 2"
+        names = f", mixed with the class names' vectors (weight {train.name_prior:g}; public)" if train.name_prior else ""
+        text += f"\n  round 1: prototype head from per-class sums{share}{names}; training starts in round 2"
     return text
 
 

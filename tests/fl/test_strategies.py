@@ -170,9 +170,13 @@ def test_a_prototype_round_is_the_plain_mean_and_the_next_round_starts_from_its_
     strategy.configure_train(2, arrays, ConfigRecord({}), _Nodes())
     same = [_reply(head, n, i + 1) for i, n in enumerate(WEIGHTS)]  # clients that did not move
     after, _ = strategy.aggregate_train(2, same)
+    strategy.configure_train(3, after, ConfigRecord({}), _Nodes())
+    third, _ = strategy.aggregate_train(3, [_reply(head, n, i + 1) for i, n in enumerate(WEIGHTS)])
 
-    # Assert: round 1 = 2 x the weighted mean; round 2 with no client movement keeps that head
-    # (a server optimizer stepping from its own pre-prototype state would move it)
+    # Assert: round 1 = 2 x the weighted mean; rounds 2 and 3 with no client movement keep that head
+    # (a server optimizer stepping from its own pre-prototype state would move it, and FedAvgM's
+    # momentum would carry the prototype jump into round 3)
     want = {k: 2.0 * (GLOBAL[k] + _mean_update(0)[k]) for k in GLOBAL}
     _assert_close([head], [want])
     _assert_close([from_record(after)], [want])
+    _assert_close([from_record(third)], [want])

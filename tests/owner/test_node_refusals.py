@@ -198,3 +198,22 @@ def test_a_malformed_request_is_refused_as_such(node, tiny_model_dir):
     # Assert
     _assert_refused(reply, Refusal.REQUEST)
     assert "unknown config key 'steal-data'" in reply.error.reason and node.trained == []
+
+
+@pytest.mark.parametrize("extra, dp_modes, code", [
+    ({"resample": "oversample"}, ("sample",), Refusal.REQUEST),  # duplicates would count twice in q
+    ({"resample": "oversample", "dp": "none"}, ("sample",), Refusal.DP_MODE),  # the owner keeps its DP
+])
+def test_oversampling_under_the_owners_dp_is_a_typed_refusal(tmp_path, store, tiny_model_dir, monkeypatch,
+                                                              extra, dp_modes, code):
+    # Prepare: a server asks for oversampling (issue 22), which DP-SGD refuses
+    node = make_node(tmp_path, store, OwnerPolicy(dp_modes=dp_modes, max_epsilon=20.0))
+    spy_training(monkeypatch, node)
+
+    # Execute
+    reply = node.send(request(tiny_model_dir), 1, extra=extra)
+
+    # Assert: typed data, not a crash; nothing trained, no ledger entry
+    _assert_refused(reply, code)
+    assert node.trained == [] and node.ledger_bytes() == b""
+    assert ("oversample" if code == Refusal.REQUEST else "dp='none'") in reply.error.reason

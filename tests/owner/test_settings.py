@@ -16,7 +16,8 @@ from fedflm.owner.settings import OwnerPolicy, OwnerSettings, load_policy, parse
 
 def _args(**over) -> argparse.Namespace:
     base = dict(policy=None, max_epsilon=None, delta=None, accountant=None, max_rounds=None,
-                min_noise_multiplier=None, allow_dp=None, publish_ledger=None)
+                min_noise_multiplier=None, allow_dp=None, publish_ledger=None,
+                share_leakage_count=None)
     return argparse.Namespace(**{**base, **over})
 
 
@@ -97,3 +98,17 @@ def test_client_start_without_a_cap_is_one_clear_error(tmp_path, capsys):
     # Assert
     err = capsys.readouterr().err
     assert code != 0 and "epsilon cap is required" in err and "Traceback" not in err
+
+
+def test_leakage_count_is_kept_unless_the_owner_shares_it(tmp_path):
+    # Prepare
+    path = tmp_path / "owner-policy.toml"
+    path.write_text('share-leakage-count = "yes"\n')
+
+    # Execute
+    default, from_file, from_flag = OwnerPolicy(), load_policy(path), client_policy(_args(share_leakage_count=True))
+
+    # Assert
+    assert default.share_leakage_count is False and "no count sent" in default.lines()[-1]
+    assert from_file.share_leakage_count is True and from_flag.share_leakage_count is True
+    assert "EXACT overlap count" in from_file.lines()[-1]

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedflm.config import DPConfig, FedConfig, RunConfig, TrainConfig
+from fedflm.errors import ConfigError
 from fedflm.privacy.accounting import epsilon
 from fedflm.privacy.dp import make_private
 from fedflm.privacy.federation import client_owner, owner_plan, private_prototypes, prototype_sigma, train_private
@@ -137,3 +138,51 @@ def test_the_release_and_the_dp_sgd_rounds_go_into_one_ledger_under_the_target(t
     assert entries[0]["noise_multiplier"] == released[0] and outcome.epsilon == entries[0]["epsilon"]
     assert sums.shape == (3, 6)
     assert 0.99 * 3.0 <= entries[-1]["epsilon"] <= 3.0
+
+
+def test_the_class_name_prior_mixes_unit_directions_golden() -> None:
+    # Prepare: sums along the axes, names along the other axis (hand-computed result)
+    sums = torch.tensor([[2.0, 0.0], [0.0, 3.0]])
+    names = torch.tensor([[0.0, 5.0], [0.5, 0.0]])
+
+    # Execute
+    off = prototype_head(sums, 10.0, names, 0.0)
+    mixed = prototype_head(sums, 10.0, names, 1.0)
+    leaning = prototype_head(sums, 1.0, names, 3.0 ** 0.5)
+
+    # Assert: weight 0 ignores the names; weight 1 halves the angle (45 degrees); weight sqrt(3): 60 degrees
+    assert torch.allclose(off["weight"], torch.tensor([[10.0, 0.0], [0.0, 10.0]]))
+    r = 10.0 / 2 ** 0.5
+    assert torch.allclose(mixed["weight"], torch.tensor([[r, r], [r, r]]), atol=1e-5)
+    assert torch.allclose(leaning["weight"], torch.tensor([[0.5, 3 ** 0.5 / 2], [3 ** 0.5 / 2, 0.5]]), atol=1e-6)
+    assert torch.equal(mixed["bias"], torch.zeros(2))
+
+
+def test_a_class_name_prior_of_the_wrong_shape_or_weight_is_refused() -> None:
+    # Prepare
+    sums = torch.ones(3, 4)
+
+    # Execute / Assert
+    with pytest.raises(ConfigError, match=r"class-name prior must be \(3, 4\), got \(2, 4\)"):
+        prototype_head(sums, 1.0, torch.ones(2, 4), 0.5)
+    with pytest.raises(ConfigError, match="class-name prior must be .* got None"):
+        prototype_head(sums, 1.0, None, 0.5)
+    with pytest.raises(ConfigError, match="prior_weight must be >= 0, got -1"):
+        prototype_head(sums, 1.0, torch.ones(3, 4), -1.0)
+    with pytest.raises(ConfigError, match="name_prior must be >= 0"):
+        TrainConfig(name_prior=-0.5)
+
+
+def test_the_class_name_prior_is_in_the_printed_plan_and_costs_no_privacy() -> None:
+    # Prepare: the same run with and without the prior
+    cfg = _cfg(fraction=0.4, eps=3.0)
+    named = RunConfig.from_flat({"name_prior": 0.25}, base=cfg)
+
+    # Execute
+    text, plain = plan_phases_text(named, [200]), plan_phases_text(cfg, [200])
+
+    # Assert: the plan says so; sigma of the release and of DP-SGD are the same (post-processing only)
+    assert "mixed with the class names' vectors (weight 0.25; public)" in text
+    assert "class names" not in plain
+    assert prototype_sigma(named.privacy, named.train, 3) == prototype_sigma(cfg.privacy, cfg.train, 3)
+    assert owner_plan(named.privacy, named.train, 3, 200) == owner_plan(cfg.privacy, cfg.train, 3, 200)

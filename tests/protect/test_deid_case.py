@@ -65,3 +65,23 @@ def test_views_keep_length_and_recase_only_whole_words() -> None:
     assert addr == "Ship to 12 High Street, NW"
     assert len(upper("Straße")) == len("Straße") and capitalize("ǆemal") and len(lower("İstanbul")) == 8
     assert case_view("Maria Garcia", vocab) is None
+
+
+@pytest.mark.parametrize("text", [
+    "a red bridge over quiet water , and a grand larceny of your evening .",   # known names, all words
+    "its distended pace and intelligible story never add up .",               # rare words, not names
+    "the village idiot rivaling the martial arts of petty thieves",
+])
+def test_lower_case_prose_of_dictionary_words_is_left_alone(deid: Deidentifier, text: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text) == (text, {})
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("a script by callista vandermeer and oskar lindqvist , sadly", "a script by <PERSON> and <PERSON> , sadly"),
+    ("director chris rock keeps it moving", "director <PERSON> keeps it moving"),
+])
+def test_lower_case_names_beside_dictionary_words_are_still_masked(deid: Deidentifier, text: str,
+                                                                   expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected

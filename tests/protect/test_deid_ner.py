@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fedflm.errors import DeidError
-from fedflm.protect.deid_ner import MODEL_DIR, MODEL_SHA256, load_model, model_sha256, trim_span
+from fedflm.protect.deid_ner import MODEL_DIR, MODEL_SHA256, load_model, model_sha256, plausible, trim_span
 
 
 def test_shipped_model_matches_the_pinned_hash() -> None:
@@ -41,6 +41,7 @@ def test_a_missing_model_names_the_way_out(tmp_path: Path) -> None:
     ("JEAN-LUC PICARD CALLED.", 0, 23, "JEAN-LUC PICARD"),
     ("to 0044 0532 0130 00 TODAY", 3, 26, None),          # digits only once trimmed: not a name
     ("Mr. J. Smith.", 4, 13, "J. Smith"),
+    ("by oskar lindqvist , sadly", 3, 19, "oskar lindqvist"),   # no trailing space before the comma
 ])
 def test_trim_drops_ordinary_words_at_the_edges(text: str, start: int, end: int, expected) -> None:
     # Prepare
@@ -49,3 +50,24 @@ def test_trim_drops_ordinary_words_at_the_edges(text: str, start: int, end: int,
     cut = trim_span(text, start, end, ordinary)
     # Assert
     assert (text[cut[0]:cut[1]] if cut else None) == expected
+
+
+_STREET = frozenset({"street", "road", "rua"})
+
+
+@pytest.mark.parametrize("span,label,expected", [
+    ("wild", "PERSON", False),                    # a dictionary word in lower case
+    ("major kudos", "PERSON", False),
+    ("Mark", "PERSON", True),                     # capitalised in mixed-case text: the model decides
+    ("maria gonzalez", "PERSON", True),           # not dictionary words
+    ("mark kowalczyk", "PERSON", True),
+    ("pun-laden dialogue", "STREET_ADDRESS", False),   # only dictionary words
+    ("Justína Sezal Marjanović", "STREET_ADDRESS", True),  # a name the model calls an address stays masked
+    ("10 complete misses", "STREET_ADDRESS", False),   # only dictionary words
+    ("12 high street", "STREET_ADDRESS", True),        # a street word
+    ("rua augusta, 1500", "STREET_ADDRESS", True),
+    ("77 marszalkowska", "STREET_ADDRESS", True),      # a word outside the dictionary
+])
+def test_plausible_drops_model_spans_that_read_as_ordinary_english(span: str, label: str, expected: bool) -> None:
+    # Execute / Assert
+    assert plausible(span, label, _STREET) is expected

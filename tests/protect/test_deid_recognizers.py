@@ -6,7 +6,8 @@ import pytest
 
 from fedflm.errors import DeidError
 from fedflm.protect.deid import DeidConfig, Deidentifier
-from fedflm.protect.deid_recognizers import iban_checksum_ok, luhn_ok
+from fedflm.protect.deid_lexicon import NameLexicon
+from fedflm.protect.deid_recognizers import LexiconPersonRecognizer, given_after_comma, iban_checksum_ok, luhn_ok
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +167,36 @@ def test_spacy_engine_finds_persons_outside_the_lexicon() -> None:
     out, counts = nlp_deid.redact("Yesterday Zorblatt Quexington signed the contract in London.")
     # Assert
     assert "Zorblatt" not in out and counts["PERSON"] >= 1
+
+
+@pytest.mark.parametrize("text,end,expected", [
+    ("account holder: vörös, yepelek it has", 21, "vörös, yepelek"),     # unknown given name: taken
+    ("Kovaľová, Justína Mr. Sezal", 8, "Kovaľová, Justína"),
+    ("macdowell , whose southern charm", 9, "macdowell"),                # a vocabulary word: left
+    ("smith, reliable as ever", 5, "smith"),                             # a dictionary word: left
+    ("dana, 42 euros", 4, "dana"),                                       # not followed by a word
+])
+def test_a_given_name_after_a_comma_joins_the_surname(text: str, end: int, expected: str) -> None:
+    # Prepare
+    vocab = frozenset({"whose", "southern", "charm", "mail", "me", "at"})
+    # Execute
+    new_end = given_after_comma(text, end, vocab)
+    # Assert
+    assert text[:new_end].split(": ")[-1] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("i spoke with slota, laurynas yesterday.", ["slota, laurynas"]),       # neither is a word
+    ("i spoke with Slota, Laurynas yesterday.", ["Slota, Laurynas"]),
+    ("stultifyingly, bewilderingly bad", []),                              # dictionary words
+    ("yes, laurynas called", []),                                          # vocabulary word first
+    ("pay O'neil, Iban de89", []),                                         # inside a name; a key word
+])
+def test_strict_view_reads_two_unknown_words_around_a_comma_as_a_name(text: str, expected: list) -> None:
+    # Prepare: an empty lexicon, so only the comma pair can fire
+    rec = LexiconPersonRecognizer(NameLexicon(frozenset(), frozenset()), strict=True,
+                                  vocab=frozenset({"i", "spoke", "with", "yesterday", "yes", "called", "bad"}))
+    # Execute
+    found = [text[s:e] for s, e, _ in rec._comma_pairs(text)]
+    # Assert
+    assert found == expected

@@ -159,12 +159,15 @@ def test_model_label_tells_the_old_lora_model_from_head_mode() -> None:
     old = model_label(CONFIG)
     head = model_label(_config(train__train_mode="head", model__pooling="auto"))
     proto = model_label(_config(train__train_mode="head", model__pooling="auto", train__proto_fraction=0.5))
+    named = model_label(_config(train__train_mode="head", model__pooling="auto", train__proto_fraction=0.5,
+                                train__name_prior=0.5))
     lora = model_label(_config(train__train_mode="lora", model__pooling="auto"))
 
     # Assert
     assert old == "all-MiniLM-L6-v2 (22.7 M) + LoRA r=8, random head on the CLS pooler (before issue 15)"
     assert head == "all-MiniLM-L6-v2 (22.7 M), linear head only (frozen encoder, auto pooling)"
     assert "LoRA" not in head and proto.endswith(", DP-prototype init")
+    assert named.endswith(", DP-prototype init + class-name prior")
     assert lora == "all-MiniLM-L6-v2 (22.7 M) + LoRA r=8"
 
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedflm.config import ModelConfig
+from fedflm.errors import ConfigError
 from fedflm.models.lora import load_tokenizer
 from fedflm.train.batching import (LengthGroupedBatchSampler, PadCollator, TokenizedDataset,
                                    eval_loader, train_loader)
@@ -47,6 +48,22 @@ def test_tokenized_rows_are_unpadded_and_truncated(tokenized: TokenizedDataset) 
     # Assert: no padding stored, max_length respected, real variety of lengths
     assert tokenized.pad_id not in ids and label in (0, 1)
     assert lengths.max() <= 64 and lengths.min() >= 3 and len(set(lengths.tolist())) > 10
+
+
+def test_head_tail_keeps_the_start_and_the_end_of_long_texts(tiny_model_dir: Path) -> None:
+    # Prepare: one long text whose last words matter (issue 22: --long-text head-tail)
+    tok = load_tokenizer(ModelConfig(model=str(tiny_model_dir)))
+    ds = Dataset.from_dict({"text": ["good " * 60 + "but the ending was awful"], "label": [0]})
+    full = tok(ds["text"][0])["input_ids"]
+
+    # Execute
+    cut, kept = TokenizedDataset(ds, tok, 16), TokenizedDataset(ds, tok, 16, "head-tail")
+
+    # Assert: same budget; truncation loses the end, head-tail keeps the first 4 and the last 12 tokens
+    assert len(cut[0][0]) == len(kept[0][0]) == 16 < len(full)
+    assert kept[0][0] == full[:4] + full[-12:] and cut[0][0] == full[:15] + full[-1:]
+    with pytest.raises(ConfigError, match="long_text must be one of truncate, head-tail"):
+        TokenizedDataset(ds, tok, 16, "sliding:8:4")
 
 
 def test_train_batches_are_padded_to_their_own_longest_row(tokenized: TokenizedDataset) -> None:

@@ -1,0 +1,56 @@
+"""``fedflm simulate --task causal-lm``: the causal-LM federation (fedflm.causal.simulate).
+
+It reads the simulate flags that apply to it (given ones only, over a ``--config`` file's keys)
+plus its own (``--max-sequences``, ``--prompts``); a classification-only flag is refused by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from fedflm.errors import ConfigError
+
+TASKS = ("classify", "causal-lm")
+
+
+def add_task_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("task (issue 25)")
+    g.add_argument("--task", choices=TASKS, default="classify",
+                   help="classify (default) | causal-lm: instruction/response or plain-text records "
+                        "(--dataset synthetic:N | FILE.jsonl | FILE.txt; --model smollm2 by default), "
+                        "response-only loss, LoRA on the attention projections, held-out perplexity")
+    g.add_argument("--max-sequences", type=int, default=None,
+                   help="causal-lm: sequences of --max-length kept per record (one privacy unit), default 4")
+    g.add_argument("--prompts", type=int, default=None,
+                   help="causal-lm: held-out prompts generated before/after for the summary, default 3")
+
+
+def causal_values(args: argparse.Namespace, file_values: dict[str, Any]) -> dict[str, Any]:
+    """The causal-LM settings given in the config file and on the command line."""
+    from fedflm.causal.config import CausalRunConfig
+    from fedflm.config import RunConfig
+
+    ours = {f for f in CausalRunConfig.__dataclass_fields__}
+    given = {k.replace("-", "_"): v for k, v in file_values.items() if k != "task"}
+    given |= {k: v for k, v in vars(args).items() if v is not None and (k in RunConfig.flat_keys() or k in ours)}
+    refused = sorted(k for k in given if k not in ours)
+    if refused:
+        raise ConfigError(f"not available with --task causal-lm: {', '.join('--' + k.replace('_', '-') for k in refused)}")
+    return given
+
+
+def run_causal(args: argparse.Namespace, file_values: dict[str, Any]) -> int:
+    from fedflm.causal.config import CausalRunConfig
+
+    cfg = CausalRunConfig.from_flat(causal_values(args, file_values))  # config errors before heavy imports
+    from fedflm.causal.simulate import simulate_causal
+
+    summary = simulate_causal(cfg)
+    print(f"perplexity on {summary['eval_records']} held-out records: {summary['perplexity_before']:.3f} -> "
+          f"{summary['perplexity_after']:.3f}; epsilon max {summary['epsilon_max']}; "
+          f"peak RSS {summary['peak_rss_mib']} MiB; wall {summary['wall_time_s']} s")
+    for g in summary["generations"]:
+        print(f"  prompt: {g['prompt']!r}\n    before: {g['before']!r}\n    after:  {g['after']!r}")
+    print(f"run directory: {summary['config']['out']}")
+    return 0
