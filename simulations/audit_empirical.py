@@ -39,6 +39,18 @@ def _config(recipe: str, epsilon: float, overrides: dict[str, object]):
     return RunConfig.from_flat({**dp, **overrides}, base=cfg)
 
 
+def _write_record(path: Path, figures: dict, wall_s: float, quick: bool) -> None:
+    """The figures as a ``bench_all.py --json-out`` record, so that RESULTS.md lists them."""
+    from fedflm.report.results import git_commit, machine_info
+
+    commit, dirty = git_commit(HERE.parent)
+    payload = {"commit": commit, "dirty": dirty, "machine": machine_info(), "quick": quick,
+               "command": "python simulations/audit_empirical.py " + " ".join(sys.argv[1:]),
+               "benchmarks": {"audit_empirical": {"figures": figures, "error": None, "wall_s": wall_s}}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", default="sst2-fed-dp-eps8", help="base recipe (default sst2-fed-dp-eps8)")
@@ -52,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="CPU-sized: 500 rows for the client, 3 local epochs, batch 32, max_length 48")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     parser.add_argument("--out", type=Path, default=None, help="also write one JSON row per epsilon here")
+    parser.add_argument("--record", type=Path, default=None,
+                        help="also write the figures as a benchmark record (commit, machine) that "
+                             "simulations/make_results.py puts in RESULTS.md, e.g. simulations/results/bench/audit-NAME.json")
     args = parser.parse_args(argv)
 
     from fedflm.audit.empirical.audit import EmpiricalConfig, run_empirical_audit
@@ -89,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         flat[f"audit_eps{tag}_claimed"] = r["claimed_epsilon"]
         flat[f"audit_eps{tag}_lower_bound"] = r["bound"]["epsilon_lower_bound"]
         flat[f"audit_eps{tag}_wall_s"] = round(r["wall_s"], 1)
+    if rows:
+        first = rows[0]
+        flat.update(audit_canaries=m, audit_train_examples=first["train_examples"],
+                    audit_local_epochs=first["config"]["train"]["local_epochs"], audit_rounds=first["rounds"])
+    if args.record:
+        _write_record(args.record, flat, sum(r["wall_s"] for r in rows), args.quick)
     print("BENCH_JSON " + json.dumps(flat))
     return 1 if any(r["violated"] for r in rows) else 0
 

@@ -122,7 +122,10 @@ def _bench_section(records: list[dict[str, Any]]) -> list[str]:
         dirty = "+dirty" if record.get("dirty") else ""
         quick = ", quick mode" if record.get("quick") else ""
         lines += [f"### {machine_label(record['machine'])}, commit {record['commit'][:10]}{dirty}{quick} "
-                  f"(`{record['source']}`)", "", "| benchmark | figure | value |", "|---|---|---|"]
+                  f"(`{record['source']}`)", ""]
+        if record.get("command"):
+            lines += [f"Command: `{record['command']}`", ""]
+        lines += ["| benchmark | figure | value |", "|---|---|---|"]
         lines += [f"| {b} | {f} | {_cell(v)} |" for b, f, v in table_rows(record_results(record))] + [""]
     return lines
 

@@ -66,6 +66,15 @@ def test_shuffled_batches_fail_the_sampler_check(model) -> None:
     assert res.violated and "does not sample batches as Poisson" in res.verdict()
 
 
+def test_epoch_shuffled_batches_of_binomial_size_fail_on_appearances(model) -> None:
+    # Execute
+    res = _audit(model, 0, BROKEN["epoch-shuffled, binomial sizes"])
+    # Assert: the batch sizes look Poisson, but every slot is drawn once per pass
+    assert res.sampler.size_p_value > res.sampler.alpha, res.describe()
+    assert res.sampler.count_p_value < res.sampler.alpha / 2 and not res.sampler.passed, res.describe()
+    assert res.violated and "does not sample batches as Poisson" in res.verdict()
+
+
 def test_secure_mode_runs_the_csprng_path(model) -> None:
     # Prepare
     claim = _claim(secure=True)
@@ -102,7 +111,8 @@ def test_canaries_are_distinct_and_cover_every_tensor() -> None:
 
 def test_llr_ranks_a_participating_canary_first() -> None:
     # Prepare: three canaries, one step each; canary 1 saw the full signal
-    obs = BlockObservation(Block(1.0, 0.1, 1), np.array([[0.0], [1.0], [-1.0]]), np.array([3]), 10)
+    obs = BlockObservation(Block(1.0, 0.1, 1), np.array([[0.0], [1.0], [-1.0]]), np.array([3]), 10,
+                           np.zeros(10, dtype=int))
     # Execute
     s = llr_scores([obs])
     # Assert: log((1 - q) + q e^{(y - 1/2)/s^2}) by hand

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy import special, stats
 
 from fedflm.audit.bounds.one_run import (audit_scores, count_correct, epsilon_lower_bound, guesses_from_scores,
-                                  p_value)
+                                         p_value, pure_dp_ceiling)
 
 
 @pytest.mark.parametrize("r", [10, 100, 1000])
@@ -69,6 +69,21 @@ def test_bound_is_monotone(r: int, data: st.DataObject) -> None:
     assert more_confident <= base + 1e-6
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 400), st.data())
+def test_pure_dp_ceiling_caps_the_bound(r: int, data: st.DataObject) -> None:
+    # Prepare
+    v = data.draw(st.integers(0, r))
+    delta = data.draw(st.sampled_from([0.0, 1e-6, 1e-3]))
+    # Execute
+    ceiling = pure_dp_ceiling(r, v, 0.95)
+    bound = epsilon_lower_bound(2 * r, r, v, delta, 0.95)
+    # Assert: equal at delta = 0 (up to the bisection's tolerance), an upper limit otherwise
+    assert bound <= ceiling + 1e-6
+    if delta == 0.0:
+        assert bound == pytest.approx(ceiling, rel=1e-5, abs=1e-6)
+
+
 def test_guesses_and_counts() -> None:
     # Prepare
     scores = [0.9, 0.1, 0.5, 0.8, 0.2, 0.3]
@@ -115,3 +130,60 @@ def test_bonferroni_candidates_stay_sound_and_report_choice() -> None:
     assert res.candidates == 4 and res.m == 400
     assert 0 < res.epsilon_lower_bound < 1.5 + 0.5
     assert "95 % confidence" in res.describe()
+
+
+def _quantile_normal(shift: float, n: int) -> np.ndarray:
+    """n scores at the mid-quantiles (i + 1/2)/n of N(shift, 1): a deterministic sample."""
+    return stats.norm.ppf((np.arange(n) + 0.5) / n) + shift
+
+
+def _roc_hull_guess_counts(in_scores: np.ndarray, out_scores: np.ndarray) -> list[int]:
+    """Guess counts k ("in" for the k highest scores) at the vertices of the ROC's upper hull.
+
+    Thresholds t run over every distinct score and +inf; at t, (x, y) = (#in below t, #out below t).
+    Points on or under the chord of their neighbours are dropped (monotone chain), endpoints kept.
+    """
+    thresholds = np.append(np.union1d(in_scores, out_scores), np.inf)
+    xs = np.searchsorted(np.sort(in_scores), thresholds, side="left")
+    ys = np.searchsorted(np.sort(out_scores), thresholds, side="left")
+    hull: list[tuple[int, int]] = []
+    for x, y in zip(xs.tolist(), ys.tolist(), strict=True):
+        while len(hull) >= 2:
+            (x0, y0), (x1, y1) = hull[-2], hull[-1]
+            if (y1 - y0) * (x - x1) - (y - y1) * (x1 - x0) > 0:  # strict right turn: keep hull[-1]
+                break
+            hull.pop()
+        hull.append((x, y))
+    m = len(in_scores) + len(out_scores)
+    return [m - x - y for x, y in hull]
+
+
+@pytest.mark.parametrize(("shift", "expected"), [(1, 1.13346), (2, 2.311945), (4, 4.395568)])
+def test_matches_jax_privacy_one_run_golden_values(shift: int, expected: float) -> None:
+    # Prepare: the published reference values of Google DeepMind's jax_privacy (Apache-2.0),
+    # tests/auditing_test.py::test_epsilon_one_run_close, for CanaryScoreAuditor.epsilon_one_run
+    # (Steinke, Nasr & Jagielski 2023, one-sided k- = 0): 10,000 "in" canaries scored at the
+    # mid-quantiles of N(shift, 1), 10,000 "out" at those of N(0, 1), significance 0.05, delta 1e-6,
+    # every threshold on the ROC's upper hull tried with a Bonferroni correction over them.
+    n = 10_000
+    in_scores, out_scores = _quantile_normal(shift, n), _quantile_normal(0, n)
+    scores = np.concatenate([in_scores, out_scores])
+    included = np.arange(2 * n) < n
+    candidates = [(k, 0) for k in _roc_hull_guess_counts(in_scores, out_scores)]
+    # Execute
+    res = audit_scores(scores, included, delta=1e-6, confidence=0.95, candidates=candidates)
+    # Assert: their rtol is 1e-5
+    assert res.epsilon_lower_bound == pytest.approx(expected, rel=1e-5)
+    assert res.m == 2 * n and res.k_neg == 0
+
+
+def test_warm_start_gives_the_same_bound() -> None:
+    # Prepare
+    m, r, v, delta = 2000, 400, 330, 1e-5
+    cold = epsilon_lower_bound(m, r, v, delta)
+    # Execute
+    warm = epsilon_lower_bound(m, r, v, delta, start=cold / 2)
+    not_rejected = epsilon_lower_bound(m, r, v, delta, start=cold + 1)
+    # Assert: a rejected start only shortens the search; an unrejected one comes back unchanged
+    assert warm == pytest.approx(cold, rel=1e-6)
+    assert not_rejected == cold + 1

@@ -155,8 +155,9 @@ def test_benchmark_records_are_rendered_and_need_a_commit(tmp_path: Path) -> Non
     write_row(_row(), results)
     (results / "bench").mkdir()
     record = {"commit": "0123456789abcdef0123456789abcdef01234567", "dirty": False, "machine": MACHINE,
-              "quick": True, "benchmarks": {"store": {"figures": {"aead_mb_s": 812.5}, "error": None},
-                                            "dp": {"figures": {}, "error": "timed out after 900 s"}}}
+              "quick": True, "command": "python simulations/audit_empirical.py --quick",
+              "benchmarks": {"store": {"figures": {"aead_mb_s": 812.5}, "error": None},
+                             "dp": {"figures": {}, "error": "timed out after 900 s"}}}
     (results / "bench" / "cpu.json").write_text(json.dumps(record))
     out = tmp_path / "RESULTS.md"
 
@@ -171,4 +172,5 @@ def test_benchmark_records_are_rendered_and_need_a_commit(tmp_path: Path) -> Non
     assert good.returncode == 0, good.stderr
     assert "### CPU Test CPU (2 cores, 1 thread(s)), commit 0123456789, quick mode (`cpu.json`)" in page
     assert "| store | aead_mb_s | 812.5 |" in page and "| dp | ERROR | timed out after 900 s |" in page
+    assert "Command: `python simulations/audit_empirical.py --quick`" in page
     assert bad.returncode == 2 and "cpu.json: benchmark record has no valid commit" in bad.stderr

@@ -22,6 +22,9 @@ coin flips, the true epsilon is at least that large. The bound is valid only
 if the canary set, the score and ``(k_pos, k_neg)`` are fixed before looking
 at the inclusion bits; :func:`audit_scores` takes several candidate ``k`` and
 pays for it with a Bonferroni correction.
+
+Cross-checked against Google DeepMind's jax_privacy (``CanaryScoreAuditor.epsilon_one_run``):
+its published test values are reproduced to 1e-6 in ``tests/audit/test_audit_one_run.py``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 __all__ = ["OneRunResult", "audit_scores", "count_correct", "epsilon_lower_bound", "guesses_from_scores",
            "p_value"]
@@ -60,29 +63,43 @@ def p_value(m: int, r: int, v: int, epsilon: float, delta: float) -> float:
 
 
 def epsilon_lower_bound(m: int, r: int, v: int, delta: float, confidence: float = 0.95,
-                        tol: float = 1e-7) -> float:
-    """Largest epsilon rejected at ``confidence`` (0.0 when none is).
+                        tol: float = 1e-7, start: float = 0.0) -> float:
+    """Largest epsilon rejected at ``confidence`` (0.0 when none is), to ``tol`` relative, from below.
 
-    Bisection on the p-value, which increases with epsilon.
+    Root of the p-value, which increases with epsilon (Brent's method). ``start``: where the search
+    begins; the result is ``max(start, bound)``, so pass 0 or an epsilon already rejected or held
+    (:func:`audit_scores` passes the best bound so far).
     """
     _check_counts(m, r, v)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    beta = 1 - confidence
-    if p_value(m, r, v, 0.0, delta) >= beta:
-        return 0.0
-    lo, hi = 0.0, 1.0
-    while p_value(m, r, v, hi, delta) < beta:
+    if start < 0:
+        raise ValueError(f"start must be >= 0, got {start}")
+
+    def margin(eps: float) -> float:  # > 0 exactly when eps is rejected
+        return 1 - confidence - p_value(m, r, v, eps, delta)
+
+    if margin(start) <= 0:
+        return start
+    lo, hi = start, max(1.0, 2 * start)
+    while margin(hi) > 0:
         lo, hi = hi, 2 * hi
         if hi > 1e4:  # only reached with v = r and tiny beta; a bound this large means "no privacy"
             return lo
-    while hi - lo > tol * max(1.0, lo):
-        mid = (lo + hi) / 2
-        if p_value(m, r, v, mid, delta) < beta:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    xtol = tol * max(1.0, lo)
+    root = float(optimize.brentq(margin, lo, hi, xtol=xtol))
+    return max(lo, root - 2 * xtol)  # brentq is within xtol of the root: step below it, where eps is rejected
+
+
+def pure_dp_ceiling(r: int, v: int, confidence: float) -> float:
+    """The bound at delta = 0 in closed form: logit of the one-sided Clopper-Pearson lower limit of v/r.
+
+    The p-value only grows with delta, so this is an upper limit of the bound at any delta
+    (:func:`audit_scores` uses it to skip candidates that cannot win).
+    """
+    if v == 0:
+        return 0.0
+    return max(0.0, float(special.logit(stats.beta.ppf(1 - confidence, v, r - v + 1))))
 
 
 def guesses_from_scores(scores: Sequence[float], k_pos: int, k_neg: int) -> np.ndarray:
@@ -153,10 +170,15 @@ def audit_scores(scores: Sequence[float], included: Sequence[bool], *, delta: fl
     if not cands:
         raise ValueError(f"no (k_pos, k_neg) candidates for m={m}")
     per_test = 1 - (1 - confidence) / len(cands)
+    counted = [(k, count_correct(guesses_from_scores(scores, *k), included)) for k in cands]
+    ceilings = [pure_dp_ceiling(r, v, per_test) for _, (r, v) in counted]
     best: OneRunResult | None = None
-    for k_pos, k_neg in cands:
-        r, v = count_correct(guesses_from_scores(scores, k_pos, k_neg), included)
-        eps = epsilon_lower_bound(m, r, v, delta, per_test)
+    for i in np.argsort(-np.asarray(ceilings), kind="stable"):
+        (k_pos, k_neg), (r, v) = counted[i]
+        if best is not None and ceilings[i] <= best.epsilon_lower_bound:
+            break  # exact: no later candidate can beat the best (their ceilings are lower)
+        floor = 0.0 if best is None else best.epsilon_lower_bound
+        eps = epsilon_lower_bound(m, r, v, delta, per_test, start=floor)  # = floor if it cannot win
         if best is None or eps > best.epsilon_lower_bound:
             best = OneRunResult(eps, confidence, delta, m, r, v, k_pos, k_neg, len(cands))
     assert best is not None

@@ -15,7 +15,7 @@ audit with probability at most ``1 - confidence``):
   threshold, Clopper-Pearson, composed exactly over the steps
   (:mod:`~fedflm.audit.bounds.composed`); rests on the steps of one canary
   being independent, which a correct step guarantees by construction;
-* **sampler check**: the batch sizes drawn against Poisson sampling.
+* **sampler check**: the batch sizes and each example's appearances against Poisson sampling.
 
 The audit fails when a bound exceeds the claimed epsilon or the sampler is
 not Poisson. The repetitions never touch the owner's data, so they are cheap
@@ -38,7 +38,7 @@ from torch import nn
 from fedflm.audit.bounds.composed import ComposedResult, composed_lower_bound
 from fedflm.audit.bounds.one_run import OneRunResult, audit_scores
 from fedflm.audit.mechanism.canaries import make_dirac_canaries, rng_for
-from fedflm.audit.mechanism.sampler import SamplerCheck, poisson_batch_check
+from fedflm.audit.mechanism.sampler import BatchDraws, SamplerCheck, poisson_batch_check
 from fedflm.audit.mechanism.config import MechanismClaim, MechanismConfig
 from fedflm.audit.mechanism.steps import BlockObservation, Privatize, run_block
 from fedflm.privacy.dp import make_private
@@ -90,6 +90,7 @@ class MechanismResult:
         d = asdict(self)
         d.update(lower_bound=self.lower_bound, violated=self.violated, verdict=self.verdict(),
                  sampler_passed=self.sampler.passed)
+        d["sampler"]["p_value"] = self.sampler.p_value
         return d
 
 
@@ -150,6 +151,6 @@ def audit_mechanism(model: nn.Module, claim: MechanismClaim, config: MechanismCo
     one_run = audit_scores(scores, inc, delta=claim.delta, confidence=1 - SHARE_BOUND * beta,
                            candidates=_candidates(len(scores)))
     composed = _composed(runs, included, claim.delta, 1 - SHARE_BOUND * beta)
-    sampler = poisson_batch_check([(ob.slots, ob.block.q, ob.batch_sizes) for obs in runs for ob in obs],
-                                  SHARE_SAMPLER * beta, rng)
+    draws = [BatchDraws(ob.slots, ob.block.q, ob.batch_sizes, ob.appearances) for obs in runs for ob in obs]
+    sampler = poisson_batch_check(draws, SHARE_SAMPLER * beta, rng)
     return MechanismResult(claim, one_run, composed, sampler, m, config.runs, coords, time.perf_counter() - t0)

@@ -40,12 +40,16 @@ Privatize = Callable[..., tuple[nn.Module, Any, DataLoader]]  # the signature of
 
 @dataclass(frozen=True)
 class BlockObservation:
-    """``y[i, t]``: canary i's coordinate of step t's update, in units of C; batch sizes drawn."""
+    """``y[i, t]``: canary i's coordinate of step t's update, in units of C; batches drawn.
+
+    ``batch_sizes[t]``: step t's batch size; ``appearances[j]``: how many of the steps drew slot j.
+    """
 
     block: Block
     y: np.ndarray
     batch_sizes: np.ndarray
     slots: int
+    appearances: np.ndarray
 
 
 class _Slots(Dataset):
@@ -86,10 +90,11 @@ def run_block(model: nn.Module, block: Block, canaries: DiracCanaries, *, max_gr
     try:
         if private_opt.sample_rate != block.q:
             raise PrivacyError(f"the DP step samples at rate {private_opt.sample_rate}, the ledger records {block.q}")
-        y, sizes = _steps(params, shapes, private_opt, private_loader, canaries, block.steps, max_grad_norm)
+        y, sizes, counts = _steps(params, shapes, private_opt, private_loader, canaries, block.steps, max_grad_norm,
+                                  n_slots)
     finally:
         release(private_model)
-    return BlockObservation(block, y, sizes, n_slots)
+    return BlockObservation(block, y, sizes, n_slots, counts)
 
 
 def _batches(loader: DataLoader):
@@ -98,14 +103,16 @@ def _batches(loader: DataLoader):
 
 
 def _steps(params: list[torch.Tensor], shapes: list[torch.Size], opt: Any, loader: DataLoader,
-           canaries: DiracCanaries, steps: int, clip: float) -> tuple[np.ndarray, np.ndarray]:
+           canaries: DiracCanaries, steps: int, clip: float, n_slots: int) -> tuple[np.ndarray, ...]:
     m = len(canaries)
     y = np.empty((m, steps), dtype=np.float32)
     sizes = np.empty(steps, dtype=np.int64)
+    counts = np.zeros(n_slots, dtype=np.int64)
     batches = _batches(loader)
     for t in range(steps):
         idx = next(batches).numpy()
         sizes[t] = len(idx)
+        np.add.at(counts, idx, 1)
         members = idx[idx < m]
         members = members[canaries.included[members]]
         before = read_coordinates(canaries, params)
@@ -114,4 +121,4 @@ def _steps(params: list[torch.Tensor], shapes: list[torch.Size], opt: Any, loade
         opt.step()
         opt.zero_grad(set_to_none=True)
         y[:, t] = (before - read_coordinates(canaries, params)) * opt.expected_batch_size / clip
-    return y, sizes
+    return y, sizes, counts
