@@ -120,6 +120,7 @@ def main() -> None:
     ap.add_argument("--grid", action="append", default=[], help="KEY=V1,V2 (a RunConfig flat key)")
     ap.add_argument("--set", action="append", default=[], help="KEY=V (a RunConfig flat key)")
     ap.add_argument("--repeats", type=int, default=1, help="replay each setting N times with other noise draws")
+    ap.add_argument("--first-repeat", type=int, default=0, help="draws FIRST..FIRST+N-1 (more draws on a later call)")
     ap.add_argument("--save-vectors", default="", help="write the vectors here (public data only) ...")
     ap.add_argument("--vectors", default="", help="... and read them back on the next call (same --set data keys)")
     args = ap.parse_args()
@@ -136,7 +137,7 @@ def main() -> None:
         setting = {key: v for (key, _), v in zip(grid, combo)}
         cfg = RunConfig.from_flat({**fixed, **setting}, base=base)
         t1 = time.perf_counter()
-        rows = [run_setting(cfg, owners, val, k, head0, names, rep) for rep in range(args.repeats)]
+        rows = [run_setting(cfg, owners, val, k, head0, names, rep) for rep in range(args.first_repeat, args.first_repeat + args.repeats)]
         accs = torch.tensor([r["val_accuracy"] for r in rows])
         row = {"val_accuracy": round(accs.mean().item(), 5), "epsilon_max": rows[0]["epsilon_max"]}
         if args.repeats > 1:
