@@ -91,6 +91,26 @@ def test_onnx_parity_fails_above_the_tolerance(exports: dict[str, Path]) -> None
         parity(other, exports["onnx"] / "model.onnx", [batch], tolerance=1e-3)
 
 
+def test_onnx_export_traces_plain_attention_and_restores_the_model(exports: dict[str, Path], tmp_path: Path) -> None:
+    # Prepare: the merged model as loaded (transformers' default attention, sdpa)
+    import onnx
+
+    from fedflm.export.merged import load_merged
+    from fedflm.export.onnx_export import export_onnx
+    model, _ = load_merged(exports["merged"])
+    before = model.encoder.config._attn_implementation
+    batch = _batch(open_model(exports["merged"]).tokenizer, TEXTS)
+
+    # Execute
+    path = export_onnx(model, batch, tmp_path / "m.onnx")
+
+    # Assert: no scaled_dot_product_attention NaN guard (IsNaN/Where per layer) in the graph, and the
+    # PyTorch model computes attention as before once the export is done
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert "IsNaN" not in ops and "Softmax" in ops
+    assert before == "sdpa" and model.encoder.config._attn_implementation == before
+
+
 @pytest.mark.parametrize("fmt", ["merged", "onnx"])
 def test_int8_model_loads_predicts_and_is_reported(exports: dict[str, Path], fmt: str) -> None:
     # Prepare

@@ -1,0 +1,101 @@
+"""Benchmark: onnxruntime int8 variants of one exported run, side by side (issue 23).
+
+    python simulations/bench_export_int8.py RUN_DIR [--texts 500] [--rounds 4] [--batch-size 32]
+
+Variants: the export's int8 path (plain-attention graph, per-channel, reduce_range), the same from
+the earlier sdpa-traced graph, without reduce_range, and after onnxruntime's BERT fusion
+(``onnxruntime.transformers.optimizer``: Attention, SkipLayerNorm, BiasGelu, then QAttention).
+The models are timed in interleaved rounds (each round runs every model once) on one thread, and
+the fastest pass of each counts, so a burst of load on this shared machine hits all of them alike.
+Throughput is texts per CPU-second of this process, as in simulations/bench_export.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def variants(merged, sample, d: Path) -> dict[str, Path]:
+    """The ONNX files to compare, written into ``d``."""
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+
+    from fedflm.export.onnx_export import export_onnx, quantize_onnx
+
+    plain, sdpa = export_onnx(merged, sample, d / "plain.onnx"), export_onnx(merged, sample, d / "sdpa.onnx", False)
+    cfg = merged.encoder.config
+    fused = optimizer.optimize_model(str(plain), model_type="bert", num_heads=cfg.num_attention_heads,
+                                     hidden_size=cfg.hidden_size)
+    print("onnxruntime BERT fusion:", {k: v for k, v in fused.get_fused_operator_statistics().items() if v})
+    fused.save_model_to_file(str(d / "fused.onnx"))
+
+    def q(src: str, dst: str, reduce_range: bool = True) -> Path:
+        quantize_dynamic(str(d / src), str(d / dst), weight_type=QuantType.QInt8, per_channel=True,
+                         reduce_range=reduce_range, extra_options={"DefaultTensorType": TensorProto.FLOAT})
+        return d / dst
+    return {"onnx_fp32": plain, "int8 export path": quantize_onnx(plain, d / "plain.int8.onnx"),
+            "int8 sdpa graph": quantize_onnx(sdpa, d / "sdpa.int8.onnx"),
+            "int8 no reduce_range": q("plain.onnx", "plain.int8nr.onnx", False),
+            "int8 ORT-fused": q("fused.onnx", "fused.int8.onnx")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--texts", type=int, default=500)
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--batch-size", type=int, default=32)
+    args = ap.parse_args()
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    logging.getLogger().setLevel(logging.ERROR)
+    from fedflm.export.merged import load_merged
+    from fedflm.export.predictor import open_model
+    from fedflm.export.run_export import ExportConfig, eval_rows, export_run
+
+    out = Path(tempfile.mkdtemp(prefix="bench-int8-"))
+    export_run(args.run_dir, ExportConfig(format="onnx", out=str(out / "onnx"), eval_samples=args.texts))
+    export_run(args.run_dir, ExportConfig(format="merged", out=str(out / "merged"), eval_samples=args.texts))
+    texts, labels = eval_rows(args.run_dir, args.texts)
+    merged, _ = load_merged(out / "merged")
+    pt = open_model(out / "merged")
+    files = variants(merged, pt.encode(texts[:8]), out)
+    models = {"pytorch_fp32": pt}
+    for name, f in files.items():
+        (out / "onnx" / "model.onnx").unlink()
+        (out / "onnx" / "model.onnx").symlink_to(f)
+        models[name] = open_model(out / "onnx", threads=1)
+    best, acc = dict.fromkeys(models, float("inf")), {}
+    for m in models.values():
+        m.probabilities(texts[:args.batch_size], args.batch_size)  # warm-up
+    for _ in range(args.rounds):
+        for name, m in models.items():
+            cpu0 = time.process_time()
+            probs = m.probabilities(texts, args.batch_size)
+            best[name] = min(best[name], time.process_time() - cpu0)
+            acc[name] = float((probs.argmax(1) == np.asarray(labels)).mean())
+    print(f"{len(texts)} rows, batch {args.batch_size}, 1 thread, {args.rounds} interleaved rounds, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'model':<22}{'texts/CPU-s':>12}{'x PT fp32':>10}{'x ONNX fp32':>12}{'accuracy':>10}")
+    for name in models:
+        speed = len(texts) / best[name]
+        print(f"{name:<22}{speed:>12.1f}{best['pytorch_fp32'] / best[name]:>10.2f}"
+              f"{best['onnx_fp32'] / best[name]:>12.2f}{100 * acc[name]:>9.2f}%")
+
+
+if __name__ == "__main__":
+    main()
