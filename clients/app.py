@@ -277,8 +277,16 @@ def _owner(context: Context, cfg: RunConfig) -> tuple[OwnerSettings, int]:
     return simulated_settings(cfg, context.node_config, pid), pid
 
 
+def _task(msg: Message) -> str:
+    config = msg.content["config"] if "config" in msg.content else None
+    return str(config.get("task", "classify")) if isinstance(config, ConfigRecord) else "classify"
+
+
 @app.train()
 def train(msg: Message, context: Context) -> Message:
+    if _task(msg) == "causal-lm":  # issue 25: the causal-LM round (clients/causal_lm.py)
+        from clients.causal_lm import train_causal_lm
+        return train_causal_lm(msg, context)
     try:
         cfg, server_round = _request(msg)
     except (ConfigError, ValueError, KeyError, TypeError) as exc:

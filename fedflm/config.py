@@ -370,12 +370,12 @@ class RunConfig:
         if updates["fed"].get("init_from") and "proto_fraction" not in updates["train"]:
             updates["train"]["proto_fraction"] = 0.0  # continuing keeps the earlier head: no prototype round
         return cls(**{
-            sec: dataclasses.replace(getattr(base, sec), **_coerce(_SECTIONS[sec], upd))
+            sec: dataclasses.replace(getattr(base, sec), **coerce_fields(_SECTIONS[sec], upd))
             for sec, upd in updates.items()
         })
 
 
-def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+def coerce_fields(cls: type, values: dict[str, Any]) -> dict[str, Any]:
     """Coerce strings/ints coming from TOML, CLI or Flower to the field types ("" = None)."""
     types = {f.name: f.type for f in fields(cls)}
     out: dict[str, Any] = {}

@@ -47,7 +47,13 @@ app = ServerApp()
 
 @app.main()
 def main(grid: Grid, context: Context) -> None:
-    run_server(grid, RunConfig.from_flat(dict(context.run_config)))
+    values = dict(context.run_config)
+    if values.get("task") == "causal-lm":  # issue 25: its own federation (server/causal_lm.py)
+        from fedflm.causal.config import CausalRunConfig
+        from server.causal_lm import run_causal_server
+        run_causal_server(grid, CausalRunConfig.from_flat(values))
+        return
+    run_server(grid, RunConfig.from_flat(values))
 
 
 class GlobalEvaluator:

@@ -100,9 +100,12 @@ def prior_privacy_state(run_dir: Path) -> Path | None:
     return None
 
 
-def run_flower_simulation(cfg: RunConfig, resources: SimResources = SimResources()) -> dict[str, Any]:
+def run_flower_simulation(cfg: RunConfig, resources: SimResources = SimResources(),
+                          run_config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Start Flower's Simulation Engine with fedflm's apps and this run config; returns the
-    ``simulation`` record of ``summary.json`` (cluster, client resources, device, memory)."""
+    ``simulation`` record of ``summary.json`` (cluster, client resources, device, memory).
+    ``run_config`` replaces ``cfg``'s flat form as the apps' run config (another task's, issue 25);
+    ``cfg`` still sizes the clients."""
     from flwr.app import Context, RecordDict
     from flwr.supercore.logger import update_console_handler
     from flwr.supercore.telemetry import EventType
@@ -114,7 +117,7 @@ def run_flower_simulation(cfg: RunConfig, resources: SimResources = SimResources
     # would also reach that root handler and flood the terminal.
     logging.getLogger("flwr").propagate = False
     context = Context(run_id=0, node_id=0, node_config={}, state=RecordDict(),
-                      run_config=cfg.to_run_config())
+                      run_config=cfg.to_run_config() if run_config is None else run_config)
     backend = backend_config(cfg, resources)
     with ClientWatch(backend["client_resources"]) as watch:
         _run_simulation(num_supernodes=cfg.fed.clients, exit_event=EventType.PYTHON_API_RUN_SIMULATION_LEAVE,
@@ -157,7 +160,7 @@ def run_simulation(cfg: RunConfig | dict[str, Any],
             raise cause from None
         raise
     finally:
-        _shutdown_ray()
+        shutdown_ray()
     summary_path = rundir.path / "summary.json"
     if not summary_path.exists() or (rundir.path / "INCOMPLETE").exists():
         raise FederationError(f"{rundir.path}: the federation ended without completing "
@@ -169,7 +172,7 @@ def run_simulation(cfg: RunConfig | dict[str, Any],
     return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats)
 
 
-def _shutdown_ray() -> None:
+def shutdown_ray() -> None:
     try:
         import ray
         if ray.is_initialized():
