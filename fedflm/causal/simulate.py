@@ -10,7 +10,6 @@ the engine and adds the launcher's records to ``summary.json``.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,10 +17,9 @@ from typing import Any, Callable
 
 from fedflm.causal.config import CausalRunConfig
 from fedflm.causal.split import split_records
-from fedflm.errors import FederationError, FedflmError
 from fedflm.fl.resources import SimResources, backend_config
-from fedflm.fl.rundir import MARKER, default_run_dir
-from fedflm.fl.simulation import run_flower_simulation, shutdown_ray
+from fedflm.fl.rundir import default_run_dir
+from fedflm.fl.simulation import finish_engine_run
 from fedflm.io import write_json_atomic
 
 
@@ -47,21 +45,8 @@ def simulate_causal(cfg: CausalRunConfig | dict[str, Any], resources: SimResourc
     cfg, sizes = prepare_causal(cfg)
     if on_prepared is not None:
         on_prepared(cfg, sizes)
-    try:
-        sim_record = run_flower_simulation(cfg.as_run_config(), resources, run_config=cfg.to_run_config())
-    except BaseException as exc:
-        cause = exc.__cause__ or exc
-        if isinstance(cause, FedflmError):
-            raise cause from None
-        raise
-    finally:
-        shutdown_ray()
     out = Path(cfg.out)
-    if not (out / "summary.json").exists() or (out / MARKER).exists():
-        raise FederationError(f"{out}: the federation ended without completing (see the log above); "
-                              "run directory marked INCOMPLETE")
-    summary = json.loads((out / "summary.json").read_text())
-    summary |= {"run_dir": str(out), "records_per_owner": sizes, "simulation": sim_record,
-                "total_wall_time_s": round(time.perf_counter() - t0, 3)}
+    summary = finish_engine_run(cfg.as_run_config(), out, resources, t0, run_config=cfg.to_run_config())
+    summary |= {"run_dir": str(out), "records_per_owner": sizes}
     write_json_atomic(out / "summary.json", summary)
     return summary

@@ -7,6 +7,7 @@ plus its own (``--max-sequences``, ``--prompts``); a classification-only flag is
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from fedflm.errors import ConfigError
@@ -65,5 +66,8 @@ def run_causal(args: argparse.Namespace, file_values: dict[str, Any]) -> int:
           f"wall {summary['total_wall_time_s']:.0f} s")
     for g in summary["generations"]:
         print(f"  prompt: {g['prompt']!r}\n    before: {g['before']!r}\n    after:  {g['after']!r}")
-    print(f"run directory: {summary['run_dir']}")
+    from fedflm.api import write_run_report
+
+    report = write_run_report(Path(summary["run_dir"]))
+    print(f"run directory: {summary['run_dir']}" + (f"; report: {report}" if report else ""))
     return 0

@@ -151,25 +151,35 @@ def run_simulation(cfg: RunConfig | dict[str, Any],
     cfg, rundir, stats, names = prepare_run(cfg)
     if on_prepared is not None:
         on_prepared(stats, names)
+    summary = finish_engine_run(cfg, rundir.path, resources, t0)
+    return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats)
+
+
+def finish_engine_run(cfg: RunConfig, out: Path, resources: SimResources, t0: float,
+                      run_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the engine (:func:`run_flower_simulation`) to the end; returns the finished run's
+    ``summary.json``, to which the ``simulation`` record and the total wall time are added. A
+    failure marks ``out`` INCOMPLETE with the reason; an error of fedflm's is raised as itself."""
     try:
-        sim_record = run_flower_simulation(cfg, resources)
+        sim_record = run_flower_simulation(cfg, resources, run_config)
     except BaseException as exc:
-        rundir.fail(f"{type(exc).__name__}: {exc}")
+        if out.is_dir():
+            RunDir(out).fail(f"{type(exc).__name__}: {exc}")
         cause = exc.__cause__ or exc
         if isinstance(cause, FedflmError):
             raise cause from None
         raise
     finally:
         shutdown_ray()
-    summary_path = rundir.path / "summary.json"
-    if not summary_path.exists() or (rundir.path / "INCOMPLETE").exists():
-        raise FederationError(f"{rundir.path}: the federation ended without completing "
+    rundir = RunDir(out)
+    if not (out / "summary.json").exists() or (out / "INCOMPLETE").exists():
+        raise FederationError(f"{out}: the federation ended without completing "
                               "(see the log above); run directory marked INCOMPLETE")
-    summary = json.loads(summary_path.read_text())
+    summary = json.loads((out / "summary.json").read_text())
     summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
     summary["simulation"] = sim_record
     rundir.write_json("summary.json", summary)
-    return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats)
+    return summary
 
 
 def shutdown_ray() -> None:

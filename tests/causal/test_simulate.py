@@ -45,6 +45,9 @@ def test_flower_dp_federation_writes_run_dir_ledgers_and_lowers_perplexity(tiny_
     again = CausalRunConfig.from_flat(tomllib.loads((out / "config.toml").read_text()))
     assert again.privacy.run_id and again.clients == 2 and again.privacy.epsilon == 8.0
     assert "DP-SGD privacy plan" in capsys.readouterr().out
+    page = (out / "report.html").read_text()  # the CLI's report (a failure to draw it is only logged)
+    assert "Held-out perplexity" in page or "held-out perplexity per round" in page
+    assert summary["generations"][0]["after"].replace("<", "&lt;")[:20] in page
 
 
 @pytest.mark.parametrize("cfg", [
