@@ -3,6 +3,7 @@ and the task's config."""
 
 from __future__ import annotations
 
+import html
 import json
 import tomllib
 
@@ -47,7 +48,7 @@ def test_flower_dp_federation_writes_run_dir_ledgers_and_lowers_perplexity(tiny_
     assert "DP-SGD privacy plan" in capsys.readouterr().out
     page = (out / "report.html").read_text()  # the CLI's report (a failure to draw it is only logged)
     assert "Held-out perplexity" in page or "held-out perplexity per round" in page
-    assert summary["generations"][0]["after"].replace("<", "&lt;")[:20] in page
+    assert html.escape(summary["generations"][0]["prompt"], quote=True) in page
 
 
 @pytest.mark.parametrize("cfg", [
