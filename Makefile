@@ -48,10 +48,13 @@ demo-nodp: $(STAMP)
 # Two pytest processes side by side: the deployment tests (separate Flower processes that mostly
 # wait on polls; one test at a time) and everything else. Both must pass; the deployment log is
 # printed after the rest. Same tests as `pytest -q`, about half the wall time on 2 cores. Each prints its
-# slowest tests (--durations), so a CI log shows where the suite's time goes.
+# slowest tests (--durations), so a CI log shows where the suite's time goes. The deployment
+# process gets its own fresh --basetemp (mktemp -d, removed on exit), so that two `make test` runs on
+# one machine never share or wipe each other's temporary directories.
 DEPLOY_LOG = .pytest-deploy.log
 test: $(STAMP)
-	@$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 --basetemp=$${TMPDIR:-/tmp}/fedflm-deploy-tests \
+	@base=$$(mktemp -d "$${TMPDIR:-/tmp}/fedflm-deploy-tests.XXXXXX") || exit 1; trap 'rm -rf "$$base"' EXIT; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 --basetemp="$$base" \
 		tests/deploy > $(DEPLOY_LOG) 2>&1 & deploy=$$!; \
 	$(BIN)/python -m pytest -q --durations=25 --ignore=tests/deploy; rest=$$?; \
 	wait $$deploy; dep=$$?; echo "---- tests/deploy (run alongside) ----"; cat $(DEPLOY_LOG); \
