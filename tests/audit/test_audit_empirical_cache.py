@@ -41,8 +41,9 @@ def _cfg(model_dir: Path, **over: object) -> RunConfig:
     return RunConfig.from_flat(flat)
 
 
-@pytest.mark.parametrize("over", [{"dp": "sample", "epsilon": 8.0}, {"dp": "none", "batch_size": 64}],
-                         ids=["dp-sgd", "no-dp-full-batch"])
+@pytest.mark.parametrize("over", [{"dp": "sample", "epsilon": 8.0, "rounds": 1},
+                                  {"dp": "none", "batch_size": 64}],
+                         ids=["dp-sgd-round", "no-dp-prototype-then-full-batch"])
 def test_cached_features_give_the_uncached_scores(no_dropout_model: Path, over: dict) -> None:
     # Prepare
     cfg = _cfg(no_dropout_model, **over)
@@ -52,7 +53,7 @@ def test_cached_features_give_the_uncached_scores(no_dropout_model: Path, over: 
     uncached = run_empirical_audit(cfg, EmpiricalConfig(canaries=16, seed=3, feature_cache=False))
     # Assert: same rounds, claim and canary scores; the scores moved from the prototype head's
     assert cached.feature_cache and not uncached.feature_cache and audit.feature_cache is None
-    assert cached.history == uncached.history and len(cached.history) == 2
+    assert cached.history == uncached.history and len(cached.history) == cfg.fed.rounds
     assert cached.claimed_epsilon == uncached.claimed_epsilon
     np.testing.assert_allclose(cached.scores, uncached.scores, rtol=1e-4, atol=1e-5)
     assert len(set(np.round(cached.scores, 6))) > 1

@@ -169,7 +169,7 @@ def recomputed_epsilon(cfg: RunConfig, history: list[Round]) -> float:
         return math.inf
     blocks = [Block(s, q, n, cfg.privacy.delta) for s, q, n in history]
     name = SAME_KIND[cfg.privacy.accountant]
-    value = recompute(blocks, every_entry=False).final(name)
+    value = recompute(blocks, every_entry=False, accountants=(name,)).final(name)
     if value is None:
         raise ConfigError(f"cannot recompute the claimed epsilon with {name}")
     return value
