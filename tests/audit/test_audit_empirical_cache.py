@@ -41,7 +41,7 @@ def _cfg(model_dir: Path, **over: object) -> RunConfig:
     return RunConfig.from_flat(flat)
 
 
-@pytest.mark.parametrize("over", [{"dp": "sample", "epsilon": 8.0, "rounds": 1},
+@pytest.mark.parametrize("over", [{"dp": "sample", "epsilon": 8.0, "rounds": 1, "local_steps": 3},
                                   {"dp": "none", "batch_size": 64}],
                          ids=["dp-sgd-round", "no-dp-prototype-then-full-batch"])
 def test_cached_features_give_the_uncached_scores(no_dropout_model: Path, over: dict) -> None:
