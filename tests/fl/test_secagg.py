@@ -165,6 +165,24 @@ def test_a_plain_request_for_a_secagg_run_is_refused_by_the_owner() -> None:
     assert called == [False]
 
 
+def test_the_client_app_refuses_a_secagg_runs_plain_request_before_training(tmp_path) -> None:
+    # Prepare: the real ClientApp train function, a plain train message of a --secagg run
+    from clients.app import train
+    cfg = RunConfig.from_flat({"clients": 3, "secagg": True, "dp": "sample", "out": str(tmp_path / "run")})
+    config = ConfigRecord({**cfg.to_run_config(), "server-round": 1})
+    msg = Message(RecordDict({"arrays": to_record({"w": np.zeros(2, np.float32)}), "config": config}),
+                  dst_node_id=1, message_type="train")
+    ctx = Context(run_id=7, node_id=1, node_config={"partition-id": 0, "num-partitions": 3},
+                  state=RecordDict(), run_config={})
+
+    # Execute
+    reply = train(msg, ctx)
+
+    # Assert: a typed refusal (request), no content, nothing trained (no privacy state written)
+    assert reply.has_error() and reply.error.code == int(Refusal.REQUEST)
+    assert "bypasses SecAgg+" in reply.error.reason and not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("flat, words", [
     ({"robust": "median"}, "robust 'median' with secagg"),
     ({"dp": "client"}, "dp client with secagg"),
