@@ -94,7 +94,8 @@ def main() -> None:
     final = {"plain": plain["rows"][-1], "secagg": sec["rows"][-1]}
     print("BENCH_JSON " + json.dumps({
         "size": {k: v for k, v in vars(args).items() if k != "out"}, "max_adapter_diff": diff,
-        "accuracy": {k: v["accuracy"] for k, v in final.items()}, "macro_f1": {k: v["macro_f1"] for k, v in final.items()},
+        "accuracy": {k: v["accuracy"] for k, v in final.items()},
+        "macro_f1": {k: v["macro_f1"] for k, v in final.items()},
         "s_per_round": {"plain": plain["s_per_round"], "secagg": sec["s_per_round"]},
         "bytes_up_per_client": {"plain": plain["bytes_up_per_client"], "secagg": sec["bytes_up_per_client"]},
         "loadavg_before": load0, "loadavg_after": os.getloadavg()}))

@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fedflm.jsonl import read_jsonl
+
 pytestmark = pytest.mark.slow  # starts two real (tiny) federations
-
-
-def _rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def test_secagg_run_matches_the_plain_run_and_sends_only_coarse_numbers(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -37,7 +35,7 @@ def test_secagg_run_matches_the_plain_run_and_sends_only_coarse_numbers(tiny_mod
     summary = json.loads((secure / "summary.json").read_text())
     assert summary["status"] == "complete"
     # each owner trained under its own DP-SGD (epsilon in its row, its ledger copied); no loss, no count
-    clients = _rows(secure / "client_metrics.jsonl")
+    clients = read_jsonl(secure / "client_metrics.jsonl")
     assert len(clients) == 6 and all(c["status"] == "ok" and 0 < c["epsilon"] <= 8.0 for c in clients)
     assert not any("train_loss" in c or "num_examples" in c for c in clients)
     assert len(list((secure / "ledgers").glob("*.jsonl"))) == 3
