@@ -4,7 +4,6 @@ quantisation error, with and without an owner dropping out; what the server sees
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Callable
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from flwr.app import ConfigRecord, Context, Error, Message, MetricRecord, RecordDict
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key
 
+from fedflm.bench.local_grid import LocalGrid
 from fedflm.config import RunConfig
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.secagg import SecAggFedAvg, SecAggHalted, quantisation_range
@@ -27,33 +27,6 @@ def _server_identity(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 SHAPES = {"lora_A": (8, 32), "lora_B": (32, 8), "head.weight": (4, 32), "head.bias": (4,)}
-
-
-class LocalGrid:
-    """Delivers each message to its node's ClientApp function in this process, as a copy (as the wire would)."""
-
-    run_id = 7
-
-    def __init__(self, apps: dict[int, Callable[[Message, Context], Message | None]]) -> None:
-        self.apps = apps
-        self.contexts = {nid: Context(run_id=7, node_id=nid, node_config={}, state=RecordDict(), run_config={})
-                         for nid in apps}
-        self.seen: list[Message] = []  # every reply the server received
-
-    def get_node_ids(self) -> list[int]:
-        return list(self.apps)
-
-    def send_and_receive(self, messages: Any, *, timeout: float | None = None) -> list[Message]:
-        replies = []
-        for msg in messages:
-            nid = msg.metadata.dst_node_id
-            request = Message(content=copy.deepcopy(msg.content), dst_node_id=nid,
-                              message_type=msg.metadata.message_type, group_id=msg.metadata.group_id)
-            reply = self.apps[nid](request, self.contexts[nid])
-            if reply is not None:
-                replies.append(reply)
-        self.seen += replies
-        return replies
 
 
 def _owner(delta: dict[str, np.ndarray], pid: int, refuse: bool = False) -> Callable[[Message, Context], Message]:
