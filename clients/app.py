@@ -34,6 +34,7 @@ from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.attack import attacker_ids, flipped_labels, poison
 from fedflm.fl.client_data import client_partition, prepared_node_config
+from fedflm.fl.secagg_client import is_masked, secagg_mod
 from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, pooled_classifier,
                                 resolve_device, set_adapter_state, set_head)
 from fedflm.owner.console import announce
@@ -56,7 +57,7 @@ from fedflm.train.resample import resample_loader
 from fedflm.train.schedule import round_lr
 from fedflm.train.memory import return_freed_memory
 
-app = ClientApp()
+app = ClientApp(mods=[secagg_mod])  # issue 21: SecAgg+ for --secagg rounds, else a pass-through
 log = logging.getLogger("fedflm.client")
 
 
@@ -293,6 +294,9 @@ def train(msg: Message, context: Context) -> Message:
     settings, pid = _owner(context, cfg)
     node = NodeRound(settings, cfg, server_round, pid)
     try:
+        if cfg.agg.secagg and not is_masked():
+            raise PolicyRefused(Refusal.REQUEST, "the run asks for secure aggregation but this request "
+                                                 "bypasses SecAgg+: no plain update is sent")
         check_request(settings.policy, cfg, deployed=settings.deployed)
         node = NodeRound(settings, effective_config(cfg, settings), server_round, pid)
         model, data, texts = _load_data(node, dict(context.node_config))
@@ -312,7 +316,8 @@ def train(msg: Message, context: Context) -> Message:
     except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
         return _refusal(msg, node, Refusal.BUDGET, str(exc))
     _announce_round(node, len(data), privacy)
-    metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy)
+    metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy,
+                            secagg=cfg.agg.secagg)
     if leaked is not None:  # issue 22: the one number the leakage check sends
         metrics["leakage-overlap"] = leaked
     state = get_adapter_state(model)
