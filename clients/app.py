@@ -34,6 +34,7 @@ from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.attack import attacker_ids, flipped_labels, poison
 from fedflm.fl.client_data import client_partition, prepared_node_config
+from fedflm.fl.secagg_client import is_masked, secagg_mod
 from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, pooled_classifier,
                                 resolve_device, set_adapter_state, set_head)
 from fedflm.owner.console import announce
@@ -56,7 +57,7 @@ from fedflm.train.resample import resample_loader
 from fedflm.train.schedule import round_lr
 from fedflm.train.memory import return_freed_memory
 
-app = ClientApp()
+app = ClientApp(mods=[secagg_mod])  # issue 21: SecAgg+ for --secagg rounds, else a pass-through
 log = logging.getLogger("fedflm.client")
 
 
@@ -143,18 +144,17 @@ def _leakage_check(node: NodeRound, msg: Message, texts: list[str],
     except ConfigError as exc:
         raise PolicyRefused(Refusal.REQUEST, str(exc)) from None
     rows = leakage.overlap(key, texts, digests)
-    if not node.settings.policy.share_leakage_count:
-        if rows:
-            log.warning("leakage check: %d of %d records match the server's evaluation set; excluded here "
-                        "(this node's policy sends no count)", len(rows), len(texts))
-        return data.without(rows), None
-    if rows and mode == "fail":
+    share = node.settings.policy.share_leakage_count
+    if share and rows and mode == "fail":
         raise PolicyRefused(Refusal.LEAKAGE, f"{len(rows)} of this owner's records are in the server's "
                                              "evaluation set and the run asks to fail on leakage")
+    exclude = not share or mode == "exclude"
     if rows:
-        log.warning("leakage check: %d of %d records are in the server's evaluation set (%s)", len(rows),
-                    len(texts), "excluded from this run" if mode == "exclude" else "kept: --on-leakage warn")
-    return (data.without(rows) if mode == "exclude" else data), len(rows)
+        action = ("excluded from this run" if share else "excluded here (this node's policy sends no count)") \
+            if exclude else "kept: --on-leakage warn"
+        log.warning("leakage check: %d of %d records are in the server's evaluation set; %s", len(rows),
+                    len(texts), action)
+    return (data.without(rows) if exclude else data), (len(rows) if share else None)
 
 
 def round_seed(settings: OwnerSettings, run_id: str, server_round: int) -> int | None:
@@ -277,8 +277,16 @@ def _owner(context: Context, cfg: RunConfig) -> tuple[OwnerSettings, int]:
     return simulated_settings(cfg, context.node_config, pid), pid
 
 
+def _task(msg: Message) -> str:
+    config = msg.content["config"] if "config" in msg.content else None
+    return str(config.get("task", "classify")) if isinstance(config, ConfigRecord) else "classify"
+
+
 @app.train()
 def train(msg: Message, context: Context) -> Message:
+    if _task(msg) == "causal-lm":  # issue 25: the causal-LM round (clients/causal_lm.py)
+        from clients.causal_lm import train_causal_lm
+        return train_causal_lm(msg, context)
     try:
         cfg, server_round = _request(msg)
     except (ConfigError, ValueError, KeyError, TypeError) as exc:
@@ -286,6 +294,9 @@ def train(msg: Message, context: Context) -> Message:
     settings, pid = _owner(context, cfg)
     node = NodeRound(settings, cfg, server_round, pid)
     try:
+        if cfg.agg.secagg and not is_masked():
+            raise PolicyRefused(Refusal.REQUEST, "the run asks for secure aggregation but this request "
+                                                 "bypasses SecAgg+: no plain update is sent")
         check_request(settings.policy, cfg, deployed=settings.deployed)
         node = NodeRound(settings, effective_config(cfg, settings), server_round, pid)
         model, data, texts = _load_data(node, dict(context.node_config))
@@ -305,7 +316,8 @@ def train(msg: Message, context: Context) -> Message:
     except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
         return _refusal(msg, node, Refusal.BUDGET, str(exc))
     _announce_round(node, len(data), privacy)
-    metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy)
+    metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy,
+                            secagg=cfg.agg.secagg)
     if leaked is not None:  # issue 22: the one number the leakage check sends
         metrics["leakage-overlap"] = leaked
     state = get_adapter_state(model)

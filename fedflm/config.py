@@ -268,8 +268,14 @@ class AggConfig:
     robust: str = "none"  # none | norm:C | median | trimmed:BETA | krum:F | multikrum:F:M
     attack: str = "none"  # EVALUATION ONLY: none | signflip | scale:K | labelflip | noise:S
     attackers: float = 0.0  # fraction of the simulated clients that attack
+    secagg: bool = False  # Flower's SecAgg+: the server learns only the sum of the masked, quantised updates
+    secagg_threshold: float = 0.67  # shares needed to rebuild a dropped owner's masks, as a fraction of the round's
+    secagg_clip: float = 64.0  # each update coordinate (adapter delta) is clipped to +-this before quantisation
 
     def __post_init__(self) -> None:
+        _check(0.0 < self.secagg_threshold <= 1.0,
+               f"secagg_threshold must be a fraction in (0, 1], got {self.secagg_threshold}")
+        _check(self.secagg_clip > 0, f"secagg_clip must be > 0, got {self.secagg_clip}")
         name, args = parse_spec(self.strategy, STRATEGIES, "strategy")
         _check(name != "fedprox" or args[0] > 0, f"fedprox:MU needs MU > 0, got {self.strategy!r}")
         _check(name != "fedavgm" or not args or 0 <= args[0] < 1,
@@ -370,12 +376,12 @@ class RunConfig:
         if updates["fed"].get("init_from") and "proto_fraction" not in updates["train"]:
             updates["train"]["proto_fraction"] = 0.0  # continuing keeps the earlier head: no prototype round
         return cls(**{
-            sec: dataclasses.replace(getattr(base, sec), **_coerce(_SECTIONS[sec], upd))
+            sec: dataclasses.replace(getattr(base, sec), **coerce_fields(_SECTIONS[sec], upd))
             for sec, upd in updates.items()
         })
 
 
-def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+def coerce_fields(cls: type, values: dict[str, Any]) -> dict[str, Any]:
     """Coerce strings/ints coming from TOML, CLI or Flower to the field types ("" = None)."""
     types = {f.name: f.type for f in fields(cls)}
     out: dict[str, Any] = {}
@@ -417,12 +423,36 @@ def check_combination(cfg: RunConfig) -> None:
            "would replace the continued head; pass --proto-fraction 0 (the default when --init-from is given)")
     rule, args = parse_spec(agg.robust, ROBUST_RULES, "robust")
     n = cfg.fed.sampled_clients()
+    if agg.secagg:
+        _check_secagg(cfg, name, n)
     if rule in ("krum", "multikrum"):
         _check(n >= 2 * args[0] + 3, f"robust {agg.robust!r} needs at least 2F+3 = {int(2 * args[0] + 3)} "
                                      f"clients per round, got {n}")
     if rule == "multikrum":
         _check(args[1] <= n - args[0], f"robust {agg.robust!r}: M must be at most clients per round - F = "
                                        f"{n - int(args[0])}")
+
+
+#: SecAgg+ sums each coordinate modulo 2**32; no more clients than this fit the sum with quantisation to
+#: at least 2**20 levels (fedflm/fl/secagg.py: quantisation_range)
+SECAGG_MAX_CLIENTS = 4095
+SECAGG_NOT_DEPLOYED = ("--secagg runs in simulation only in this version: the deployment layer (quorum, skipped "
+                       "rounds, resume) drives Message-API rounds, not SecAgg+'s four stages")
+
+
+def _check_secagg(cfg: RunConfig, strategy: str, n: int) -> None:
+    """Combinations that need each client's update, which --secagg hides from the server."""
+    agg = cfg.agg
+    _check(agg.robust == "none", f"robust {agg.robust!r} with secagg: a robust rule needs each client's update, "
+                                 "and secure aggregation gives the server only their sum; drop one of them")
+    _check(cfg.privacy.dp != "client", "dp client with secagg: client-level DP clips each client's update on the "
+                                       "server, which secure aggregation hides; use --dp sample with --secagg")
+    _check(strategy in ("fedavg", "fedprox"), f"strategy {agg.strategy!r} with secagg: the secure sum feeds "
+                                              "FedAvg only in this version; use fedavg or fedprox")
+    _check(n >= 3, f"secagg needs at least 3 clients per round (with 2, either one learns the other's update "
+                   f"from the sum), got {n}")
+    _check(cfg.fed.clients <= SECAGG_MAX_CLIENTS, f"secagg supports at most {SECAGG_MAX_CLIENTS} clients "
+                                                  f"(the masked sum is taken modulo 2**32), got {cfg.fed.clients}")
 
 
 def run_warnings(cfg: RunConfig) -> list[str]:

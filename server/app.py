@@ -19,7 +19,7 @@ import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
-from fedflm.config import RunConfig, run_warnings
+from fedflm.config import SECAGG_NOT_DEPLOYED, RunConfig, run_warnings
 from fedflm.data import leakage
 from fedflm.deploy import env
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost
@@ -30,6 +30,7 @@ from fedflm.fl.client_data import federated_data
 from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilon_max, write_ledgers
 from fedflm.fl.progress import reporter
 from fedflm.fl.rundir import RunDir, default_run_dir
+from fedflm.fl.secagg import SecAggFedAvg
 from fedflm.fl.selection import EarlyStop, Selector, split_validation
 from fedflm.fl.strategy import ProgressGrid, Recording, build_strategy
 from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, pooled_classifier,
@@ -47,7 +48,13 @@ app = ServerApp()
 
 @app.main()
 def main(grid: Grid, context: Context) -> None:
-    run_server(grid, RunConfig.from_flat(dict(context.run_config)))
+    values = dict(context.run_config)
+    if values.get("task") == "causal-lm":  # issue 25: its own federation (server/causal_lm.py)
+        from fedflm.causal.config import CausalRunConfig
+        from server.causal_lm import run_causal_server
+        run_causal_server(grid, CausalRunConfig.from_flat(values))
+        return
+    run_server(grid, RunConfig.from_flat(values))
 
 
 class GlobalEvaluator:
@@ -240,9 +247,13 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     weight_key = "num-examples" if cfg.privacy.dp == "none" else "dp-unit-weight"
     # client-level DP samples clients itself (Poisson, in ClientLevelDP): the inner FedAvg offers every node
     fraction = 1.0 if cfg.privacy.dp == "client" else cfg.fed.fraction_train
-    strategy = build_strategy(cfg.agg, fraction_train=fraction, fraction_evaluate=0.0,
-                              min_train_nodes=n_min, min_available_nodes=n_min,
-                              weighted_by_key=weight_key)
+    strategy: Any
+    if cfg.agg.secagg:  # issue 21: Flower's SecAgg+, the server sees only the sum (fedflm/fl/secagg.py)
+        strategy = SecAggFedAvg(cfg, fraction_train=fraction, min_train_nodes=n_min, min_available_nodes=n_min)
+    else:
+        strategy = build_strategy(cfg.agg, fraction_train=fraction, fraction_evaluate=0.0,
+                                  min_train_nodes=n_min, min_available_nodes=n_min,
+                                  weighted_by_key=weight_key)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
     if phase_of_round(cfg.train, cfg.fed.rounds, 1, cfg.privacy.dp, cfg.privacy.noise_multiplier is not None) == "proto":
         strategy.post_aggregate = _prototype_head(cfg, evaluator.model, evaluator.label_names)  # it loads each evaluated state anyway
@@ -256,6 +267,8 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     num_rounds = cfg.fed.rounds
     session = DeploymentSession.from_env(cfg, rundir.path)  # None in simulation
     _mark_attack(cfg, rundir, deployed=session is not None)
+    if session is not None and cfg.agg.secagg:
+        raise ConfigError(SECAGG_NOT_DEPLOYED)
     if session is not None:  # quorum / skipped rounds, encrypted checkpoints, --resume
         initial = session.restore(evaluator, initial)
         runner, evaluate_fn, num_rounds = session.wrap(runner, evaluator)

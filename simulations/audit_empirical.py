@@ -1,13 +1,16 @@
 """Empirical privacy audit of the default SST-2 setup at eps in {1, 8, inf}.
 
 For each epsilon, trains client 0 of the default federated SST-2 recipe
-(``sst2-fed-dp-eps8``: MiniLM + LoRA r=8, 10 clients, dirichlet:0.5,
-batch 128, 3 rounds x 1 local epoch; only epsilon / DP mode changed) with
-canaries in its data, and prints the claimed epsilon next to the one-run
-empirical lower bound (Steinke, Nasr & Jagielski 2023) and the wall time.
+(``sst2-fed-dp-eps8``: a linear head on the frozen mean-pooled MiniLM, 10 clients,
+dirichlet:0.5, a DP-prototype round then 9 rounds x 20 DP-SGD steps, batch 256; only
+epsilon / DP mode changed) with canaries in its data, as a node of the run trains it
+(train mode, prototype round, frozen-feature cache: fedflm/audit/empirical/training.py),
+and prints the claimed epsilon next to the one-run empirical lower bound (Steinke, Nasr &
+Jagielski 2023) and the wall time. In head mode the encoder runs once per row (the cache);
+the rounds cost little, so the size is set by the rows encoded (client rows + canaries).
 
-    python simulations/audit_empirical.py            # full size (slow on a CPU)
-    python simulations/audit_empirical.py --quick    # 2-core CPU sized: 500 rows, 200 canaries, 3 epochs
+    python simulations/audit_empirical.py            # full size: all of client 0's rows, 1000 canaries
+    python simulations/audit_empirical.py --quick    # 2-core CPU sized: 500 rows, 200 canaries, max_length 48
 
 The last line is ``BENCH_JSON {...}`` (flat figures, for simulations/bench_all.py).
 """
@@ -61,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--seed", type=int, default=0, help="canary coin-flip seed (reproducible figures)")
     parser.add_argument("--quick", action="store_true",
-                        help="CPU-sized: 500 rows for the client, 3 local epochs, batch 32, max_length 48")
+                        help="CPU-sized: 500 rows for the client, max_length 48 (the recipe's training otherwise)")
+    parser.add_argument("--feature-cache", choices=("run", "on", "off"), default="run",
+                        help="frozen-feature cache: run = the run's setting, what its nodes do (default); "
+                             "off = run the encoder every step (same numbers with dropout off, far slower)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     parser.add_argument("--out", type=Path, default=None, help="also write one JSON row per epsilon here")
     parser.add_argument("--record", type=Path, default=None,
@@ -73,10 +79,12 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides: dict[str, object] = {}
     if args.quick:
-        overrides.update(samples_per_client=500, local_epochs=3, batch_size=32, lr=5e-3, max_length=48)
+        overrides.update(samples_per_client=500, max_length=48)
     overrides.update(dict(s.split("=", 1) for s in args.set))
     m = args.canaries or (200 if args.quick else 1000)
-    audit = EmpiricalConfig(canaries=m, kind=args.kind, confidence=args.confidence, seed=args.seed)
+    cache = {"run": None, "on": True, "off": False}[args.feature_cache]
+    audit = EmpiricalConfig(canaries=m, kind=args.kind, confidence=args.confidence, seed=args.seed,
+                            feature_cache=cache)
     rows = []
     print(f"recipe {args.recipe}{' (quick)' if args.quick else ''}; overrides {overrides}; m={m} {args.kind} "
           f"canaries, confidence {args.confidence}", flush=True)
@@ -88,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         res = run_empirical_audit(cfg, audit)
         wall = time.perf_counter() - t0
         claimed = "inf" if math.isinf(res.claimed_epsilon) else f"{res.claimed_epsilon:.3f}"
-        sigma = res.history[0][0]
+        sigma = res.history[-1][0]  # the DP-SGD rounds' (round 1 may be the prototype release)
         steps = sum(h[2] for h in res.history)
         b = res.bound
         print(f"{claimed:>12} {sigma:>8.3f} {steps:>6} {b.epsilon_lower_bound:>12.3f} {f'{b.v}/{b.r}':>9} "
@@ -106,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         flat[f"audit_eps{tag}_wall_s"] = round(r["wall_s"], 1)
     if rows:
         first = rows[0]
+        train = first["config"]["train"]
         flat.update(audit_canaries=m, audit_train_examples=first["train_examples"],
-                    audit_local_epochs=first["config"]["train"]["local_epochs"], audit_rounds=first["rounds"])
+                    audit_local_epochs=train["local_epochs"], audit_local_steps=train["local_steps"],
+                    audit_train_mode=train["train_mode"], audit_feature_cache=first["feature_cache"],
+                    audit_rounds=first["rounds"])
     if args.record:
         _write_record(args.record, flat, sum(r["wall_s"] for r in rows), args.quick)
     print("BENCH_JSON " + json.dumps(flat))

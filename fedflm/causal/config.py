@@ -1,5 +1,8 @@
-"""``--task causal-lm`` settings, frozen and validated; :meth:`CausalRunConfig.privacy_config` maps
-them onto the classification task's config so that DP-SGD's plan, ledger and cap are shared."""
+"""``--task causal-lm`` settings, frozen and validated. The privacy settings are a
+:class:`~fedflm.config.DPConfig` (validated there); :meth:`CausalRunConfig.as_run_config` maps the
+rest onto the classification task's config so that DP-SGD's plan, ledger, cap and the owner's
+policy checks are shared. The flat form (``to_run_config`` / ``from_flat``) is what the CLI, a
+``--config`` file and Flower's run config carry."""
 
 from __future__ import annotations
 
@@ -7,11 +10,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from fedflm.config import DPConfig, FedConfig, RunConfig, TrainConfig
+import tomli_w
+
+from fedflm.config import DPConfig, FedConfig, ModelConfig, RunConfig, TrainConfig, coerce_fields
 from fedflm.errors import ConfigError
 
 #: the built-in set: ``synthetic:N`` generated records (fedflm.causal.records.synthetic_records)
 SYNTHETIC = "synthetic"
+#: the run config's ``task`` key, which sends a Flower message to the causal-LM apps
+TASK = "causal-lm"
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -21,7 +28,7 @@ def _check(cond: bool, msg: str) -> None:
 
 @dataclass(frozen=True)
 class CausalRunConfig:
-    """A simulated causal-LM federation (in one process; see fedflm.causal.simulate)."""
+    """A simulated causal-LM federation (Flower's Simulation Engine; see fedflm.causal.simulate)."""
 
     dataset: str = "synthetic:2000"  # synthetic:N, or a .jsonl / .txt file (fedflm/causal/records.py)
     eval_file: str = ""
@@ -38,23 +45,18 @@ class CausalRunConfig:
     local_steps: int = 10
     batch_size: int = 8  # expected records per step (Poisson rate batch / records under DP)
     lr: float = 2e-3
-    dp: str = "sample"
-    epsilon: float | None = 8.0
-    delta: float = 1e-5
-    max_grad_norm: float = 1.0
-    noise_multiplier: float | None = None
-    accountant: str = "rdp"
     seed: int = 0
     out: str = ""
     prompts: int = 3  # fixed held-out prompts generated for the report (0 = none)
     max_new_tokens: int = 24
+    privacy: DPConfig = DPConfig()
 
     def __post_init__(self) -> None:
         if isinstance(self.target_modules, str):
             object.__setattr__(self, "target_modules",
                                tuple(m.strip() for m in self.target_modules.split(",") if m.strip()))
-        _check(self.dp in ("sample", "none"),
-               f"dp must be sample or none for --task causal-lm (client-level DP is not built for it), got {self.dp!r}")
+        _check(self.privacy.dp in ("sample", "none"), "dp must be sample or none for --task causal-lm "
+                                                      f"(client-level DP is not built for it), got {self.privacy.dp!r}")
         _check(0 < self.eval_fraction < 1, f"eval_fraction must be in (0, 1), got {self.eval_fraction}")
         _check(self.eval_samples >= 0, f"eval_samples must be >= 0, got {self.eval_samples}")
         _check(8 <= self.max_length <= 4096, f"max_length must be in [8, 4096], got {self.max_length}")
@@ -64,22 +66,47 @@ class CausalRunConfig:
         if self.dataset.startswith(SYNTHETIC):
             raw = self.dataset.partition(":")[2] or "2000"
             _check(raw.isdigit() and int(raw) >= 2, f"dataset synthetic:N needs N >= 2, got {self.dataset!r}")
-        self.privacy_config()  # the shared checks: clients, rounds, batch, lr, epsilon, delta, ...
+        self.as_run_config()  # the shared checks: clients, rounds, batch, lr, ...
 
-    def privacy_config(self) -> RunConfig:
-        """The classification config that fedflm.privacy.federation reads (plan, ledger, cap)."""
+    def as_run_config(self) -> RunConfig:
+        """The classification config that the privacy plan, ledger and owner policy read."""
         return RunConfig(
+            model=ModelConfig(model=self.model, lora_r=self.lora_r, lora_alpha=self.lora_alpha, device="cpu"),
             train=TrainConfig(local_steps=self.local_steps or 1, batch_size=self.batch_size, lr=self.lr,
                               train_mode="lora", proto_fraction=0.0),
             fed=FedConfig(clients=self.clients, rounds=self.rounds, min_clients=1, seed=self.seed, out=self.out),
-            privacy=DPConfig(dp=self.dp, epsilon=self.epsilon, delta=self.delta, max_grad_norm=self.max_grad_norm,
-                             noise_multiplier=self.noise_multiplier, accountant=self.accountant,
-                             privacy_state=self.out and f"{self.out}/privacy_state"))
+            privacy=self.privacy)
+
+    # ------------------------------------------------------------ flat form
+    @staticmethod
+    def flat_keys() -> set[str]:
+        """Every flat key: this task's own settings and DPConfig's."""
+        own = {f.name for f in dataclasses.fields(CausalRunConfig)} - {"privacy"}
+        return own | {f.name for f in dataclasses.fields(DPConfig)}
+
+    def to_flat(self) -> dict[str, Any]:
+        """Flat dict of all values (None kept; tuples joined by commas)."""
+        flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "privacy"}
+        flat |= dataclasses.asdict(self.privacy)
+        return {k: ",".join(v) if isinstance(v, tuple) else v for k, v in flat.items()}
+
+    def to_run_config(self) -> dict[str, Any]:
+        """Flower ``run_config`` form: dashed keys, None as "", and ``task = causal-lm``."""
+        return {"task": TASK} | {k.replace("_", "-"): "" if v is None else v for k, v in self.to_flat().items()}
+
+    def to_toml(self) -> str:
+        """``RUN/config.toml``: the flat form, which ``fedflm simulate --task causal-lm --config`` reads back."""
+        return tomli_w.dumps(self.to_run_config())
 
     @classmethod
     def from_flat(cls, values: Mapping[str, Any]) -> "CausalRunConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
+        """Build from flat keys (dashes or underscores; ``task`` may only say causal-lm); unknown keys are errors."""
         clean = {k.replace("-", "_"): v for k, v in values.items()}
-        unknown = sorted(set(clean) - names)
+        task = clean.pop("task", TASK)
+        _check(task == TASK, f"task must be {TASK} here, got {task!r}")
+        unknown = sorted(set(clean) - cls.flat_keys())
         _check(not unknown, f"not a --task causal-lm setting: {', '.join(unknown)}")
-        return cls(**clean)
+        dp_names = {f.name for f in dataclasses.fields(DPConfig)}
+        privacy = DPConfig(**coerce_fields(DPConfig, {k: v for k, v in clean.items() if k in dp_names}))
+        own = coerce_fields(cls, {k: v for k, v in clean.items() if k not in dp_names})
+        return cls(**own, privacy=privacy)

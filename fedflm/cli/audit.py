@@ -140,6 +140,9 @@ def _add_empirical(sub: argparse._SubParsersAction) -> None:
     emp.add_argument("--client", type=int, default=0, help="partition id of the audited client (default 0)")
     emp.add_argument("--seed", type=int, default=None, help="seed for the coin flips (default: OS CSPRNG)")
     emp.add_argument("--delta", type=float, default=None, help="delta of the bound (default: the run's)")
+    emp.add_argument("--feature-cache", choices=("run", "on", "off"), default="run",
+                     help="frozen-feature cache while training: run = the run's setting, what its nodes do "
+                          "(default); off = run the encoder every step")
     emp.add_argument("--out", type=Path, default=None, help="write empirical.json and empirical.md here")
     emp.set_defaults(handler=cmd_empirical)
 
@@ -174,7 +177,8 @@ def cmd_empirical(args: argparse.Namespace) -> int:
     from fedflm.audit.empirical.report import write_empirical_report
 
     audit = EmpiricalConfig(canaries=args.canaries, kind=args.kind, confidence=args.confidence,
-                            rounds=args.rounds, client=args.client, seed=args.seed, delta=args.delta)
+                            rounds=args.rounds, client=args.client, seed=args.seed, delta=args.delta,
+                            feature_cache={"run": None, "on": True, "off": False}[args.feature_cache])
     cfg = _empirical_run_config(args)
     from fedflm.audit.empirical.audit import run_empirical_audit
 

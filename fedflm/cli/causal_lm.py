@@ -7,6 +7,7 @@ plus its own (``--max-sequences``, ``--prompts``); a classification-only flag is
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from fedflm.errors import ConfigError
@@ -31,7 +32,7 @@ def causal_values(args: argparse.Namespace, file_values: dict[str, Any]) -> dict
     from fedflm.causal.config import CausalRunConfig
     from fedflm.config import RunConfig
 
-    ours = {f for f in CausalRunConfig.__dataclass_fields__}
+    ours = CausalRunConfig.flat_keys()
     given = {k.replace("-", "_"): v for k, v in file_values.items() if k != "task"}
     given |= {k: v for k, v in vars(args).items() if v is not None and (k in RunConfig.flat_keys() or k in ours)}
     refused = sorted(k for k in given if k not in ours)
@@ -40,17 +41,33 @@ def causal_values(args: argparse.Namespace, file_values: dict[str, Any]) -> dict
     return given
 
 
+def _announce(cfg: Any, sizes: list[int]) -> None:
+    from fedflm.privacy.federation import plan_text
+
+    print(f"fedflm simulate --task causal-lm: {cfg.dataset}, {cfg.clients} owners ({min(sizes)}-{max(sizes)} "
+          f"records each), {cfg.rounds} rounds, model {cfg.model}; Flower Simulation Engine", flush=True)
+    if cfg.privacy.dp == "sample":
+        print(plan_text(cfg.as_run_config(), sizes), flush=True)
+    else:
+        print("WARNING: --dp none: no formal privacy for the data owners", flush=True)
+
+
 def run_causal(args: argparse.Namespace, file_values: dict[str, Any]) -> int:
     from fedflm.causal.config import CausalRunConfig
 
     cfg = CausalRunConfig.from_flat(causal_values(args, file_values))  # config errors before heavy imports
     from fedflm.causal.simulate import simulate_causal
+    from fedflm.fl.resources import SimResources
 
-    summary = simulate_causal(cfg)
+    resources = SimResources(args.ray_address, args.client_cpus, args.client_gpus)
+    summary = simulate_causal(cfg, resources, on_prepared=_announce)
     print(f"perplexity on {summary['eval_records']} held-out records: {summary['perplexity_before']:.3f} -> "
           f"{summary['perplexity_after']:.3f}; epsilon max {summary['epsilon_max']}; "
-          f"peak RSS {summary['peak_rss_mib']} MiB; wall {summary['wall_time_s']} s")
+          f"wall {summary['total_wall_time_s']:.0f} s")
     for g in summary["generations"]:
         print(f"  prompt: {g['prompt']!r}\n    before: {g['before']!r}\n    after:  {g['after']!r}")
-    print(f"run directory: {summary['config']['out']}")
+    from fedflm.api import write_run_report
+
+    report = write_run_report(Path(summary["run_dir"]))
+    print(f"run directory: {summary['run_dir']}" + (f"; report: {report}" if report else ""))
     return 0

@@ -92,6 +92,13 @@ HELP = {
               "rejected/clipped clients are recorded per round in metrics.jsonl",
     "attack": "EVALUATION ONLY, simulation: signflip | scale:K | labelflip | noise:S sent by --attackers",
     "attackers": "fraction of the simulated clients that attack (with --attack)",
+    "secagg": "secure aggregation (Flower's SecAgg+): owners send masked, quantised updates and the server "
+              "learns only their sum (FedAvg / FedProx; no robust rule, no --dp client; simulation only)",
+    "secagg_threshold": "secagg: shares needed to rebuild a dropped owner's masks, as a fraction of the owners "
+                        "in the round (at least 2); owners that drop after sharing keys are tolerated while at "
+                        "least this many remain",
+    "secagg_clip": "secagg: each coordinate of an update (the adapter's change in the round) is clipped to "
+                   "+-this before quantisation",
     "participation": "all: calibrate each owner's noise for training in every round | sampled: for the rounds it "
                      "is likely sampled in (--fraction-train; 99.9 %% quantile); an owner then refuses any round "
                      "that would pass its epsilon target",

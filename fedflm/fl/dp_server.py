@@ -71,6 +71,14 @@ def error_row(server_round: int, msg: Message) -> dict[str, Any]:
     return row
 
 
+def reply_row(server_round: int, msg: Message) -> dict[str, Any]:
+    """A client row of a reply that trained: its node id, its ``metrics`` record, its privacy fields."""
+    row: dict[str, Any] = {"round": server_round, "node_id": msg.metadata.src_node_id, "status": "ok"}
+    row.update({k.replace("-", "_"): v for k, v in msg.content["metrics"].items()})
+    row.update(privacy_fields(msg))
+    return row
+
+
 def privacy_fields(msg: Message) -> dict[str, str]:
     """owner_id and ledger_head of a reply's ``privacy`` record (well-formed values only)."""
     if "privacy" not in msg.content:

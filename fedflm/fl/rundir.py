@@ -48,8 +48,9 @@ class RunDir:
         self.path = Path(path)
 
     @classmethod
-    def create(cls, path: Path, cfg: RunConfig) -> "RunDir":
-        """Create (refusing a completed run's directory) and mark incomplete."""
+    def create(cls, path: Path, cfg: RunConfig, config_toml: str | None = None) -> "RunDir":
+        """Create (refusing a completed run's directory) and mark incomplete; ``config.toml`` holds
+        ``config_toml`` when given (another task's own flat config), else ``cfg``'s sections."""
         path = Path(path)
         if (path / "summary.json").exists() and not (path / MARKER).exists():
             raise ConfigError(f"{path}: already holds a completed run; choose another --out")
@@ -58,7 +59,7 @@ class RunDir:
         (path / MARKER).write_text("run started; not finished\n")
         for name in ("metrics.jsonl", "client_metrics.jsonl"):
             (path / name).write_text("")
-        (path / "config.toml").write_text(config_to_toml(cfg))
+        (path / "config.toml").write_text(config_to_toml(cfg) if config_toml is None else config_toml)
         return rd
 
     def append(self, name: str, row: dict[str, Any]) -> None:

@@ -100,9 +100,12 @@ def prior_privacy_state(run_dir: Path) -> Path | None:
     return None
 
 
-def run_flower_simulation(cfg: RunConfig, resources: SimResources = SimResources()) -> dict[str, Any]:
+def run_flower_simulation(cfg: RunConfig, resources: SimResources = SimResources(),
+                          run_config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Start Flower's Simulation Engine with fedflm's apps and this run config; returns the
-    ``simulation`` record of ``summary.json`` (cluster, client resources, device, memory)."""
+    ``simulation`` record of ``summary.json`` (cluster, client resources, device, memory).
+    ``run_config`` replaces ``cfg``'s flat form as the apps' run config (another task's, issue 25);
+    ``cfg`` still sizes the clients."""
     from flwr.app import Context, RecordDict
     from flwr.supercore.logger import update_console_handler
     from flwr.supercore.telemetry import EventType
@@ -114,7 +117,7 @@ def run_flower_simulation(cfg: RunConfig, resources: SimResources = SimResources
     # would also reach that root handler and flood the terminal.
     logging.getLogger("flwr").propagate = False
     context = Context(run_id=0, node_id=0, node_config={}, state=RecordDict(),
-                      run_config=cfg.to_run_config())
+                      run_config=cfg.to_run_config() if run_config is None else run_config)
     backend = backend_config(cfg, resources)
     with ClientWatch(backend["client_resources"]) as watch:
         _run_simulation(num_supernodes=cfg.fed.clients, exit_event=EventType.PYTHON_API_RUN_SIMULATION_LEAVE,
@@ -148,28 +151,38 @@ def run_simulation(cfg: RunConfig | dict[str, Any],
     cfg, rundir, stats, names = prepare_run(cfg)
     if on_prepared is not None:
         on_prepared(stats, names)
+    summary = finish_engine_run(cfg, rundir.path, resources, t0)
+    return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats)
+
+
+def finish_engine_run(cfg: RunConfig, out: Path, resources: SimResources, t0: float,
+                      run_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the engine (:func:`run_flower_simulation`) to the end; returns the finished run's
+    ``summary.json``, to which the ``simulation`` record and the total wall time are added. A
+    failure marks ``out`` INCOMPLETE with the reason; an error of fedflm's is raised as itself."""
     try:
-        sim_record = run_flower_simulation(cfg, resources)
+        sim_record = run_flower_simulation(cfg, resources, run_config)
     except BaseException as exc:
-        rundir.fail(f"{type(exc).__name__}: {exc}")
+        if out.is_dir():
+            RunDir(out).fail(f"{type(exc).__name__}: {exc}")
         cause = exc.__cause__ or exc
         if isinstance(cause, FedflmError):
             raise cause from None
         raise
     finally:
-        _shutdown_ray()
-    summary_path = rundir.path / "summary.json"
-    if not summary_path.exists() or (rundir.path / "INCOMPLETE").exists():
-        raise FederationError(f"{rundir.path}: the federation ended without completing "
+        shutdown_ray()
+    rundir = RunDir(out)
+    if not (out / "summary.json").exists() or (out / "INCOMPLETE").exists():
+        raise FederationError(f"{out}: the federation ended without completing "
                               "(see the log above); run directory marked INCOMPLETE")
-    summary = json.loads(summary_path.read_text())
+    summary = json.loads((out / "summary.json").read_text())
     summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
     summary["simulation"] = sim_record
     rundir.write_json("summary.json", summary)
-    return SimulationResult(rundir.path, rundir.read_metrics(), summary, stats)
+    return summary
 
 
-def _shutdown_ray() -> None:
+def shutdown_ray() -> None:
     try:
         import ray
         if ray.is_initialized():

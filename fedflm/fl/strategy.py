@@ -12,13 +12,13 @@ from __future__ import annotations
 import time
 from typing import Any, Iterable
 
-from flwr.app import Message, MetricRecord
+from flwr.app import Message
 from flwr.serverapp.strategy import FedAdagrad, FedAdam, FedAvgM, FedYogi
 
 from fedflm.config import STRATEGIES, AggConfig, parse_spec
 
 from fedflm.fl.arrays import record_nbytes
-from fedflm.fl.dp_server import enough_clients_or_stop, error_row, ledger_copies, privacy_fields
+from fedflm.fl.dp_server import enough_clients_or_stop, error_row, ledger_copies, reply_row
 from fedflm.fl.progress import reporter
 from fedflm.fl.robust_avg import RobustAvg
 
@@ -75,12 +75,8 @@ class Recording:
                 failed += 1
                 clients.append(error_row(server_round, msg))  # typed refusal code, not the reason text
                 continue
-            metrics: MetricRecord = msg.content["metrics"]
             bytes_up += record_nbytes(msg.content["arrays"])
-            row = {"round": server_round, "node_id": msg.metadata.src_node_id, "status": "ok"}
-            row.update({k.replace("-", "_"): v for k, v in metrics.items()})
-            row.update(privacy_fields(msg))
-            clients.append(row)
+            clients.append(reply_row(server_round, msg))
         if self.post_aggregate is not None and server_round == 1:
             # the prototype round's replies are class sums, not model deltas: their (robust) mean, never a
             # server optimizer's step (fedflm.privacy.prototypes)

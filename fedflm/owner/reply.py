@@ -17,6 +17,13 @@ chooses the adapter a client starts from, so an exact loss would be a
 membership test that no epsilon accounts for. With ``dp = none`` (an explicit
 opt-in: no guarantee at all) the exact train loss and example count are sent,
 as in a non-private simulation.
+
+With secure aggregation (``--secagg``, fedflm/fl/secagg_client.py) the adapter
+tensors never leave in the clear: Flower's SecAgg+ mod sends this round's change
+of the adapter, quantised and masked, so that the server learns only the sum over
+the round's owners. The plain ``metrics`` then carry no number computed from the
+owner's own update or data either: no train loss and no example count, even with
+``dp = none`` (every owner weighs 1 in the secure sum).
 """
 
 from __future__ import annotations
@@ -37,8 +44,10 @@ def coarse_epsilon(eps: float) -> float:
 
 
 def reply_metrics(dp_mode: str, partition_id: int, *, loss: float, num_examples: int,
-                  privacy: PrivacyOutcome | None) -> dict[str, Any]:
+                  privacy: PrivacyOutcome | None, secagg: bool = False) -> dict[str, Any]:
     """The numbers a reply may carry (see the module docstring)."""
+    if dp_mode == "none" and secagg:
+        return {"partition-id": partition_id}
     if dp_mode == "none":
         return {"train-loss": float(loss), "num-examples": int(num_examples), "partition-id": partition_id}
     out: dict[str, Any] = {"dp-unit-weight": 1, "partition-id": partition_id}

@@ -34,6 +34,8 @@ img{max-width:100%;height:auto} .scroll{overflow-x:auto} .note{color:#555;font-s
 .warning{background:#ffe0e0;border:2px solid #c00;color:#900;padding:.5em 1em;margin:.4em 0;font-weight:bold}
 .ok{background:#e6f4e6;border:1px solid #393;padding:.5em 1em}
 """
+_CAUSAL_COLUMNS = ("round", "perplexity", "loss", "eval_tokens", "train_loss", "clients_ok", "clients_failed",
+                   "bytes_up", "epsilon_max", "elapsed_s")  # issue 25: --task causal-lm
 _METRIC_COLUMNS = ("round", "accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc",
                    "loss", "train_loss", "clients_ok", "clients_failed", "bytes_up", "epsilon_max",
                    "elapsed_s")
@@ -131,7 +133,25 @@ def _num_clients(run: RunData) -> int:
     return len((run.clients or {}).get("clients", [])) or len({c.get("partition_id") for c in run.client_rounds})
 
 
+def _is_causal(run: RunData) -> bool:
+    return (run.summary or {}).get("task") == "causal-lm"
+
+
+def _perplexity_section(run: RunData, out_dir: Path) -> str:
+    """issue 25: the causal LM's held-out perplexity per round, and its completions of fixed prompts."""
+    figure = _figure(out_dir, "global_metrics", lambda p: plots.plot_perplexity(run.rounds, p),
+                     "held-out perplexity per round")
+    rows = [[r.get(c) for c in _CAUSAL_COLUMNS] for r in run.rounds]
+    gens = (run.summary or {}).get("generations") or []
+    table = _table(("held-out prompt", "before training", "after training"),
+                   [(g.get("prompt"), g.get("before"), g.get("after")) for g in gens]) if gens else ""
+    return _section("global-metrics", "Global model per round (round 0 = initial model)",
+                    figure + _table(_CAUSAL_COLUMNS, rows) + table)
+
+
 def _metrics_section(run: RunData, out_dir: Path) -> str:
+    if _is_causal(run):
+        return _perplexity_section(run, out_dir)
     figure = _figure(out_dir, "global_metrics", lambda p: plots.plot_global_metrics(run.rounds, p),
                      "global accuracy, macro-F1 and loss per round")
     rows = [[r.get(c) for c in _METRIC_COLUMNS] for r in run.rounds]
@@ -202,6 +222,8 @@ def _train_loss_section(run: RunData, out_dir: Path) -> str:
 def _confusion_section(run: RunData, out_dir: Path) -> str:
     title = "Confusion matrix (final global model)"
     matrix = (run.summary or {}).get("confusion_matrix")
+    if _is_causal(run):
+        return _section("confusion", title, _note("A causal-LM run has no classes (see the perplexity above)."))
     if not matrix:
         return _section("confusion", title, _note("No confusion matrix in summary.json."))
     figure = _figure(out_dir, "confusion", lambda p: plots.plot_confusion(matrix, run.label_names, p),

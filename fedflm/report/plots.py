@@ -84,6 +84,17 @@ def plot_global_metrics(rounds: Sequence[dict[str, Any]], path: Path) -> Path:
     return _save(figure, path)
 
 
+def plot_perplexity(rounds: Sequence[dict[str, Any]], path: Path) -> Path:
+    """issue 25: held-out perplexity of the global causal LM per round (log scale)."""
+    figure = _new_figure()
+    axes = figure.subplots()
+    axes.plot([int(r["round"]) for r in rounds], [_finite(r.get("perplexity")) for r in rounds], marker="o")
+    axes.set(xlabel="round", ylabel="perplexity", title="Held-out perplexity (global model)", yscale="log")
+    axes.grid(alpha=0.3)
+    _integer_rounds(axes)
+    return _save(figure, path)
+
+
 def plot_epsilon(client_rows: Sequence[dict[str, Any]], budget: float | None, path: Path) -> Path:
     """Cumulative epsilon per round for each client, with the budget as a red line."""
     figure = _new_figure()

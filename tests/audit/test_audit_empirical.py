@@ -19,8 +19,9 @@ AUDIT = EmpiricalConfig(canaries=64, seed=1)
 
 
 def _cfg(model_dir: Path, **over: object) -> RunConfig:
-    # A client with 16 real rows and ~32 canaries, 40 local epochs: enough to memorise without DP.
-    flat = {"dataset": "sst2", "clients": 4, "rounds": 1, "samples_per_client": 16, "partition": "iid",
+    # A client with 16 real rows and ~32 canaries, 20 local steps of LoRA + head: enough to memorise
+    # without DP (the random tiny encoder's frozen features carry no canary signal for a head alone).
+    flat = {"train_mode": "lora", "dataset": "sst2", "clients": 4, "rounds": 1, "samples_per_client": 16, "partition": "iid",
             "model": str(model_dir), "device": "cpu", "local_epochs": 40, "batch_size": 16, "lr": 1e-2,
             "max_length": 32, "dp": "none"}
     flat.update(over)
@@ -55,9 +56,9 @@ def test_with_dp_at_small_epsilon_the_bound_stays_below_the_claim(tiny_model_dir
 class _NoiselessTrainer(PlainTrainer):
     """A broken DP path: trains without clipping or noise but claims sigma=20 (a correct-looking ledger)."""
 
-    def train_round(self, model, data, rnd, device):
-        _, _, steps = super().train_round(model, data, rnd, device)
-        return (20.0, self.cfg.train.batch_size / len(data), steps)
+    def train_round(self, module, loader, rnd, device):
+        _, _, steps = super().train_round(module, loader, rnd, device)
+        return (20.0, self.cfg.train.batch_size / len(loader.dataset), steps)
 
     def claimed_epsilon(self, history):
         return recomputed_epsilon(self.cfg, history)

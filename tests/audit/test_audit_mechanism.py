@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -73,6 +74,12 @@ def test_epoch_shuffled_batches_of_binomial_size_fail_on_appearances(model) -> N
     assert res.sampler.size_p_value > res.sampler.alpha, res.describe()
     assert res.sampler.count_p_value < res.sampler.alpha / 2 and not res.sampler.passed, res.describe()
     assert res.violated and "does not sample batches as Poisson" in res.verdict()
+    # the JSON carries both statistics' p-values and the combined (Bonferroni) one the verdict used
+    sampler = json.loads(json.dumps(res.to_json()))["sampler"]
+    assert sampler["size_p_value"] == res.sampler.size_p_value
+    assert sampler["count_p_value"] == res.sampler.count_p_value
+    assert sampler["p_value"] == min(1.0, 2 * min(sampler["size_p_value"], sampler["count_p_value"]))
+    assert sampler["p_value"] < sampler["alpha"] and res.to_json()["sampler_passed"] is False
 
 
 def test_secure_mode_runs_the_csprng_path(model) -> None:

@@ -124,13 +124,14 @@ def test_empirical_cli_writes_report_and_exits_zero(tiny_model_dir: Path, tmp_pa
     # Execute
     code = main(["audit", "empirical", "--config", str(cfg), "--set", "samples_per_client=16",
                  "--set", "local_epochs=2", "--rounds", "1", "--canaries", "20", "--seed", "3",
-                 "--out", str(out)])
+                 "--feature-cache", "off", "--out", str(out)])
     # Assert
     assert code == 0
     printed = capsys.readouterr().out
     assert "with 95 % confidence" in printed and "claimed epsilon inf (no DP)" in printed
     data = json.loads((out / "empirical.json").read_text())
     assert data["bound"]["m"] == 20 and data["claimed_epsilon"] is None and data["rounds"] == 1
+    assert data["feature_cache"] is False and data["train_mode"] == "head" and len(data["scores"]) == 20
     assert "empirical lower bound" in (out / "empirical.md").read_text()
 
 

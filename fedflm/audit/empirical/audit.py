@@ -6,10 +6,12 @@ instead of computing it:
 
 1. take the audited client's data (the run's data config, partition, seed);
 2. draw ``m`` canaries, include each with probability 1/2 (``canaries``);
-3. train that client alone for ``rounds`` rounds with the run's model, LoRA,
-   optimizer, batch size, local epochs/steps and DP settings -- a shortened
-   federation of one, the strongest position for an attacker, since no other
-   client's update dilutes the canaries' influence;
+3. train that client alone for ``rounds`` rounds as a node of the run trains
+   them (``training.train_like_a_node``): the run's model, train mode (head /
+   LoRA / lp-ft, the prototype round), frozen-feature cache, optimizer, batch
+   size, local epochs/steps and DP settings -- a shortened federation of one,
+   the strongest position for an attacker, since no other client's update
+   dilutes the canaries' influence;
 4. score every canary by minus its loss under the final model;
 5. turn top-k/bottom-k guesses into an epsilon lower bound at the run's
    delta (``one_run``, Steinke, Nasr & Jagielski 2023).
@@ -36,7 +38,8 @@ from torch.utils.data import DataLoader
 from fedflm.audit.empirical.canaries import KINDS, Canaries, make_canaries
 from fedflm.audit.bounds.one_run import OneRunResult, audit_scores
 from fedflm.audit.ledger.audit import AuditOptions, audit_ledgers
-from fedflm.audit.empirical.training import RoundTrainer, default_round_trainer, recomputed_epsilon
+from fedflm.audit.empirical.training import (RoundTrainer, default_round_trainer, recomputed_epsilon,
+                                             train_like_a_node)
 from fedflm.config import RunConfig
 from fedflm.errors import ConfigError
 from fedflm.fl.client_data import client_partition
@@ -55,6 +58,10 @@ class EmpiricalConfig:
     client: int = 0
     seed: int | None = None  # None: coin flips from the OS CSPRNG
     delta: float | None = None  # None: the run's delta
+    #: None: the run's ``feature_cache`` (what its nodes do; on by default): a head round trains on
+    #: frozen sentence vectors computed once. False: the encoder runs every step (same numbers with
+    #: dropout off; tests/audit/test_audit_empirical_cache.py). True: cached even if the run says not.
+    feature_cache: bool | None = None
 
     def __post_init__(self) -> None:
         if self.canaries < 2:
@@ -88,6 +95,9 @@ class EmpiricalResult:
     auc: float
     wall_time_s: float
     ledger_findings: tuple[str, ...] = ()  # failures of the throw-away ledger's verification
+    scores: tuple[float, ...] = ()  # per canary, in canary order: minus its loss (what the bound ranks)
+    train_mode: str = "head"  # the run's train mode, as the node trains
+    feature_cache: bool = True  # whether the frozen part's output was cached (the node's setting)
 
     @property
     def violated(self) -> bool:
@@ -144,6 +154,8 @@ def run_empirical_audit(cfg: RunConfig, audit: EmpiricalConfig,
                         trainer: RoundTrainer | None = None) -> EmpiricalResult:
     """Train one client with canaries under ``cfg`` and bound its epsilon from below."""
     t0 = time.perf_counter()
+    if audit.feature_cache is not None:
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, feature_cache=audit.feature_cache))
     if audit.client >= cfg.fed.clients:
         raise ConfigError(f"client must be < clients ({cfg.fed.clients}), got {audit.client}")
     rounds = audit.rounds or cfg.fed.rounds
@@ -155,8 +167,8 @@ def run_empirical_audit(cfg: RunConfig, audit: EmpiricalConfig,
     model = build_model(cfg.model, tuple(names), cfg.fed.seed)
     device = resolve_device(cfg.model.device)
     with tempfile.TemporaryDirectory(prefix="fedflm-audit-") as state:
-        trainer = trainer or default_round_trainer(cfg, Path(state))
-        history = [trainer.train_round(model, train_set, rnd, device) for rnd in range(1, rounds + 1)]
+        trainer = trainer or default_round_trainer(cfg, Path(state), audit.seed)
+        history = train_like_a_node(cfg, model, train_set, rounds, trainer, device, audit.client)
         claimed = trainer.claimed_epsilon(history)
         findings = _verify_ledger(trainer)
     losses = canary_losses(model, tokenizer, canaries, cfg.data.max_length, device)
@@ -168,7 +180,9 @@ def run_empirical_audit(cfg: RunConfig, audit: EmpiricalConfig,
         dp=cfg.privacy.dp, rounds=rounds,
         history=tuple(history), train_examples=len(train_set), canaries_included=int(included.sum()),
         canary_kind=audit.kind, client=audit.client, auc=_auc(-losses, included),
-        wall_time_s=time.perf_counter() - t0, ledger_findings=findings)
+        wall_time_s=time.perf_counter() - t0, ledger_findings=findings,
+        scores=tuple(float(-x) for x in losses), train_mode=cfg.train.train_mode,
+        feature_cache=cfg.train.feature_cache)
 
 
 def _verify_ledger(trainer: RoundTrainer) -> tuple[str, ...]:

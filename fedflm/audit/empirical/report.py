@@ -33,7 +33,9 @@ def render_empirical_markdown(result: EmpiricalResult, cfg: RunConfig) -> str:
         f"- canaries: m = {b.m} `{result.canary_kind}` records, {result.canaries_included} included "
         f"(each with probability 1/2), in the data of client {result.client}; a shortened federation "
         f"of one client ({result.rounds} round(s), {result.train_examples} training records)",
-        f"- training: model `{cfg.model.model}`, LoRA r={cfg.model.lora_r}, batch {cfg.train.batch_size}, "
+        f"- training, as the run's nodes train: mode `{result.train_mode}`"
+        f"{' on cached frozen features' if result.feature_cache else ' (encoder run every step)'}, "
+        f"model `{cfg.model.model}`, LoRA r={cfg.model.lora_r}, batch {cfg.train.batch_size}, "
         f"lr {cfg.train.lr:g}, local epochs {cfg.train.local_epochs}, local steps {cfg.train.local_steps}",
         f"- DP per round (σ, q, steps): {list(result.history)}; σ values {sigmas}",
         f"- membership signal: minus the canary's loss; guesses: top {b.k_pos} in, bottom {b.k_neg} out "

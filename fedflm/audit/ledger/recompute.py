@@ -171,8 +171,9 @@ class Recomputation:
 
 
 def recompute(blocks: Sequence[Block], *, every_entry: bool = True,
-              needed: dict[str, Sequence[bool]] | None = None) -> Recomputation:
-    """Epsilon series for every accountant.
+              needed: dict[str, Sequence[bool]] | None = None,
+              accountants: Sequence[str] = ACCOUNTANT_NAMES) -> Recomputation:
+    """Epsilon series for every accountant (or only those named in ``accountants``).
 
     With ``every_entry`` each accountant evaluates after every block;
     otherwise only after the last block plus, per accountant, the positions
@@ -181,7 +182,8 @@ def recompute(blocks: Sequence[Block], *, every_entry: bool = True,
     series: dict[str, Series] = {}
     errors: dict[str, str] = {}
     n = len(blocks)
-    for name, fn in SERIES.items():
+    for name in accountants:
+        fn = SERIES[name]
         wanted = [every_entry or k == n - 1 for k in range(n)]
         for k, flag in enumerate((needed or {}).get(name, ())):
             wanted[k] = wanted[k] or flag

@@ -1,0 +1,31 @@
+"""Who holds which records in a simulated causal-LM federation: a seeded shuffle, an IID split
+among the owners, and the server's held-out records (``--eval-fraction`` or ``--eval-file``).
+The launcher (plan, ``clients.json``), every simulated owner and the server derive the same split."""
+
+from __future__ import annotations
+
+import random
+
+from fedflm.causal.config import SYNTHETIC, CausalRunConfig
+from fedflm.causal.records import LMRecord, read_records, synthetic_records
+from fedflm.errors import DataError
+
+
+def split_records(cfg: CausalRunConfig) -> tuple[list[list[LMRecord]], list[LMRecord]]:
+    """(each owner's records, the server's held-out records)."""
+    if cfg.dataset.startswith(SYNTHETIC):
+        records = synthetic_records(int(cfg.dataset.partition(":")[2] or 2000), seed=cfg.seed)
+    else:
+        records = read_records(cfg.dataset)
+    rng = random.Random(cfg.seed)
+    records = rng.sample(records, len(records))
+    if cfg.eval_file:
+        held = read_records(cfg.eval_file)
+    else:
+        k = max(1, round(cfg.eval_fraction * len(records)))
+        held, records = records[:k], records[k:]
+    if cfg.eval_samples:
+        held = held[:cfg.eval_samples]
+    if len(records) < cfg.clients:
+        raise DataError(f"{cfg.dataset}: {len(records)} training records for {cfg.clients} clients")
+    return [records[i::cfg.clients] for i in range(cfg.clients)], held
