@@ -5,7 +5,7 @@ output ``logits`` (``[batch, labels]``). The TorchScript-based exporter (``dynam
 is used: it handles these models in seconds and needs no extra package; the parity check
 below is what makes the file trustworthy, whichever exporter wrote it. Attention is traced in its
 plain ("eager") form, not through ``scaled_dot_product_attention``: the same numbers, and the graph
-onnxruntime's int8 path ran 5-6 % faster in ``simulations/bench_export_int8.py`` (issue 23).
+onnxruntime's int8 path ran 5-11 % faster in ``simulations/bench_export_int8.py`` (issue 23).
 """
 
 from __future__ import annotations
