@@ -144,18 +144,17 @@ def _leakage_check(node: NodeRound, msg: Message, texts: list[str],
     except ConfigError as exc:
         raise PolicyRefused(Refusal.REQUEST, str(exc)) from None
     rows = leakage.overlap(key, texts, digests)
-    if not node.settings.policy.share_leakage_count:
-        if rows:
-            log.warning("leakage check: %d of %d records match the server's evaluation set; excluded here "
-                        "(this node's policy sends no count)", len(rows), len(texts))
-        return data.without(rows), None
-    if rows and mode == "fail":
+    share = node.settings.policy.share_leakage_count
+    if share and rows and mode == "fail":
         raise PolicyRefused(Refusal.LEAKAGE, f"{len(rows)} of this owner's records are in the server's "
                                              "evaluation set and the run asks to fail on leakage")
+    exclude = not share or mode == "exclude"
     if rows:
-        log.warning("leakage check: %d of %d records are in the server's evaluation set (%s)", len(rows),
-                    len(texts), "excluded from this run" if mode == "exclude" else "kept: --on-leakage warn")
-    return (data.without(rows) if mode == "exclude" else data), len(rows)
+        action = ("excluded from this run" if share else "excluded here (this node's policy sends no count)") \
+            if exclude else "kept: --on-leakage warn"
+        log.warning("leakage check: %d of %d records are in the server's evaluation set; %s", len(rows),
+                    len(texts), action)
+    return (data.without(rows) if exclude else data), (len(rows) if share else None)
 
 
 def round_seed(settings: OwnerSettings, run_id: str, server_round: int) -> int | None:

@@ -10,7 +10,9 @@ instead of minutes; the chosen setting is then confirmed with ``fedflm sweep`` /
     python simulations/tune_head.py --dataset banking77 --samples-per-client 300 \\
         --grid lr=0.01,0.05 --grid proto_fraction=0,0.5 --epsilon 8
 
-Prints one line per setting: validation accuracy and the epsilon each owner spent.
+Prints one line per setting: validation accuracy and the epsilon each owner spent. ``--repeats N``
+replays each setting with N different noise/batch draws (the same N for every setting, so settings
+are compared on paired draws) and prints the mean, the spread and each run.
 The vectors are kept in memory only (this process).
 """
 
@@ -68,15 +70,17 @@ def _loader(x, y, batch, seed):
                                        collate_fn=FeatureCollator(x.shape[1]))
 
 
-def run_setting(cfg: RunConfig, owners, val, k: int, head0: torch.nn.Module, names: torch.Tensor) -> dict:
-    dp, train = cfg.privacy, cfg.train
+def run_setting(cfg: RunConfig, owners, val, k: int, head0: torch.nn.Module, names: torch.Tensor,
+                rep: int = 0) -> dict:
+    """One replay of the run; ``rep`` shifts every noise and batch seed (repeat r uses other draws)."""
+    dp, train, shift = cfg.privacy, cfg.train, 1_000_003 * rep
     head = copy.deepcopy(head0)
     proto = phase_of_round(train, cfg.fed.rounds, 1, dp.dp) == "proto"
     sigma_p = prototype_sigma(dp, train, cfg.fed.rounds)
     eps = []
     if proto:  # round 1: the owners' class sums (noisy under DP), summed, set the head
-        sums = sum(noisy_class_sums(x, y, k, sigma_p or 0.0, torch.Generator().manual_seed(1000 * cfg.fed.seed + i))
-                   for i, (x, y) in enumerate(owners))
+        gens = [torch.Generator().manual_seed(1000 * cfg.fed.seed + i + shift) for i in range(len(owners))]
+        sums = sum(noisy_class_sums(x, y, k, sigma_p or 0.0, g) for (x, y), g in zip(owners, gens))
         head.load_state_dict(prototype_head(sums, train.proto_scale, names, train.name_prior))
         if sigma_p:
             eps.append(epsilon([(sigma_p, 1.0, 1)], dp.delta, dp.accountant))
@@ -84,12 +88,12 @@ def run_setting(cfg: RunConfig, owners, val, k: int, head0: torch.nn.Module, nam
         states, train = [], replace(cfg.train, lr=round_lr(cfg.train, cfg.fed.rounds, r))  # as clients/app.py
         for i, (x, y) in enumerate(owners):
             local = copy.deepcopy(head)
-            module, loader = HeadTail(local), _loader(x, y, train.batch_size, 7919 * r + i)
+            module, loader = HeadTail(local), _loader(x, y, train.batch_size, 7919 * r + i + shift)
             if dp.dp == "sample":
                 plan = owner_plan(dp, train, cfg.fed.rounds, len(y))
                 made = {}
 
-                def privatize(m, o, l, plan=plan, made=made, seed=r * 100 + i):
+                def privatize(m, o, l, plan=plan, made=made, seed=r * 100 + i + shift):
                     made["m"], o, l = make_private(m, o, l, noise_multiplier=plan.noise_multiplier,
                                                    max_grad_norm=dp.max_grad_norm, noise_seed=seed)
                     return made["m"], o, l
@@ -115,6 +119,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--grid", action="append", default=[], help="KEY=V1,V2 (a RunConfig flat key)")
     ap.add_argument("--set", action="append", default=[], help="KEY=V (a RunConfig flat key)")
+    ap.add_argument("--repeats", type=int, default=1, help="replay each setting N times with other noise draws")
+    ap.add_argument("--first-repeat", type=int, default=0, help="draws FIRST..FIRST+N-1 (more draws on a later call)")
     ap.add_argument("--save-vectors", default="", help="write the vectors here (public data only) ...")
     ap.add_argument("--vectors", default="", help="... and read them back on the next call (same --set data keys)")
     args = ap.parse_args()
@@ -131,7 +137,11 @@ def main() -> None:
         setting = {key: v for (key, _), v in zip(grid, combo)}
         cfg = RunConfig.from_flat({**fixed, **setting}, base=base)
         t1 = time.perf_counter()
-        row = run_setting(cfg, owners, val, k, head0, names)
+        rows = [run_setting(cfg, owners, val, k, head0, names, rep) for rep in range(args.first_repeat, args.first_repeat + args.repeats)]
+        accs = torch.tensor([r["val_accuracy"] for r in rows])
+        row = {"val_accuracy": round(accs.mean().item(), 5), "epsilon_max": rows[0]["epsilon_max"]}
+        if args.repeats > 1:
+            row |= {"val_sd": round(accs.std().item(), 5), "runs": [round(a, 4) for a in accs.tolist()]}
         print(json.dumps({**setting, **row, "seconds": round(time.perf_counter() - t1, 1)}), flush=True)
 
 

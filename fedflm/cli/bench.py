@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fedflm.cli.command import add_command
+
 
 def _run(args: argparse.Namespace) -> int:
     from fedflm.bench.recipes import run_and_record
@@ -21,9 +23,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``bench`` subcommand; its handler is stored as ``args.handler``."""
-    parser = subparsers.add_parser(
-        "bench", help="run a results recipe (simulations/recipes/) and write its result rows",
-        description="Run RECIPE (a name in --recipes-dir or a .toml path) once per seed with "
+    parser = add_command(
+        subparsers, "bench", _run, "run a results recipe (simulations/recipes/) and write its result rows",
+        "Run RECIPE (a name in --recipes-dir or a .toml path) once per seed with "
         "`fedflm simulate`, write each run's report, and one result row per seed "
         "(resolved config, commit, machine, metrics) for simulations/make_results.py.")
     parser.add_argument("recipe", metavar="RECIPE", help="recipe name or path to a recipe .toml")
@@ -32,4 +34,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--runs-dir", default="runs/recipes", help="parent of the run directories")
     parser.add_argument("--results", default="simulations/results", help="folder for result rows")
     parser.add_argument("--repo", default=".", help="git checkout whose commit is recorded")
-    parser.set_defaults(handler=_run)

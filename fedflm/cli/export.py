@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from fedflm.cli.command import add_command
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "export", help="export a finished run (adapter, merged model, ONNX; int8) with a model card",
-        description="Write a finished run's model as a peft adapter, a merged transformers model "
-                    "(LoRA folded in; pooling and head beside it) or ONNX (dynamic batch and sequence "
-                    "axes, checked against PyTorch), optionally int8 (dynamic quantisation; size and "
-                    "accuracy change on the run's evaluation set are reported). Every export carries "
-                    "a model card: README.md and model_card.json.")
+    p = add_command(
+        sub, "export", run, "export a finished run (adapter, merged model, ONNX; int8) with a model card",
+        "Write a finished run's model as a peft adapter, a merged transformers model "
+        "(LoRA folded in; pooling and head beside it) or ONNX (dynamic batch and sequence "
+        "axes, checked against PyTorch), optionally int8 (dynamic quantisation; size and "
+        "accuracy change on the run's evaluation set are reported). Every export carries "
+        "a model card: README.md and model_card.json.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory of a finished run")
     p.add_argument("--format", default="merged", choices=("adapter", "merged", "onnx"),
                    help="what to write (default merged)")
@@ -23,7 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="largest |logit difference| ONNX vs PyTorch accepted (default 1e-3)")
     p.add_argument("--eval-samples", type=int, default=0,
                    help="rows of the run's evaluation set for the int8 accuracy (default 0 = all)")
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

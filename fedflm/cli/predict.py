@@ -6,17 +6,18 @@ import argparse
 import time
 from pathlib import Path
 
+from fedflm.cli.command import add_command
 from fedflm.errors import DataError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "predict", help="classify texts with a run, an adapter, a merged model or an ONNX export",
-        description="Predict labels (with probabilities) for texts given on the command line or in a "
-                    "CSV/TSV/JSONL file. MODEL is a run directory, an export directory (adapter, merged "
-                    "or onnx) or an .onnx file. When the model card says the training text was "
-                    "de-identified, the inputs are de-identified the same way first (unless --no-deid). "
-                    "Options go before MODEL or after the texts (argparse cannot read them in between).")
+    p = add_command(
+        sub, "predict", run, "classify texts with a run, an adapter, a merged model or an ONNX export",
+        "Predict labels (with probabilities) for texts given on the command line or in a "
+        "CSV/TSV/JSONL file. MODEL is a run directory, an export directory (adapter, merged "
+        "or onnx) or an .onnx file. When the model card says the training text was "
+        "de-identified, the inputs are de-identified the same way first (unless --no-deid). "
+        "Options go before MODEL or after the texts (argparse cannot read them in between).")
     p.add_argument("model", metavar="MODEL", help="run directory, export directory or .onnx file")
     p.add_argument("texts", metavar="TEXT", nargs="*", help="texts to classify")
     p.add_argument("--input", type=Path, help="CSV/TSV (with a header) or JSONL file of texts")
@@ -33,7 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--explain-html", type=Path, metavar="FILE", help="also write the explanations as an HTML page")
     p.add_argument("--explain-max", type=int, default=20, help="explain at most this many texts (default 20)")
     p.add_argument("--explain-steps", type=int, default=64, help="integration steps (default 64)")
-    p.set_defaults(handler=run)
 
 
 def _inputs(args: argparse.Namespace) -> list[str]:

@@ -24,6 +24,7 @@ LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "en_IE", "en_NZ", "en_IN", "de_DE
            "pl_PL", "sv_SE", "da_DK", "fi_FI", "cs_CZ", "no_NO")
 # names from these locales measure recall on names the lexicon never saw
 from fedflm.protect.deid_lexicon import HELDOUT_LOCALES  # noqa: E402  (re-exported)
+from fedflm.protect.deid_forms import pick_form  # noqa: E402
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "PERSON": ("My name is {}.", "Please contact {} for details.", "{} called about the refund.",
@@ -79,14 +80,10 @@ class NamePool:
 
 
 def _person(f, rng: random.Random) -> str:
-    style = rng.random()
-    if style < 0.6:
-        return f"{f.first_name()} {f.last_name()}"
-    if style < 0.75:
-        return f"{f.first_name()} {f.first_name()} {f.last_name()}"
-    if style < 0.9:
-        return f"{f.last_name()}, {f.first_name()}"
-    return f.first_name()
+    return pick_form(rng.random(), [(0.6, lambda: f"{f.first_name()} {f.last_name()}"),
+                                    (0.75, lambda: f"{f.first_name()} {f.first_name()} {f.last_name()}"),
+                                    (0.9, lambda: f"{f.last_name()}, {f.first_name()}"),
+                                    (1.0, f.first_name)])
 
 
 def _value(kind: str, f, us, rng: random.Random, names=None) -> str:

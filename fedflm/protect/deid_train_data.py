@@ -21,6 +21,7 @@ import random
 
 from fedflm.data.builtin_files import builtin_file
 from fedflm.protect.deid_case import capitalize, lower, upper
+from fedflm.protect.deid_forms import pick_form
 from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, faker_locales
 
 LABELS = ("PERSON", "STREET_ADDRESS")
@@ -88,17 +89,9 @@ class _Values:
     def person(self) -> str:
         f, r = self.rng.choice(self.fakers), self.rng.random()
         first, last = f.first_name(), f.last_name()
-        if r < 0.45:
-            return f"{first} {last}"
-        if r < 0.55:
-            return f"{first} {f.first_name()} {last}"
-        if r < 0.65:
-            return f"{last}, {first}"
-        if r < 0.75:
-            return f"{first[0]}. {last}"
-        if r < 0.85:
-            return f.name()
-        return first if r < 0.93 else last
+        return pick_form(r, [(0.45, lambda: f"{first} {last}"), (0.55, lambda: f"{first} {f.first_name()} {last}"),
+                             (0.65, lambda: f"{last}, {first}"), (0.75, lambda: f"{first[0]}. {last}"),
+                             (0.85, f.name), (0.93, lambda: first), (1.0, lambda: last)])
 
     def address(self) -> str:
         f, r = self.rng.choice(self.fakers), self.rng.random()
@@ -127,24 +120,14 @@ class _Values:
         return f"{n(1, 9999)} {f.last_name()} {self.rng.choice(['St', 'Rd', 'Ave', 'Blvd'])}\n{f.city()}"
 
     def _layout(self, value: str) -> str:
-        r = self.rng.random()
-        if r < 0.35:
-            return value.replace("\n", ", ")
-        if r < 0.45:
-            return value.replace("\n", " ")
-        return value
+        return pick_form(self.rng.random(), [(0.35, lambda: value.replace("\n", ", ")),
+                                             (0.45, lambda: value.replace("\n", " ")), (1.0, lambda: value)])
 
 
 def case_variant(text: str, rng: random.Random) -> str:
     """As written (45 %), all lower (30 %), all upper (17 %), each word capitalised (8 %); length kept."""
-    r = rng.random()
-    if r < 0.45:
-        return text
-    if r < 0.75:
-        return lower(text)
-    if r < 0.92:
-        return upper(text)
-    return " ".join(capitalize(w) for w in text.split(" "))
+    return pick_form(rng.random(), [(0.45, lambda: text), (0.75, lambda: lower(text)), (0.92, lambda: upper(text)),
+                                    (1.0, lambda: " ".join(capitalize(w) for w in text.split(" ")))])
 
 
 _UNLABELLED = {"{IBAN}": "iban", "{SSN}": "ssn", "{CARD}": "credit_card_number", "{PHONE}": "phone_number",

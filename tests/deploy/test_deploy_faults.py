@@ -1,7 +1,7 @@
 """Fault tolerance on loopback: a node SIGKILLed mid-round (its 10 s heartbeat
 stops, the SuperLink marks it offline within 2 x 10 s and answers for it, the
 run completes and the aggregate is FedAvg over the survivors), and a server crash after
-round 2 of 4 followed by ``--resume`` (same final adapter as a direct,
+round 1 of 3 followed by ``--resume`` (two resumed rounds: same final adapter as a direct,
 uninterrupted computation; no owner's epsilon reset)."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from fedflm.protect.keys import read_key_file
 pytestmark = pytest.mark.slow
 NAMES = ("negative", "positive")
 HEARTBEAT = 10.0  # seconds: Flower's smallest interval
+ROUNDS, KILLED_AFTER = 3, 1  # the resume test: one round before the crash, two resumed (numbering continues)
 
 
 def _epoch(listed: str) -> float:
@@ -46,7 +47,7 @@ def _clientapp_running(proc) -> bool:
 
 def run_id_of(server_round: int, base: str = "fault-run") -> str:
     """The ledger run id the server sent in ``server_round``: the run's id, ``.r1`` after the resume."""
-    return base if server_round <= 2 else f"{base}.r1"
+    return base if server_round <= KILLED_AFTER else f"{base}.r1"
 
 
 def test_node_killed_mid_round_is_found_by_its_heartbeat_and_run_completes_with_fedavg_of_survivors(
@@ -91,7 +92,7 @@ def test_node_killed_mid_round_is_found_by_its_heartbeat_and_run_completes_with_
     assert max_abs_diff(got, expected) < 1e-6
 
 
-def test_server_killed_after_round_2_of_4_resumes_to_the_uninterrupted_result(processes, tiny_model_dir,
+def test_server_killed_after_round_1_of_3_resumes_to_the_uninterrupted_result(processes, tiny_model_dir,
                                                                                tmp_path):
     # Prepare: sample-level DP with a fixed noise multiplier; owners switch secure mode off and give
     # their own seed so that their DP noise is reproducible (CPU, seeded by the owner -- never by the
@@ -102,40 +103,41 @@ def test_server_killed_after_round_2_of_4_resumes_to_the_uninterrupted_result(pr
     out, key = tmp_path / "run", read_key_file(processes.certs / "checkpoint.key")
     # The run id is fixed as `fedflm server start --resume` reads it from RUN/config.toml: a checkpoint
     # binds its run id, and a resume under another id is refused
-    cfg = run_config(tiny_model_dir, out, rounds=4, min_clients=2, dp="sample", noise_multiplier=1.0,
+    cfg = run_config(tiny_model_dir, out, rounds=ROUNDS, min_clients=2, dp="sample", noise_multiplier=1.0,
                      epsilon="", round_timeout=300.0, run_id="fault-run")
     run = processes.server(cfg)
     for name in ("node-0", "node-1"):
         processes.client(run, name, secure_mode=False, seed=11)
     run.submit()
-    wait_for(lambda: (out / "checkpoint.fedflm").exists() and load_checkpoint(out, key).round >= 2, 400,
-          "the checkpoint of round 2")
+    wait_for(lambda: (out / "checkpoint.fedflm").exists() and load_checkpoint(out, key).round >= KILLED_AFTER,
+             400, f"the checkpoint of round {KILLED_AFTER}")
 
     # Execute: crash every server-side process, then `fedflm server start --resume` on the same port
-    assert load_checkpoint(out, key).round == 2
+    assert load_checkpoint(out, key).round == KILLED_AFTER
     kill_tree(run.runner.pid)
     kill_tree(run.superlink.pid)
     resumed = processes.server(cfg, port=run.opts.port, resume=True)
     resumed.submit()
     status = resumed.wait(timeout=400)
 
-    # Assert: complete, 4 rounds of metrics, the same adapter as a direct uninterrupted computation
+    # Assert: complete, every round's metrics, the same adapter as a direct uninterrupted computation
     log = (resumed.work / "run.log").read_text()
     assert status == "complete", log[-3000:]
     assert " skipped: " not in log, log[-3000:]  # every round aggregated both owners
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["round"] for r in rows] == [0, 1, 2, 3, 4]
+    assert [r["round"] for r in rows] == list(range(ROUNDS + 1))
     final = load_checkpoint(out, key)
     arrays = initial_adapter(cfg, NAMES)
-    for r in range(1, 5):
+    for r in range(1, ROUNDS + 1):
         arrays = fedavg([client_update(cfg, processes.node_config(n, secure_mode=False, seed=11,
                                                                   state_dir=tmp_path / "ref" / n), arrays, r,
-                                       {"run-id": run_id_of(r), **({"rounds": 2} if r > 2 else {})})
+                                       {"run-id": run_id_of(r),
+                                        **({"rounds": ROUNDS - KILLED_AFTER} if r > KILLED_AFTER else {})})
                          for n in ("node-0", "node-1")])
-    assert final.round == 4 and final.segment == 1
+    assert final.round == ROUNDS and final.segment == 1
     assert max_abs_diff(final.arrays, arrays) < 1e-6
     for name in ("node-0", "node-1"):  # every round trained stays counted: epsilon only grows
         entries = ledger.verify(processes.owner(name).state_dir / name / "ledger.jsonl")
         eps = [e["epsilon"] for e in entries]
-        assert len(entries) >= 4 and eps == sorted(eps) and len(set(eps)) == len(eps)
-        assert [e["round"] for e in entries if e["run_id"].endswith(".r1")] == [3, 4]
+        assert len(entries) >= ROUNDS and eps == sorted(eps) and len(set(eps)) == len(eps)
+        assert [e["round"] for e in entries if e["run_id"].endswith(".r1")] == list(range(KILLED_AFTER + 1, ROUNDS + 1))

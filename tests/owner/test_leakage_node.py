@@ -44,6 +44,11 @@ def _record(rows) -> dict:
     return leakage.to_record(leakage.new_run_key(), planted + ["an unrelated evaluation text"] * 3)
 
 
+def _warned(caplog) -> list[str]:
+    """The node's leakage-check warnings (one per round that found matches)."""
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("leakage check:")]
+
+
 def _strings(reply) -> list:
     """Every string and bytes value in a reply's records."""
     out = []
@@ -54,9 +59,10 @@ def _strings(reply) -> list:
     return out
 
 
-def test_planted_duplicates_are_excluded_before_the_dp_plan(node, rows, tiny_model_dir):
+def test_planted_duplicates_are_excluded_before_the_dp_plan(node, rows, tiny_model_dir, caplog):
     # Prepare
     record = _record(rows)
+    caplog.set_level("WARNING", logger="fedflm.client")
 
     # Execute
     reply = node.send(request(tiny_model_dir, on_leakage="exclude", proto_fraction=0), 1, extra=record)
@@ -66,11 +72,14 @@ def test_planted_duplicates_are_excluded_before_the_dp_plan(node, rows, tiny_mod
     assert reply.content["metrics"]["leakage-overlap"] == PLANTED and node.trained == [1]
     entry = ledger.verify(node.ledger)[-1]
     assert entry["sample_rate"] == pytest.approx(8 / (len(rows) - PLANTED))
+    assert _warned(caplog) == [f"leakage check: {PLANTED} of {len(rows)} records are in the server's "
+                               "evaluation set; excluded from this run"]
 
 
-def test_no_plaintext_and_no_owner_hash_leaves(node, rows, tiny_model_dir):
+def test_no_plaintext_and_no_owner_hash_leaves(node, rows, tiny_model_dir, caplog):
     # Prepare
     record = _record(rows)
+    caplog.set_level("WARNING", logger="fedflm.client")
     key, _ = leakage.from_record(record)
     own = {leakage.digest(key, t) for t, _ in rows}
 
@@ -84,6 +93,7 @@ def test_no_plaintext_and_no_owner_hash_leaves(node, rows, tiny_model_dir):
     for text, _ in rows:
         assert not any(text in v for v in values if isinstance(v, str))
     assert not any(d in v for d in own for v in values if isinstance(v, bytes))
+    assert len(_warned(caplog)) == 1 and _warned(caplog)[0].endswith("; kept: --on-leakage warn")
 
 
 def test_fail_is_a_typed_refusal_with_nothing_trained(node, rows, tiny_model_dir):
@@ -105,7 +115,10 @@ def test_a_check_without_its_record_is_a_malformed_request(node, tiny_model_dir)
 
 
 @pytest.mark.parametrize("mode", ["warn", "exclude", "fail"])
-def test_default_policy_excludes_matches_and_sends_no_count(private_node, rows, tiny_model_dir, mode):
+def test_default_policy_excludes_matches_and_sends_no_count(private_node, rows, tiny_model_dir, mode, caplog):
+    # Prepare
+    caplog.set_level("WARNING", logger="fedflm.client")
+
     # Execute: whatever the run asks, a server cannot learn the count (membership of guessed texts)
     reply = private_node.send(request(tiny_model_dir, on_leakage=mode, proto_fraction=0), 1, extra=_record(rows))
 
@@ -113,3 +126,4 @@ def test_default_policy_excludes_matches_and_sends_no_count(private_node, rows, 
     assert not reply.has_error(), reply.error.reason
     assert "leakage-overlap" not in reply.content["metrics"] and private_node.trained == [1]
     assert ledger.verify(private_node.ledger)[-1]["sample_rate"] == pytest.approx(8 / (len(rows) - PLANTED))
+    assert len(_warned(caplog)) == 1 and _warned(caplog)[0].endswith("; excluded here (this node's policy sends no count)")
