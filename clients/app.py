@@ -50,6 +50,7 @@ from fedflm.privacy.state import OwnerPrivacy
 from fedflm.protect.keys import read_key_file
 from fedflm.train.augment import augment_loader
 from fedflm.train.batching import TokenizedDataset
+from fedflm.train.documents import document_vectors
 from fedflm.train.plan import owner_cache, round_module  # issue 15: train modes + frozen-feature cache
 from fedflm.train.local import TrainResult, train_local
 from fedflm.train.phases import phase_of_round
@@ -190,13 +191,16 @@ def _guard(node: NodeRound):
     return guard
 
 
-def _proto_round(node: NodeRound, model: Any, cache: Any) -> tuple[TrainResult, PrivacyOutcome | None]:
+def _proto_round(node: NodeRound, model: Any, cache: Any,
+                 data: TokenizedDataset) -> tuple[TrainResult, PrivacyOutcome | None]:
     """issue 15: round 1 of a prototype run. The head this owner sends is its per-class sums of the
     frozen sentence vectors (noisy under DP, recorded in its ledger first; fedflm.privacy.prototypes).
     Under DP the server averages uniformly, so sums go as they are; without DP it weights by the
-    example count, so they go divided by it: either way the aggregate is proportional to the total."""
+    example count, so they go divided by it: either way the aggregate is proportional to the total.
+    With sliding windows one vector per document goes in: its windows' mean (fedflm/train/documents.py)."""
     cfg, s, t0 = node.cfg, node.settings, time.perf_counter()
     x, y = cache.vectors()
+    x, y = document_vectors(x, data.documents()), torch.as_tensor(data.labels, dtype=torch.long)
     classes = head_linear(model).out_features
     run_id = cfg.privacy.ledger_run_id
 
@@ -224,7 +228,7 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     cache = owner_cache(model, data, device, (cfg.privacy.run_id, cfg.fed.out, node.partition_id))
     if phase_of_round(cfg.train, cfg.fed.rounds, node.server_round, cfg.privacy.dp,
                       cfg.privacy.noise_multiplier is not None) == "proto":
-        return _proto_round(node, model, cache)
+        return _proto_round(node, model, cache, data)
     seed = cfg.fed.round_seed(node.server_round, node.partition_id)
     module, loader, _phase = round_module(model, data, cfg, node.server_round, seed, cache)
     # issue 22: resampling by the owner's own label counts, the round's learning rate (fedflm/train/)
@@ -239,7 +243,7 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     if cfg.privacy.dp != "sample":
         return run(), None
     run_id = cfg.privacy.ledger_run_id
-    units = len(loader.dataset)  # distinct records: resample_loader refuses duplicates under DP-SGD
+    units = len(loader.dataset)  # distinct records (or documents): resample_loader refuses duplicates under DP-SGD
     result, privacy = train_private(cfg, _owner_privacy(node), units, node.server_round, run,
                                     guard=_guard(node), publish_ledger=s.policy.publish_ledger,
                                     noise_seed=round_seed(s, run_id, node.server_round))

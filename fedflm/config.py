@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from fedflm.errors import ConfigError
-from fedflm.options import (LEAKAGE_MODES, LONG_TEXT, LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_augment, parse_loss,
-                             parse_schedule)
+from fedflm.options import (LEAKAGE_MODES, LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_augment, parse_long_text,
+                             parse_loss, parse_schedule)
 
 _PARTITION_RE = re.compile(r"^(iid|dirichlet:[0-9.eE+-]+|pathological:\d+|column:.+)$")
 
@@ -47,7 +47,7 @@ class DataConfig:
     prepare: bool = False
     val_fraction: float = 0.0  # issue 22: validation split carved from the held-out set (model selection)
     on_leakage: str = "off"  # issue 22: off | warn | exclude | fail (fedflm/data/leakage.py)
-    long_text: str = "truncate"  # issue 22: truncate | head-tail (fedflm/train/long_text.py)
+    long_text: str = "truncate"  # issue 22: truncate | head-tail | sliding:WINDOW:STRIDE[:mean|max] (options.py)
 
     def __post_init__(self) -> None:
         _check(bool(self.dataset), "dataset must be a built-in name or a file path, got ''")
@@ -57,12 +57,11 @@ class DataConfig:
         _check(self.samples_per_client >= 0,
                f"samples_per_client must be >= 0 (0 = all), got {self.samples_per_client}")
         _check(0.0 <= self.val_fraction < 1.0, f"val_fraction must be in [0, 1), got {self.val_fraction}")
-        _check(self.long_text in LONG_TEXT, f"long_text must be one of {', '.join(LONG_TEXT)}, got "
-                                            f"{self.long_text!r} (sliding windows are not wired to the flag yet)")
         _check(self.on_leakage in LEAKAGE_MODES,
                f"on_leakage must be one of {', '.join(LEAKAGE_MODES)}, got {self.on_leakage!r}")
         _check(8 <= self.max_length <= 4096,
                f"max_length must be in [8, 4096], got {self.max_length}")
+        parse_long_text(self.long_text, self.max_length)
         _check(bool(_PARTITION_RE.match(self.partition)),
                "partition must be iid, dirichlet:ALPHA, pathological:K or column:NAME, "
                f"got {self.partition!r}")
@@ -330,6 +329,13 @@ class RunConfig:
                     and self.privacy.dp == "sample"),
                f"augment {self.train.augment!r} with loss {self.train.loss!r} under dp 'sample': class weights act "
                "per row, augmented copies are clipped per record; use --loss ce or focal with --augment")
+        sliding = parse_long_text(self.data.long_text) is not None
+        _check(not (sliding and self.train.loss.startswith("weighted") and self.privacy.dp == "sample"),
+               f"long_text {self.data.long_text!r} with loss {self.train.loss!r} under dp 'sample': class weights "
+               "act per row, a document's windows are clipped per document; use --loss ce or focal")
+        _check(not (sliding and self.train.augment != "none"),
+               f"long_text {self.data.long_text!r} with augment {self.train.augment!r}: both group rows into one "
+               "privacy unit and cannot be combined yet; choose one")
         _check(not (self.fed.patience and self.data.val_fraction <= 0),
                f"patience {self.fed.patience} needs a validation split: set --val-fraction (e.g. 0.5)")
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from fedflm.errors import ConfigError
 
-__all__ = ["LEAKAGE_MODES", "LONG_TEXT", "LR_WITHIN", "RESAMPLE", "SELECT_METRICS", "LossSpec", "ScheduleSpec", "parse_augment", "parse_loss", "parse_schedule"]
+__all__ = ["LEAKAGE_MODES", "LONG_TEXT", "LR_WITHIN", "RESAMPLE", "SELECT_METRICS", "LossSpec", "ScheduleSpec", "SlidingSpec",
+           "parse_augment", "parse_long_text", "parse_loss", "parse_schedule"]
 
 RESAMPLE = ("none", "oversample", "undersample")
 #: --on-leakage: what an owner does with records shared with the server's held-out set (fedflm/data/leakage.py)
 LEAKAGE_MODES = ("off", "warn", "exclude", "fail")
-#: --long-text: how a text longer than max_length is cut (sliding windows: fedflm/train/long_text.py, not wired)
-LONG_TEXT = ("truncate", "head-tail")
+#: --long-text: how a text longer than max_length is cut, or ``sliding:WINDOW:STRIDE[:mean|max]`` (parse_long_text)
+LONG_TEXT = ("truncate", "head-tail", "sliding:WINDOW:STRIDE[:mean|max]")
 LR_WITHIN = ("constant", "linear", "cosine")
 #: metrics a run can select its best round on (higher is better, but ``loss``)
 SELECT_METRICS = ("macro_f1", "accuracy", "macro_recall", "loss")
@@ -103,3 +104,32 @@ def parse_augment(text: str) -> int:
         raise ConfigError(f"augment copies must be a whole number, got {text!r}")
     return 0 if kind == "none" else int(copies)
 
+
+
+@dataclass(frozen=True)
+class SlidingSpec:
+    """A parsed ``--long-text sliding:WINDOW:STRIDE[:POOL]``: windows of WINDOW tokens (the document's first
+    and last token included) every STRIDE inner tokens; evaluation pools a document's window logits (POOL)."""
+
+    window: int
+    stride: int
+    pool: str = "mean"
+
+
+def parse_long_text(text: str, max_length: int | None = None) -> SlidingSpec | None:
+    """None for ``truncate`` and ``head-tail``; the :class:`SlidingSpec` of ``sliding:WINDOW:STRIDE[:mean|max]``
+    (3 <= WINDOW <= ``max_length``, the document budget; 1 <= STRIDE <= WINDOW - 2)."""
+    if text in ("truncate", "head-tail"):
+        return None
+    shown = f"long_text must be truncate, head-tail or sliding:WINDOW:STRIDE[:mean|max], got {text!r}"
+    parts = text.split(":") if isinstance(text, str) else []
+    if not (parts[:1] == ["sliding"] and len(parts) in (3, 4) and all(p.isdigit() for p in parts[1:3])
+            and parts[3:] in ([], ["mean"], ["max"])):
+        raise ConfigError(shown)
+    window, stride = int(parts[1]), int(parts[2])
+    if not (3 <= window and 1 <= stride <= window - 2):
+        raise ConfigError(f"long_text {text!r}: sliding windows need WINDOW >= 3 and 1 <= STRIDE <= WINDOW - 2")
+    if max_length is not None and window > max_length:
+        raise ConfigError(f"long_text {text!r}: WINDOW must be <= max_length {max_length} (with sliding windows "
+                          "max_length is the document budget, WINDOW the encoder's input)")
+    return SlidingSpec(window, stride, parts[3] if len(parts) == 4 else "mean")

@@ -39,8 +39,7 @@ from fedflm.privacy.prototypes import prototype_head
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.cache import FrozenCache
 from fedflm.train.phases import phase_of_round
-from fedflm.train.plan import eval_module
-from fedflm.train.local import evaluate
+from fedflm.train.plan import evaluate_model
 from fedflm.train.metrics import collapse_warning
 
 app = ServerApp()
@@ -69,7 +68,7 @@ class GlobalEvaluator:
         self.eval_data = TokenizedDataset(test, tok, cfg.data.max_length, cfg.data.long_text)
         self.device = resolve_device(cfg.model.device)
         self.cfg = cfg  # issue 15: the frozen part of the model is run once on the eval set
-        self.cache = FrozenCache(pooled_classifier(self.model), self.eval_data, self.device)
+        self.cache = FrozenCache(pooled_classifier(self.model), self.eval_data.model_rows(), self.device)
         val_data = None if val is None else TokenizedDataset(val, tok, cfg.data.max_length, cfg.data.long_text)
         self.val = None if val_data is None else _Validation(self, val_data)
         self.rundir, self.strategy, self.t0 = rundir, strategy, time.perf_counter()
@@ -80,8 +79,7 @@ class GlobalEvaluator:
 
     def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
         set_adapter_state(self.model, from_record(arrays))
-        module, loader = eval_module(self.model, self.eval_data, self.cfg, self.cache)
-        res = evaluate(module, loader, self.device, len(self.label_names))
+        res = evaluate_model(self.model, self.eval_data, self.cfg, self.cache, self.device, len(self.label_names))
         self.confusion = res.confusion
         row: dict[str, Any] = {"round": server_round, **res.metrics}
         last = self.strategy.last_round
@@ -123,14 +121,13 @@ class _Validation:
 
     def __init__(self, evaluator: GlobalEvaluator, data: TokenizedDataset) -> None:
         self.evaluator, self.data = evaluator, data
-        self.cache = FrozenCache(pooled_classifier(evaluator.model), data, evaluator.device)
+        self.cache = FrozenCache(pooled_classifier(evaluator.model), data.model_rows(), evaluator.device)
         self.selector = Selector(evaluator.cfg.fed.select_metric, evaluator.cfg.fed.patience)
 
     def score(self, server_round: int, arrays: ArrayRecord, row: dict[str, Any]) -> bool:
         """Add ``val_*`` metrics to ``row``; True when patience has run out."""
         ev = self.evaluator
-        module, loader = eval_module(ev.model, self.data, ev.cfg, self.cache)
-        metrics = evaluate(module, loader, ev.device, len(ev.label_names)).metrics
+        metrics = evaluate_model(ev.model, self.data, ev.cfg, self.cache, ev.device, len(ev.label_names)).metrics
         row.update({f"val_{k}": v for k, v in metrics.items()})
         return self.selector.observe(server_round, metrics[ev.cfg.fed.select_metric], from_record(arrays))
 
@@ -144,8 +141,8 @@ def _select_best(evaluator: GlobalEvaluator, final: Any, stopped_early: bool) ->
     sel, rows = evaluator.val.selector, evaluator.rows
     final = sel.best_state if sel.best_state is not None else final
     set_adapter_state(evaluator.model, final)
-    module, loader = eval_module(evaluator.model, evaluator.eval_data, evaluator.cfg, evaluator.cache)
-    evaluator.confusion = evaluate(module, loader, evaluator.device, len(evaluator.label_names)).confusion
+    evaluator.confusion = evaluate_model(evaluator.model, evaluator.eval_data, evaluator.cfg, evaluator.cache,
+                                         evaluator.device, len(evaluator.label_names)).confusion
     return final, {"selection": sel.summary(rows, evaluator.cfg.fed.rounds, stopped_early), "last": rows[-1],
                    "final": next((r for r in rows if r["round"] == sel.best_round), rows[-1])}
 

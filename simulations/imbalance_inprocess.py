@@ -22,8 +22,8 @@ from fedflm.privacy.dp import make_private, release
 from fedflm.privacy.federation import owner_plan
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.cache import FrozenCache
-from fedflm.train.local import evaluate, train_local
-from fedflm.train.plan import eval_module, round_module
+from fedflm.train.local import train_local
+from fedflm.train.plan import evaluate_model, round_module
 from fedflm.train.schedule import round_lr
 
 CPU = torch.device("cpu")
@@ -40,11 +40,12 @@ class Federation:
         self.initial = get_adapter_state(self.model)
         tok = load_tokenizer(base.model)
         parts = lazy_partitions(base.data, base.fed.clients, base.fed.seed)
-        self.owners = [TokenizedDataset(parts.load(i), tok, base.data.max_length) for i in range(base.fed.clients)]
+        cut = base.data.long_text  # with sliding windows the caches hold every window (fedflm/train/documents.py)
+        self.owners = [TokenizedDataset(parts.load(i), tok, base.data.max_length, cut) for i in range(base.fed.clients)]
         clf = pooled_classifier(self.model)
-        self.caches = [FrozenCache(clf, d, CPU) for d in self.owners]
-        self.eval_data = TokenizedDataset(data.eval, tok, base.data.max_length)
-        self.eval_cache = FrozenCache(clf, self.eval_data, CPU)
+        self.caches = [FrozenCache(clf, d.model_rows(), CPU) for d in self.owners]
+        self.eval_data = TokenizedDataset(data.eval, tok, base.data.max_length, cut)
+        self.eval_cache = FrozenCache(clf, self.eval_data.model_rows(), CPU)
 
     def _client(self, cfg: RunConfig, global_state: Any, pid: int, rnd: int) -> Any:
         set_adapter_state(self.model, global_state)
@@ -74,6 +75,5 @@ class Federation:
             eps = max(e for _, e in replies)
             state = {k: np.mean([r[k] for r, _ in replies], axis=0) for k in state}  # uniform under DP
         set_adapter_state(self.model, state)
-        module, loader = eval_module(self.model, self.eval_data, cfg, self.eval_cache)
-        res = evaluate(module, loader, CPU, len(self.names))
+        res = evaluate_model(self.model, self.eval_data, cfg, self.eval_cache, CPU, len(self.names))
         return res.metrics, res.confusion, eps

@@ -24,8 +24,10 @@ HELP = {
     "partition": "iid | dirichlet:ALPHA | pathological:K | column:NAME",
     "samples_per_client": "cap each client's examples (0 = all) for quick runs",
     "max_length": "maximum tokens per text",
-    "long_text": "truncate | head-tail: how a text longer than --max-length is cut (head-tail: a quarter of the "
-                 "tokens from the start, the rest from the end); sliding windows are not wired yet",
+    "long_text": "truncate | head-tail | sliding:WINDOW:STRIDE[:mean|max]: how a text longer than --max-length is "
+                 "cut (head-tail: a quarter of the tokens from the start, the rest from the end), or read in windows "
+                 "of WINDOW tokens every STRIDE (--max-length is then the document budget; evaluation pools a "
+                 "document's window logits, mean by default; under DP a document is one privacy unit)",
     "on_leakage": "leakage check before training: owners compare keyed hashes (HMAC, a fresh key per run) of "
                   "their records with the server's held-out set and report the overlap count; off | warn | "
                   "exclude (drop them from training) | fail (refuse; the run ends)",

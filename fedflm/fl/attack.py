@@ -63,4 +63,5 @@ def flipped_labels(data: TokenizedDataset, num_classes: int) -> TokenizedDataset
     """The same rows with labels ``y -> num_classes - 1 - y`` (kept per dataset, so the cache holds)."""
     out = copy.copy(data)
     out.labels = [num_classes - 1 - y for y in data.labels]
+    out._windows = None  # sliding windows carry their record's label: recomputed from the flipped ones
     return out

@@ -98,3 +98,16 @@ def record_results(record: dict[str, Any]) -> list[BenchResult]:
     return [BenchResult(name, figures=dict(entry.get("figures") or {}), error=entry.get("error"),
                         wall_s=entry.get("wall_s"))
             for name, entry in record["benchmarks"].items()]
+
+
+def write_bench_record(path: Path, name: str, figures: dict[str, Scalar], wall_s: float, quick: bool,
+                       command: str) -> None:
+    """One script's figures as a ``bench_all.py --json-out`` record (commit, machine), so that
+    ``simulations/make_results.py`` lists them in RESULTS.md."""
+    from fedflm.report.results import git_commit, machine_info
+
+    commit, dirty = git_commit(Path(__file__).resolve().parents[2])
+    payload = {"commit": commit, "dirty": dirty, "machine": machine_info(), "quick": quick, "command": command,
+               "benchmarks": {name: {"figures": figures, "error": None, "wall_s": wall_s}}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")

@@ -16,25 +16,28 @@ from datasets import Dataset
 from torch.utils.data import DataLoader, Sampler
 from transformers import PreTrainedTokenizerBase
 
-from fedflm.errors import ConfigError
-from fedflm.options import LONG_TEXT
-from fedflm.train.long_text import head_tail
+from fedflm.options import SlidingSpec, parse_long_text
+from fedflm.train.long_text import head_tail, windows
 
 
 class TokenizedDataset(torch.utils.data.Dataset):
-    """Token ids (unpadded) and labels of a text dataset."""
+    """Token ids (unpadded) and labels of a text dataset: one row per record.
+
+    ``long_text`` (issue 22): ``truncate`` and ``head-tail`` cut each record to ``max_length`` tokens;
+    ``sliding:WINDOW:STRIDE[:POOL]`` keeps up to ``max_length`` tokens (the document budget) and the
+    encoder reads :meth:`model_rows`, every window of every record (fedflm/train/documents.py)."""
 
     def __init__(self, ds: Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int,
                  long_text: str = "truncate") -> None:
-        if long_text not in LONG_TEXT:
-            raise ConfigError(f"long_text must be one of {', '.join(LONG_TEXT)}, got {long_text!r}")
-        enc = tokenizer(list(ds["text"]), truncation=long_text == "truncate", max_length=max_length,
+        self.sliding: SlidingSpec | None = parse_long_text(long_text, max_length)
+        enc = tokenizer(list(ds["text"]), truncation=long_text != "head-tail", max_length=max_length,
                         padding=False, return_attention_mask=False, verbose=False)
         self.input_ids: list[list[int]] = enc["input_ids"]
         if long_text == "head-tail":  # issue 22: a quarter of the budget from the head, the rest from the end
             self.input_ids = [head_tail(ids, max_length) for ids in self.input_ids]
         self.labels: list[int] = [int(x) for x in ds["label"]]
         self.pad_id: int = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        self._windows: tuple[TokenizedDataset, list[list[int]]] | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -45,14 +48,39 @@ class TokenizedDataset(torch.utils.data.Dataset):
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(x) for x in self.input_ids), dtype=np.int64, count=len(self))
 
+    def _rows(self, input_ids: list[list[int]], labels: list[int]) -> "TokenizedDataset":
+        out = object.__new__(TokenizedDataset)
+        out.input_ids, out.labels, out.pad_id, out.sliding, out._windows = input_ids, labels, self.pad_id, None, None
+        return out
+
     def without(self, rows: Sequence[int]) -> "TokenizedDataset":
         """A copy without ``rows`` (issue 22: records excluded by the leakage check)."""
         drop = set(rows)
-        out = object.__new__(TokenizedDataset)
         keep = [i for i in range(len(self)) if i not in drop]
-        out.input_ids, out.labels = [self.input_ids[i] for i in keep], [self.labels[i] for i in keep]
-        out.pad_id = self.pad_id
+        out = self._rows([self.input_ids[i] for i in keep], [self.labels[i] for i in keep])
+        out.sliding = self.sliding
         return out
+
+    def model_rows(self) -> "TokenizedDataset":
+        """What the encoder reads: these records, or with sliding windows every window of every record
+        (computed once; the same object every call, so that a frozen-feature cache can key on it)."""
+        return self if self.sliding is None else self._windowed()[0]
+
+    def documents(self) -> list[list[int]] | None:
+        """With sliding windows, the rows of :meth:`model_rows` of each record, in order; else None."""
+        return None if self.sliding is None else self._windowed()[1]
+
+    def _windowed(self) -> tuple["TokenizedDataset", list[list[int]]]:
+        if self._windows is None:
+            assert self.sliding is not None
+            ids, labels, docs = [], [], []
+            for doc, label in zip(self.input_ids, self.labels):
+                parts = windows(doc, self.sliding.window, self.sliding.stride)
+                docs.append(list(range(len(ids), len(ids) + len(parts))))
+                ids += parts
+                labels += [label] * len(parts)
+            self._windows = (self._rows(ids, labels), docs)
+        return self._windows
 
 
 class PadCollator:

@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from fedflm.config import TrainConfig
+from fedflm.train.long_text import pool_logits
 from fedflm.train.losses import make_loss
 from fedflm.train.metrics import classification_metrics, confusion_matrix
 from fedflm.train.proximal import attach_proximal
@@ -104,7 +105,7 @@ def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
             optimizer.step()
             steps += 1
             continue
-        groups = batch.pop("groups", None)  # issue 22: augmented copies of one record (fedflm/train/augment.py)
+        groups = batch.pop("groups", None)  # issue 22: augmented copies or windows of one record (augment.py, documents.py)
         batch = {k: v.to(device) for k, v in batch.items()}
         optimizer.zero_grad(set_to_none=True)
         logits = logits_of(model, batch)
@@ -121,19 +122,32 @@ def train_local(model: torch.nn.Module, loader: DataLoader, cfg: TrainConfig,
                        seconds=time.perf_counter() - t0)
 
 
+def _pooled(logits: torch.Tensor, labels: torch.Tensor, groups: torch.Tensor | None,
+            pool: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One row per document (issue 22's sliding windows: ``groups``, the document of each row): its
+    windows' logits pooled (mean or max) and its label; the rows as they are without ``groups``."""
+    if groups is None:
+        return logits, labels
+    groups = groups.to(logits.device)
+    _, inverse = torch.unique(groups, return_inverse=True)
+    doc_labels = labels.new_zeros(int(inverse.max()) + 1 if len(inverse) else 0).scatter_(0, inverse, labels)
+    return pool_logits(logits, groups, pool), doc_labels
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device,
-             num_classes: int) -> EvalResult:
-    """Cross-entropy loss and classification metrics over ``loader``."""
+             num_classes: int, pool: str = "mean") -> EvalResult:
+    """Cross-entropy loss and classification metrics over ``loader`` (per document when its batches
+    carry ``groups``: the window logits pooled by ``pool``, mean or max)."""
     model.to(device).eval()
     probs, labels, loss_sum = [], [], 0.0
     for batch in loader:
+        groups = batch.pop("groups", None)
         batch = {k: v.to(device) for k, v in batch.items()}
-        logits = logits_of(model, batch)
-        loss_sum += float(torch.nn.functional.cross_entropy(logits.float(), batch["labels"],
-                                                            reduction="sum"))
+        logits, y = _pooled(logits_of(model, batch), batch["labels"], groups, pool)
+        loss_sum += float(torch.nn.functional.cross_entropy(logits.float(), y, reduction="sum"))
         probs.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
-        labels.append(batch["labels"].cpu().numpy())
+        labels.append(y.cpu().numpy())
     p, y = np.concatenate(probs), np.concatenate(labels)
     metrics = classification_metrics(y, p)
     metrics["loss"] = loss_sum / len(y)

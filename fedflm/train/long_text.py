@@ -1,14 +1,17 @@
 """Long texts (issue 22): truncate, head+tail, or sliding windows with one privacy unit per document.
 
-Building blocks on token ids, not yet wired to ``--long-text`` (the tokenised datasets of the
-ClientApp and the server truncate at ``--max-length``; see the README):
+Pure functions on token ids; ``--long-text`` uses them through
+:class:`~fedflm.train.batching.TokenizedDataset` (``head_tail``, and ``windows`` for
+``model_rows``) and :mod:`fedflm.train.documents` (batches of documents, ``pool_logits`` in
+:func:`~fedflm.train.local.evaluate`):
 
 * :func:`truncate` keeps the first ``max_len`` tokens; :func:`head_tail` keeps the first quarter
   and the last three quarters of the budget (Sun et al. 2019 found head+tail best on long reviews).
 * :func:`windows` cuts a document into windows of ``window`` tokens every ``stride`` tokens, each
   with the document's first and last token (a BERT tokenizer's ``[CLS]``/``[SEP]``) around it.
 * :class:`WindowCollator` turns a batch of documents into rows (their windows) plus ``groups``,
-  the document of each row. Under DP-SGD ``PrivateOptimizer.sample_groups`` averages a
+  the document of each row (a token-id collate function; the CLI's path cuts the windows once,
+  in ``model_rows``, so that the frozen-feature cache can hold them). Under DP-SGD ``PrivateOptimizer.sample_groups`` averages a
   document's window gradients before clipping, so a document adds at most C however many
   windows it has, and the Poisson sampler draws documents: q = batch / documents.
 * :func:`pool_logits` pools the window logits of each document (mean or max) for evaluation.

@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -20,7 +19,7 @@ from fedflm.privacy.dp import PrivateOptimizer, make_private, release
 from fedflm.train.augment import AugmentCollator, augment_loader, edit_tokens
 from fedflm.train.batching import PadCollator
 from fedflm.train.local import train_local
-from tiny_token_model import TinyTokenModel
+from tiny_token_model import TinyTokenModel, per_row_grads, summed_clipped
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -60,17 +59,6 @@ def test_the_collator_expands_records_and_names_their_unit():
     assert batch["input_ids"].shape[0] == 9
 
 
-def _per_row_grads(model: nn.Module, batch: dict) -> list[torch.Tensor]:
-    """Each row's own loss gradient, flattened over the trainable tensors (the direct computation)."""
-    out = []
-    for i in range(len(batch["labels"])):
-        model.zero_grad()
-        F.cross_entropy(model(batch["input_ids"][i:i + 1], batch["attention_mask"][i:i + 1]),
-                        batch["labels"][i:i + 1]).backward()
-        out.append(torch.cat([p.grad.reshape(-1) for p in model.parameters()]))
-    return out
-
-
 def _private(model: nn.Module, records: list, copies: int):
     loader = augment_loader(DataLoader(records, batch_size=2, collate_fn=PadCollator(0)), f"edit:{copies}", 0)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -78,23 +66,11 @@ def _private(model: nn.Module, records: list, copies: int):
                         noise_seed=0)
 
 
-def _summed(private_model, opt: PrivateOptimizer, batch: dict, groups: torch.Tensor | None) -> torch.Tensor:
-    opt.zero_grad(set_to_none=True)
-    F.cross_entropy(private_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]),
-                    batch["labels"]).backward()
-    opt.sample_groups = groups
-    opt.clip_and_accumulate()
-    out = torch.cat([p.summed_grad.reshape(-1) for p in opt.params])
-    for p in opt.params:
-        p.summed_grad = None
-    return out
-
-
 def test_augmented_copies_share_one_clipped_gradient():
     # Prepare: two records with two edited copies each
     model = TinyTokenModel()
     batch = AugmentCollator(PadCollator(0), copies=2, seed=3)(_records(2))
-    rows = _per_row_grads(model, batch)
+    rows = per_row_grads(model, batch)
     direct = sum(torch.stack(rows[3 * g:3 * g + 3]).mean(0) * min(1.0, CLIP / float(
         torch.stack(rows[3 * g:3 * g + 3]).mean(0).norm())) for g in range(2))
     private_model, opt, _ = _private(model, _records(), copies=2)
@@ -102,9 +78,9 @@ def test_augmented_copies_share_one_clipped_gradient():
     one = {k: v[:3] for k, v in batch.items()}  # the first record and its copies alone
 
     # Execute
-    grouped = _summed(private_model, opt, batch, batch["groups"])
-    one_unit = _summed(private_model, opt, one, one["groups"])
-    one_rows = _summed(private_model, opt, one, None)
+    grouped = summed_clipped(private_model, opt, batch, batch["groups"])
+    one_unit = summed_clipped(private_model, opt, one, one["groups"])
+    one_rows = summed_clipped(private_model, opt, one, None)
     release(private_model)
 
     # Assert: sum over records of clip(mean of the record's rows); a record adds at most C, where

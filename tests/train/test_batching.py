@@ -16,6 +16,7 @@ from fedflm.errors import ConfigError
 from fedflm.models.lora import load_tokenizer
 from fedflm.train.batching import (LengthGroupedBatchSampler, PadCollator, TokenizedDataset,
                                    eval_loader, train_loader)
+from fedflm.train.long_text import windows
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +63,28 @@ def test_head_tail_keeps_the_start_and_the_end_of_long_texts(tiny_model_dir: Pat
     # Assert: same budget; truncation loses the end, head-tail keeps the first 4 and the last 12 tokens
     assert len(cut[0][0]) == len(kept[0][0]) == 16 < len(full)
     assert kept[0][0] == full[:4] + full[-12:] and cut[0][0] == full[:15] + full[-1:]
-    with pytest.raises(ConfigError, match="long_text must be one of truncate, head-tail"):
-        TokenizedDataset(ds, tok, 16, "sliding:8:4")
+    with pytest.raises(ConfigError, match="long_text must be truncate, head-tail or sliding"):
+        TokenizedDataset(ds, tok, 16, "sliding:8")
+    with pytest.raises(ConfigError, match="WINDOW must be <= max_length 16"):
+        TokenizedDataset(ds, tok, 16, "sliding:20:4")
+
+
+def test_sliding_windows_read_the_whole_document_budget(tiny_model_dir: Path) -> None:
+    # Prepare: two records, one longer than the window (issue 22: --long-text sliding:8:4)
+    tok = load_tokenizer(ModelConfig(model=str(tiny_model_dir)))
+    ds = Dataset.from_dict({"text": ["good " * 60 + "but the ending was awful", "fine"], "label": [0, 1]})
+    full = [tok(t)["input_ids"] for t in ds["text"]]
+
+    # Execute
+    data = TokenizedDataset(ds, tok, 40, "sliding:8:4:max")
+    rows, docs = data.model_rows(), data.documents()
+
+    # Assert: records keep the 40-token budget; the rows are their windows, in order, with their labels
+    assert data.sliding.pool == "max" and data[0][0] == full[0][:39] + full[0][-1:] and data[1][0] == full[1]
+    assert [rows[i][0] for i in docs[0]] == windows(data[0][0], 8, 4) and len(docs[0]) == 9
+    assert [rows[i] for i in docs[1]] == [(full[1], 1)] and rows.labels == [0] * 9 + [1]
+    assert data.model_rows() is rows and data.without([0]).documents() == [[0]]
+    assert TokenizedDataset(ds, tok, 40).model_rows().documents() is None
 
 
 def test_train_batches_are_padded_to_their_own_longest_row(tokenized: TokenizedDataset) -> None:
