@@ -84,7 +84,7 @@ def test_head_mode_dp_audit_records_the_prototype_round_and_stays_below_the_clai
 
 def test_a_cache_of_chosen_vectors_is_what_the_node_path_trains_on(tiny_model_dir: Path) -> None:
     # Prepare: five rows whose sentence vectors are chosen unit vectors, not the encoder's
-    cfg = _cfg(tiny_model_dir, dp="none", rounds=1)
+    cfg = _cfg(tiny_model_dir, dp="none")  # 2 rounds: round 1 is the prototype round
     model = build_model(cfg.model, ("negative", "positive"), 0)
     labels = [0, 1, 0, 1, 1]
     rows = TokenizedDataset(Dataset.from_dict({"text": ["x"] * 5, "label": labels}), load_tokenizer(cfg.model), 8)
