@@ -27,10 +27,8 @@ import warnings
 from dataclasses import replace
 
 import torch
-from datasets import concatenate_datasets
 
 from fedflm.config import RunConfig
-from fedflm.data.partition import Partitions
 from fedflm.fl.client_data import federated_data, lazy_partitions
 from fedflm.models.lora import build_model, load_tokenizer, pooled_classifier
 from fedflm.models.name_prior import name_vectors
@@ -39,7 +37,6 @@ from fedflm.privacy.dp import SecureModeOffWarning, make_private, release
 from fedflm.privacy.federation import owner_plan, prototype_sigma
 from fedflm.privacy.prototypes import noisy_class_sums, prototype_head
 from fedflm.sweep.grid import validation_config
-from fedflm.sweep.holdout import parse_whole_text, whole_text_holdout
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.cache import FeatureCollator, HeadTail, CachedRows, run_frozen
 from fedflm.train.local import evaluate, train_local
@@ -49,23 +46,9 @@ from fedflm.train.schedule import round_lr
 warnings.filterwarnings("ignore", category=SecureModeOffWarning)
 
 
-def _split(cfg: RunConfig, whole: str):
-    """(label names, owners' partitions, validation rows): the run's carved split, or whole texts."""
+def _vectors(cfg: RunConfig):
     data = federated_data(cfg.data, cfg.fed.seed)
-    if not whole:
-        return data.label_names, lazy_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed), data.eval
-    n, min_words = parse_whole_text(whole)
-    pool = concatenate_datasets([data.train, data.eval])  # the whole training file
-    train, val = whole_text_holdout(pool["text"], pool["label"], n, min_words, cfg.fed.seed)
-    print(f"# whole-text validation: {len(val)} rows of >= {min_words} words; {len(pool) - len(train) - len(val)} "
-          f"training rows dropped as their spans, {len(train)} kept", flush=True)
-    parts = Partitions(pool.select(train), cfg.data.partition, cfg.fed.clients, cfg.fed.seed,
-                       cfg.data.samples_per_client)
-    return data.label_names, parts, pool.select(val)
-
-
-def _vectors(cfg: RunConfig, whole: str = ""):
-    label_names, parts, evals = _split(cfg, whole)
+    parts, label_names, evals = lazy_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed), data.label_names, data.eval
     model = build_model(cfg.model, label_names, cfg.fed.seed)
     clf, tok = pooled_classifier(model), load_tokenizer(cfg.model)
     dev = torch.device("cpu")
@@ -140,14 +123,15 @@ def main() -> None:
     ap.add_argument("--first-repeat", type=int, default=0, help="draws FIRST..FIRST+N-1 (more draws on a later call)")
     ap.add_argument("--whole-text", default="", metavar="N:MIN_WORDS",
                     help="validate on N whole sentences of >= MIN_WORDS words carved from the training file, their "
-                         "sub-phrases dropped from training (fedflm/sweep/holdout.py; for SST-2)")
+                         "sub-phrases dropped from training (the eval_whole_text key, fedflm/data/holdout.py; for SST-2)")
     ap.add_argument("--save-vectors", default="", help="write the vectors here (public data only) ...")
     ap.add_argument("--vectors", default="", help="... and read them back on the next call (same --set data keys)")
     args = ap.parse_args()
     fixed = dict(s.split("=", 1) for s in args.set)
-    base = validation_config(RunConfig.from_flat({"train_mode": "head", "eval_fraction": 0.1, **fixed}))
+    whole = {"eval_whole_text": args.whole_text} if args.whole_text else {}
+    base = validation_config(RunConfig.from_flat({"train_mode": "head", "eval_fraction": 0.1, **whole, **fixed}))
     t0 = time.perf_counter()
-    owners, val, k, head0, names = _vectors(base, args.whole_text) if not args.vectors else torch.load(args.vectors, weights_only=False)
+    owners, val, k, head0, names = _vectors(base) if not args.vectors else torch.load(args.vectors, weights_only=False)
     if args.save_vectors:  # public data sets only: the vectors of a real owner never go to disk
         torch.save((owners, val, k, head0, names), args.save_vectors)
     print(f"# vectors: {sum(len(y) for _, y in owners)} training rows in {len(owners)} owners, "

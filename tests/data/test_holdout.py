@@ -1,13 +1,17 @@
-"""Whole-text validation carved from a phrase-level training file (fedflm/sweep/holdout.py)."""
+"""Whole-text validation carved from a phrase-level training file (fedflm.data.holdout.py)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fedflm.errors import ConfigError
-from fedflm.sweep.holdout import parse_whole_text, whole_text_holdout
+from fedflm.config import DataConfig
+from fedflm.data.holdout import parse_whole_text, whole_text_holdout
+from fedflm.data.load import load_federated_data
+from fedflm.errors import ConfigError, DataError
 
 TEXTS = ["a truly great film .", "truly great", "great", "a truly", "film .", "dull and slow !",
          "dull", "slow", "and slow", "the cast is fine ?", "the cast", "the plot is thin ."]
@@ -66,3 +70,30 @@ def test_split_is_disjoint_and_leak_free(rows, seed) -> None:
     # Assert
     assert len(val) == 1 and not set(train) & set(val)
     assert all(f" {texts[i]} " not in f" {texts[j]} " for i in train for j in val)
+
+
+def _tsv(path: Path) -> Path:
+    path.write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in zip(TEXTS, LABELS)))
+    return path
+
+
+def test_eval_whole_text_replaces_the_stratified_carve_out(tmp_path: Path) -> None:
+    # Prepare
+    cfg = DataConfig(dataset=str(_tsv(tmp_path / "phrases.tsv")), eval_whole_text="3:5")
+
+    # Execute
+    data = load_federated_data(cfg, seed=0)
+
+    # Assert: the same split as the pure function, through the loader every run uses
+    assert sorted(data.eval["text"]) == sorted(TEXTS[i] for i in (0, 9, 11))
+    assert data.train["text"] == ["dull and slow !", "dull", "slow", "and slow"]
+
+
+def test_eval_whole_text_errors_name_the_value_or_the_file(tmp_path: Path) -> None:
+    # Execute / Assert
+    with pytest.raises(ConfigError, match=r"N:MIN_WORDS.*'3'"):
+        DataConfig(eval_whole_text="3")
+    with pytest.raises(ConfigError, match="sst2 is evaluated on its own dev/test split"):
+        load_federated_data(DataConfig(dataset="sst2", eval_whole_text="3:5"), seed=0)
+    with pytest.raises(DataError, match=r"phrases.tsv: .*only 3 rows"):
+        load_federated_data(DataConfig(dataset=str(_tsv(tmp_path / "phrases.tsv")), eval_whole_text="9:5"), seed=0)
