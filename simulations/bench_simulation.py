@@ -49,15 +49,28 @@ class TreeMonitor:
     children) each time ``metrics.jsonl`` gains a round. CPU seconds per round do not grow when other
     jobs share the CPU; wall seconds do."""
 
-    def __init__(self, metrics: Path, interval: float = 0.2) -> None:
+    def __init__(self, metrics: Path, cluster_dir: str = "", interval: float = 0.2) -> None:
         self.metrics, self.interval, self.peak, self._stop = metrics, interval, 0, threading.Event()
+        self.cluster_dir = cluster_dir  # with --ray-address: that cluster's processes (and theirs) count too
         self.cpu_at_row: list[float] = []  # CPU seconds of the tree when row i of metrics.jsonl appeared
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _procs(self) -> list[psutil.Process]:
+        roots = [psutil.Process()]
+        if self.cluster_dir:
+            roots += [p for p in psutil.process_iter(["cmdline"])
+                      if any(self.cluster_dir in a for a in (p.info["cmdline"] or []))]
+        found: dict[int, psutil.Process] = {}
+        for root in roots:
+            try:
+                found.update({p.pid: p for p in [root] + root.children(recursive=True)})
+            except psutil.Error:
+                pass
+        return list(found.values())
+
     def _totals(self) -> tuple[int, float]:
-        me = psutil.Process()
         rss, cpu = 0, 0.0
-        for p in [me] + me.children(recursive=True):
+        for p in self._procs():
             try:
                 with p.oneshot():
                     rss += p.memory_info().rss
@@ -137,17 +150,19 @@ def seconds_per_round(metrics: list[dict[str, Any]]) -> float:
     return sum(steps) / len(steps)
 
 
-def one_run(owners: int, fraction: float, samples: int, rounds: int) -> dict[str, Any]:
+def one_run(owners: int, fraction: float, samples: int, rounds: int, cluster: str = "",
+            cluster_dir: str = "") -> dict[str, Any]:
     """One simulation in this (fresh) process: peak RSS, seconds per round, clients per round."""
     import fedflm
     from fedflm.config import RunConfig
+    from fedflm.fl.resources import SimResources
 
     out = Path(tempfile.mkdtemp(prefix="fedflm-bench-scale-"))
     cfg = RunConfig.from_flat({**BASE, "clients": owners, "fraction_train": fraction, "min_clients": 1,
                                "samples_per_client": samples, "rounds": rounds, "out": str(out / "run")})
-    with TreeMonitor(out / "run" / "metrics.jsonl") as rss:
+    with TreeMonitor(out / "run" / "metrics.jsonl", cluster_dir) as rss:
         t0 = time.perf_counter()
-        res = fedflm.simulate(cfg)
+        res = fedflm.simulate(cfg, resources=SimResources(ray_address=cluster))
         wall = time.perf_counter() - t0
     return {"owners": owners, "fraction_train": fraction, "sampled_per_round": res.metrics[-1]["clients_ok"],
             "samples_per_client": samples, "rounds": rounds, "peak_rss_gb": round(rss.peak / 2**30, 3),
@@ -172,9 +187,9 @@ def ratio_part(clients: int, samples: int) -> dict[str, Any]:
             "simulated_round_s": round(sim, 2), "round_overhead_ratio": round(sim / plain, 3)}
 
 
-def _child(owners: int, fraction: float, samples: int, rounds: int) -> dict[str, Any]:
+def _child(owners: int, fraction: float, samples: int, rounds: int, cluster: str, cluster_dir: str) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--one", f"{owners}:{fraction}", "--samples-many", str(samples),
-           "--rounds", str(rounds)]
+           "--rounds", str(rounds), "--ray-address", cluster, "--ray-temp-dir", cluster_dir]
     for attempt in range(3):  # on a loaded CPU Ray's raylet may give up waiting for its agent at start-up
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if "timed out during startup" not in proc.stderr:
@@ -195,11 +210,16 @@ def main() -> None:
     ap.add_argument("--samples-many", type=int, default=8, help="rows per owner in part 2")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of each part-2 run")
     ap.add_argument("--skip-ratio", action="store_true", help="part 2 only")
+    ap.add_argument("--ray-address", default="", help="run part 2 on this running Ray cluster (one Ray start "
+                    "for all runs: on a loaded CPU a private Ray's start-up can time out)")
+    ap.add_argument("--ray-temp-dir", default="", help="with --ray-address: that cluster's --temp-dir, whose "
+                    "processes' memory and CPU time are counted with this process tree's")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # OWNERS:FRACTION: one part-2 run in this process
     args = ap.parse_args()
     if args.one:
         owners, fraction = args.one.split(":")
-        print("ONE_JSON " + json.dumps(one_run(int(owners), float(fraction), args.samples_many, args.rounds)))
+        print("ONE_JSON " + json.dumps(one_run(int(owners), float(fraction), args.samples_many, args.rounds,
+                                                     args.ray_address, args.ray_temp_dir)))
         return
     load_before = os.getloadavg()
     figures: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load_before]}
@@ -209,7 +229,8 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     for item in args.scale.split(","):  # one at a time, each printed as soon as it ends
         owners, fraction = item.split(":")
-        run = _child(int(owners), float(fraction), args.samples_many, args.rounds)
+        run = _child(int(owners), float(fraction), args.samples_many, args.rounds, args.ray_address,
+                     args.ray_temp_dir)
         base = (runs or [run])[0]
         run["s_per_round_vs_base"] = round(run["s_per_round"] / base["s_per_round"], 3)
         run["cpu_s_per_round_vs_base"] = round(run["cpu_s_per_round"] / base["cpu_s_per_round"], 3)
