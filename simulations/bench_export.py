@@ -6,7 +6,9 @@ Exports RUN_DIR (merged + int8 and ONNX + int8, fedflm/export/) into --out (defa
 folder), then classifies the first --texts rows of the run's own evaluation set with each model on
 ONE thread (torch.set_num_threads(1), onnxruntime intra-op threads 1). Throughput is texts per CPU
 second of this process (time.process_time: what one core does, whatever else the machine runs),
-the best of --repeats passes; wall-clock texts/s are printed too. Accuracy is on the same rows. Goal (issue 23): ONNX int8 >= 3x
+the best of --repeats passes; wall-clock texts/s are printed too. Every model gets the same batches: texts
+of similar token length together (``Predictor.probabilities``, what ``fedflm predict`` does);
+``--given-order`` batches in the evaluation set's order instead. Accuracy is on the same rows. Goal (issue 23): ONNX int8 >= 3x
 PyTorch fp32 throughput with <= 1 point accuracy loss. Prints a table, then ``BENCH_JSON {...}``.
 """
 
@@ -25,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def measure(pred, texts: list[str], labels: list[int], batch_size: int, repeats: int) -> dict:
+def measure(pred, texts: list[str], labels: list[int], batch_size: int, repeats: int, by_length: bool) -> dict:
     """Best of ``repeats`` passes (the least disturbed by the other processes on a shared machine)."""
     import numpy as np
 
@@ -33,7 +35,7 @@ def measure(pred, texts: list[str], labels: list[int], batch_size: int, repeats:
     cpu, wall = float("inf"), float("inf")
     for _ in range(repeats):
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        probs = pred.probabilities(texts, batch_size)
+        probs = pred.probabilities(texts, batch_size, by_length=by_length)
         cpu, wall = min(cpu, time.process_time() - cpu0), min(wall, time.perf_counter() - wall0)
     return {"texts_per_cpu_s": len(texts) / cpu, "texts_per_wall_s": len(texts) / wall,
             "accuracy": float((probs.argmax(1) == np.asarray(labels)).mean())}
@@ -45,6 +47,7 @@ def main() -> None:
     ap.add_argument("--texts", type=int, default=500)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=3, help="passes per model; the fastest counts (default 3)")
+    ap.add_argument("--given-order", action="store_true", help="batches in the given order, not by length")
     ap.add_argument("--out", type=Path, default=None, help="where the exports go (default: a temporary folder)")
     args = ap.parse_args()
 
@@ -63,10 +66,12 @@ def main() -> None:
               "onnx_fp32": open_model(out / "onnx", threads=1), "onnx_int8": open_model(out / "onnx", int8=True, threads=1)}
     files = {"pytorch_fp32": out / "merged" / "model.safetensors", "pytorch_int8": out / "merged" / "model_int8.pt",
              "onnx_fp32": out / "onnx" / "model.onnx", "onnx_int8": out / "onnx" / "model.int8.onnx"}
-    res = {name: {**measure(m, texts, labels, args.batch_size, args.repeats), "bytes": files[name].stat().st_size}
-           for name, m in models.items()}
+    by_length = not args.given_order
+    res = {name: {**measure(m, texts, labels, args.batch_size, args.repeats, by_length),
+                  "bytes": files[name].stat().st_size} for name, m in models.items()}
     base = res["pytorch_fp32"]
-    print(f"{len(texts)} evaluation rows of {args.run_dir}, batch {args.batch_size}, 1 thread, best of "
+    print(f"{len(texts)} evaluation rows of {args.run_dir}, batch {args.batch_size} "
+          f"({'given order' if args.given_order else 'by length'}), 1 thread, best of "
           f"{args.repeats}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"{'model':<14}{'texts/CPU-s':>12}{'texts/s wall':>14}{'x fp32':>8}{'accuracy':>10}{'MB':>8}")
@@ -81,7 +86,7 @@ def main() -> None:
           f"({speedup:.2f}x, {loss:+.2f} points)")
     flat = {f"{n}_{k}": round(v, 4) for n, r in res.items() for k, v in r.items()}
     flat.update(onnx_int8_speedup=round(speedup, 3), onnx_int8_accuracy_loss_points=round(loss, 3),
-                rows=len(texts), load_average=round(os.getloadavg()[0], 2))
+                rows=len(texts), by_length=by_length, load_average=round(os.getloadavg()[0], 2))
     print("BENCH_JSON " + json.dumps(flat))
 
 

@@ -3,8 +3,12 @@
     python simulations/bench_export_int8.py RUN_DIR [--texts 500] [--rounds 4] [--batch-size 32]
 
 Variants: the export's int8 path (plain-attention graph, per-channel, reduce_range), the same from
-the earlier sdpa-traced graph, without reduce_range, and after onnxruntime's BERT fusion
-(``onnxruntime.transformers.optimizer``: Attention, SkipLayerNorm, BiasGelu, then QAttention).
+the earlier sdpa-traced graph, without reduce_range, after onnxruntime's BERT fusion
+(``onnxruntime.transformers.optimizer``: Attention, SkipLayerNorm, BiasGelu, then QAttention), and static
+quantisation (``quantize_static``, activation ranges calibrated on --calibration rows of the run's TRAINING
+pool, never its evaluation rows): QDQ over every MatMul (attention score/context matmuls included) and QDQ
+over all the ops onnxruntime quantises, per-channel weights. Batches hold texts of similar token length
+(``Predictor.probabilities``) for every model alike; ``--given-order`` batches in the evaluation set's order.
 The models are timed in interleaved rounds (each round runs every model once) on one thread, and
 the fastest pass of each counts, so a burst of load on this shared machine hits all of them alike.
 Throughput is texts per CPU-second of this process, as in simulations/bench_export.py.
@@ -23,6 +27,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+class _Calibration:
+    """onnxruntime's CalibrationDataReader protocol over encoded batches of ``texts``."""
+
+    def __init__(self, pred, texts: list[str], batch_size: int = 32) -> None:
+        self.batches = [pred.encode(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)]
+
+    def get_next(self) -> dict | None:
+        if not self.batches:
+            return None
+        return {k: v.numpy() for k, v in self.batches.pop(0).items()}
+
+
+def static_variants(pred, plain: Path, calib: list[str], d: Path) -> dict[str, Path]:
+    """Static int8 (calibrated activation ranges), QDQ format, per-channel weights."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    def q(dst: str, ops: list[str] | None) -> Path:
+        quantize_static(str(plain), str(d / dst), _Calibration(pred, calib), quant_format=QuantFormat.QDQ,
+                        op_types_to_quantize=ops, per_channel=True, reduce_range=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax)
+        return d / dst
+    return {"int8 static QDQ MatMul": q("static_mm.onnx", ["MatMul"]), "int8 static QDQ all": q("static_all.onnx", None)}
 
 
 def variants(merged, sample, d: Path) -> dict[str, Path]:
@@ -50,12 +79,26 @@ def variants(merged, sample, d: Path) -> dict[str, Path]:
             "int8 ORT-fused": q("fused.onnx", "fused.int8.onnx")}
 
 
+def training_rows(run_dir: Path, n: int, held_out: list[str]) -> list[str]:
+    """``n`` texts of the run's training pool (shuffled, seed 0) that are not among ``held_out``."""
+    from fedflm.config import RunConfig
+    from fedflm.data.load import load_federated_data
+    from fedflm.export.card import read_run_config
+
+    cfg = RunConfig.from_flat(read_run_config(run_dir))
+    seen = set(held_out)
+    pool = load_federated_data(cfg.data, cfg.fed.seed).train.shuffle(seed=0)["text"]
+    return [t for t in pool if t not in seen][:n]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--texts", type=int, default=500)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--calibration", type=int, default=256, help="training rows that calibrate static int8")
+    ap.add_argument("--given-order", action="store_true", help="batches in the given order, not by length")
     args = ap.parse_args()
 
     import numpy as np
@@ -74,6 +117,7 @@ def main() -> None:
     merged, _ = load_merged(out / "merged")
     pt = open_model(out / "merged")
     files = variants(merged, pt.encode(texts[:8]), out)
+    files.update(static_variants(pt, files["onnx_fp32"], training_rows(args.run_dir, args.calibration, texts), out))
     models = {"pytorch_fp32": pt}
     for name, f in files.items():
         (out / "onnx" / "model.onnx").unlink()
@@ -85,10 +129,11 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, m in models.items():
             cpu0 = time.process_time()
-            probs = m.probabilities(texts, args.batch_size)
+            probs = m.probabilities(texts, args.batch_size, by_length=not args.given_order)
             best[name] = min(best[name], time.process_time() - cpu0)
             acc[name] = float((probs.argmax(1) == np.asarray(labels)).mean())
-    print(f"{len(texts)} rows, batch {args.batch_size}, 1 thread, {args.rounds} interleaved rounds, "
+    print(f"{len(texts)} rows, batch {args.batch_size} ({'given order' if args.given_order else 'by length'}), "
+          f"1 thread, {args.rounds} interleaved rounds, static int8 calibrated on {args.calibration} training rows, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"{'model':<22}{'texts/CPU-s':>12}{'x PT fp32':>10}{'x ONNX fp32':>12}{'accuracy':>10}")
     for name in models:

@@ -109,7 +109,9 @@ def parity(model: nn.Module, path: Path, batches: list[dict[str, torch.Tensor]],
 
 def quantize_onnx(src: Path, dst: Path) -> Path:
     """onnxruntime dynamic quantisation: int8 weights (per output channel) for MatMul/Gemm, activations
-    quantised at run time."""
+    quantised at run time. Static (calibrated) QDQ int8 was slower and less accurate on MiniLM/SST-2
+    (``simulations/bench_export_int8.py``: MatMul-only 2.26x PyTorch fp32 and -2.3 points, all ops 2.54x and
+    -17 points, against 2.82x and +1.3 for this path), so it is not offered."""
     import logging
 
     quantization = need("onnxruntime.quantization")

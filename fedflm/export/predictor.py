@@ -45,14 +45,31 @@ class Predictor:
         return self.run(self.encode(texts))
 
     def probabilities(self, texts: list[str], batch_size: int = 32,
-                      on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        out = []
+                      on_batch: Callable[[int], None] | None = None, by_length: bool = True) -> np.ndarray:
+        """``[n, labels]`` in the order of ``texts``. ``by_length``: each batch holds texts of similar token
+        count (less padding, the same numbers); ``False``: batches in the given order."""
+        if not texts:
+            return np.zeros((0, len(self.label_names)))
+        ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        order = np.argsort([len(x) for x in ids], kind="stable") if by_length else np.arange(len(texts))
+        out = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            chunk = texts[start:start + batch_size]
-            out.append(softmax(self.logits(chunk)))
+            rows = order[start:start + batch_size]
+            out[rows] = softmax(self.run(pad([ids[i] for i in rows], self.tokenizer.pad_token_id)))
             if on_batch is not None:
-                on_batch(len(chunk))
-        return np.concatenate(out) if out else np.zeros((0, len(self.label_names)))
+                on_batch(len(rows))
+        return out
+
+
+def pad(ids: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded ``input_ids`` and ``attention_mask`` (what the tokenizer's ``padding=True`` gives)."""
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, x in enumerate(ids):
+        input_ids[row, :len(x)] = torch.tensor(x, dtype=torch.long)
+        mask[row, :len(x)] = 1
+    return {"input_ids": input_ids, "attention_mask": mask}
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

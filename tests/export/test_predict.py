@@ -60,6 +60,35 @@ def test_batch_mode_reads_csv_and_writes_jsonl(exports: dict[str, Path], tmp_pat
     assert "predictions written" in capsys.readouterr().err
 
 
+def test_length_sorted_batches_give_the_same_probabilities_in_input_order(exports: dict[str, Path]) -> None:
+    # Prepare: texts of very different token counts, in no length order; record the batch shapes
+    from dataclasses import replace
+
+    from fedflm.export.predictor import pad
+    plain = open_model(exports["onnx"])
+    shapes: list[tuple[int, int]] = []
+    model = replace(plain, run=lambda batch: (shapes.append(tuple(batch["input_ids"].shape)), plain.run(batch))[1])
+    texts = [" ".join([TEXTS[1]] * 4), TEXTS[7], " ".join([TEXTS[0]] * 2), TEXTS[3], " ".join([TEXTS[4]] * 3),
+             TEXTS[2]]
+
+    # Execute
+    by_length = model.probabilities(texts, batch_size=2)
+    sorted_shapes, shapes[:] = list(shapes), []
+    given = model.probabilities(texts, batch_size=2, by_length=False)
+    one_by_one = np.concatenate([plain.probabilities([t]) for t in texts])
+
+    # Assert: the same numbers in the caller's order, with fewer padded tokens
+    np.testing.assert_allclose(by_length, one_by_one, atol=1e-5)
+    np.testing.assert_allclose(given, one_by_one, atol=1e-5)
+    assert [w for _, w in sorted_shapes] == sorted(w for _, w in sorted_shapes)
+    assert sum(n * w for n, w in sorted_shapes) < sum(n * w for n, w in shapes)
+    ids = [model.tokenizer(t)["input_ids"] for t in TEXTS[:3]]
+    padded = pad(ids, model.tokenizer.pad_token_id)
+    ref = model.tokenizer(TEXTS[:3], padding=True, return_tensors="pt")
+    assert padded["input_ids"].tolist() == ref["input_ids"].tolist()
+    assert padded["attention_mask"].tolist() == ref["attention_mask"].tolist()
+
+
 @pytest.mark.parametrize(("content", "suffix", "message"), [
     ("id,body\n1,hi\n", ".csv", "no column 'text'"),
     ('{"text": "ok"}\n{"text": 3}\n', ".jsonl", "row 2: column 'text' must be text"),
