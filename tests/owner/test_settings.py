@@ -101,34 +101,24 @@ def test_client_start_without_a_cap_is_one_clear_error(tmp_path, capsys):
     assert code != 0 and "epsilon cap is required" in err and "Traceback" not in err
 
 
-def test_leakage_count_is_kept_unless_the_owner_shares_it(tmp_path):
-    # Prepare
+@pytest.mark.parametrize("field, label, off, on", [
+    ("share_leakage_count", "leakage check", "no count sent", "EXACT overlap count"),
+    ("require_secagg", "secure aggregation", "as the run asks", "REQUIRED"),
+])
+def test_opt_in_switches_are_off_unless_the_owner_sets_them(tmp_path, field, label, off, on):
+    # Prepare: the owner sets the key in its policy file (dashes), or gives the flag
     path = tmp_path / "owner-policy.toml"
-    path.write_text('share-leakage-count = "yes"\n')
+    path.write_text(f'{field.replace("_", "-")} = "yes"\n')
 
     # Execute
-    default, from_file, from_flag = OwnerPolicy(), load_policy(path), client_policy(_args(share_leakage_count=True))
+    default, from_file, from_flag = OwnerPolicy(), load_policy(path), client_policy(_args(**{field: True}))
 
     # Assert
-    assert default.share_leakage_count is False and "no count sent" in _line(default, "leakage check")
-    assert from_file.share_leakage_count is True and from_flag.share_leakage_count is True
-    assert "EXACT overlap count" in _line(from_file, "leakage check")
-
-
-def test_secure_aggregation_is_required_only_when_the_owner_says_so(tmp_path):
-    # Prepare
-    path = tmp_path / "owner-policy.toml"
-    path.write_text('require-secagg = "yes"\n')
-
-    # Execute
-    default, from_file, from_flag = OwnerPolicy(), load_policy(path), client_policy(_args(require_secagg=True))
-
-    # Assert
-    assert default.require_secagg is False and "as the run asks" in _line(default, "secure aggregation")
-    assert from_file.require_secagg is True and from_flag.require_secagg is True
-    assert "REQUIRED" in _line(from_file, "secure aggregation")
-    with pytest.raises(ConfigError, match="require_secagg must be true or false, got 'maybe'"):
-        OwnerPolicy(require_secagg="maybe")
+    assert getattr(default, field) is False and off in _line(default, label)
+    assert getattr(from_file, field) is True and getattr(from_flag, field) is True
+    assert on in _line(from_file, label)
+    with pytest.raises(ConfigError, match=f"{field} must be true or false, got 'maybe'"):
+        OwnerPolicy(**{field: "maybe"})
 
 
 def _line(policy: OwnerPolicy, label: str) -> str:
