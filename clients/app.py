@@ -13,23 +13,22 @@ the ledger unchanged) when it breaks it. What a reply carries is decided in
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import time
-import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import torch
-from flwr.app import ConfigRecord, Context, Error, Message, MetricRecord, RecordDict
+from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
+from clients.node import NodeRound, owner_privacy, owner_settings, refusal, round_guard, round_seed
 from fedflm.config import ModelConfig, RunConfig
 from fedflm.data import leakage
-from fedflm.deploy.node_data import is_deployed, owner_dataset, owner_partition_id
+from fedflm.deploy.node_data import owner_dataset
 from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.attack import attacker_ids, flipped_labels, poison
@@ -39,15 +38,12 @@ from fedflm.models.lora import (build_model, get_adapter_state, head_linear, loa
                                 resolve_device, set_adapter_state, set_head)
 from fedflm.owner.console import announce
 from fedflm.owner.plan_notice import plan_notice
-from fedflm.owner.policy import check_examples, check_plan_noise, check_request, check_round, effective_config
+from fedflm.owner.policy import check_examples, check_request, effective_config
 from fedflm.owner.refusal import Refusal
 from fedflm.owner.reply import reply_metrics, reply_privacy
-from fedflm.owner.settings import DP_MODES, OwnerPolicy, OwnerSettings
-from fedflm.privacy.dp import SecureModeOffWarning
-from fedflm.privacy.federation import PrivacyOutcome, private_prototypes, state_root, train_private
+from fedflm.owner.settings import OwnerSettings
+from fedflm.privacy.federation import PrivacyOutcome, private_prototypes, train_private
 from fedflm.privacy.prototypes import noisy_class_sums, prototype_head
-from fedflm.privacy.state import OwnerPrivacy
-from fedflm.protect.keys import read_key_file
 from fedflm.train.augment import augment_loader
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.documents import document_vectors
@@ -80,36 +76,6 @@ def run_config_from_message(msg: Message) -> RunConfig:
     skip = ("server-round", *leakage.RECORD_KEYS)  # issue 22: the leakage check's key and digests
     flat = {k: v for k, v in msg.content["config"].items() if k not in skip}
     return RunConfig.from_flat(flat)
-
-
-@dataclass(frozen=True)
-class NodeRound:
-    """One message at one node: who the owner is, what it trains on, and what the server asked."""
-
-    settings: OwnerSettings
-    cfg: RunConfig  # the server's request, with the owner's privacy settings applied
-    server_round: int
-    partition_id: int
-
-
-def simulated_settings(cfg: RunConfig, node_config: dict[str, Any], pid: int) -> OwnerSettings:
-    """A simulated owner: the operator simulates itself, so its policy is the run's own."""
-    policy = OwnerPolicy(dp_modes=DP_MODES, max_epsilon=cfg.privacy.max_epsilon, delta=cfg.privacy.delta,
-                         accountant=cfg.privacy.accountant, max_rounds=cfg.fed.rounds, min_noise_multiplier=0.0,
-                         publish_ledger=True, share_leakage_count=True)
-    seed = None if cfg.privacy.secure_mode else cfg.fed.seed * 1000 + pid
-    return OwnerSettings(owner_id=str(node_config.get("owner-id") or f"client-{pid}"),
-                         state_dir=state_root(cfg, {}), secure_mode=cfg.privacy.secure_mode, seed=seed,
-                         policy=policy)
-
-
-def _refusal(msg: Message, node: NodeRound | None, code: int, text: str) -> Message:
-    """Nothing trained, nothing sent: a typed refusal the server records; the owner's console says why."""
-    if node is not None and node.settings.deployed:
-        announce(node.settings.owner_dir, f"REFUSED run {node.cfg.privacy.ledger_run_id!r} round "
-                                          f"{node.server_round} ({Refusal(code).name}): {text}")
-    log.warning("refused (%s): %s", Refusal(code).name, text)
-    return Message(Error(code=int(code), reason=f"{Refusal(code).name.lower()}: {text}"[:500]), reply_to=msg)
 
 
 def _load_data(node: NodeRound, node_config: dict[str, Any]) -> tuple[Any, TokenizedDataset, list[str]]:
@@ -158,37 +124,11 @@ def _leakage_check(node: NodeRound, msg: Message, texts: list[str],
     return (data.without(rows) if exclude else data), (len(rows) if share else None)
 
 
-def round_seed(settings: OwnerSettings, run_id: str, server_round: int) -> int | None:
-    """secure_mode off: a seed of the owner's (its own seed, mixed with the run and round so that
-    no two rounds repeat a mask); None in secure mode. Never a server-chosen seed."""
-    if settings.secure_mode:
-        return None
-    if settings.seed is None:
-        return secrets.randbits(63)
-    h = hashlib.sha256(f"{settings.seed}|{run_id}|{server_round}".encode()).digest()
-    return int.from_bytes(h[:8], "big") >> 1
-
-
 def _reseed_globals(settings: OwnerSettings, run_id: str, server_round: int) -> None:
     """The model builder seeds torch's global generator from the server's seed: replace it
     with the owner's randomness (dropout and anything else drawing from it)."""
     seed = round_seed(settings, f"globals|{run_id}", server_round)
     torch.manual_seed(seed if seed is not None else secrets.randbits(63))
-
-
-def _owner_privacy(node: NodeRound) -> OwnerPrivacy:
-    """The owner's budget; a deployed owner's ledger is MAC'd with its key (HKDF-separated)."""
-    s, dp = node.settings, node.cfg.privacy
-    key = read_key_file(str(s.key_file)).secret if s.deployed else None
-    return OwnerPrivacy(s.owner_dir, s.owner_id, dp.delta, dp.accountant, dp.max_epsilon, key=key)
-
-
-def _guard(node: NodeRound):
-    """Checks that need the owner's ledger and plan, run under its lock before training."""
-    def guard(entries: list[dict[str, Any]], plan: Any) -> None:
-        check_round(node.settings.policy, node.cfg.privacy.ledger_run_id, node.server_round, entries)
-        check_plan_noise(node.settings.policy, plan.noise_multiplier)
-    return guard
 
 
 def _proto_round(node: NodeRound, model: Any, cache: Any,
@@ -210,8 +150,8 @@ def _proto_round(node: NodeRound, model: Any, cache: Any,
         return noisy_class_sums(x, y, classes, sigma, gen, secure_mode=s.secure_mode)
 
     if cfg.privacy.dp == "sample":
-        sums, privacy = private_prototypes(cfg, _owner_privacy(node), len(y), node.server_round, release,
-                                           guard=_guard(node), publish_ledger=s.policy.publish_ledger)
+        sums, privacy = private_prototypes(cfg, owner_privacy(node), len(y), node.server_round, release,
+                                           guard=round_guard(node), publish_ledger=s.policy.publish_ledger)
     else:
         sums, privacy = release(0.0) / max(len(y), 1), None
     set_head(model, sums.float(), torch.zeros(classes))
@@ -244,8 +184,8 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
         return run(), None
     run_id = cfg.privacy.ledger_run_id
     units = len(loader.dataset)  # distinct records (or documents): resample_loader refuses duplicates under DP-SGD
-    result, privacy = train_private(cfg, _owner_privacy(node), units, node.server_round, run,
-                                    guard=_guard(node), publish_ledger=s.policy.publish_ledger,
+    result, privacy = train_private(cfg, owner_privacy(node), units, node.server_round, run,
+                                    guard=round_guard(node), publish_ledger=s.policy.publish_ledger,
                                     noise_seed=round_seed(s, run_id, node.server_round))
     return result, privacy
 
@@ -270,17 +210,6 @@ def _request(msg: Message) -> tuple[RunConfig, int]:
     return run_config_from_message(msg), int(msg.content["config"]["server-round"])
 
 
-def _owner(context: Context, cfg: RunConfig) -> tuple[OwnerSettings, int]:
-    """This owner's settings and partition id (a broken node config is the owner's to fix: it raises)."""
-    if is_deployed(context.node_config):
-        settings = OwnerSettings.from_node_config(context.node_config)
-        return settings, owner_partition_id({"owner-id": settings.owner_id})
-    # simulation: the CLI and the run summary announce insecure settings once
-    warnings.filterwarnings("ignore", category=SecureModeOffWarning)
-    pid = int(context.node_config["partition-id"])
-    return simulated_settings(cfg, context.node_config, pid), pid
-
-
 def _task(msg: Message) -> str:
     config = msg.content["config"] if "config" in msg.content else None
     return str(config.get("task", "classify")) if isinstance(config, ConfigRecord) else "classify"
@@ -294,8 +223,8 @@ def train(msg: Message, context: Context) -> Message:
     try:
         cfg, server_round = _request(msg)
     except (ConfigError, ValueError, KeyError, TypeError) as exc:
-        return _refusal(msg, None, Refusal.REQUEST, f"malformed request: {exc}")
-    settings, pid = _owner(context, cfg)
+        return refusal(msg, None, Refusal.REQUEST, f"malformed request: {exc}")
+    settings, pid = owner_settings(context, cfg)
     node = NodeRound(settings, cfg, server_round, pid)
     try:
         check_request(settings.policy, cfg, deployed=settings.deployed, masked=is_masked())
@@ -313,9 +242,9 @@ def train(msg: Message, context: Context) -> Message:
         set_adapter_state(model, from_record(msg.content["arrays"]))
         result, privacy = _train_round(node, model, data)
     except PolicyRefused as exc:
-        return _refusal(msg, node, exc.code, str(exc))
+        return refusal(msg, node, exc.code, str(exc))
     except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
-        return _refusal(msg, node, Refusal.BUDGET, str(exc))
+        return refusal(msg, node, Refusal.BUDGET, str(exc))
     _announce_round(node, len(data), privacy)
     metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy,
                             secagg=cfg.agg.secagg)

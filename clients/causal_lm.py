@@ -13,13 +13,14 @@ record is one privacy unit (fedflm/causal/objective.py). What the reply carries 
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from functools import lru_cache
 from typing import Any
 
 from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 
-from clients.app import NodeRound, _guard, _owner, _owner_privacy, _refusal, round_seed
+from clients.node import NodeRound, owner_privacy, owner_settings, refusal, round_guard, round_seed
 from fedflm.causal.config import CausalRunConfig
 from fedflm.causal.encode import RecordDataset
 from fedflm.causal.model import load_causal_lm
@@ -44,18 +45,22 @@ def _model(name: str, lora_r: int, lora_alpha: int, target_modules: tuple[str, .
 
 
 @lru_cache(maxsize=64)  # one entry per simulated owner this worker serves
-def _records(cfg: CausalRunConfig, partition_id: int) -> RecordDataset:
+def owner_records(cfg: CausalRunConfig, partition_id: int) -> RecordDataset:
+    """This simulated owner's encoded records (called with :func:`data_key`'s key)."""
     owners, _ = split_records(cfg)
     _, tok = _model(cfg.model, cfg.lora_r, cfg.lora_alpha, cfg.target_modules)
     return RecordDataset(owners[partition_id], tok, cfg.max_length, cfg.max_sequences)
 
 
-def _data_key(cfg: CausalRunConfig) -> CausalRunConfig:
-    """The settings that decide an owner's records (so that the cache outlives run ids and seeds of noise)."""
-    return CausalRunConfig(dataset=cfg.dataset, eval_file=cfg.eval_file, eval_fraction=cfg.eval_fraction,
-                           eval_samples=cfg.eval_samples, model=cfg.model, lora_r=cfg.lora_r,
-                           lora_alpha=cfg.lora_alpha, target_modules=cfg.target_modules, max_length=cfg.max_length,
-                           max_sequences=cfg.max_sequences, clients=cfg.clients, seed=cfg.seed)
+#: the settings that do not decide an owner's records; every other field (a new one too) is part of the key
+NOT_DATA = ("rounds", "local_steps", "batch_size", "lr", "out", "prompts", "max_new_tokens", "privacy")
+_DEFAULTS = CausalRunConfig()
+
+
+def data_key(cfg: CausalRunConfig) -> CausalRunConfig:
+    """The records cache's key: ``cfg`` with the :data:`NOT_DATA` settings at their defaults (so that the
+    cache outlives run ids, rounds and seeds of noise, and a new setting cannot share an entry unseen)."""
+    return dataclasses.replace(cfg, **{name: getattr(_DEFAULTS, name) for name in NOT_DATA})
 
 
 def _request(msg: Message) -> tuple[CausalRunConfig, int]:
@@ -74,7 +79,7 @@ def _train_round(node: NodeRound, cfg: CausalRunConfig, model: Any, pad_id: int,
     run = lambda privatize=None: train_causal(model, loader, spec, privatize)  # noqa: E731
     if node.cfg.privacy.dp != "sample":
         return run(), None
-    return train_private(node.cfg, _owner_privacy(node), len(data), node.server_round, run, guard=_guard(node),
+    return train_private(node.cfg, owner_privacy(node), len(data), node.server_round, run, guard=round_guard(node),
                          publish_ledger=s.policy.publish_ledger, noise_seed=round_seed(s, run_id, node.server_round))
 
 
@@ -83,23 +88,24 @@ def train_causal_lm(msg: Message, context: Context) -> Message:
     try:
         cfg, server_round = _request(msg)
     except (ConfigError, ValueError, KeyError, TypeError) as exc:
-        return _refusal(msg, None, Refusal.REQUEST, f"malformed request: {exc}")
+        return refusal(msg, None, Refusal.REQUEST, f"malformed request: {exc}")
     if is_deployed(context.node_config):
-        return _refusal(msg, None, Refusal.TASK, "task causal-lm is built for simulation only; this node does "
+        return refusal(msg, None, Refusal.TASK, "task causal-lm is built for simulation only; this node does "
                                                  "not serve it")
-    settings, pid = _owner(context, cfg.as_run_config())
-    node = NodeRound(settings, cfg.as_run_config(), server_round, pid)
+    requested = cfg.as_run_config()
+    settings, pid = owner_settings(context, requested)
+    node = NodeRound(settings, requested, server_round, pid)
     try:
         check_request(settings.policy, node.cfg, deployed=False, masked=is_masked())
         node = NodeRound(settings, effective_config(node.cfg, settings), server_round, pid)
         model, tok = _model(cfg.model, cfg.lora_r, cfg.lora_alpha, cfg.target_modules)
-        data = _records(_data_key(cfg), pid)
+        data = owner_records(data_key(cfg), pid)
         set_adapter_state(model, from_record(msg.content["arrays"]))
         result, privacy = _train_round(node, cfg, model, tok.pad_token_id, data)
     except PolicyRefused as exc:
-        return _refusal(msg, node, exc.code, str(exc))
+        return refusal(msg, node, exc.code, str(exc))
     except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
-        return _refusal(msg, node, Refusal.BUDGET, str(exc))
+        return refusal(msg, node, Refusal.BUDGET, str(exc))
     metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy)
     reply = RecordDict({"arrays": to_record(get_adapter_state(model)), "metrics": MetricRecord(metrics)})
     if privacy is not None:

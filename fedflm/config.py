@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
+from fedflm.data.holdout import parse_whole_text
 from fedflm.errors import ConfigError
 from fedflm.options import (LEAKAGE_MODES, LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_augment, parse_long_text,
                              parse_loss, parse_schedule)
@@ -40,6 +41,7 @@ class DataConfig:
     label_column: str | None = None
     eval_file: str | None = None
     eval_fraction: float = 0.2
+    eval_whole_text: str = ""  # issue 15: N:MIN_WORDS, whole sentences held out instead (fedflm/data/holdout.py)
     eval_samples: int = 0
     partition: str = "dirichlet:0.5"
     samples_per_client: int = 0
@@ -53,6 +55,8 @@ class DataConfig:
         _check(bool(self.dataset), "dataset must be a built-in name or a file path, got ''")
         _check(0.0 < self.eval_fraction < 1.0,
                f"eval_fraction must be in (0, 1), got {self.eval_fraction}")
+        if self.eval_whole_text:
+            parse_whole_text(self.eval_whole_text)
         _check(self.eval_samples >= 0, f"eval_samples must be >= 0, got {self.eval_samples}")
         _check(self.samples_per_client >= 0,
                f"samples_per_client must be >= 0 (0 = all), got {self.samples_per_client}")

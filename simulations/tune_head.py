@@ -48,8 +48,8 @@ warnings.filterwarnings("ignore", category=SecureModeOffWarning)
 
 def _vectors(cfg: RunConfig):
     data = federated_data(cfg.data, cfg.fed.seed)
-    parts = lazy_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed)
-    model = build_model(cfg.model, data.label_names, cfg.fed.seed)
+    parts, label_names, evals = lazy_partitions(cfg.data, cfg.fed.clients, cfg.fed.seed), data.label_names, data.eval
+    model = build_model(cfg.model, label_names, cfg.fed.seed)
     clf, tok = pooled_classifier(model), load_tokenizer(cfg.model)
     dev = torch.device("cpu")
 
@@ -57,11 +57,11 @@ def _vectors(cfg: RunConfig):
         return torch.stack(run_frozen(clf, TokenizedDataset(ds, tok, cfg.data.max_length), dev, None))
 
     owners = [(vecs(p), torch.as_tensor(p["label"])) for p in parts]
-    val = (vecs(data.eval), torch.as_tensor(data.eval["label"]))
-    k = len(data.label_names)
+    val = (vecs(evals), torch.as_tensor(evals["label"]))
+    k = len(label_names)
     head = torch.nn.Linear(owners[0][0].shape[1], k)
     torch.nn.init.zeros_(head.weight), torch.nn.init.zeros_(head.bias)
-    return owners, val, k, head, name_vectors(clf, tok, data.label_names, cfg.data.max_length)
+    return owners, val, k, head, name_vectors(clf, tok, label_names, cfg.data.max_length)
 
 
 def _loader(x, y, batch, seed):
@@ -121,11 +121,15 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="KEY=V (a RunConfig flat key)")
     ap.add_argument("--repeats", type=int, default=1, help="replay each setting N times with other noise draws")
     ap.add_argument("--first-repeat", type=int, default=0, help="draws FIRST..FIRST+N-1 (more draws on a later call)")
+    ap.add_argument("--whole-text", default="", metavar="N:MIN_WORDS",
+                    help="validate on N whole sentences of >= MIN_WORDS words carved from the training file, their "
+                         "sub-phrases dropped from training (the eval_whole_text key, fedflm/data/holdout.py; for SST-2)")
     ap.add_argument("--save-vectors", default="", help="write the vectors here (public data only) ...")
     ap.add_argument("--vectors", default="", help="... and read them back on the next call (same --set data keys)")
     args = ap.parse_args()
     fixed = dict(s.split("=", 1) for s in args.set)
-    base = validation_config(RunConfig.from_flat({"train_mode": "head", "eval_fraction": 0.1, **fixed}))
+    whole = {"eval_whole_text": args.whole_text} if args.whole_text else {}
+    base = validation_config(RunConfig.from_flat({"train_mode": "head", "eval_fraction": 0.1, **whole, **fixed}))
     t0 = time.perf_counter()
     owners, val, k, head0, names = _vectors(base) if not args.vectors else torch.load(args.vectors, weights_only=False)
     if args.save_vectors:  # public data sets only: the vectors of a real owner never go to disk

@@ -20,6 +20,10 @@ HELP = {
     "label_column": "label column of a user file (default: label); strings or ints",
     "eval_file": "the server's held-out set for a user file (else --eval-fraction is held out)",
     "eval_fraction": "stratified fraction held out for global evaluation (default 0.2)",
+    "eval_whole_text": "N:MIN_WORDS: when the evaluation set is carved from the training file (a sweep, or a file "
+                       "without --eval-file), hold out N whole sentences of >= MIN_WORDS words instead of "
+                       "--eval-fraction, and drop from training every row that is a piece of one (SST-2-like "
+                       "files of phrases and their sentences)",
     "eval_samples": "cap the global evaluation set (stratified; 0 = all)",
     "partition": "iid | dirichlet:ALPHA | pathological:K | column:NAME",
     "samples_per_client": "cap each client's examples (0 = all) for quick runs",

@@ -16,7 +16,8 @@ import datasets
 from datasets import ClassLabel, Dataset, Features, Value
 
 from fedflm.config import DataConfig
-from fedflm.errors import DataError
+from fedflm.data.holdout import parse_whole_text, whole_text_holdout
+from fedflm.errors import ConfigError, DataError
 
 BUILTINS: dict[str, dict[str, str]] = {
     "sst2": {"train": "sst2_train.tsv.gz", "eval": "sst2_dev.tsv.gz",
@@ -169,6 +170,9 @@ def load_builtin(name: str) -> FederatedData:
 def load_federated_data(cfg: DataConfig, seed: int) -> FederatedData:
     """Resolve ``cfg.dataset`` (built-in name or path) into client pool + global eval set."""
     if cfg.dataset in BUILTINS:
+        if cfg.eval_whole_text:
+            raise ConfigError(f"eval_whole_text applies when the evaluation set is carved from the training file; "
+                              f"{cfg.dataset} is evaluated on its own dev/test split (a sweep carves it)")
         data = load_builtin(cfg.dataset)
     else:
         path = Path(cfg.dataset)
@@ -181,6 +185,8 @@ def load_federated_data(cfg: DataConfig, seed: int) -> FederatedData:
         if cfg.eval_file:
             evals, _ = load_table(Path(cfg.eval_file), text_col, label_col, names)
             data = FederatedData(train=pool, eval=evals, label_names=names)
+        elif cfg.eval_whole_text:
+            data = _whole_text(pool, names, cfg.eval_whole_text, seed, path)
         else:
             data = _holdout(pool, names, cfg.eval_fraction, seed, path)
     if len(data.label_names) < 2:
@@ -202,6 +208,15 @@ def _holdout(pool: Dataset, names: tuple[str, ...], fraction: float, seed: int,
         raise DataError(f"{path}: cannot hold out a stratified {fraction:.0%} evaluation set: "
                         f"{exc}") from None
     return FederatedData(train=split["train"], eval=split["test"], label_names=names)
+
+
+def _whole_text(pool: Dataset, names: tuple[str, ...], spec: str, seed: int, path: Path) -> FederatedData:
+    n, min_words = parse_whole_text(spec)
+    try:
+        train, held = whole_text_holdout(pool["text"], pool["label"], n, min_words, seed)
+    except ConfigError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    return FederatedData(train=pool.select(train), eval=pool.select(held), label_names=names)
 
 
 def _stratified_head(ds: Dataset, n: int, seed: int) -> Dataset:

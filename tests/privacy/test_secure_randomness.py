@@ -77,7 +77,7 @@ def test_client_level_noise_and_sampling_use_no_global_generator(no_global_gener
 
 def test_a_server_seed_does_not_choose_the_owners_noise(monkeypatch):
     # Prepare: a node without secure mode and without its own seed, twice after the same global seed
-    from clients.app import round_seed
+    from clients.node import round_seed
     from fedflm.owner.settings import OwnerSettings
 
     s = OwnerSettings(owner_id="a", state_dir="/tmp/x", secure_mode=False)
