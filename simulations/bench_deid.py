@@ -6,7 +6,11 @@
     8 Faker locales that neither the name lexicon nor the learned model's training
     data contain, minus any token that is in the lexicon.
 (b) an outside benchmark we did not write: presidio-research's synthetic data set v2
-    (MIT, simulations/data/), all 1,500 records, scored on its own labels.
+    (MIT, simulations/data/), scored on its own labels. Its 209 templates are split by a
+    fixed seed (``presidio_split``): records of a third of them are the dev part that rule
+    changes may be judged on (simulations/tune_deid.py); the REPORTED figure is the other
+    978 records, whose templates were never used for development. The full 1,500 are
+    printed too, labelled, for comparison with figures before the split.
 (c) real text with no PII labelled: records changed per 1,000 on the built-in SST-2
     dev and Banking77 test copies (every change is a false positive or a real name).
 
@@ -27,6 +31,7 @@ import csv
 import gzip
 import json
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -47,6 +52,7 @@ PRESIDIO = ROOT / "simulations" / "data" / "presidio_synth_dataset_v2.json.gz"
 GOALS = {"high_risk_recall_heldout": 0.97, "person_recall_lower": 0.95, "outside_high_risk_recall": 0.90,
          "precision": 0.95, "real_changed_per_1000": 5.0, "records_s_core": 300.0}
 _PRESIDIO_TYPES = set(HIGH_RISK) | {"DATE_TIME"}
+PRESIDIO_SPLIT_SEED = 18
 
 
 def run(deid: Deidentifier, texts: list[str]) -> tuple[list[list[Span]], float]:
@@ -105,6 +111,21 @@ def heldout_eval(deid: Deidentifier, n: int, seed: int, result: dict) -> float:
     return len(all_recs) / cpu_total
 
 
+def presidio_split(seed: int = PRESIDIO_SPLIT_SEED) -> tuple[list[int], list[int]]:
+    """(dev, held-out) record indices of the presidio-research set, split by TEMPLATE.
+
+    A fixed seed draws a third of the data set's templates (``template_id``) as the dev part;
+    rule changes may be judged on dev records (``simulations/tune_deid.py --presidio-dev``), and
+    only the held-out part, whose templates dev never shows, is reported as the outside figure.
+    """
+    with gzip.open(PRESIDIO, "rt", encoding="utf-8") as fh:
+        templates = [d["template_id"] for d in json.load(fh)]
+    ids = sorted(set(templates))
+    dev = set(random.Random(seed).sample(ids, len(ids) // 3))
+    return ([i for i, t in enumerate(templates) if t in dev],
+            [i for i, t in enumerate(templates) if t not in dev])
+
+
 def presidio_records() -> list[Record]:
     with gzip.open(PRESIDIO, "rt", encoding="utf-8") as fh:
         data = json.load(fh)
@@ -137,20 +158,31 @@ def false_positive_kinds(records: list[Record], spans: list[list[Span]], labels:
 
 
 def outside_eval(deid: Deidentifier, result: dict) -> None:
-    records = presidio_records()
+    """Scores the held-out templates (the reported figure) and, for comparison with sessions
+    before the split, the whole set (labelled as such)."""
+    records, labels = presidio_records(), presidio_all_labels()
     spans, _ = run(deid, [r.text for r in records])
-    table = score(records, spans)
-    print_table(f"(b) presidio-research synthetic data set v2, {len(records)} records, its own labels", table)
-    kinds = false_positive_kinds(records, spans, presidio_all_labels())
-    unlabelled = sum(n for k, n in kinds.items() if k.endswith("nothing labelled"))
-    print(f"    masked spans that miss a value of their own type, by what they overlap: {kinds}")
-    n_spans = sum(len(s) for s in spans)
-    print(f"    masked spans overlapping no labelled entity of any type: {unlabelled} of {n_spans}")
-    result["b_spans_over_nothing_labelled"] = unlabelled
-    rec, prec = pooled(table, HIGH_RISK)
-    result.update(outside_high_risk_recall=rec, outside_precision=prec)
-    for kind, row in table.items():
-        result[f"b_recall_{kind}"], result[f"b_precision_{kind}"] = row["recall"], row["precision"]
+    _, held = presidio_split()
+    parts = {"held-out": held, "full set": list(range(len(records)))}
+    for part, idx in parts.items():
+        recs, sps = [records[i] for i in idx], [spans[i] for i in idx]
+        table = score(recs, sps)
+        print_table(f"(b) presidio-research synthetic data set v2, {part}: {len(recs)} records "
+                    f"({'templates never used for development, ' if part == 'held-out' else 'incl. the dev templates, '}"
+                    f"split seed {PRESIDIO_SPLIT_SEED}), its own labels", table)
+        kinds = false_positive_kinds(recs, sps, [labels[i] for i in idx])
+        unlabelled = sum(n for k, n in kinds.items() if k.endswith("nothing labelled"))
+        print(f"    masked spans that miss a value of their own type, by what they overlap: {kinds}")
+        print(f"    masked spans overlapping no labelled entity of any type: {unlabelled} of {sum(len(s) for s in sps)}")
+        key = "b" if part == "held-out" else "b_full"
+        result[f"{key}_spans_over_nothing_labelled"] = unlabelled
+        rec, prec = pooled(table, HIGH_RISK)
+        if part == "held-out":
+            result.update(outside_high_risk_recall=rec, outside_precision=prec)
+        else:
+            result.update(outside_full_high_risk_recall=rec, outside_full_precision=prec)
+        for kind, row in table.items():
+            result[f"{key}_recall_{kind}"], result[f"{key}_precision_{kind}"] = row["recall"], row["precision"]
 
 
 def real_texts() -> dict[str, list[str]]:

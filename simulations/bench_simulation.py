@@ -8,7 +8,9 @@
    raylet and workers; sampled every 0.2 s) and seconds per round (rounds 2.. of the run) at
    100, 300 and 1,000 owners with --fraction-train 0.02-0.1, each in a fresh process, and the
    same for 10 owners all sampled. Goals: 1,000 owners peak RSS <= 4 GB on 2 cores; seconds per
-   round within 1.2x of 10 sampled out of 10 (for the sizes that sample 10 per round).
+   round within 1.2x of 10 sampled out of 10 (for the sizes that sample 10 per round). CPU seconds
+   per round (the process tree's user + system time) are printed beside the wall seconds: on a
+   shared CPU the wall time grows with the other jobs' load, the CPU time does not.
 
 Prints a table, then `BENCH_JSON {...}` last, with the load average before and after (the
 CPU may be shared). Run under `nice` with `RAY_worker_niceness` set when the machine is shared:
@@ -40,30 +42,64 @@ BASE = {"dataset": "sst2", "partition": "iid", "eval_samples": 200, "dp": "none"
         "train_mode": "lora", "local_steps": 5, "batch_size": 16}
 
 
-class PeakRSS:
-    """Samples the summed RSS of this process and all its descendants (a local Ray instance's
-    head, raylet and workers are children of the driver; other users' Ray processes are not)."""
+class TreeMonitor:
+    """Samples this process and all its descendants (a local Ray instance's head, raylet and workers
+    are children of the driver; other users' Ray processes are not) every 0.2 s: the peak of their
+    summed RSS, and their summed CPU seconds (user + system, with what each has reaped of its exited
+    children) each time ``metrics.jsonl`` gains a round. CPU seconds per round do not grow when other
+    jobs share the CPU; wall seconds do."""
 
-    def __init__(self, interval: float = 0.2) -> None:
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+    def __init__(self, metrics: Path, cluster_dir: str = "", interval: float = 0.2) -> None:
+        self.metrics, self.interval, self.peak, self._stop = metrics, interval, 0, threading.Event()
+        self.cluster_dir = cluster_dir  # with --ray-address: that cluster's processes (and theirs) count too
+        self.cpu_at_row: list[float] = []  # CPU seconds of the tree when row i of metrics.jsonl appeared
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _total(self) -> int:
-        me = psutil.Process()
-        total = 0
-        for p in [me] + me.children(recursive=True):
+    def _procs(self) -> list[psutil.Process]:
+        roots = [psutil.Process()]
+        if self.cluster_dir:
+            roots += [p for p in psutil.process_iter(["cmdline"])
+                      if any(self.cluster_dir in a for a in (p.info["cmdline"] or []))]
+        found: dict[int, psutil.Process] = {}
+        for root in roots:
             try:
-                total += p.memory_info().rss
+                found.update({p.pid: p for p in [root] + root.children(recursive=True)})
             except psutil.Error:
                 pass
-        return total
+        return list(found.values())
+
+    def _totals(self) -> tuple[int, float]:
+        rss, cpu = 0, 0.0
+        for p in self._procs():
+            try:
+                with p.oneshot():
+                    rss += p.memory_info().rss
+                    t = p.cpu_times()
+                    cpu += t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
+                pass
+        return rss, cpu
+
+    def _rows(self) -> int:
+        try:
+            return sum(1 for line in self.metrics.read_text().splitlines() if line.strip())
+        except OSError:
+            return 0
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._total())
+            rss, cpu = self._totals()
+            self.peak = max(self.peak, rss)
+            while len(self.cpu_at_row) < self._rows():
+                self.cpu_at_row.append(cpu)
             time.sleep(self.interval)
 
-    def __enter__(self) -> "PeakRSS":
+    def cpu_per_round(self) -> float | None:
+        """Mean CPU seconds of rounds 2.. (rows 0 and 1: the initial evaluation and round 1)."""
+        marks = self.cpu_at_row
+        return (marks[-1] - marks[1]) / (len(marks) - 2) if len(marks) > 2 else None
+
+    def __enter__(self) -> "TreeMonitor":
         self._thread.start()
         return self
 
@@ -114,21 +150,24 @@ def seconds_per_round(metrics: list[dict[str, Any]]) -> float:
     return sum(steps) / len(steps)
 
 
-def one_run(owners: int, fraction: float, samples: int, rounds: int) -> dict[str, Any]:
+def one_run(owners: int, fraction: float, samples: int, rounds: int, cluster: str = "",
+            cluster_dir: str = "") -> dict[str, Any]:
     """One simulation in this (fresh) process: peak RSS, seconds per round, clients per round."""
     import fedflm
     from fedflm.config import RunConfig
+    from fedflm.fl.resources import SimResources
 
     out = Path(tempfile.mkdtemp(prefix="fedflm-bench-scale-"))
     cfg = RunConfig.from_flat({**BASE, "clients": owners, "fraction_train": fraction, "min_clients": 1,
                                "samples_per_client": samples, "rounds": rounds, "out": str(out / "run")})
-    with PeakRSS() as rss:
+    with TreeMonitor(out / "run" / "metrics.jsonl", cluster_dir) as rss:
         t0 = time.perf_counter()
-        res = fedflm.simulate(cfg)
+        res = fedflm.simulate(cfg, resources=SimResources(ray_address=cluster))
         wall = time.perf_counter() - t0
     return {"owners": owners, "fraction_train": fraction, "sampled_per_round": res.metrics[-1]["clients_ok"],
             "samples_per_client": samples, "rounds": rounds, "peak_rss_gb": round(rss.peak / 2**30, 3),
             "s_per_round": round(seconds_per_round(res.metrics), 2), "wall_s": round(wall, 1),
+            "cpu_s_per_round": round(rss.cpu_per_round() or float("nan"), 2),
             "client_worker_peak_rss_mb": round((res.summary["simulation"]["client_worker_peak_rss_bytes"] or 0)
                                                / 2**20, 1)}
 
@@ -148,10 +187,14 @@ def ratio_part(clients: int, samples: int) -> dict[str, Any]:
             "simulated_round_s": round(sim, 2), "round_overhead_ratio": round(sim / plain, 3)}
 
 
-def _child(owners: int, fraction: float, samples: int, rounds: int) -> dict[str, Any]:
+def _child(owners: int, fraction: float, samples: int, rounds: int, cluster: str, cluster_dir: str) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--one", f"{owners}:{fraction}", "--samples-many", str(samples),
-           "--rounds", str(rounds)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+           "--rounds", str(rounds), "--ray-address", cluster, "--ray-temp-dir", cluster_dir]
+    for attempt in range(3):  # on a loaded CPU Ray's raylet may give up waiting for its agent at start-up
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if "timed out during startup" not in proc.stderr:
+            break
+        print(f"  ({owners}:{fraction}: Ray's node timed out during startup, attempt {attempt + 1} of 3)", flush=True)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("ONE_JSON ")), None)
     if line is None:
         raise SystemExit(f"run {owners}:{fraction} failed:\n{proc.stderr[-3000:]}")
@@ -167,26 +210,35 @@ def main() -> None:
     ap.add_argument("--samples-many", type=int, default=8, help="rows per owner in part 2")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of each part-2 run")
     ap.add_argument("--skip-ratio", action="store_true", help="part 2 only")
+    ap.add_argument("--ray-address", default="", help="run part 2 on this running Ray cluster (one Ray start "
+                    "for all runs: on a loaded CPU a private Ray's start-up can time out)")
+    ap.add_argument("--ray-temp-dir", default="", help="with --ray-address: that cluster's --temp-dir, whose "
+                    "processes' memory and CPU time are counted with this process tree's")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # OWNERS:FRACTION: one part-2 run in this process
     args = ap.parse_args()
     if args.one:
         owners, fraction = args.one.split(":")
-        print("ONE_JSON " + json.dumps(one_run(int(owners), float(fraction), args.samples_many, args.rounds)))
+        print("ONE_JSON " + json.dumps(one_run(int(owners), float(fraction), args.samples_many, args.rounds,
+                                                     args.ray_address, args.ray_temp_dir)))
         return
     load_before = os.getloadavg()
     figures: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load_before]}
     print(f"part 2, {args.samples_many} rows per owner, {args.rounds} rounds, s/round = mean of rounds 2..", flush=True)
     print(f"  {'owners':>7}{'fraction':>10}{'sampled':>9}{'peak RSS GB':>13}{'s/round':>9}{'x base':>8}"
-          f"{'s/round/sampled':>17}", flush=True)
+          f"{'CPU s/round':>13}{'x base':>8}{'s/round/sampled':>17}", flush=True)
     runs: list[dict[str, Any]] = []
     for item in args.scale.split(","):  # one at a time, each printed as soon as it ends
         owners, fraction = item.split(":")
-        run = _child(int(owners), float(fraction), args.samples_many, args.rounds)
-        run["s_per_round_vs_base"] = round(run["s_per_round"] / (runs or [run])[0]["s_per_round"], 3)
+        run = _child(int(owners), float(fraction), args.samples_many, args.rounds, args.ray_address,
+                     args.ray_temp_dir)
+        base = (runs or [run])[0]
+        run["s_per_round_vs_base"] = round(run["s_per_round"] / base["s_per_round"], 3)
+        run["cpu_s_per_round_vs_base"] = round(run["cpu_s_per_round"] / base["cpu_s_per_round"], 3)
         runs.append(run)
         per = run["s_per_round"] / max(1, run["sampled_per_round"])
         print(f"  {run['owners']:>7}{run['fraction_train']:>10.4g}{run['sampled_per_round']:>9}"
-              f"{run['peak_rss_gb']:>13.2f}{run['s_per_round']:>9.2f}{run['s_per_round_vs_base']:>8.2f}{per:>17.3f}"
+              f"{run['peak_rss_gb']:>13.2f}{run['s_per_round']:>9.2f}{run['s_per_round_vs_base']:>8.2f}"
+              f"{run['cpu_s_per_round']:>13.2f}{run['cpu_s_per_round_vs_base']:>8.2f}{per:>17.3f}"
               f"   (load {os.getloadavg()[0]:.1f})", flush=True)
     figures["scale"] = runs
     if not args.skip_ratio:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from fedflm.causal.config import CausalRunConfig
 from fedflm.causal.split import split_records
+from fedflm.fl.cluster import reach_cluster
 from fedflm.fl.resources import SimResources, backend_config
 from fedflm.fl.rundir import default_run_dir
 from fedflm.fl.simulation import finish_engine_run
@@ -42,6 +43,7 @@ def simulate_causal(cfg: CausalRunConfig | dict[str, Any], resources: SimResourc
     if not isinstance(cfg, CausalRunConfig):
         cfg = CausalRunConfig.from_flat(cfg)
     backend_config(cfg.as_run_config(), resources)  # a resource request that cannot be met fails first
+    reach_cluster(resources.ray_address)  # so does a cluster that does not answer
     cfg, sizes = prepare_causal(cfg)
     if on_prepared is not None:
         on_prepared(cfg, sizes)

@@ -44,6 +44,9 @@ class SimResources:
             raise ConfigError(f"client_gpus above 1 must be a whole number of GPUs, got {self.client_gpus}")
         if any(c.isspace() for c in self.ray_address):
             raise ConfigError(f"ray_address must not contain spaces, got {self.ray_address!r}")
+        if self.ray_address not in ("", "auto"):
+            from fedflm.fl.cluster import _host_port
+            _host_port(self.ray_address)  # HOST:PORT, or one line naming the address
 
 
 def threads_per_client(clients: int, cpus: int | None = None) -> int:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from fedflm.config import RunConfig
 from fedflm.data.partition import PartitionStats, partition_stats
 from fedflm.errors import FederationError, FedflmError
+from fedflm.fl.cluster import reach_cluster
 from fedflm.fl.client_data import lazy_partitions, federated_data, prepare_client_stores
 from fedflm.fl.resources import ClientWatch, SimResources, backend_config, describe
 from fedflm.fl.rundir import RunDir, default_run_dir
@@ -148,6 +149,7 @@ def run_simulation(cfg: RunConfig | dict[str, Any],
     if not isinstance(cfg, RunConfig):
         cfg = RunConfig.from_flat(cfg)
     backend_config(cfg, resources)  # a resource request that cannot be met fails before the data loads
+    reach_cluster(resources.ray_address)  # so does a cluster that does not answer
     cfg, rundir, stats, names = prepare_run(cfg)
     if on_prepared is not None:
         on_prepared(stats, names)

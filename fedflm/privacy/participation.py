@@ -16,7 +16,26 @@ nothing trained, nothing sent, the ledger unchanged -- if that would pass the ta
 (:func:`check_within_target`). An owner sampled more often than ``k`` times (probability
 <= 0.1 % per owner) simply refuses its extra rounds, and the server aggregates around it.
 
-No amplification by client sampling is claimed: each trained round is charged in full.
+No amplification by client sampling is claimed: each trained round is charged in full, and no flag
+offers it, for two reasons (issue 24 asked for one "only where the sampling is secret from the
+adversary the owner fears"):
+
+1. The sampling is not secret from anyone who can see the config. The ServerApp seeds Python's
+   ``random`` with the run's ``--seed`` and Flower's FedAvg samples with it, so who trains in which
+   round is a function of the run config; the server, which samples and receives the updates, always
+   knows it. Amplification would need a sampler whose coins are fresh, unpredictable and never
+   published, and an adversary who sees only the final model (or the released aggregates).
+2. Even then the textbook bound does not transfer to fedflm's unit, one record of an owner trained
+   with local DP-SGD. Amplification by subsampling (Balle, Barthe & Gaboardi 2018) needs "the owner
+   is not sampled" to be close to "the owner is sampled without the record"; here it is "the round
+   has none of the owner's data at all", which differs from the neighbour by the owner's whole update
+   and carries no record-level bound. What holds without secrecy is the mixture bound
+   ``eps'(a) = log(1 - p + p * exp((a - 1) * eps(a))) / (a - 1)`` per round for every round, sampled or
+   not: an ex-ante guarantee (averaged over who is sampled) that mostly shrinks delta, not epsilon,
+   and that the owner's ledger, which sees only the rounds it trained, cannot record.
+   Client-level DP (``--dp client``) is where sampling does amplify: the server's Poisson sampling with a
+   secure RNG, accounted as the Poisson-subsampled Gaussian (``fedflm.privacy.client_level``), against
+   users of the final model.
 """
 
 from __future__ import annotations

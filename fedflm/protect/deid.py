@@ -25,10 +25,14 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
+import regex as re
+
 from fedflm.errors import DeidError
-from fedflm.protect.deid_address import street_words
+from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_ner import plausible, trim_span
+from fedflm.protect.deid_context import more_mentions, names_an_organisation
+from fedflm.protect.deid_dictionary import is_ordinary
+from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -125,12 +129,13 @@ class Deidentifier:
     def __init__(self, config: DeidConfig | None = None, vocab: frozenset[str] | None = None) -> None:
         """``vocab``: ordinary words (default :func:`~fedflm.protect.deid_lexicon.common_vocab`;
         the tuning script passes one built without its held-out rows)."""
-        from fedflm.protect.deid_lexicon import common_vocab
+        from fedflm.protect.deid_lexicon import build_lexicon, common_vocab
         self.config = config or DeidConfig()
         self._vocab = common_vocab() if vocab is None else vocab
         self._recognizers, self._cased = _build_recognizers(self.config, self._vocab)
         self._person_edge = self._vocab | _KEY_WORDS
         self._street = street_words()
+        self._lexicon = build_lexicon(tuple(self.config.lexicon_exclude_locales))
         self._address_edge = (self._vocab | _ADDRESS_EDGE) - self._street
         wanted = set(self.config.entities)
         self._nlp = None
@@ -152,8 +157,8 @@ class Deidentifier:
                 if ent.label_ in wanted:
                     edge = self._person_edge if ent.label_ == "PERSON" else self._address_edge
                     cut = trim_span(text, ent.start_char, ent.end_char, edge)
-                    if cut and plausible(text[cut[0]:cut[1]], ent.label_, self._street):
-                        spans.append((cut[0], cut[1], ent.label_))
+                    if cut and plausible(text[cut[0]:cut[1]], ent.label_, self._street, self._lexicon.is_name):
+                        spans.append((cut[0], cut[1], model_label(text[cut[0]:cut[1]], ent.label_, self._street)))
             out.append(spans)
         return out
 
@@ -173,11 +178,43 @@ class Deidentifier:
         numbers = [sp for sp in spans if sp.entity in _NEEDS_DIGIT or sp.entity == "EMAIL_ADDRESS"]
         spans += [Span(s, e, label, 0.5) for s, e, label in ner
                   if not any(n.start <= s < n.end for n in numbers)]
+        cased = _cased(text)
         for rec in self._cased:
             view = self._view(rec, text, has_digit)
             if view is not None:
-                spans += self._run(rec, view, text, has_digit)
-        return _merge(self._given_names(text, _merge(spans)))
+                spans += [sp for sp in self._run(rec, view, text, has_digit)
+                          if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end]))]
+        spans = [self._address_tail(text, sp) for sp in self._given_names(text, _merge(spans))
+                 if not self._organisation(text, sp, cased)]
+        return _merge(spans + self._more_mentions(text, spans))
+
+    def _organisation(self, text: str, sp: Span, cased: bool) -> bool:
+        """A person span, or an address span without a street word, that names a company."""
+        if sp.entity == "STREET_ADDRESS" and any(w.lower() in self._street for w in _LETTER_WORDS.findall(
+                text, sp.start, sp.end)):
+            return False
+        return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
+            text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
+
+    def _address_tail(self, text: str, sp: Span) -> Span:
+        """An address span grown over a trailing country (``... NUNGATTA Australia``)."""
+        if sp.entity != "STREET_ADDRESS":
+            return sp
+        return Span(sp.start, country_tail(text, sp.end, is_ordinary), sp.entity, sp.score)
+
+    def _more_mentions(self, text: str, spans: list[Span]) -> list[Span]:
+        """Further mentions of words already masked as a name (``... everyone calls me Aantje``)."""
+        persons = [(sp.start, sp.end) for sp in spans if sp.entity == "PERSON"]
+        if not persons:
+            return []
+        ordinary = lambda w: w.lower() in self._person_edge or is_ordinary(w)  # noqa: E731
+        return [Span(s, e, "PERSON", 0.5) for s, e in more_mentions(text, persons, ordinary)]
+
+    def _lower_words(self, span: str) -> bool:
+        """True for a span written in lower case with no known name (``microprocessor designs
+        fostering``): in text that uses capitals elsewhere, that is not how a name is written."""
+        words = _LETTER_WORDS.findall(span)
+        return all(w.islower() for w in words) and not any(self._lexicon.is_name(w) for w in words)
 
     def _given_names(self, text: str, spans: list[Span]) -> list[Span]:
         """Person spans grown over a given name after a comma (``kodrič, grațian``)."""
@@ -237,6 +274,23 @@ class Deidentifier:
             pos = sp.end
         parts.append(text[pos:])
         return "".join(parts), counts
+
+
+_LETTER_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _cased(text: str) -> bool:
+    """True for text written with capitals where they belong, as opposed to chat in all lower
+    case or shouting in all upper case: fewer than half its letters are capitals, and it starts
+    with one or has at least two capitalised words (one stray ``İ`` does not make text cased)."""
+    letters = [c for c in text if c.isalpha()]
+    upper = sum(c.isupper() for c in letters)
+    if not 0 < upper < 0.5 * len(letters):
+        return False
+    return letters[0].isupper() or len(_CAPITALISED.findall(text)) >= 2
+
+
+_CAPITALISED = re.compile(r"(?<!\w)\p{Lu}\p{Ll}")
 
 
 def _merge(spans: list[Span]) -> list[Span]:

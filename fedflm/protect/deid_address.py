@@ -9,6 +9,8 @@ comma-separated parts that hold postcode, city and region. Weak candidates
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import regex as re
 
 from fedflm.protect.deid_lexicon import COMMON_WORDS
@@ -202,3 +204,39 @@ def street_words() -> frozenset[str]:
     for group in (_ROMANCE, _GERMANIC):
         words |= {w.strip("(?:)\\.") for w in group.lower().split("|")}
     return frozenset(w for w in words if w.isalpha())
+
+
+_TAIL_WORD = re.compile(r"[ \t]*,?[ \t]+([^\W\d_][\w'’-]*)")
+_TAIL_REGION = re.compile(r"[ \t]+[A-Z]{2}(?![\w])")
+_TAIL_POSTCODE = re.compile(rf"[ \t]*(?:\([^\W\d_]+\))?[ \t]*,?[ \t]*{_POSTCODE}")
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    """Lower-cased country names (Faker's English list, plus common short forms)."""
+    from faker.providers.address.en_US import Provider
+    return frozenset(c.lower() for c in Provider.countries) | frozenset(
+        ("usa", "uk", "england", "scotland", "wales", "czechia", "russia", "south korea", "north korea"))
+
+
+def country_tail(text: str, end: int, ordinary) -> int:
+    """End of an address at ``end`` extended over a trailing country (``NUNGATTA Australia``,
+    ``Coalville South Africa``, ``ALT-DIETMANNS, Austria``, ``ΠΑΦΟΣ, Cyprus (Greek) 13475``),
+    up to two place words before it, and a postcode after it; or over a two-letter region
+    code after an upper-case city (``POLSING OO``). ``ordinary(word)``: a lower-case
+    dictionary word, which never belongs to the tail. Else ``end``."""
+    region = _TAIL_REGION.match(text, end)
+    if region and re.search(r"\p{Lu}{3,}$", text[:end]):
+        return region.end()
+    countries, pos, words = _countries(), end, []
+    for _ in range(4):
+        m = _TAIL_WORD.match(text, pos)
+        if not m or (m.group(1).islower() and ordinary(m.group(1))):
+            return end
+        words.append(m.group(1).rstrip(".,"))
+        pos = m.end()
+        for k in range(min(3, len(words)), 0, -1):
+            if " ".join(words[-k:]).lower() in countries:
+                pc = _TAIL_POSTCODE.match(text, pos)
+                return pc.end() if pc else pos
+    return end

@@ -78,11 +78,12 @@ def trim_span(text: str, start: int, end: int, ordinary: frozenset[str]) -> tupl
 _WORDS = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
-def plausible(span: str, label: str, street: frozenset[str]) -> bool:
+def plausible(span: str, label: str, street: frozenset[str], is_name=lambda w: False) -> bool:
     """False for a model span that reads as ordinary English rather than a name or an address.
 
     * PERSON: every word is a dictionary word (:func:`deid_dictionary.is_ordinary`) and none
-      is capitalised (``wild``, ``major kudos``); a capitalised ``Mark`` in mixed-case text stays.
+      is capitalised (``wild``, ``major kudos``), or it is one capitalised dictionary word
+      that no name list holds (``Users``, ``Pedestrians``); a capitalised ``Mark`` stays.
     * STREET_ADDRESS: every word is a dictionary word other than a street word (``10 complete
       misses``, ``pun-laden dialogue``). A span without digits is kept otherwise: the model
       sometimes labels a name as an address, and it must stay masked.
@@ -90,8 +91,24 @@ def plausible(span: str, label: str, street: frozenset[str]) -> bool:
     from fedflm.protect.deid_dictionary import is_ordinary
     words = _WORDS.findall(span)
     if label == "PERSON":
+        if len(words) == 1 and is_ordinary(words[0]) and not is_name(words[0]):
+            return False
         titled = any(w[:1].isupper() and not w.isupper() for w in words)
         return titled or not all(map(is_ordinary, words))
     if label == "STREET_ADDRESS":
         return any(w.lower() in street or not is_ordinary(w) for w in words)
     return True
+
+
+_PERSON_SHAPE = re.compile(r"^(?:(?:Dr|Mr|Mrs|Ms|Prof|Sir|Dame)\.?\s+\p{Lu}|\p{Lu}\p{L}+\s+\p{Lu}\.?\s+\p{Lu}\p{L})")
+
+
+def model_label(span: str, label: str, street: frozenset[str]) -> str:
+    """The model's label, except that a digit-less "address" without a street word shaped like a
+    name (``Dr. Anette Lahtela``, ``Alvir D. Pušaver``: a title, or a middle initial) is a PERSON."""
+    if label != "STREET_ADDRESS" or any(c.isdigit() for c in span) or "\n" in span:
+        return label
+    m = _PERSON_SHAPE.match(span)
+    if not m or any(w.lower() in street for w in _WORDS.findall(span, m.end() - 1)):
+        return label  # ("Dr" before a name is a title, not "Drive")
+    return "PERSON"

@@ -94,7 +94,7 @@ _TITLES = frozenset(
     "capt captain col sgt lt gen".split())
 _GREETINGS = frozenset("dear hi hello hey attn regards thanks cheers sincerely".split())
 _CUES = re.compile(r"(?i:\b(?:name\s+is|named|called|i\s+am|i'm|this\s+is|signed|regards|"
-                   r"sincerely|thanks|cheers|dear|hi|hello|hey|attn|contact|patient|customer|client|"
+                   r"sincerely|thanks|cheers|dear|hi|hello|hey|attn|contact|calls?\s+me|patient|customer|client|"
                    r"applicant|employee|tenant|holder|owner)[:,]?\s+)$")
 _LAST_COMMA = re.compile(r"(\p{Lu}[\w'’-]+(?:[ \t]+\p{Lu}[\w'’-]+)?),[ \t]$")
 _LAST_COMMA_PART = re.compile(r"((?:(?:da|de|del|van|von|di|le|la|dos|das)[ \t]+)+\p{Lu}[\w'’-]+),[ \t]$")
@@ -111,6 +111,15 @@ def self_next_cap(toks: list, j: int) -> bool:
     while k < len(toks) and toks[k][2].lower() in PARTICLES:
         k += 1
     return k < len(toks) and k - j <= 3 and toks[k][2][:1].isupper()
+
+
+_POSSESSIVE = re.compile(r"['’]s$")
+_SPEAKER = re.compile(r"[ \t]*:")  # "Ubul: What a wife." - a speaker's name before a colon
+
+
+def _initial(word: str) -> bool:
+    """A middle initial (``D`` of ``Faina D. Yefremova``; the token's dot is already stripped)."""
+    return len(word) == 1 and word.isupper()
 
 
 class LexiconPersonRecognizer(RegexRecognizer):
@@ -153,13 +162,16 @@ class LexiconPersonRecognizer(RegexRecognizer):
         if not _name_like(toks[i][2]):
             return i
         j = i + 1
-        while j < len(toks):
+        while j < len(toks) and not _POSSESSIVE.search(toks[j - 1][2]):  # "Yefremova's Tales" ends
             gap = text[toks[j - 1][1]:toks[j][0]]
             if gap not in (" ", "-", ". ", " '") and not (gap == ", " and False):
                 break
             word = toks[j][2]
             if _name_like(word):
                 j += 1
+            elif _initial(word) and j + 1 < len(toks) and _name_like(toks[j + 1][2]) \
+                    and text[toks[j][1]:toks[j + 1][0]] == " ":
+                j += 1  # a middle initial: "Faina D. Yefremova", "Tamara T Stanković"
             elif word.lower() in PARTICLES and self_next_cap(toks, j):
                 j += 1
             else:
@@ -177,6 +189,7 @@ class LexiconPersonRecognizer(RegexRecognizer):
             words, i = words[1:], i + 1
         if not words:
             return None
+        words = [_POSSESSIVE.sub("", w) for w in words if not _initial(w)] or words  # initials: neutral
         known = [self.lexicon.is_name(w) for w in words]
         firsts = [self.lexicon.is_first(w) for w in words]
         before = text[max(0, toks[i][0] - 30):toks[i][0]]
@@ -186,6 +199,9 @@ class LexiconPersonRecognizer(RegexRecognizer):
         s, e = toks[i][0], toks[j - 1][1]
         if text[e - 1:e] == "." and len(toks[j - 1][2]) > 1:
             e -= 1
+        e -= len(_POSSESSIVE.search(text[s:e]).group(0)) if _POSSESSIVE.search(text[s:e]) else 0
+        if self.strict and cue and not any(known) and all(map(is_ordinary, words)):
+            return None  # "now i'm unemployed": a cue before a dictionary word is no name
         if self.strict and not cue:
             after_surname = len(words) == 1 and firsts[0] and bool(re.search(r"\p{Lu}[\w'’-]+,[ \t]$", before))
             # known names that are all dictionary words ("red bridge", "major kudos") are not enough
@@ -194,6 +210,8 @@ class LexiconPersonRecognizer(RegexRecognizer):
             return (s, e, 0.85) if accept else None
         if self._unknown(words):
             return s, e, 0.6
+        if not cue and len(words) >= 2 and not any(firsts) and all(map(is_ordinary, words)):
+            return None  # dictionary words, none a given name: "Princess Royal", "Green Park"
         if len(words) >= 2 and (any(known) or cue) and sum(known) * 2 >= len(words) - 1:
             return s, e, 0.85
         if len(words) >= 2 and cue:
@@ -203,6 +221,9 @@ class LexiconPersonRecognizer(RegexRecognizer):
             return s, e, 0.8
         if len(words) == 1 and firsts[0] and not sentence_start and words[0].lower() not in _STOP:
             return s, e, 0.6
+        if len(words) == 1 and sentence_start and words[0].lower() not in _STOP and not is_ordinary(words[0]) \
+                and (firsts[0] or oov and _SPEAKER.match(text, e)):
+            return s, e, 0.6  # "Lisa: Remember me", "Nicole is from ...": a given name, not a word
         return None
 
     def _unknown(self, words: list[str]) -> bool:

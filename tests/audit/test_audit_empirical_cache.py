@@ -16,9 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from datasets import Dataset
 
 from fedflm.audit.empirical.audit import EmpiricalConfig, run_empirical_audit
+from fedflm.audit.empirical.training import PlainTrainer, cache_of_vectors, train_like_a_node
 from fedflm.config import RunConfig
+from fedflm.errors import ConfigError
+from fedflm.models.lora import build_model, head_linear, load_tokenizer
+from fedflm.privacy.prototypes import prototype_head
+from fedflm.train.batching import TokenizedDataset
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +80,22 @@ def test_head_mode_dp_audit_records_the_prototype_round_and_stays_below_the_clai
         assert res.ledger_findings == ()
         assert res.bound.epsilon_lower_bound <= res.claimed_epsilon and not res.violated, res.describe()
         assert math.isfinite(res.auc)
+
+
+def test_a_cache_of_chosen_vectors_is_what_the_node_path_trains_on(tiny_model_dir: Path) -> None:
+    # Prepare: five rows whose sentence vectors are chosen unit vectors, not the encoder's
+    cfg = _cfg(tiny_model_dir, dp="none")  # 2 rounds: round 1 is the prototype round
+    model = build_model(cfg.model, ("negative", "positive"), 0)
+    labels = [0, 1, 0, 1, 1]
+    rows = TokenizedDataset(Dataset.from_dict({"text": ["x"] * 5, "label": labels}), load_tokenizer(cfg.model), 8)
+    width = head_linear(model).in_features
+    vecs = torch.nn.functional.normalize(torch.randn(5, width, generator=torch.Generator().manual_seed(0)), dim=1)
+    cache = cache_of_vectors(model, rows, torch.device("cpu"), list(vecs))
+    # Execute: round 1 of a prototype run without DP
+    history = train_like_a_node(cfg, model, rows, 1, PlainTrainer(cfg), torch.device("cpu"), cache=cache)
+    # Assert: the prototype head is built from the chosen vectors' class sums
+    sums = torch.stack([vecs[[0, 2]].sum(0), vecs[[1, 3, 4]].sum(0)])
+    assert history == [(0.0, 1.0, 1)]
+    torch.testing.assert_close(head_linear(model).weight, prototype_head(sums, cfg.train.proto_scale)["weight"])
+    with pytest.raises(ConfigError, match="4 vectors for 5 rows"):
+        cache_of_vectors(model, rows, torch.device("cpu"), list(vecs[:4]))

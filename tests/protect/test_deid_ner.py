@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from fedflm.errors import DeidError
-from fedflm.protect.deid_ner import MODEL_DIR, MODEL_SHA256, load_model, model_sha256, plausible, trim_span
+from fedflm.protect.deid_lexicon import build_lexicon
+from fedflm.protect.deid_ner import (MODEL_DIR, MODEL_SHA256, load_model, model_label, model_sha256, plausible,
+                                     trim_span)
 
 
 def test_shipped_model_matches_the_pinned_hash() -> None:
@@ -70,4 +72,16 @@ _STREET = frozenset({"street", "road", "rua"})
 ])
 def test_plausible_drops_model_spans_that_read_as_ordinary_english(span: str, label: str, expected: bool) -> None:
     # Execute / Assert
-    assert plausible(span, label, _STREET) is expected
+    assert plausible(span, label, _STREET, build_lexicon().is_name) is expected
+
+
+@pytest.mark.parametrize("span,expected", [
+    ("Dr. Helka Varsi", "PERSON"),            # a title before a name (not "Drive")
+    ("Helka R. Varsi", "PERSON"),             # a middle initial
+    ("Helka Varsi Street", "STREET_ADDRESS"),  # a street word
+    ("12 Helka Varsi", "STREET_ADDRESS"),      # a number
+    ("Helka Varsi", "STREET_ADDRESS"),         # no sign either way: the model's label stays
+])
+def test_model_label_names_person_shaped_addresses(span: str, expected: str) -> None:
+    # Execute / Assert
+    assert model_label(span, "STREET_ADDRESS", frozenset({"street", "drive", "dr"})) == expected

@@ -141,10 +141,14 @@ class SampleDPTrainer:
 
 
 def train_like_a_node(cfg: RunConfig, model: torch.nn.Module, data: TokenizedDataset, rounds: int,
-                      trainer: RoundTrainer, device: torch.device, client: int = 0) -> list[Round]:
+                      trainer: RoundTrainer, device: torch.device, client: int = 0,
+                      cache: FrozenCache | None = None) -> list[Round]:
     """Rounds 1..``rounds`` of client ``client`` on ``data``, each as the ClientApp runs it
-    (clients/app.py ``_train_round`` / ``_proto_round``); returns each round's (sigma, q, steps)."""
-    cache = FrozenCache(pooled_classifier(model), data, device)  # memory only, as the node's owner_cache
+    (clients/app.py ``_train_round`` / ``_proto_round``); returns each round's (sigma, q, steps).
+
+    ``cache`` None: a fresh :class:`FrozenCache` of ``model`` over ``data`` (memory only, as the
+    node's owner cache); simulations/audit_head_capacity.py passes one holding chosen vectors."""
+    cache = cache if cache is not None else FrozenCache(pooled_classifier(model), data, device)
     fixed_noise = cfg.privacy.noise_multiplier is not None
     history: list[Round] = []
     for rnd in range(1, rounds + 1):
@@ -161,6 +165,19 @@ def train_like_a_node(cfg: RunConfig, model: torch.nn.Module, data: TokenizedDat
             entry = trainer.train_round(module, loader, rnd, device)
         history.append(entry)
     return history
+
+
+def cache_of_vectors(model: torch.nn.Module, data: TokenizedDataset, device: torch.device,
+                     vectors: list[torch.Tensor]) -> FrozenCache:
+    """A :class:`FrozenCache` over ``data`` whose sentence vectors are ``vectors`` (one per row), as
+    if the frozen encoder had produced them: for studies of what a head can learn from chosen
+    vectors (simulations/audit_head_capacity.py). Valid while the LoRA weights are the identity
+    (head mode), which is what the cache's key records."""
+    if len(vectors) != len(data):
+        raise ConfigError(f"need one vector per row: {len(vectors)} vectors for {len(data)} rows")
+    cache = FrozenCache(pooled_classifier(model), data, device)
+    cache._features, cache._features_key = list(vectors), cache._lora_key()
+    return cache
 
 
 def recomputed_epsilon(cfg: RunConfig, history: list[Round]) -> float:

@@ -43,6 +43,9 @@ LIMITS = [
     "Deleting whole trailing ledger lines leaves a valid, shorter ledger: compare the run's copies with the "
     "owners' own ledgers (both were given to this audit when listed below).",
     "Client-level DP is not audited by the mechanism audit (it needs client canaries).",
+    "The empirical (black-box) audit has little power on a head-mode run: a linear head on frozen sentence "
+    "vectors memorises few canaries, so even without DP its bound stays near 1 (fedflm/audit/README.md, "
+    "section 6); its PASS says little there, the mechanism audit is the strong check.",
     "The ledger does not record whether an owner's node ran in secure mode; the audit runs the mode given with "
     "--secure-mode, else the run config's (see the settings below).",
 ]

@@ -1,0 +1,89 @@
+"""Person spans judged by what surrounds them: organisation names, and further mentions.
+
+* :func:`names_an_organisation` - a person-looking run that ends in, or runs on into, an
+  organisation designator (``Conway Inc.``, ``Russell Investments``, ``The Davis, Reynolds and
+  Williamson Orchestra``) names a company, not a person; such person spans are dropped.
+  The designators are the common legal forms (Inc, LLC, GmbH, ...) and organisation head
+  nouns (Group, Associates, University, ...), a general list, not one read off any data set.
+* :func:`more_mentions` - once a word was masked as part of a name, its other whole-word
+  mentions in the same text are masked too (``My name is Aantje Mourik but everyone calls
+  me Aantje``), unless it is an ordinary English word.
+"""
+
+from __future__ import annotations
+
+import regex as re
+
+LEGAL_FORMS = frozenset(
+    "inc incorporated llc llp lp ltd limited corp corporation co company plc gmbh ag kg ohg ug sa sas "
+    "sarl srl spa bv nv oy oyj ab asa aps pty pte bhd kk".split())
+ORG_NOUNS = frozenset(
+    "group associates partners holdings technologies technology systems solutions services consulting "
+    "consultants investments insurance bank bancorp capital industries enterprises labs laboratories "
+    "media software networks analytics orchestra foundation institute university college academy "
+    "hospital clinic agency ventures brothers bros trust fund association society club".split())
+DESIGNATORS = LEGAL_FORMS | ORG_NOUNS
+# between a name-like run and its designator: words, joined by spaces, commas, "and" / "&"
+_NEXT = re.compile(r"\.?(,?[ \t]+(?:and|&)[ \t]+|,[ \t]+|[ \t]+)([^\W\d_][\w'’-]*)\.?", re.IGNORECASE)
+_STOP_WALK = frozenset("the a an of at in on for from to by with is was are were as who which that "
+                       "this his her their our my your its".split())
+_MAX_WALK = 4
+
+
+def _designator(word: str, strict: bool) -> bool:
+    low = word.lower().strip(".")
+    return low in LEGAL_FORMS and len(low) >= 3 if strict else low in DESIGNATORS
+
+
+def names_an_organisation(text: str, start: int, end: int, cased: bool = True) -> bool:
+    """True if ``text[start:end]`` is part of an organisation name.
+
+    It is when its last word is a designator, or when the next few words reach one, joined by
+    spaces only (``Compendia Bioscience Life Technologies``) or in the ``A, B and C Ltd`` shape
+    (commas and an ``and``/``&``). ``John Smith and Acme Inc`` and ``John Smith, Acme Corp``
+    keep John Smith.
+
+    ``cased=False`` (text all lower or all upper case, and address spans, where ``CO``, ``SA``
+    or ``AB`` are regions and ``bank`` or ``group`` ordinary words): only a legal form of three
+    or more letters counts (``inc``, ``llc``, ``gmbh``), as the span's last or the next word.
+    """
+    words = re.findall(r"[^\W\d_][\w'’-]*", text[start:end])
+    if words and _designator(words[-1], not cased):
+        return True
+    if not cased:
+        m = _NEXT.match(text, end)
+        return bool(m) and m.group(1).strip() == "" and _designator(m.group(2), True)
+    pos, has_and, has_comma = end, False, "," in text[start:end]
+    for _ in range(_MAX_WALK):
+        m = _NEXT.match(text, pos)
+        if not m or m.group(2).lower() in _STOP_WALK:
+            return False
+        joiner = m.group(1).lower()
+        has_and |= "and" in joiner or "&" in joiner
+        has_comma |= "," in joiner
+        if _designator(m.group(2), False):
+            return has_and == has_comma
+        if not m.group(2)[:1].isupper():
+            return False  # in cased text an organisation's words are capitalised
+        pos = m.end()
+    return False
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def more_mentions(text: str, spans: list[tuple[int, int]], ordinary) -> list[tuple[int, int]]:
+    """Other whole-word mentions (any case) of the words in the person ``spans`` of ``text``.
+
+    ``ordinary(word)`` tells a word that must not spread (``will``, ``story``); words of
+    fewer than three letters never do.
+    """
+    words = {w.lower() for s, e in spans for w in _WORD.findall(text[s:e])
+             if len(w) >= 3 and not ordinary(w)}
+    if not words:
+        return []
+    out = []
+    for m in _WORD.finditer(text):
+        if m.group(0).lower() in words and not any(s <= m.start() < e for s, e in spans):
+            out.append(m.span())
+    return out
