@@ -227,10 +227,7 @@ def train(msg: Message, context: Context) -> Message:
     settings, pid = owner_settings(context, cfg)
     node = NodeRound(settings, cfg, server_round, pid)
     try:
-        if cfg.agg.secagg and not is_masked():
-            raise PolicyRefused(Refusal.REQUEST, "the run asks for secure aggregation but this request "
-                                                 "bypasses SecAgg+: no plain update is sent")
-        check_request(settings.policy, cfg, deployed=settings.deployed)
+        check_request(settings.policy, cfg, deployed=settings.deployed, masked=is_masked())
         node = NodeRound(settings, effective_config(cfg, settings), server_round, pid)
         model, data, texts = _load_data(node, dict(context.node_config))
         data, leaked = _leakage_check(node, msg, texts, data)

@@ -29,6 +29,7 @@ from fedflm.causal.train import LocalSpec, record_loader, train_causal
 from fedflm.deploy.node_data import is_deployed
 from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
 from fedflm.fl.arrays import from_record, to_record
+from fedflm.fl.secagg_client import is_masked
 from fedflm.models.lora import get_adapter_state, set_adapter_state
 from fedflm.owner.policy import check_request, effective_config
 from fedflm.owner.refusal import Refusal
@@ -95,7 +96,7 @@ def train_causal_lm(msg: Message, context: Context) -> Message:
     settings, pid = owner_settings(context, requested)
     node = NodeRound(settings, requested, server_round, pid)
     try:
-        check_request(settings.policy, node.cfg, deployed=False)
+        check_request(settings.policy, node.cfg, deployed=False, masked=is_masked())
         node = NodeRound(settings, effective_config(node.cfg, settings), server_round, pid)
         model, tok = _model(cfg.model, cfg.lora_r, cfg.lora_alpha, cfg.target_modules)
         data = owner_records(data_key(cfg), pid)

@@ -152,6 +152,9 @@ def _register_client_start(csub: argparse._SubParsersAction) -> None:
                    help="answer a run's --on-leakage check with the exact number of your records that match "
                         "the server's held-out set (NOT covered by epsilon: a server can test guessed texts). "
                         "Default: matches are excluded here and no count is sent")
+    p.add_argument("--require-secagg", action="store_true", default=None,
+                   help="train only inside secure aggregation (SecAgg+): a run that asks for this node's plain "
+                        "update is refused (code 4042, secagg). Default: as the run asks")
     p.add_argument("--owner-id", default="owner", help="this owner's id in its privacy ledger")
     p.add_argument("--ca-cert", type=Path, help="the operator's CA certificate (ca.pem)")
     p.add_argument("--auth-key", type=Path, help="this node's private key (NAME.key from `fedflm certs`)")
@@ -185,7 +188,7 @@ def client_policy(args: argparse.Namespace) -> "OwnerPolicy":
     over = {"max_epsilon": args.max_epsilon, "delta": args.delta, "accountant": args.accountant,
             "max_rounds": args.max_rounds, "min_noise_multiplier": args.min_noise_multiplier,
             "dp_modes": modes, "publish_ledger": args.publish_ledger,
-            "share_leakage_count": args.share_leakage_count}
+            "share_leakage_count": args.share_leakage_count, "require_secagg": args.require_secagg}
     return dataclasses.replace(base, **{k: v for k, v in over.items() if v is not None})
 
 

@@ -15,9 +15,10 @@ The ``metrics`` and ``privacy`` records pass through (fedflm.owner.reply: under 
 number computed from the owner's update or data). A refusal (an ``Error`` reply) leaves as a refusal:
 nothing masked, nothing sent, and the server treats the owner as dropped.
 
-A train request that does not come through SecAgg+ while its run config asks for secure aggregation is
-refused by the ClientApp (:func:`is_masked`): a server cannot get one owner's plain update by claiming
-``--secagg`` and skipping the protocol.
+A train request that does not come through SecAgg+ (:func:`is_masked`) is refused by the owner's policy
+check (:func:`fedflm.owner.policy.check_secagg`) when its run config asks for secure aggregation (a server
+cannot get one owner's plain update by claiming ``--secagg`` and skipping the protocol) and when the
+owner's policy says ``require-secagg``.
 """
 
 from __future__ import annotations

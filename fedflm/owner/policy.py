@@ -19,7 +19,7 @@ from fedflm.errors import PolicyRefused
 from fedflm.owner.refusal import Refusal
 from fedflm.owner.settings import OwnerPolicy, OwnerSettings
 
-__all__ = ["check_examples", "check_plan_noise", "check_request", "check_round", "delta_bound",
+__all__ = ["check_examples", "check_plan_noise", "check_request", "check_round", "check_secagg", "delta_bound",
            "effective_config"]
 
 
@@ -27,8 +27,10 @@ def _refuse(code: Refusal, text: str) -> None:
     raise PolicyRefused(code, text)
 
 
-def check_request(policy: OwnerPolicy, cfg: RunConfig, *, deployed: bool) -> None:
-    """The run as the server asks for it: mode, delta, accountant, rounds, noise, model, task."""
+def check_request(policy: OwnerPolicy, cfg: RunConfig, *, deployed: bool, masked: bool = False) -> None:
+    """The run as the server asks for it: secure aggregation, mode, delta, accountant, rounds, noise, model,
+    task. ``masked``: the request came through SecAgg+ (its reply leaves only masked; fedflm.fl.secagg_client)."""
+    check_secagg(policy, cfg, masked=masked)
     dp = cfg.privacy
     if dp.dp not in policy.dp_modes:
         _refuse(Refusal.DP_MODE, f"the run asks for dp={dp.dp!r}; this owner accepts only "
@@ -54,6 +56,19 @@ def check_request(policy: OwnerPolicy, cfg: RunConfig, *, deployed: bool) -> Non
                                  "is for simulated clients only")
     if policy.tasks and cfg.data.dataset not in policy.tasks:
         _refuse(Refusal.TASK, f"task {cfg.data.dataset!r} is not one this owner accepts ({', '.join(policy.tasks)})")
+
+
+def check_secagg(policy: OwnerPolicy, cfg: RunConfig, *, masked: bool) -> None:
+    """A plain (unmasked) train request is refused when the run itself asks for secure aggregation (a server
+    cannot claim ``--secagg`` and skip it) and when the owner's policy requires it (``require-secagg``)."""
+    if masked:
+        return
+    if cfg.agg.secagg:
+        _refuse(Refusal.REQUEST, "the run asks for secure aggregation but this request bypasses SecAgg+: "
+                                 "no plain update is sent")
+    if policy.require_secagg:
+        _refuse(Refusal.SECAGG, "this owner requires secure aggregation (policy require-secagg) and the run "
+                                "asks for a plain update: nothing trained, nothing sent")
 
 
 def delta_bound(policy: OwnerPolicy, num_examples: int) -> float:

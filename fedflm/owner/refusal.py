@@ -27,6 +27,7 @@ class Refusal(IntEnum):
     NO_CAP = 4039  # a deployed node without an epsilon cap never trains
     REQUEST = 4040  # the server's request is malformed
     LEAKAGE = 4041  # records shared with the server's evaluation set, and the run asks to fail on them
+    SECAGG = 4042  # the owner requires secure aggregation and the request asks for a plain update
 
 
 def refusal_name(code: int) -> str | None:

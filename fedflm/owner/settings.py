@@ -1,7 +1,8 @@
 """The data owner's settings: one typed boundary between its CLI and its node.
 
 :class:`OwnerPolicy` is what the owner accepts (DP modes, epsilon cap, delta,
-accountant, rounds per run, minimum noise, models, tasks, what it publishes);
+accountant, rounds per run, minimum noise, models, tasks, what it publishes,
+whether it trains only inside secure aggregation);
 :class:`OwnerSettings` adds where its store, key and privacy state live and
 how its randomness is drawn. ``fedflm client start`` builds an
 :class:`OwnerSettings`, writes it as the SuperNode's node config
@@ -74,6 +75,7 @@ class OwnerPolicy:
     tasks: tuple[str, ...] = ()  # accepted task (dataset) names ("" = any)
     publish_ledger: bool = False  # send the whole ledger text (for an audit) instead of its head hash
     share_leakage_count: bool = False  # answer the leakage check with its exact overlap count (not DP-protected)
+    require_secagg: bool = False  # train only inside secure aggregation (SecAgg+): never send a plain update
 
     def __post_init__(self) -> None:
         set_ = lambda name, v: object.__setattr__(self, name, v)  # noqa: E731 - frozen normalisation
@@ -93,6 +95,7 @@ class OwnerPolicy:
             raise ConfigError(f"min_noise_multiplier must be >= 0, got {self.min_noise_multiplier!r}")
         set_("publish_ledger", parse_bool(self.publish_ledger, "publish_ledger"))
         set_("share_leakage_count", parse_bool(self.share_leakage_count, "share_leakage_count"))
+        set_("require_secagg", parse_bool(self.require_secagg, "require_secagg"))
 
     @property
     def allows_no_dp(self) -> bool:
@@ -109,7 +112,9 @@ class OwnerPolicy:
                 f"  models              {', '.join(self.models) or 'any'}",
                 f"  tasks               {', '.join(self.tasks) or 'any'}",
                 f"  ledger to server    {'whole ledger (published for audit)' if self.publish_ledger else 'epsilon and head hash only'}",
-                f"  leakage check       {'EXACT overlap count sent (not covered by epsilon)' if self.share_leakage_count else 'matches excluded here, no count sent'}"]
+                f"  leakage check       {'EXACT overlap count sent (not covered by epsilon)' if self.share_leakage_count else 'matches excluded here, no count sent'}",
+                "  secure aggregation  " + ("REQUIRED (plain requests refused)" if self.require_secagg
+                                            else "as the run asks")]
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,9 @@ def _summary_section(run: RunData) -> str:
             ("wall time (s)", summary.get("wall_time_s")),
             ("bytes per client per round", summary.get("bytes_per_client_per_round"))]
     rows += [(f"final {key}", value) for key, value in final.items() if key != "round"]
+    secagg = _secagg_line(run.config.get("agg") or {})
+    if secagg:
+        rows.append(("secure aggregation", secagg))
     sim = summary.get("simulation") or {}  # issue 24: where the simulated clients ran
     if sim:
         peak = sim.get("client_worker_peak_rss_bytes")
@@ -98,6 +101,17 @@ def _summary_section(run: RunData) -> str:
                  ("clients at once", sim.get("clients_at_once")),
                  ("client worker peak RSS (MB)", None if peak is None else round(peak / 2**20, 1))]
     return _section("summary", "Summary", _table(("item", "value"), rows))
+
+
+def _secagg_line(agg: dict[str, Any]) -> str | None:
+    """issue 21: how the run aggregated, when config.toml says (None for a config without an [agg] table)."""
+    if "secagg" not in agg:
+        return None
+    if not agg["secagg"]:
+        return "off: the server received each owner's update (DP-protected under dp sample)"
+    return (f"SecAgg+ (Flower): the server learned only the sum of the owners' masked updates; reconstruction "
+            f"threshold {agg.get('secagg_threshold'):g} of each round's owners, each change coordinate clipped to "
+            f"±{agg.get('secagg_clip'):g} before quantisation")
 
 
 def _config_section(run: RunData) -> str:

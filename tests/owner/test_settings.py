@@ -17,7 +17,7 @@ from fedflm.owner.settings import OwnerPolicy, OwnerSettings, load_policy, parse
 def _args(**over) -> argparse.Namespace:
     base = dict(policy=None, max_epsilon=None, delta=None, accountant=None, max_rounds=None,
                 min_noise_multiplier=None, allow_dp=None, publish_ledger=None,
-                share_leakage_count=None)
+                share_leakage_count=None, require_secagg=None)
     return argparse.Namespace(**{**base, **over})
 
 
@@ -74,11 +74,12 @@ def test_delta_never_above_one_tenth_over_n():
     assert delta_bound(OwnerPolicy(delta=1e-6), 1000) == 1e-6
 
 
-@given(st.floats(0.01, 100), st.integers(1, 50), st.booleans(), st.sampled_from(["rdp", "prv"]))
-def test_node_config_round_trip(cap, rounds, publish, accountant):
+@given(st.floats(0.01, 100), st.integers(1, 50), st.booleans(), st.sampled_from(["rdp", "prv"]), st.booleans())
+def test_node_config_round_trip(cap, rounds, publish, accountant, secagg):
     s = OwnerSettings(owner_id="o-1", state_dir="/tmp/state", secure_mode=False, seed=5,
                       policy=OwnerPolicy(max_epsilon=cap, max_rounds=rounds, publish_ledger=publish,
-                                         accountant=accountant, dp_modes=("sample", "none")))
+                                         accountant=accountant, dp_modes=("sample", "none"),
+                                         require_secagg=secagg))
     flat = {k: v for k, v in s.to_node_config().items() if k != "policy"}  # as Flower flattens the table
     flat.update({f"policy.{k}": v for k, v in s.to_node_config()["policy"].items()})
     assert OwnerSettings.from_node_config(flat) == s
@@ -100,15 +101,25 @@ def test_client_start_without_a_cap_is_one_clear_error(tmp_path, capsys):
     assert code != 0 and "epsilon cap is required" in err and "Traceback" not in err
 
 
-def test_leakage_count_is_kept_unless_the_owner_shares_it(tmp_path):
-    # Prepare
+@pytest.mark.parametrize("field, label, off, on", [
+    ("share_leakage_count", "leakage check", "no count sent", "EXACT overlap count"),
+    ("require_secagg", "secure aggregation", "as the run asks", "REQUIRED"),
+])
+def test_opt_in_switches_are_off_unless_the_owner_sets_them(tmp_path, field, label, off, on):
+    # Prepare: the owner sets the key in its policy file (dashes), or gives the flag
     path = tmp_path / "owner-policy.toml"
-    path.write_text('share-leakage-count = "yes"\n')
+    path.write_text(f'{field.replace("_", "-")} = "yes"\n')
 
     # Execute
-    default, from_file, from_flag = OwnerPolicy(), load_policy(path), client_policy(_args(share_leakage_count=True))
+    default, from_file, from_flag = OwnerPolicy(), load_policy(path), client_policy(_args(**{field: True}))
 
     # Assert
-    assert default.share_leakage_count is False and "no count sent" in default.lines()[-1]
-    assert from_file.share_leakage_count is True and from_flag.share_leakage_count is True
-    assert "EXACT overlap count" in from_file.lines()[-1]
+    assert getattr(default, field) is False and off in _line(default, label)
+    assert getattr(from_file, field) is True and getattr(from_flag, field) is True
+    assert on in _line(from_file, label)
+    with pytest.raises(ConfigError, match=f"{field} must be true or false, got 'maybe'"):
+        OwnerPolicy(**{field: "maybe"})
+
+
+def _line(policy: OwnerPolicy, label: str) -> str:
+    return next(line for line in policy.lines() if line.strip().startswith(label))
