@@ -1,12 +1,12 @@
 """Benchmark: predict throughput and size of an exported run, PyTorch fp32 vs ONNX fp32 vs int8.
 
-    python simulations/bench_export.py RUN_DIR [--texts 500] [--batch-size 32] [--out DIR]
+    python simulations/bench_export.py RUN_DIR [--texts 500] [--batch-size 32] [--out DIR] [--record JSON]
 
 Exports RUN_DIR (merged + int8 and ONNX + int8, fedflm/export/) into --out (default a temporary
 folder), then classifies the first --texts rows of the run's own evaluation set with each model on
 ONE thread (torch.set_num_threads(1), onnxruntime intra-op threads 1). Throughput is texts per CPU
 second of this process (time.process_time: what one core does, whatever else the machine runs),
-the best of --repeats passes; wall-clock texts/s are printed too. Every model gets the same batches: texts
+the best of --repeats passes, the models taking turns; wall-clock texts/s are printed too. Every model gets the same batches: texts
 of similar token length together (``Predictor.probabilities``, what ``fedflm predict`` does);
 ``--given-order`` batches in the evaluation set's order instead. Accuracy is on the same rows. Goal (issue 23): ONNX int8 >= 3x
 PyTorch fp32 throughput with <= 1 point accuracy loss. Prints a table, then ``BENCH_JSON {...}``.
@@ -27,18 +27,29 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def measure(pred, texts: list[str], labels: list[int], batch_size: int, repeats: int, by_length: bool) -> dict:
-    """Best of ``repeats`` passes (the least disturbed by the other processes on a shared machine)."""
+def one_pass(pred, texts: list[str], batch_size: int, by_length: bool) -> tuple[float, float, object]:
+    """CPU and wall seconds of one pass over ``texts``, and its probabilities."""
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    probs = pred.probabilities(texts, batch_size, by_length=by_length)
+    return time.process_time() - cpu0, time.perf_counter() - wall0, probs
+
+
+def measure(models: dict, texts: list[str], labels: list[int], batch_size: int, repeats: int,
+            by_length: bool) -> dict[str, dict]:
+    """Best of ``repeats`` passes per model, the models taking turns (pass 1 of every model, then pass 2, ...),
+    so that a change in the machine's load falls on all of them alike."""
     import numpy as np
 
-    pred.probabilities(texts[:batch_size], batch_size)  # warm-up (allocations, onnxruntime graph)
-    cpu, wall = float("inf"), float("inf")
+    for pred in models.values():
+        pred.probabilities(texts[:batch_size], batch_size)  # warm-up (allocations, onnxruntime graph)
+    best = {name: [float("inf"), float("inf"), None] for name in models}
     for _ in range(repeats):
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        probs = pred.probabilities(texts, batch_size, by_length=by_length)
-        cpu, wall = min(cpu, time.process_time() - cpu0), min(wall, time.perf_counter() - wall0)
-    return {"texts_per_cpu_s": len(texts) / cpu, "texts_per_wall_s": len(texts) / wall,
-            "accuracy": float((probs.argmax(1) == np.asarray(labels)).mean())}
+        for name, pred in models.items():
+            cpu, wall, probs = one_pass(pred, texts, batch_size, by_length)
+            best[name] = [min(best[name][0], cpu), min(best[name][1], wall), probs]
+    return {name: {"texts_per_cpu_s": len(texts) / cpu, "texts_per_wall_s": len(texts) / wall,
+                   "accuracy": float((probs.argmax(1) == np.asarray(labels)).mean())}
+            for name, (cpu, wall, probs) in best.items()}
 
 
 def main() -> None:
@@ -49,6 +60,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="passes per model; the fastest counts (default 3)")
     ap.add_argument("--given-order", action="store_true", help="batches in the given order, not by length")
     ap.add_argument("--out", type=Path, default=None, help="where the exports go (default: a temporary folder)")
+    ap.add_argument("--record", type=Path, default=None,
+                    help="also save the figures as a benchmark record (simulations/results/bench/NAME.json) "
+                         "that simulations/make_results.py lists in RESULTS.md")
     args = ap.parse_args()
 
     import torch
@@ -67,8 +81,9 @@ def main() -> None:
     files = {"pytorch_fp32": out / "merged" / "model.safetensors", "pytorch_int8": out / "merged" / "model_int8.pt",
              "onnx_fp32": out / "onnx" / "model.onnx", "onnx_int8": out / "onnx" / "model.int8.onnx"}
     by_length = not args.given_order
-    res = {name: {**measure(m, texts, labels, args.batch_size, args.repeats, by_length),
-                  "bytes": files[name].stat().st_size} for name, m in models.items()}
+    t0 = time.perf_counter()
+    timed = measure(models, texts, labels, args.batch_size, args.repeats, by_length)
+    res = {name: {**timed[name], "bytes": files[name].stat().st_size} for name in models}
     base = res["pytorch_fp32"]
     print(f"{len(texts)} evaluation rows of {args.run_dir}, batch {args.batch_size} "
           f"({'given order' if args.given_order else 'by length'}), 1 thread, best of "
@@ -88,6 +103,11 @@ def main() -> None:
     flat.update(onnx_int8_speedup=round(speedup, 3), onnx_int8_accuracy_loss_points=round(loss, 3),
                 rows=len(texts), by_length=by_length, load_average=round(os.getloadavg()[0], 2))
     print("BENCH_JSON " + json.dumps(flat))
+    if args.record:
+        from fedflm.report.benchtable import write_bench_record
+
+        write_bench_record(args.record, "export", flat, round(time.perf_counter() - t0, 1), quick=False,
+                           command="python simulations/bench_export.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":
