@@ -13,12 +13,13 @@ import socket
 
 from fedflm.errors import ConfigError
 
-__all__ = ["reach_cluster"]
+__all__ = ["host_port", "reach_cluster"]
 
 _HINT = "start one with `ray start --head --port 6379`, then pass --ray-address auto or HOST:6379"
 
 
-def _host_port(address: str) -> tuple[str, int]:
+def host_port(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` (or ``ray://HOST:PORT``) -> ``(host, port)``; :class:`ConfigError` naming a malformed address."""
     bare = address.removeprefix("ray://")
     host, sep, port = bare.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -46,7 +47,7 @@ def reach_cluster(address: str, timeout_s: float = 5.0) -> str:
     if not address:
         return ""
     target = _resolve_auto(address) if address == "auto" else address
-    host, port = _host_port(target)
+    host, port = host_port(target)
     try:
         with socket.create_connection((host, port), timeout=timeout_s):
             pass

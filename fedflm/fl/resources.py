@@ -45,8 +45,8 @@ class SimResources:
         if any(c.isspace() for c in self.ray_address):
             raise ConfigError(f"ray_address must not contain spaces, got {self.ray_address!r}")
         if self.ray_address not in ("", "auto"):
-            from fedflm.fl.cluster import _host_port
-            _host_port(self.ray_address)  # HOST:PORT, or one line naming the address
+            from fedflm.fl.cluster import host_port
+            host_port(self.ray_address)  # HOST:PORT, or one line naming the address
 
 
 def threads_per_client(clients: int, cpus: int | None = None) -> int:
