@@ -81,6 +81,20 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, sst2_sample) -> Pat
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), [t for t, _ in sst2_sample])
 
 
+@pytest.fixture(scope="session")
+def no_dropout_model(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BERT with dropout off: the cached path runs the frozen part without dropout, and tests that
+    check learning get a steady signal (with dropout the tiny model's loss drop varied with the seed)."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("tiny-bert-no-dropout")
+    shutil.copytree(tiny_model_dir, out, dirs_exist_ok=True)
+    config = json.loads((out / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (out / "config.json").write_text(json.dumps(config))
+    return out
+
+
 def _user_csv(path: Path, rows: list[tuple[str, int]]) -> Path:
     """A data owner's own CSV file (text, label as words), as ``fedflm simulate --dataset FILE`` reads it."""
     lines = ["text,label"] + [f'"{t.replace(chr(34), chr(39))}",{"positive" if y else "negative"}' for t, y in rows]

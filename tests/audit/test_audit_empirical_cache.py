@@ -9,9 +9,7 @@ shuffled cached rows): equal only when one batch holds every row, as below.
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +24,6 @@ from fedflm.errors import ConfigError
 from fedflm.models.lora import build_model, head_linear, load_tokenizer
 from fedflm.privacy.prototypes import prototype_head
 from fedflm.train.batching import TokenizedDataset
-
-
-@pytest.fixture(scope="module")
-def no_dropout_model(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny BERT with dropout off (the cached path runs the frozen part without dropout)."""
-    out = tmp_path_factory.mktemp("tiny-bert-no-dropout")
-    shutil.copytree(tiny_model_dir, out, dirs_exist_ok=True)
-    config = json.loads((out / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (out / "config.json").write_text(json.dumps(config))
-    return out
 
 
 def _cfg(model_dir: Path, **over: object) -> RunConfig:

@@ -1,4 +1,9 @@
-"""Local training on real SST-2 rows with the tiny model: it learns, and only LoRA + head move."""
+"""Local training on real SST-2 rows with the tiny model: it learns, and only LoRA + head move.
+
+The model is the tiny BERT with dropout off, trained for 20 epochs: its margins over the thresholds below,
+measured over 4 seeds (model, shuffles), are at least 0.16 (loss drop), 0.10 (held loss drop), 0.09 (vs the
+prior's loss) and 0.13 (accuracy over the prior); with dropout and 12 epochs 2 of 4 seeds failed and seed 0
+passed by 0.007 (issue 19)."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from fedflm.train.batching import TokenizedDataset, eval_loader, train_loader
 from fedflm.train.local import EvalResult, evaluate, train_local
 
 CPU = torch.device("cpu")
-EPOCHS = 12
+EPOCHS = 20
 
 
 @dataclass
@@ -30,17 +35,17 @@ class Trained:
 
 
 @pytest.fixture(scope="module")
-def tokenized(tiny_model_dir: Path, sst2_sample: list[tuple[str, int]]) -> TokenizedDataset:
+def tokenized(no_dropout_model: Path, sst2_sample: list[tuple[str, int]]) -> TokenizedDataset:
     rows = sst2_sample[:300]
     ds = Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]})
-    return TokenizedDataset(ds, load_tokenizer(ModelConfig(model=str(tiny_model_dir))), 64)
+    return TokenizedDataset(ds, load_tokenizer(ModelConfig(model=str(no_dropout_model))), 64)
 
 
 @pytest.fixture(scope="module")
-def trained(tiny_model_dir: Path, tokenized: TokenizedDataset) -> Trained:
-    """Twelve one-epoch passes (a new shuffle each, as in successive rounds) on 300 rows."""
+def trained(no_dropout_model: Path, tokenized: TokenizedDataset) -> Trained:
+    """Twenty one-epoch passes (a new shuffle each, as in successive rounds) on 300 rows."""
     torch.manual_seed(0)
-    model = build_model(ModelConfig(model=str(tiny_model_dir)), ("negative", "positive"), seed=0)
+    model = build_model(ModelConfig(model=str(no_dropout_model)), ("negative", "positive"), seed=0)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     eval_before = evaluate(model, eval_loader(tokenized, 64), CPU, 2)
     losses = [train_local(model, train_loader(tokenized, 16, seed=epoch), TrainConfig(lr=1e-2, local_steps=0),
