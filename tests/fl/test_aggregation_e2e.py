@@ -10,6 +10,7 @@ import pytest
 
 from fedflm.config import RunConfig
 from fedflm.fl.attack import MARKER, attacker_ids
+from one_actor import ONE_ACTOR
 
 pytestmark = pytest.mark.slow  # starts a real (tiny) federation
 
@@ -30,7 +31,7 @@ def test_attack_run_is_marked_and_multikrum_rejects_the_scaled_attacker(tiny_mod
     attacker = next(iter(attacker_ids(cfg.agg, 5, cfg.fed.seed)))
 
     # Execute
-    run_dir = fedflm.simulate(flat).run_dir
+    run_dir = fedflm.simulate(flat, resources=ONE_ACTOR).run_dir
 
     # Assert: the run says loudly that it attacked; each round records Multi-Krum's choice, attacker rejected
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fedflm.cli.main import main
+from one_actor import ONE_ACTOR
 
 
 def _csv(path: Path, rows: list[tuple[str, str]]) -> Path:
@@ -60,7 +61,7 @@ def test_a_continued_run_keeps_the_model_and_epsilon_accumulates(sim_run_dp, tin
         "dataset": "sst2", "model": str(tiny_model_dir),
         "clients": 2, "rounds": 1, "partition": "iid", "samples_per_client": 48, "eval_samples": 64, "max_length": 32,
         "batch_size": 16, "prepare": True, "dp": "sample", "epsilon": 6.0, "out": str(tmp_path / "continued"),
-        "seed": 5, "init_from": str(before)}).run_dir
+        "seed": 5, "init_from": str(before)}, resources=ONE_ACTOR).run_dir
 
     # Assert: round 0 of the continued run is the earlier final model (same labels, same outputs)
     round0 = json.loads((after / "metrics.jsonl").read_text().splitlines()[0])

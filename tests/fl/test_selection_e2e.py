@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from one_actor import ONE_ACTOR
 
 pytestmark = [pytest.mark.slow, pytest.mark.federation]
 
@@ -23,7 +24,7 @@ def stopped_run(tiny_model_dir, tmp_path_factory):
         "samples_per_client": 64, "eval_samples": 128, "val_fraction": 0.5, "patience": PATIENCE,
         "max_length": 32, "batch_size": BATCH, "lr": 0.3, "lr_schedule": "exponential:0.000001",
         "loss": "weighted", "resample": "undersample", "dp": "sample", "epsilon": 8.0, "proto_fraction": 0.0,
-        "out": str(tmp_path_factory.mktemp("runs") / "early-stop"), "seed": 3})
+        "out": str(tmp_path_factory.mktemp("runs") / "early-stop"), "seed": 3}, resources=ONE_ACTOR)
 
 
 def test_early_stop_keeps_the_best_round_and_reports_its_test_figures(stopped_run) -> None:
