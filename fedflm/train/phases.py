@@ -78,5 +78,7 @@ def plan_phases_text(cfg: RunConfig, num_examples: list[int]) -> str:
         from fedflm.privacy.federation import owner_plan
 
         plan = owner_plan(cfg.privacy, cfg.train, cfg.fed.rounds, num_examples[0])
-        text += f"\n  client-0 (every owner alike: one calibration over both phases)\n" + phase_split(plan, r1)
+        fixed = cfg.privacy.noise_multiplier is not None
+        first = 2 if prototype_round(cfg.train, cfg.privacy.dp, cfg.fed.rounds, fixed) else 1  # 1: the release
+        text += f"\n  client-0 (every owner alike: one calibration over both phases)\n" + phase_split(plan, r1, first)
     return text
