@@ -64,8 +64,10 @@ def _phase_text(train: TrainConfig, rounds: int) -> str:
         return f"training: head only (frozen encoder), rounds 1-{rounds}"
     if r1 == 0:
         return f"training: LoRA + head, rounds 1-{rounds}"
-    return (f"training: lp-ft, head phase rounds 1-{r1} (frozen encoder), then LoRA + head "
-            f"rounds {r1 + 1}-{rounds}; one noise multiplier for both phases, calibrated on all "
+    head = "round 1" if r1 == 1 else f"rounds 1-{r1}"
+    lora = f"round {rounds}" if r1 + 1 == rounds else f"rounds {r1 + 1}-{rounds}"
+    return (f"training: lp-ft, head phase {head} (frozen encoder), then LoRA + head "
+            f"{lora}; one noise multiplier for both phases, calibrated on all "
             f"{rounds} rounds")
 
 

@@ -66,6 +66,7 @@ def test_lp_ft_plan_numbers_the_run_rounds_when_round_1_is_the_prototype_release
 
     # Assert: the head phase of head_rounds=1 is the release alone; rounds are the run's 1-6, not the plan's 1-5
     assert plan.rounds == 5 and 0 < plan.prior_epsilon < plan.epsilon_per_round[0]
+    assert "training: lp-ft, head phase round 1 (frozen encoder), then LoRA + head rounds 2-6" in one
     assert f"head phase  round 1: epsilon {plan.prior_epsilon:.3f}" in one
     assert f"LoRA phase  rounds 2-6: epsilon {plan.prior_epsilon:.3f} -> {plan.final_epsilon:.3f}" in one
     assert f"head phase  rounds 1-3: epsilon {plan.epsilon_per_round[1]:.3f}" in three
