@@ -45,11 +45,12 @@ def test_loss_goes_down_with_dp_sgd(tiny_llama_dir):
         return made["m"], made["o"], loader
 
     # Execute
-    result = train_causal(model, record_loader(train, 32, tok.pad_token_id, seed=0), LocalSpec(30, 32, 1e-2),
+    result = train_causal(model, record_loader(train, 32, tok.pad_token_id, seed=0), LocalSpec(60, 32, 1e-2),
                           privatize)
     release(made["m"])
     after = perplexity(model, held_out, tok.pad_token_id)
-    # Assert: noisy steps were taken on Poisson batches, and the held-out loss fell
-    assert made["o"].steps_taken == 30 and abs(made["o"].sample_rate - 32 / 256) < 1e-12
+    # Assert: noisy steps were taken on Poisson batches, and the held-out loss fell (60 steps: after/before
+    # 0.716-0.756 over 4 seeds of data, model and noise; with 30 it was 0.793 here and above 0.8 for 3 other seeds)
+    assert made["o"].steps_taken == 60 and abs(made["o"].sample_rate - 32 / 256) < 1e-12
     assert result.examples > 0
     assert after["loss"] < 0.8 * before["loss"], (before, after)
