@@ -30,7 +30,7 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_context import more_mentions, names_an_organisation
+from fedflm.protect.deid_context import in_firm_name, more_mentions, names_an_organisation, reads_as_street
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
@@ -184,7 +184,7 @@ class Deidentifier:
             if view is not None:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end]))]
-        spans = [self._address_tail(text, sp) for sp in self._given_names(text, _merge(spans))
+        spans = [self._address_tail(text, _street_name(text, sp)) for sp in self._given_names(text, _merge(spans))
                  if not self._organisation(text, sp, cased)]
         return _merge(spans + self._more_mentions(text, spans))
 
@@ -193,8 +193,14 @@ class Deidentifier:
         if sp.entity == "STREET_ADDRESS" and any(w.lower() in self._street for w in _LETTER_WORDS.findall(
                 text, sp.start, sp.end)):
             return False
+        if sp.entity == "PERSON" and in_firm_name(text, sp.start, sp.end, cased, self._plain):
+            return True
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
+
+    def _plain(self, word: str) -> bool:
+        """An ordinary word, or a given name that is not also a surname."""
+        return word.lower() in self._person_edge or (self._lexicon.is_first(word) and not self._lexicon.is_last(word))
 
     def _address_tail(self, text: str, sp: Span) -> Span:
         """An address span grown over a trailing country (``... NUNGATTA Australia``)."""
@@ -277,6 +283,13 @@ class Deidentifier:
 
 
 _LETTER_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _street_name(text: str, sp: Span) -> Span:
+    """A person span that reads as a street name (a house number next to it) is an address."""
+    if sp.entity == "PERSON" and reads_as_street(text, sp.start, sp.end):
+        return Span(sp.start, sp.end, "STREET_ADDRESS", sp.score)
+    return sp
 
 
 def _cased(text: str) -> bool:

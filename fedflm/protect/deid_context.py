@@ -87,3 +87,51 @@ def more_mentions(text: str, spans: list[tuple[int, int]], ordinary) -> list[tup
         if m.group(0).lower() in words and not any(s <= m.start() < e for s, e in spans):
             out.append(m.span())
     return out
+
+
+# street types that are not also common surnames or given names (``Hill``, ``Park``, ``Lane`` are)
+_STREET_END = frozenset(
+    "street st road rd avenue ave boulevard blvd drive suite apt apartment highway hwy parkway pkwy terrace "
+    "crescent court courts flat flats plaza square strasse straße straat gatan utca út ul calle rua rue".split())
+_HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\d:/.,-])\d{1,5}[a-zA-Z]?[ \t]+$")
+_HOUSE_NUMBER_AFTER = re.compile(r"[ \t]+(?:(?:u|ul|út|utca|nr|no)\.?[ \t]*)?\d{1,5}[a-zA-Z]?(?![\w:/-]|[.,]\d)")
+
+
+def reads_as_street(text: str, start: int, end: int) -> bool:
+    """True if the person-looking ``text[start:end]`` is a street name: a house number stands
+    right before it (``9816 214 Pavlou Drandaki``) or after it (``Király u. 15``, ``Heatherleigh
+    Suite 620``), or it ends in a street type that is not also a name (``Lahtinen Road``)."""
+    words = _WORD.findall(text, start, end)
+    if len(words) >= 2 and words[-1].lower() in _STREET_END:
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    return bool(_HOUSE_NUMBER_BEFORE.search(text[line_start:start]) or _HOUSE_NUMBER_AFTER.match(text, end))
+
+
+
+# "Hawkins, Richardson and Santana": three bare surnames joined the way a firm is named
+_FIRM = re.compile(r"(?<![\w'’-])([^\W\d_][\w'’]+),[ \t]+([^\W\d_][\w'’]+),?[ \t]+(?:and|&)[ \t]+"
+                   r"([^\W\d_][\w'’]+)(?![\w'’-])", re.IGNORECASE)
+_WORD_BEFORE = re.compile(r"([^\W\d_][\w'’-]*)[ \t]*$")
+_WORD_AFTER = re.compile(r"[ \t]+([^\W\d_][\w'’-]*)")
+
+
+def in_firm_name(text: str, start: int, end: int, cased: bool, plain) -> bool:
+    """True if ``text[start:end]`` lies inside a firm's name made of three single-word surnames,
+    ``A, B and C`` (``Jones, Mitchell and Williams``, ``owens, duran and oneal``).
+
+    ``plain(word)``: an ordinary word or a given name, which such a name never holds
+    (``Hi, Maria and Juan``). In cased text the three are capitalised and no capitalised word
+    stands right before or after them (``John Smith, Mary Jones and Bob Brown`` are people)."""
+    for m in _FIRM.finditer(text):
+        if not (m.start() <= start and end <= m.end()):
+            continue
+        if any(plain(w) for w in m.groups()):
+            return False
+        if not cased:
+            return True
+        before = _WORD_BEFORE.search(text, 0, m.start())
+        after = _WORD_AFTER.match(text, m.end())
+        return (all(w[:1].isupper() for w in m.groups()) and not (before and before.group(1)[:1].isupper())
+                and not (after and after.group(1)[:1].isupper()))
+    return False

@@ -6,7 +6,7 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail
-from fedflm.protect.deid_context import more_mentions, names_an_organisation
+from fedflm.protect.deid_context import in_firm_name, more_mentions, names_an_organisation, reads_as_street
 from fedflm.protect.deid_dictionary import is_ordinary
 
 
@@ -89,3 +89,50 @@ def test_names_in_context(deid: Deidentifier, text: str, expected: str) -> None:
 def test_cased_text_without_names_is_left_alone(deid: Deidentifier, text: str) -> None:
     # Execute / Assert
     assert deid.redact(text) == (text, {})
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("The office is at 9816 Tarvo Mellin today", "Tarvo Mellin", True),         # house number before
+    ("The office is at Királyvári u. 15. today", "Királyvári", True),           # house number after
+    ("Send it to Brennagh Suite 620 please", "Brennagh Suite", True),            # unit number after
+    ("Go round the corner of Tallow 7 and Oskar Road", "Oskar Road", True),      # street type last
+    ("Ask Oskar Hill about it", "Oskar Hill", False),                            # Hill is also a name
+    ("Oskar Mellin was 3rd in 2019", "Oskar Mellin", False),                     # no house number
+    ("At 10:30 Oskar Mellin arrived", "Oskar Mellin", False),                    # a time is not one
+])
+def test_reads_as_street(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert reads_as_street(text, start, start + len(name)) is expected
+
+
+def _plain(word: str) -> bool:
+    return word.lower() in {"hi", "we", "anna", "juan", "maria"}
+
+
+@pytest.mark.parametrize("text,name,cased,expected", [
+    ("Tomomi is from Hawkins, Richardson and Santana", "Santana", True, True),
+    ("She spent a year at Jones, Mitchell and Quade as an intern", "Jones, Mitchell", True, True),
+    ("owens, duran and oneal\nthe corner of x", "duran", False, True),          # uncased text
+    ("I met Tom Stoke, Ada Lint and Bob Quade", "Bob Quade", True, False),       # full names: people
+    ("I met Tom Stoke, Lint and Quade", "Lint", True, False),                    # a name right before
+    ("Ask Stoke, Lint and Quade Partners", "Lint", True, False),                 # word after: not bare
+    ("Hi, Maria and Juan", "Maria", True, False),                                # given names, greeting
+])
+def test_in_firm_name(text: str, name: str, cased: bool, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert in_firm_name(text, start, start + len(name), cased, _plain) is expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("The bakery is at 9816 Tarvo Mellin today.", "The bakery is at <ADDRESS> today."),
+    ("Dear Quinta Lomb, we are Hawkins, Richardson and Santana.", "Dear <PERSON>, we are Hawkins, Richardson and Santana."),
+])
+def test_streets_and_firms_in_context(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute
+    redacted, counts = deid.redact(text)
+    # Assert
+    assert redacted == expected
