@@ -30,7 +30,7 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_context import in_firm_name, more_mentions, names_an_organisation, reads_as_street
+from fedflm.protect.deid_context import after_place_cue, more_mentions, names_an_organisation, reads_as_street
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
@@ -189,18 +189,14 @@ class Deidentifier:
         return _merge(spans + self._more_mentions(text, spans))
 
     def _organisation(self, text: str, sp: Span, cased: bool) -> bool:
-        """A person span, or an address span without a street word, that names a company."""
+        """A person span, or an address span without a street word, that names a company (or a place)."""
         if sp.entity == "STREET_ADDRESS" and any(w.lower() in self._street for w in _LETTER_WORDS.findall(
                 text, sp.start, sp.end)):
             return False
-        if sp.entity == "PERSON" and in_firm_name(text, sp.start, sp.end, cased, self._plain):
-            return True
+        if sp.entity == "PERSON" and after_place_cue(text, sp.start, sp.end):
+            return True  # a place
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
-
-    def _plain(self, word: str) -> bool:
-        """An ordinary word, or a given name that is not also a surname."""
-        return word.lower() in self._person_edge or (self._lexicon.is_first(word) and not self._lexicon.is_last(word))
 
     def _address_tail(self, text: str, sp: Span) -> Span:
         """An address span grown over a trailing country (``... NUNGATTA Australia``)."""

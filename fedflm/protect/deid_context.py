@@ -109,29 +109,21 @@ def reads_as_street(text: str, start: int, end: int) -> bool:
 
 
 
-# "Hawkins, Richardson and Santana": three bare surnames joined the way a firm is named
-_FIRM = re.compile(r"(?<![\w'’-])([^\W\d_][\w'’]+),[ \t]+([^\W\d_][\w'’]+),?[ \t]+(?:and|&)[ \t]+"
-                   r"([^\W\d_][\w'’]+)(?![\w'’-])", re.IGNORECASE)
-_WORD_BEFORE = re.compile(r"([^\W\d_][\w'’-]*)[ \t]*$")
-_WORD_AFTER = re.compile(r"[ \t]+([^\W\d_][\w'’-]*)")
+# what stands right before a place: "flew to", "grew up in", "home city", "I'm in", "came from"
+_PLACE_CUE = re.compile(
+    r"(?:\b(?:flew|fly|flies|flying|moved|moving|move|returned|return|returning|travel+ed|travel+ing|drove|"
+    r"driving|relocated|emigrated|headed|commuted?|trip|flight|journey)[ \t]+(?:back[ \t]+)?to"
+    r"|\b(?:lives?|lived|living|born|grew[ \t]+up|raised|based|located|situated|staying|stayed|resides?|resided|"
+    r"headquartered|settled|i'?m|i[ \t]+am|we'?re|we[ \t]+are)[ \t]+in"
+    r"|\bhome[ \t]+(?:city|town)|\b(?:city|town|village|capital)[ \t]+of"
+    r"|\b(?:came|comes|moved|emigrated|immigrated|flew|arrived|returned)[ \t]+(?:back[ \t]+)?from)[ \t]*$",
+    re.IGNORECASE)
+_POSSESSIVE_NEXT = re.compile(r"['’]s\b")
 
 
-def in_firm_name(text: str, start: int, end: int, cased: bool, plain) -> bool:
-    """True if ``text[start:end]`` lies inside a firm's name made of three single-word surnames,
-    ``A, B and C`` (``Jones, Mitchell and Williams``, ``owens, duran and oneal``).
-
-    ``plain(word)``: an ordinary word or a given name, which such a name never holds
-    (``Hi, Maria and Juan``). In cased text the three are capitalised and no capitalised word
-    stands right before or after them (``John Smith, Mary Jones and Bob Brown`` are people)."""
-    for m in _FIRM.finditer(text):
-        if not (m.start() <= start and end <= m.end()):
-            continue
-        if any(plain(w) for w in m.groups()):
-            return False
-        if not cased:
-            return True
-        before = _WORD_BEFORE.search(text, 0, m.start())
-        after = _WORD_AFTER.match(text, m.end())
-        return (all(w[:1].isupper() for w in m.groups()) and not (before and before.group(1)[:1].isupper())
-                and not (after and after.group(1)[:1].isupper()))
-    return False
+def after_place_cue(text: str, start: int, end: int) -> bool:
+    """True if the person-looking ``text[start:end]`` stands where a place is named: right after
+    ``flew to``, ``grew up in``, ``home city``, ``I'm in``, ``came from`` (``returned to San
+    Bernardino``); not when it is a possessive (``moved to Maria's house``)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return bool(_PLACE_CUE.search(text[line_start:start])) and not _POSSESSIVE_NEXT.match(text, end)

@@ -6,7 +6,7 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail
-from fedflm.protect.deid_context import in_firm_name, more_mentions, names_an_organisation, reads_as_street
+from fedflm.protect.deid_context import after_place_cue, more_mentions, names_an_organisation, reads_as_street
 from fedflm.protect.deid_dictionary import is_ordinary
 
 
@@ -107,31 +107,26 @@ def test_reads_as_street(text: str, name: str, expected: bool) -> None:
     assert reads_as_street(text, start, start + len(name)) is expected
 
 
-def _plain(word: str) -> bool:
-    return word.lower() in {"hi", "we", "anna", "juan", "maria"}
-
-
-@pytest.mark.parametrize("text,name,cased,expected", [
-    ("Tomomi is from Hawkins, Richardson and Santana", "Santana", True, True),
-    ("She spent a year at Jones, Mitchell and Quade as an intern", "Jones, Mitchell", True, True),
-    ("owens, duran and oneal\nthe corner of x", "duran", False, True),          # uncased text
-    ("I met Tom Stoke, Ada Lint and Bob Quade", "Bob Quade", True, False),       # full names: people
-    ("I met Tom Stoke, Lint and Quade", "Lint", True, False),                    # a name right before
-    ("Ask Stoke, Lint and Quade Partners", "Lint", True, False),                 # word after: not bare
-    ("Hi, Maria and Juan", "Maria", True, False),                                # given names, greeting
+@pytest.mark.parametrize("text,name,expected", [
+    ("Mr. Lomb flew to Tarvona on Tuesday", "Tarvona", True),
+    ("She grew up in Quellin Park and left", "Quellin Park", True),
+    ("I'm in Den Haag, at the conference", "Den Haag", True),
+    ("We moved to Maria's flat", "Maria", False),                                # a possessive
+    ("I talked to Tarvo Lomb today", "Tarvo Lomb", False),                       # not a place cue
+    ("A message from Tarvo Lomb", "Tarvo Lomb", False),                          # bare "from" is not
 ])
-def test_in_firm_name(text: str, name: str, cased: bool, expected: bool) -> None:
+def test_after_place_cue(text: str, name: str, expected: bool) -> None:
     # Prepare
     start = text.index(name)
     # Execute / Assert
-    assert in_firm_name(text, start, start + len(name), cased, _plain) is expected
+    assert after_place_cue(text, start, start + len(name)) is expected
 
 
 @pytest.mark.parametrize("text,expected", [
     ("The bakery is at 9816 Tarvo Mellin today.", "The bakery is at <ADDRESS> today."),
-    ("Dear Quinta Lomb, we are Hawkins, Richardson and Santana.", "Dear <PERSON>, we are Hawkins, Richardson and Santana."),
+    ("Dear Quinta Lomb, we flew to San Bernardino.", "Dear <PERSON>, we flew to San Bernardino."),
 ])
-def test_streets_and_firms_in_context(deid: Deidentifier, text: str, expected: str) -> None:
+def test_streets_and_places_in_context(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute
     redacted, counts = deid.redact(text)
     # Assert
