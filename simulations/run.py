@@ -50,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         m = row["metrics"]
         eps = "—" if m["epsilon"] is None else f"{m['epsilon']:.2f}"
-        print(f"{row['recipe']} seed {row['seed']}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
-              f"eps {eps}, wall {m['wall_time_s']:.0f} s -> {row['result_file']}")
+        quality = (f"perplexity {m['perplexity_before']:.3f} -> {m['perplexity_after']:.3f}"
+                   if m.get("perplexity_after") is not None else
+                   f"accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
+        print(f"{row['recipe']} seed {row['seed']}: {quality}, eps {eps}, wall {m['wall_time_s']:.0f} s "
+              f"-> {row.get('result_file', '(not written)')}")
     print("now run: python simulations/make_results.py")
     return 0
 
