@@ -178,7 +178,7 @@ def render_results(rows: list[dict[str, Any]], benches: list[dict[str, Any]] | N
     lines += ["## Every run (one row per result file)", ""]
     classify = [r for r in rows if row_task(r["config"]) != CAUSAL]
     causal = [r for r in rows if row_task(r["config"]) == CAUSAL]
-    lines += _row_table(classify) if rows else ["_No result rows yet._"]
+    lines += _row_table(classify) if classify else [] if causal else ["_No result rows yet._"]
     lines += ["", "Causal-LM runs:", ""] + _row_table(causal, CAUSAL) if causal else []
     lines += [""] + _bench_section(benches or [])
     return "\n".join(lines).rstrip("\n") + "\n"
