@@ -168,6 +168,18 @@ def _relative(path: Path, repo: Path) -> str:
         return str(path)
 
 
+def row_line(row: dict[str, Any]) -> str:
+    """One printed line per result row: its quality figures (accuracy or perplexity), ε, wall time, file."""
+    m = row["metrics"]
+    quality = (f"perplexity {m['perplexity_before']:.3f} -> {m['perplexity_after']:.3f}"
+               if m.get("perplexity_after") is not None else
+               f"accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
+    eps = "none" if m["epsilon"] is None else f"{m['epsilon']:.2f}"
+    wall = "?" if m.get("wall_time_s") is None else f"{m['wall_time_s']:.0f}"
+    return (f"{row['recipe']} seed {row['seed']}: {quality}, epsilon {eps}, wall {wall} s "
+            f"-> {row.get('result_file', '(not written)')}")
+
+
 def run_and_record(name_or_path: str, *, seeds: tuple[int, ...] | None, recipes_dir: Path, runs_dir: Path,
                    results_dir: Path | None, repo: Path) -> list[dict[str, Any]]:
     """Run the given seeds (default: the recipe's) and write one result row per seed."""

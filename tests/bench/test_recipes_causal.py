@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fedflm.bench.recipes import load_recipe, run_config
+from fedflm.bench.recipes import load_recipe, row_line, run_config
 from fedflm.causal.config import CausalRunConfig
 from fedflm.errors import ConfigError
 
@@ -66,3 +66,17 @@ def test_unknown_task_is_refused(tmp_path: Path) -> None:
     # Execute / Assert
     with pytest.raises(ConfigError, match="task must be one of classify, causal-lm, got 'recommend'"):
         load_recipe(path)
+
+
+@pytest.mark.parametrize("metrics, expected", [
+    ({"perplexity_before": 17.34, "perplexity_after": 1.2849, "epsilon": None, "wall_time_s": 491.2},
+     "c seed 0: perplexity 17.340 -> 1.285, epsilon none, wall 491 s -> r.json"),
+    ({"accuracy": 0.8, "macro_f1": 0.75, "perplexity_after": None, "epsilon": 7.994, "wall_time_s": None},
+     "c seed 0: accuracy 0.8000, macro-F1 0.7500, epsilon 7.99, wall ? s -> r.json"),
+])
+def test_row_line_prints_the_task_s_figures(metrics: dict, expected: str) -> None:
+    # Prepare
+    row = {"recipe": "c", "seed": 0, "metrics": metrics, "result_file": "r.json"}
+
+    # Execute / Assert
+    assert row_line(row) == expected
