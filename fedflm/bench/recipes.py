@@ -87,6 +87,8 @@ def load_recipe(path: Path) -> Recipe:
     meta = tree.pop("recipe", None)
     if not isinstance(meta, dict):
         raise ConfigError(f"{path}: no [recipe] table (name, description, seeds)")
+    if isinstance(tree.get(CAUSAL), dict):  # flat keys may be dashed, as on the command line
+        tree[CAUSAL] = {key.replace("-", "_"): value for key, value in tree[CAUSAL].items()}
     recipe = Recipe(name=str(meta.get("name", Path(path).stem)), description=str(meta.get("description", "")),
                     seeds=tuple(meta.get("seeds", [0])), config=tree, path=Path(path),
                     task=str(meta.get("task", "classify")))

@@ -13,7 +13,7 @@ from fedflm.report.results import check_matches_recipes, check_same_config, make
 from fedflm.report.results_md import render_results
 
 MACHINE = {"cpu": "Test CPU", "cores": 2, "gpu": None, "torch_threads": 1}
-RECIPE = '[recipe]\nname = "c"\nseeds = [0]\ntask = "causal-lm"\n[causal-lm]\ndataset = "synthetic:200"\nlr = 0.002\n'
+RECIPE = '[recipe]\nname = "c"\nseeds = [0]\ntask = "causal-lm"\n[causal-lm]\ndataset = "synthetic:200"\nmax-length = 256\n'
 
 
 def _config(seed: int = 0, **over) -> dict:
