@@ -90,7 +90,7 @@ def test_runs_without_secret_sampling_are_charged_unamplified() -> None:
     assert with_b > only_plain
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(sigma=st.floats(0.6, 3.0), q=st.floats(0.01, 0.5), steps=st.integers(1, 40), rounds=st.integers(1, 20),
        p=st.floats(0.01, 0.99))
 def test_amplified_never_exceeds_unamplified_and_grows_with_the_rate(sigma: float, q: float, steps: int,
