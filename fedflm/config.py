@@ -436,6 +436,11 @@ def check_combination(cfg: RunConfig) -> None:
            "would replace the continued head; pass --proto-fraction 0 (the default when --init-from is given)")
     rule, args = parse_spec(agg.robust, ROBUST_RULES, "robust")
     n = cfg.fed.sampled_clients()
+    _check(not (cfg.privacy.amplify_by_sampling and cfg.train.proto_fraction > 0 and cfg.train.train_mode != "lora"
+                and cfg.fed.rounds >= 2 and cfg.privacy.noise_multiplier is None),
+           f"amplify_by_sampling with proto_fraction {cfg.train.proto_fraction}: round 1's prototype release is another "
+           "mechanism than the DP-SGD rounds, and an owner not sampled in round 1 has no record of it, so its "
+           "unsampled rounds could not be charged safely; pass --proto-fraction 0")
     _check(not (cfg.privacy.amplify_by_sampling and agg.secagg),
            "amplify_by_sampling with secagg: the secure-aggregation round samples owners with Flower's seeded "
            "sampler, not the secret Poisson sampler the amplification needs; drop one of them")

@@ -23,7 +23,11 @@ with ``rho_{q,sigma}(a)`` the RDP of one DP-SGD step -- Opacus' ``compute_rdp`` 
 ``N`` is disjoint from ``A`` (an adversary who can tell whether the owner took part). The bound is
 EX-ANTE: it averages over the coins, so it charges EVERY round of the run, sampled or not; rounds
 compose additively in RDP, and Opacus' ``get_privacy_spent`` turns the total into ``(eps, delta)``.
-Only the mixture step above is written here: Opacus has no accountant for it.
+Only the mixture step above is written here: Opacus has no accountant for it. Every round of a run must
+run the same mechanism (the owner's one plan), so that an unsampled round is charged what the owner
+would have run: the config refuses the flag with a round-1 prototype release (``--proto-fraction 0``).
+Limit, stated: a run in which the owner was never sampled leaves no ledger entry and adds nothing here
+(its realized participation, as in the unamplified ledger), not the ex-ante charge of its rounds.
 
 Sovereignty: the figure depends on ``p`` and on the number of rounds, both claimed by the server.
 A malicious server can claim ``p = 0.01`` and sample an owner in every round. So the owner's ledger,
