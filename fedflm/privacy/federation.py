@@ -141,7 +141,7 @@ def render_plans(plans: Mapping[str, NoisePlan]) -> str:
         return "no DP-SGD plan (no data owners)"
     first = next(iter(plans.values()))
     target = ("fixed noise multiplier" if first.target_epsilon is None
-              else f"target epsilon <= {first.target_epsilon:g} per owner after round {first.rounds}")
+              else f"target epsilon <= {first.target_epsilon:g} per owner at the end of the run")
     lines = [f"DP-SGD privacy plan: {target}, delta = {first.delta:g}, {first.accountant.upper()} "
              f"accountant, Poisson sampling",
              f"  {'owner':<14}{'q':>9}{'steps/round':>13}{'sigma':>9}{'eps r1':>9}{'eps final':>11}"]
