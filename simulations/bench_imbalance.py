@@ -121,12 +121,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{eps:.3f} | {time.perf_counter() - t0:.0f} |", flush=True)
         figures.update({f"{key}_macro_f1": round(final["macro_f1"], 4), f"{key}_minority_recall": round(minor, 4),
                         f"{key}_majority_recall": round(major, 4), f"{key}_epsilon": round(float(eps), 3)})
-    print("BENCH_JSON " + json.dumps(figures))
-    if args.record:
-        from fedflm.report.benchtable import write_bench_record
+    from fedflm.report.benchtable import emit_bench
 
-        write_bench_record(args.record, "imbalance", figures, round(time.perf_counter() - t_all, 1), False,
-                           "python simulations/bench_imbalance.py " + " ".join(sys.argv[1:]))
+    emit_bench(figures, args.record, "imbalance", time.perf_counter() - t_all, "simulations/bench_imbalance.py",
+               sys.argv[1:])
     return 0
 
 

@@ -15,7 +15,6 @@ server's set is the built-in test split (capped, stratified, by ``--eval-samples
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
@@ -83,12 +82,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - t0:.0f} |", flush=True)
         key = re.sub(r"[^0-9a-z]+", "_", text)
         figures.update({f"{key}_macro_f1": round(final["macro_f1"], 4), f"{key}_accuracy": round(final["accuracy"], 4)})
-    print("BENCH_JSON " + json.dumps(figures))
-    if args.record:
-        from fedflm.report.benchtable import write_bench_record
+    from fedflm.report.benchtable import emit_bench
 
-        write_bench_record(args.record, "noisy_labels", figures, round(time.perf_counter() - t_all, 1), False,
-                           "python simulations/bench_noisy_labels.py " + " ".join(sys.argv[1:]))
+    emit_bench(figures, args.record, "noisy_labels", time.perf_counter() - t_all, "simulations/bench_noisy_labels.py",
+               sys.argv[1:])
     return 0
 
 
