@@ -15,14 +15,17 @@ from fedflm.config import ModelConfig, RunConfig
 from fedflm.errors import ConfigError
 from fedflm.models.lora import load_tokenizer
 
-AUDIT = EmpiricalConfig(canaries=64, seed=1)
+# 128 canaries on 8 real rows, 80 local epochs: measured over canary seeds 1-8 (one machine) the no-DP bound
+# spans 1.08-2.02 and the membership AUC 0.83-0.94. With 64 canaries on 16 rows and 40 epochs the bound spanned
+# 0.32-1.69 across seeds, and another machine's float rounding alone moved seed 1 from 1.69 to 0.71 (CI failed).
+AUDIT = EmpiricalConfig(canaries=128, seed=1)
 
 
 def _cfg(model_dir: Path, **over: object) -> RunConfig:
-    # A client with 16 real rows and ~32 canaries, 20 local steps of LoRA + head: enough to memorise
+    # A client with 8 real rows and ~64 canaries, 80 local epochs of LoRA + head: enough to memorise
     # without DP (the random tiny encoder's frozen features carry no canary signal for a head alone).
-    flat = {"train_mode": "lora", "dataset": "sst2", "clients": 4, "rounds": 1, "samples_per_client": 16, "partition": "iid",
-            "model": str(model_dir), "device": "cpu", "local_epochs": 40, "batch_size": 16, "lr": 1e-2,
+    flat = {"train_mode": "lora", "dataset": "sst2", "clients": 4, "rounds": 1, "samples_per_client": 8, "partition": "iid",
+            "model": str(model_dir), "device": "cpu", "local_epochs": 80, "batch_size": 16, "lr": 1e-2,
             "max_length": 32, "dp": "none"}
     flat.update(over)
     return RunConfig.from_flat(flat)
@@ -31,12 +34,13 @@ def _cfg(model_dir: Path, **over: object) -> RunConfig:
 def test_without_dp_the_canaries_are_detected(tiny_model_dir: Path) -> None:
     # Execute
     res = run_empirical_audit(_cfg(tiny_model_dir), AUDIT)
-    # Assert: clearly above 0, and no claim to violate
-    assert res.bound.epsilon_lower_bound > 0.5, res.describe()
-    assert res.auc > 0.8
+    # Assert: clearly above 0 (lowest of 8 canary seeds measured: 1.08) and a membership score well above
+    # chance (AUC 0.5; lowest measured 0.83), and no claim to violate
+    assert res.bound.epsilon_lower_bound > 0.6, res.describe()
+    assert res.auc > 0.7, res.describe()
     assert math.isinf(res.claimed_epsilon) and not res.violated
-    assert 0 < res.canaries_included < 64
-    assert res.train_examples == 16 + res.canaries_included
+    assert 0 < res.canaries_included < 128
+    assert res.train_examples == 8 + res.canaries_included
 
 
 def test_with_dp_at_small_epsilon_the_bound_stays_below_the_claim(tiny_model_dir: Path) -> None:
@@ -54,11 +58,11 @@ def test_with_dp_at_small_epsilon_the_bound_stays_below_the_claim(tiny_model_dir
 
 
 class _NoiselessTrainer(PlainTrainer):
-    """A broken DP path: trains without clipping or noise but claims sigma=20 (a correct-looking ledger)."""
+    """A broken DP path: trains without clipping or noise but claims sigma=60 (a correct-looking ledger)."""
 
     def train_round(self, module, loader, rnd, device):
         _, _, steps = super().train_round(module, loader, rnd, device)
-        return (20.0, self.cfg.train.batch_size / len(loader.dataset), steps)
+        return (60.0, self.cfg.train.batch_size / len(loader.dataset), steps)
 
     def claimed_epsilon(self, history):
         return recomputed_epsilon(self.cfg, history)
@@ -69,8 +73,8 @@ def test_a_broken_dp_path_is_caught(tiny_model_dir: Path) -> None:
     cfg = _cfg(tiny_model_dir, dp="sample", epsilon=1.0)
     # Execute
     res = run_empirical_audit(cfg, AUDIT, trainer=_NoiselessTrainer(cfg))
-    # Assert: the ledger would say epsilon < 1, the measurement says otherwise
-    assert res.claimed_epsilon < 1.0
+    # Assert: the ledger would say epsilon < 0.5, the measurement (no-DP bound >= 1.08 over 8 seeds) says otherwise
+    assert res.claimed_epsilon < 0.5
     assert res.violated, res.describe()
     assert "VIOLATED" in res.describe()
 
