@@ -40,7 +40,8 @@ from fedflm.owner.console import announce
 from fedflm.owner.plan_notice import plan_notice
 from fedflm.owner.policy import check_examples, check_request, effective_config
 from fedflm.owner.refusal import Refusal
-from fedflm.owner.reply import reply_metrics, reply_privacy
+from fedflm.owner.amplified_view import amplified_view
+from fedflm.owner.reply import coarse_epsilon, reply_metrics, reply_privacy
 from fedflm.owner.settings import OwnerSettings
 from fedflm.privacy.federation import PrivacyOutcome, private_prototypes, train_private
 from fedflm.privacy.prototypes import noisy_class_sums, prototype_head
@@ -205,6 +206,14 @@ def _announce_round(node: NodeRound, n: int, privacy: PrivacyOutcome | None) -> 
     announce(s.owner_dir, f"run {run_id!r} round {node.server_round}: trained; epsilon now {privacy.epsilon:.4f}{cap}")
 
 
+def _amplified(node: NodeRound) -> dict[str, float]:
+    """issue 24: the owner's amplified epsilon (coarse) when the run and the owner's policy ask for it."""
+    eps, line = amplified_view(node.settings.policy, node.cfg, owner_privacy(node).entries(), node.server_round)
+    if line and node.settings.deployed:
+        announce(node.settings.owner_dir, f"run {node.cfg.privacy.ledger_run_id!r} round {node.server_round}: {line}")
+    return {} if eps is None else {"epsilon-amplified": round(coarse_epsilon(eps), 2)}
+
+
 def _request(msg: Message) -> tuple[RunConfig, int]:
     """The server's request: its run config and round (raises on a malformed one)."""
     return run_config_from_message(msg), int(msg.content["config"]["server-round"])
@@ -248,6 +257,8 @@ def train(msg: Message, context: Context) -> Message:
     _announce_round(node, len(data), privacy)
     metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy,
                             secagg=cfg.agg.secagg)
+    if privacy is not None:  # issue 24: an additional, labelled figure; the ledger stays unamplified
+        metrics.update(_amplified(node))
     if leaked is not None:  # issue 22: the one number the leakage check sends
         metrics["leakage-overlap"] = leaked
     state = get_adapter_state(model)

@@ -49,7 +49,8 @@ def simulated_settings(cfg: RunConfig, node_config: dict[str, Any], pid: int) ->
     """A simulated owner: the operator simulates itself, so its policy is the run's own."""
     policy = OwnerPolicy(dp_modes=DP_MODES, max_epsilon=cfg.privacy.max_epsilon, delta=cfg.privacy.delta,
                          accountant=cfg.privacy.accountant, max_rounds=cfg.fed.rounds, min_noise_multiplier=0.0,
-                         publish_ledger=True, share_leakage_count=True)
+                         publish_ledger=True, share_leakage_count=True,
+                         accept_sampling_amplification=cfg.privacy.amplify_by_sampling)
     seed = None if cfg.privacy.secure_mode else cfg.fed.seed * 1000 + pid
     return OwnerSettings(owner_id=str(node_config.get("owner-id") or f"client-{pid}"),
                          state_dir=state_root(cfg, {}), secure_mode=cfg.privacy.secure_mode, seed=seed,

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from fedflm.data.holdout import parse_whole_text
 from fedflm.errors import ConfigError
-from fedflm.options import (LEAKAGE_MODES, LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_augment, parse_long_text,
+from fedflm.options import (AMPLIFICATION_THREAT_MODEL, LEAKAGE_MODES, LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_augment, parse_long_text,
                              parse_loss, parse_schedule)
 
 _PARTITION_RE = re.compile(r"^(iid|dirichlet:[0-9.eE+-]+|pathological:\d+|column:.+)$")
@@ -216,6 +216,7 @@ class DPConfig:
     privacy_state: str = ""  # root of the owners' privacy state ("" = ~/.fedflm/privacy; simulate: run dir)
     run_id: str = ""  # id of this run in the owners' ledgers ("" = chosen by the server)
     participation: str = "all"  # issue 24: calibrate for every round, or for the rounds an owner is sampled in
+    amplify_by_sampling: bool = False  # issue 24: secret Poisson client sampling + an amplified epsilon (opt-in)
 
     @property
     def ledger_run_id(self) -> str:
@@ -236,6 +237,8 @@ class DPConfig:
         check_epsilon_cap(self.max_epsilon)
         _check(self.participation in ("all", "sampled"),
                f"participation must be all or sampled, got {self.participation!r}")
+        _check(not self.amplify_by_sampling or self.dp == "sample",
+               f"amplify_by_sampling needs dp sample (client-level DP amplifies by its own sampling), got dp {self.dp!r}")
         _check(re.fullmatch(r"[A-Za-z0-9._-]{0,128}", self.run_id) is not None,
                f"run_id must be up to 128 characters [A-Za-z0-9._-], got {self.run_id!r}")
 
@@ -433,6 +436,14 @@ def check_combination(cfg: RunConfig) -> None:
            "would replace the continued head; pass --proto-fraction 0 (the default when --init-from is given)")
     rule, args = parse_spec(agg.robust, ROBUST_RULES, "robust")
     n = cfg.fed.sampled_clients()
+    _check(not (cfg.privacy.amplify_by_sampling and cfg.train.proto_fraction > 0 and cfg.train.train_mode != "lora"
+                and cfg.fed.rounds >= 2 and cfg.privacy.noise_multiplier is None),
+           f"amplify_by_sampling with proto_fraction {cfg.train.proto_fraction}: round 1's prototype release is another "
+           "mechanism than the DP-SGD rounds, and an owner not sampled in round 1 has no record of it, so its "
+           "unsampled rounds could not be charged safely; pass --proto-fraction 0")
+    _check(not (cfg.privacy.amplify_by_sampling and agg.secagg),
+           "amplify_by_sampling with secagg: the secure-aggregation round samples owners with Flower's seeded "
+           "sampler, not the secret Poisson sampler the amplification needs; drop one of them")
     if agg.secagg:
         _check_secagg(cfg, name, n)
     if rule in ("krum", "multikrum"):
@@ -476,6 +487,9 @@ def run_warnings(cfg: RunConfig) -> list[str]:
     if cfg.privacy.dp == "client":
         warnings.append("client-level DP clips and noises on the server: the server sees raw client "
                         "updates (clients are Poisson-sampled; noise follows the updates that arrive)")
+    if cfg.privacy.amplify_by_sampling:
+        warnings.append("PRIVACY AMPLIFICATION BY CLIENT SAMPLING (--amplify-by-sampling): the 'epsilon_amplified' "
+                        "figures are " + AMPLIFICATION_THREAT_MODEL)
     if cfg.agg.attack != "none":
         warnings.append(f"ATTACK SIMULATION (evaluation only): {cfg.agg.attackers:.0%} of the clients send "
                         f"poisoned updates ({cfg.agg.attack}); this run's model must not be used")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from fedflm.errors import ConfigError
 
-__all__ = ["LEAKAGE_MODES", "LONG_TEXT", "LR_WITHIN", "RESAMPLE", "SELECT_METRICS", "LossSpec", "ScheduleSpec", "SlidingSpec",
+__all__ = ["AMPLIFICATION_THREAT_MODEL", "LEAKAGE_MODES", "LONG_TEXT", "LR_WITHIN", "RESAMPLE", "SELECT_METRICS", "LossSpec", "ScheduleSpec", "SlidingSpec",
            "parse_augment", "parse_long_text", "parse_loss", "parse_schedule"]
 
 RESAMPLE = ("none", "oversample", "undersample")
@@ -23,6 +23,12 @@ LONG_TEXT = ("truncate", "head-tail", "sliding:WINDOW:STRIDE[:mean|max]")
 LR_WITHIN = ("constant", "linear", "cosine")
 #: metrics a run can select its best round on (higher is better, but ``loss``)
 SELECT_METRICS = ("macro_f1", "accuracy", "macro_recall", "loss")
+#: issue 24, --amplify-by-sampling: who the amplified epsilon holds against (fedflm.privacy.amplification)
+AMPLIFICATION_THREAT_MODEL = (
+    "valid ONLY against an adversary who sees the released global models alone (not individual updates, not who "
+    "was sampled), with the server trusted to sample each owner in each round with probability p from a secret "
+    "CSPRNG; against the server, or anyone who knows the sampling pattern, only the unamplified epsilon holds "
+    "(the one every owner's ledger keeps and enforces)")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from fedflm.deploy import env
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost
 from fedflm.errors import ConfigError
 from fedflm.fl.attack import MARKER as ATTACK_MARKER
+from fedflm.fl.amplified import amplification_record
 from fedflm.fl.arrays import from_record, record_nbytes, to_record
 from fedflm.fl.client_data import federated_data
 from fedflm.fl.dp_server import BudgetStop, ClientLevelDP, ensure_run_id, epsilon_max, write_ledgers
@@ -35,6 +36,7 @@ from fedflm.fl.selection import EarlyStop, Selector, split_validation
 from fedflm.fl.strategy import ProgressGrid, Recording, build_strategy
 from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, pooled_classifier,
                                 resolve_device, save_adapter, set_adapter_state, set_head)
+from fedflm.privacy.participation import participation_rate
 from fedflm.privacy.prototypes import prototype_head
 from fedflm.train.batching import TokenizedDataset
 from fedflm.train.cache import FrozenCache
@@ -242,8 +244,9 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     n_min = min(cfg.fed.min_clients, cfg.fed.clients)
     # under DP the owners send no exact example count: FedAvg weights are uniform
     weight_key = "num-examples" if cfg.privacy.dp == "none" else "dp-unit-weight"
-    # client-level DP samples clients itself (Poisson, in ClientLevelDP): the inner FedAvg offers every node
-    fraction = 1.0 if cfg.privacy.dp == "client" else cfg.fed.fraction_train
+    # client-level DP and --amplify-by-sampling sample clients themselves (secret Poisson): FedAvg offers every node
+    poisson = cfg.privacy.dp == "client" or cfg.privacy.amplify_by_sampling
+    fraction = 1.0 if poisson else cfg.fed.fraction_train
     strategy: Any
     if cfg.agg.secagg:  # issue 21: Flower's SecAgg+, the server sees only the sum (fedflm/fl/secagg.py)
         strategy = SecAggFedAvg(cfg, fraction_train=fraction, min_train_nodes=n_min, min_available_nodes=n_min)
@@ -251,6 +254,8 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         strategy = build_strategy(cfg.agg, fraction_train=fraction, fraction_evaluate=0.0,
                                   min_train_nodes=n_min, min_available_nodes=n_min,
                                   weighted_by_key=weight_key)
+    if cfg.privacy.amplify_by_sampling:  # issue 24: each owner trains with probability p, secret coins
+        strategy.poisson_rate = participation_rate(cfg)
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
     if phase_of_round(cfg.train, cfg.fed.rounds, 1, cfg.privacy.dp, cfg.privacy.noise_multiplier is not None) == "proto":
         strategy.post_aggregate = _prototype_head(cfg, evaluator.model, evaluator.label_names)  # it loads each evaluated state anyway
@@ -292,6 +297,8 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     final, selected = _select_best(evaluator, final, early is not None)
     save_adapter(evaluator.model, rundir.path / "adapter", evaluator.label_names)
     _explained_examples(cfg, evaluator, rundir)
+    amplified = (amplification_record(rundir.path, cfg.privacy.ledger_run_id, participation_rate(cfg),
+                                      int(rows[-1]["round"])) if cfg.privacy.amplify_by_sampling else None)
     rundir.write_json("summary.json", {
         "status": "incomplete" if stopped else "complete", "final": rows[-1], "rounds": cfg.fed.rounds,
         **({"stopped": stopped} if stopped else {}), **selected,
@@ -299,6 +306,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
         "confusion_matrix": evaluator.confusion.tolist() if evaluator.confusion is not None else [],
         "label_names": list(evaluator.label_names),
         "transport": _transport(session),
+        **({"amplification": amplified} if amplified is not None else {}),
         **({"leakage": leakage.summarise(cfg.data.on_leakage, evaluator.client_rows)}
            if cfg.data.on_leakage != "off" else {}),
         "warnings": run_warnings(cfg) + ([stopped] if stopped else [])

@@ -12,8 +12,10 @@
    per round (the process tree's user + system time) are printed beside the wall seconds: on a
    shared CPU the wall time grows with the other jobs' load, the CPU time does not.
 
-Prints a table, then `BENCH_JSON {...}` last, with the load average before and after (the
-CPU may be shared). Run under `nice` with `RAY_worker_niceness` set when the machine is shared:
+Prints a table, then `BENCH_JSON {...}` last (flat: each run's figures prefixed
+``o{owners}_f{fraction}_``, part 1's ``ratio_``), with the load average before and after (the CPU may
+be shared); ``--record PATH`` also writes them as a benchmark record (commit, machine, command) that
+``simulations/make_results.py`` lists in RESULTS.md. Run under `nice` with `RAY_worker_niceness` set when the machine is shared:
 
     RAY_worker_niceness=15 nice -n 15 python simulations/bench_simulation.py
     python simulations/bench_simulation.py --scale 100:0.1,1000:0.01 --skip-ratio   # part 2 only
@@ -201,6 +203,18 @@ def _child(owners: int, fraction: float, samples: int, rounds: int, cluster: str
     return json.loads(line[len("ONE_JSON "):])
 
 
+def flat_figures(figures: dict[str, Any]) -> dict[str, Any]:
+    """The figures as the benchmark convention wants them (fedflm/report/benchtable.py): one flat object;
+    each part-2 run's figures prefixed ``o{owners}_f{fraction}_``, part 1's ``ratio_``."""
+    out: dict[str, Any] = {"cpus": figures["cpus"], "load_before_1m": figures["load_before"][0],
+                           "load_after_1m": figures["load_after"][0]}
+    for run in figures.get("scale", []):
+        prefix = f"o{run['owners']}_f{run['fraction_train']:g}_"
+        out.update({prefix + k: v for k, v in run.items() if k not in ("owners", "fraction_train")})
+    out.update({f"ratio_{k}": v for k, v in figures.get("ratio", {}).items()})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=10, help="clients of part 1 (all sampled)")
@@ -214,6 +228,9 @@ def main() -> None:
                     "for all runs: on a loaded CPU a private Ray's start-up can time out)")
     ap.add_argument("--ray-temp-dir", default="", help="with --ray-address: that cluster's --temp-dir, whose "
                     "processes' memory and CPU time are counted with this process tree's")
+    ap.add_argument("--record", type=Path, default=None,
+                    help="also save the figures as a benchmark record (simulations/results/bench/NAME.json) "
+                         "for RESULTS.md")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # OWNERS:FRACTION: one part-2 run in this process
     args = ap.parse_args()
     if args.one:
@@ -221,7 +238,7 @@ def main() -> None:
         print("ONE_JSON " + json.dumps(one_run(int(owners), float(fraction), args.samples_many, args.rounds,
                                                      args.ray_address, args.ray_temp_dir)))
         return
-    load_before = os.getloadavg()
+    t0, load_before = time.perf_counter(), os.getloadavg()
     figures: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load_before]}
     print(f"part 2, {args.samples_many} rows per owner, {args.rounds} rounds, s/round = mean of rounds 2..", flush=True)
     print(f"  {'owners':>7}{'fraction':>10}{'sampled':>9}{'peak RSS GB':>13}{'s/round':>9}{'x base':>8}"
@@ -248,7 +265,13 @@ def main() -> None:
               f"{r['simulated_round_s']:.2f} s, ratio {r['round_overhead_ratio']:.3f}x (goal <= 1.10x)", flush=True)
     figures["load_after"] = [round(x, 2) for x in os.getloadavg()]
     print(f"load average before {figures['load_before']}, after {figures['load_after']} ({os.cpu_count()} CPUs)")
-    print("BENCH_JSON " + json.dumps(figures))
+    flat = flat_figures(figures)
+    print("BENCH_JSON " + json.dumps(flat))
+    if args.record:
+        from fedflm.report.benchtable import write_bench_record
+
+        write_bench_record(args.record, "simulation", flat, round(time.perf_counter() - t0, 1), quick=False,
+                           command="python simulations/bench_simulation.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

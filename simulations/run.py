@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=HERE / "results", help="where result rows go")
     parser.add_argument("--list", action="store_true", help="list the recipes and exit")
     args = parser.parse_args(argv)
-    from fedflm.bench.recipes import load_recipe, run_and_record
+    from fedflm.bench.recipes import load_recipe, row_line, run_and_record
 
     try:
         if args.list or not args.recipe:
@@ -48,10 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     for row in rows:
-        m = row["metrics"]
-        eps = "—" if m["epsilon"] is None else f"{m['epsilon']:.2f}"
-        print(f"{row['recipe']} seed {row['seed']}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
-              f"eps {eps}, wall {m['wall_time_s']:.0f} s -> {row['result_file']}")
+        print(row_line(row))
     print("now run: python simulations/make_results.py")
     return 0
 

@@ -3,9 +3,11 @@
 A recipe is a TOML file: a ``[recipe]`` table (``name``, ``description``,
 ``seeds``) and the usual sectioned run config (``[data]``, ``[model]``,
 ``[train]``, ``[fed]``, ``[privacy]``), exactly the keys of ``fedflm simulate
---config``. :func:`run_recipe` runs one seed of it with ``fedflm.simulate``,
-writes the run report, and returns the result row (config, commit, machine,
-metrics) that :func:`fedflm.report.results.write_row` stores.
+--config``. A causal-LM recipe says ``task = "causal-lm"`` in ``[recipe]`` and holds
+the flat ``fedflm simulate --task causal-lm`` settings in one ``[causal-lm]`` table.
+:func:`run_recipe` runs one seed of it in Flower's Simulation Engine, writes the
+run report, and returns the result row (config, commit, machine, metrics) that
+:func:`fedflm.report.results.write_row` stores.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from fedflm.errors import ConfigError, DataError
-from fedflm.report.results import git_commit, machine_info, make_row
+from fedflm.report.results import CAUSAL, git_commit, machine_info, make_row
 from fedflm.report.rundir import load_run
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+TASKS = ("classify", CAUSAL)
+_PER_RUN = ("seed", "out")  # the runner sets them
 
 
 @dataclass(frozen=True)
@@ -33,17 +37,30 @@ class Recipe:
     seeds: tuple[int, ...]
     config: dict[str, Any]
     path: Path
+    task: str = "classify"
 
     def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ConfigError(f"{self.path}: recipe task must be one of {', '.join(TASKS)}, got {self.task!r}")
         if not self.name or not set(self.name) <= _NAME_CHARS:
             raise ConfigError(f"{self.path}: recipe name must be lowercase [a-z0-9-_.], got {self.name!r}")
         if not self.seeds or any(not isinstance(s, int) or isinstance(s, bool) for s in self.seeds):
             raise ConfigError(f"{self.path}: recipe seeds must be a non-empty list of integers, got {self.seeds!r}")
-        if "seed" in self.config.get("fed", {}) or "out" in self.config.get("fed", {}):
-            raise ConfigError(f"{self.path}: set seeds in [recipe], not fed.seed/fed.out (the runner sets them)")
+        table = CAUSAL if self.task == CAUSAL else "fed"
+        if any(key in self.config.get(table, {}) for key in _PER_RUN):
+            raise ConfigError(f"{self.path}: set seeds in [recipe], not {table}.seed/{table}.out (the runner sets them)")
+        if self.task == CAUSAL and set(self.config) != {CAUSAL}:
+            raise ConfigError(f"{self.path}: a causal-lm recipe holds its settings in one [{CAUSAL}] table, "
+                              f"got tables {sorted(self.config)}")
 
     @property
     def dataset(self) -> str:
+        """The results table's data set: ``sst2``, ``banking77``, ... or ``causal-lm/synthetic`` (any size)."""
+        if self.task == CAUSAL:
+            from fedflm.causal.config import CausalRunConfig
+
+            data = str(self.config[CAUSAL].get("dataset", CausalRunConfig.dataset))
+            return f"{CAUSAL}/{Path(data.partition(':')[0]).stem}"
         return str(self.config.get("data", {}).get("dataset", "sst2"))
 
 
@@ -70,14 +87,21 @@ def load_recipe(path: Path) -> Recipe:
     meta = tree.pop("recipe", None)
     if not isinstance(meta, dict):
         raise ConfigError(f"{path}: no [recipe] table (name, description, seeds)")
+    if isinstance(tree.get(CAUSAL), dict):  # flat keys may be dashed, as on the command line
+        tree[CAUSAL] = {key.replace("-", "_"): value for key, value in tree[CAUSAL].items()}
     recipe = Recipe(name=str(meta.get("name", Path(path).stem)), description=str(meta.get("description", "")),
-                    seeds=tuple(meta.get("seeds", [0])), config=tree, path=Path(path))
-    RunConfig.from_flat(tree)  # validates every key and value now, not after a long run
+                    seeds=tuple(meta.get("seeds", [0])), config=tree, path=Path(path),
+                    task=str(meta.get("task", "classify")))
+    run_config(recipe, recipe.seeds[0], Path("out"))  # validates every key and value now, not after a long run
     return recipe
 
 
 def run_config(recipe: Recipe, seed: int, out: Path) -> Any:
-    """The RunConfig of one seed of ``recipe``, writing to ``out``."""
+    """The run config of one seed of ``recipe`` (a RunConfig, or a CausalRunConfig), writing to ``out``."""
+    if recipe.task == CAUSAL:
+        from fedflm.causal.config import CausalRunConfig
+
+        return CausalRunConfig.from_flat(recipe.config[CAUSAL] | {"seed": seed, "out": str(out)})
     from fedflm.config import RunConfig
 
     cfg = RunConfig.from_flat(recipe.config)
@@ -95,28 +119,47 @@ def run_metrics(run_dir: Path) -> dict[str, Any]:
     wall = run.summary.get("total_wall_time_s", run.summary.get("wall_time_s"))
     return {"accuracy": final.get("accuracy"), "macro_f1": final.get("macro_f1"), "wall_time_s": wall,
             "bytes_sent": sum(int(r.get("bytes_up") or 0) for r in run.rounds),
-            "epsilon": max(eps) if eps else None}
+            "epsilon": max(eps) if eps else None,
+            "perplexity_before": run.summary.get("perplexity_before"),  # causal-lm runs only
+            "perplexity_after": run.summary.get("perplexity_after")}
+
+
+def _simulate(recipe: Recipe, cfg: Any) -> tuple[Path, int]:
+    """Run the recipe's federation; (its run directory, how many simulated clients)."""
+    if recipe.task == CAUSAL:
+        from fedflm.causal.simulate import simulate_causal
+
+        return Path(simulate_causal(cfg)["run_dir"]), cfg.clients
+    from fedflm.fl.simulation import run_simulation
+
+    return run_simulation(cfg).run_dir, cfg.fed.clients
+
+
+def _resolved(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
+    """The config the run resolved (its config.toml), sectioned like the recipe."""
+    resolved = tomllib.loads((run_dir / "config.toml").read_text(encoding="utf-8"))
+    if recipe.task == CAUSAL:  # the flat dashed run-config form, with task = causal-lm
+        resolved = {CAUSAL: {k.replace("-", "_"): v for k, v in resolved.items() if k != "task"}}
+    return json.loads(json.dumps(resolved))
 
 
 def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict[str, Any]:
     """Run one seed of ``recipe``; write its report; return its validated result row."""
     from fedflm.fl.resources import threads_per_client
-    from fedflm.fl.simulation import run_simulation
     from fedflm.report.html import write_report
 
     commit, dirty = git_commit(repo)
     out = runs_dir / recipe.name / f"seed{seed}-{commit[:7]}"
     cfg = run_config(recipe, seed, out)
     machine = machine_info()  # before the run: the load average says how shared the machine was
-    machine["torch_threads"] = threads_per_client(cfg.fed.clients)  # what each client actor trains with
-    result = run_simulation(cfg)
-    write_report(result.run_dir)
-    resolved = tomllib.loads((result.run_dir / "config.toml").read_text(encoding="utf-8"))
-    if cfg.model.device == "cpu":
+    run_dir, clients = _simulate(recipe, cfg)
+    machine["torch_threads"] = threads_per_client(clients)  # what each client actor trained with
+    write_report(run_dir)
+    if recipe.task == CAUSAL or cfg.model.device == "cpu":  # causal-lm trains on the CPU
         machine["gpu"] = None  # a GPU sat idle: the figures are CPU figures
     return make_row(recipe=recipe.name, dataset=recipe.dataset, description=recipe.description, seed=seed,
-                    config=json.loads(json.dumps(resolved)), metrics=run_metrics(result.run_dir),
-                    commit=commit, dirty=dirty, machine=machine, run_dir=_relative(result.run_dir, repo))
+                    config=_resolved(recipe, run_dir), metrics=run_metrics(run_dir),
+                    commit=commit, dirty=dirty, machine=machine, run_dir=_relative(run_dir, repo))
 
 
 def _relative(path: Path, repo: Path) -> str:
@@ -125,6 +168,18 @@ def _relative(path: Path, repo: Path) -> str:
         return str(Path(path).resolve().relative_to(Path(repo).resolve()))
     except ValueError:
         return str(path)
+
+
+def row_line(row: dict[str, Any]) -> str:
+    """One printed line per result row: its quality figures (accuracy or perplexity), ε, wall time, file."""
+    m = row["metrics"]
+    quality = (f"perplexity {m['perplexity_before']:.3f} -> {m['perplexity_after']:.3f}"
+               if m.get("perplexity_after") is not None else
+               f"accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
+    eps = "none" if m["epsilon"] is None else f"{m['epsilon']:.2f}"
+    wall = "?" if m.get("wall_time_s") is None else f"{m['wall_time_s']:.0f}"
+    return (f"{row['recipe']} seed {row['seed']}: {quality}, epsilon {eps}, wall {wall} s "
+            f"-> {row.get('result_file', '(not written)')}")
 
 
 def run_and_record(name_or_path: str, *, seeds: tuple[int, ...] | None, recipes_dir: Path, runs_dir: Path,

@@ -9,15 +9,12 @@ from fedflm.cli.command import add_command
 
 
 def _run(args: argparse.Namespace) -> int:
-    from fedflm.bench.recipes import run_and_record
+    from fedflm.bench.recipes import row_line, run_and_record
 
     rows = run_and_record(args.recipe, seeds=tuple(args.seeds or ()), recipes_dir=Path(args.recipes_dir),
                           runs_dir=Path(args.runs_dir), results_dir=Path(args.results), repo=Path(args.repo))
     for row in rows:
-        m = row["metrics"]
-        eps = "none" if m["epsilon"] is None else f"{m['epsilon']:.2f}"
-        print(f"{row['recipe']} seed {row['seed']}: accuracy {m['accuracy']:.4f}, "
-              f"macro-F1 {m['macro_f1']:.4f}, epsilon {eps} -> {row['result_file']}")
+        print(row_line(row))
     return 0
 
 

@@ -155,6 +155,12 @@ def _register_client_start(csub: argparse._SubParsersAction) -> None:
     p.add_argument("--require-secagg", action="store_true", default=None,
                    help="train only inside secure aggregation (SecAgg+): a run that asks for this node's plain "
                         "update is refused (code 4042, secagg). Default: as the run asks")
+    p.add_argument("--accept-sampling-amplification", action="store_true", default=None,
+                   help="under a run's --amplify-by-sampling, also compute an AMPLIFIED epsilon from the server's "
+                        "CLAIMED sampling rate (shown and sent as epsilon-amplified, withheld when your own "
+                        "participation makes the claim implausible). Valid ONLY against an adversary who sees the "
+                        "released models alone and only if the server samples as it claims; your ledger, cap and "
+                        "refusals always keep the unamplified epsilon. Default: not accepted")
     p.add_argument("--owner-id", default="owner", help="this owner's id in its privacy ledger")
     p.add_argument("--ca-cert", type=Path, help="the operator's CA certificate (ca.pem)")
     p.add_argument("--auth-key", type=Path, help="this node's private key (NAME.key from `fedflm certs`)")
@@ -188,7 +194,8 @@ def client_policy(args: argparse.Namespace) -> "OwnerPolicy":
     over = {"max_epsilon": args.max_epsilon, "delta": args.delta, "accountant": args.accountant,
             "max_rounds": args.max_rounds, "min_noise_multiplier": args.min_noise_multiplier,
             "dp_modes": modes, "publish_ledger": args.publish_ledger,
-            "share_leakage_count": args.share_leakage_count, "require_secagg": args.require_secagg}
+            "share_leakage_count": args.share_leakage_count, "require_secagg": args.require_secagg,
+            "accept_sampling_amplification": args.accept_sampling_amplification}
     return dataclasses.replace(base, **{k: v for k, v in over.items() if v is not None})
 
 

@@ -109,6 +109,12 @@ HELP = {
     "participation": "all: calibrate each owner's noise for training in every round | sampled: for the rounds it "
                      "is likely sampled in (--fraction-train; 99.9 %% quantile); an owner then refuses any round "
                      "that would pass its epsilon target",
+    "amplify_by_sampling": "dp sample: the server samples each owner in each round independently with probability "
+                           "--fraction-train from the OS CSPRNG (Poisson, secret), and the run also reports an "
+                           "AMPLIFIED epsilon per owner, labelled epsilon_amplified. THREAT MODEL: that figure is "
+                           "valid ONLY against an adversary who sees the released global models alone, never the "
+                           "updates or who was sampled; against the server only the unamplified epsilon holds, and "
+                           "the owners' ledgers, caps and refusals always use the unamplified figure",
     "run_id": "this run's id in the privacy ledgers (default: run directory name + random suffix)",
 }
 

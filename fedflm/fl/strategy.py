@@ -18,7 +18,7 @@ from flwr.serverapp.strategy import FedAdagrad, FedAdam, FedAvgM, FedYogi
 from fedflm.config import STRATEGIES, AggConfig, parse_spec
 
 from fedflm.fl.arrays import record_nbytes
-from fedflm.fl.dp_server import enough_clients_or_stop, error_row, ledger_copies, reply_row
+from fedflm.fl.dp_server import enough_clients_or_stop, error_row, ledger_copies, poisson_subset, reply_row
 from fedflm.fl.progress import reporter
 from fedflm.fl.robust_avg import RobustAvg
 
@@ -59,9 +59,14 @@ class Recording:
         #: ``(server_round, aggregated arrays) -> arrays``: server-side post-processing of a round's
         #: aggregate (the prototype head of round 1: fedflm.privacy.prototypes.prototype_head)
         self.post_aggregate: Any = None
+        #: issue 24, --amplify-by-sampling: each offered node trains with this probability, drawn from the OS
+        #: CSPRNG (secret Poisson sampling; the inner strategy then offers every node)
+        self.poisson_rate: float | None = None
 
     def configure_train(self, server_round: int, arrays, config, grid) -> list[Message]:
         messages = list(super().configure_train(server_round, arrays, config, grid))
+        if self.poisson_rate is not None:
+            messages = poisson_subset(messages, self.poisson_rate)
         self.sampled = len(messages)
         if isinstance(grid, ProgressGrid):
             grid.server_round = server_round

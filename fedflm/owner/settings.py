@@ -76,6 +76,8 @@ class OwnerPolicy:
     publish_ledger: bool = False  # send the whole ledger text (for an audit) instead of its head hash
     share_leakage_count: bool = False  # answer the leakage check with its exact overlap count (not DP-protected)
     require_secagg: bool = False  # train only inside secure aggregation (SecAgg+): never send a plain update
+    #: issue 24: compute an amplified epsilon from a server's claimed secret sampling rate (never used for the cap)
+    accept_sampling_amplification: bool = False
 
     def __post_init__(self) -> None:
         set_ = lambda name, v: object.__setattr__(self, name, v)  # noqa: E731 - frozen normalisation
@@ -96,6 +98,8 @@ class OwnerPolicy:
         set_("publish_ledger", parse_bool(self.publish_ledger, "publish_ledger"))
         set_("share_leakage_count", parse_bool(self.share_leakage_count, "share_leakage_count"))
         set_("require_secagg", parse_bool(self.require_secagg, "require_secagg"))
+        set_("accept_sampling_amplification",
+             parse_bool(self.accept_sampling_amplification, "accept_sampling_amplification"))
 
     @property
     def allows_no_dp(self) -> bool:
@@ -114,7 +118,9 @@ class OwnerPolicy:
                 f"  ledger to server    {'whole ledger (published for audit)' if self.publish_ledger else 'epsilon and head hash only'}",
                 f"  leakage check       {'EXACT overlap count sent (not covered by epsilon)' if self.share_leakage_count else 'matches excluded here, no count sent'}",
                 "  secure aggregation  " + ("REQUIRED (plain requests refused)" if self.require_secagg
-                                            else "as the run asks")]
+                                            else "as the run asks"),
+                "  sampling claims     " + ("amplified epsilon shown (server's claim; cap stays unamplified)"
+                                            if self.accept_sampling_amplification else "not accepted (unamplified only)")]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ __all__ = [
     "check_delta",
     "epsilon",
     "make_accountant",
+    "unit_rdp",
 ]
 
 
@@ -48,7 +49,7 @@ def _quiet_epsilon(acc: IAccountant, delta: float) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _unit_rdp(noise_multiplier: float, sample_rate: float) -> tuple[float, ...]:
+def unit_rdp(noise_multiplier: float, sample_rate: float) -> tuple[float, ...]:
     """RDP of ONE step at Opacus' default orders (RDP composes linearly in steps)."""
     return tuple(rdp_analysis.compute_rdp(q=sample_rate, noise_multiplier=noise_multiplier, steps=1,
                                           orders=RDPAccountant.DEFAULT_ALPHAS))
@@ -58,7 +59,7 @@ def _rdp_epsilon(acc: IAccountant, delta: float) -> float:
     """Same as ``RDPAccountant.get_epsilon`` (Opacus' analysis and orders), with
     the one-step RDP of each mechanism cached: calibration evaluates the same
     mechanism at many step counts."""
-    rdp = sum(np.asarray(_unit_rdp(sigma, q)) * steps for sigma, q, steps in acc.history)
+    rdp = sum(np.asarray(unit_rdp(sigma, q)) * steps for sigma, q, steps in acc.history)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Optimal order is the")
         eps, _ = rdp_analysis.get_privacy_spent(orders=RDPAccountant.DEFAULT_ALPHAS, rdp=rdp, delta=delta)

@@ -175,18 +175,25 @@ def fixed_plan(
                  prior, epsilon(prior, delta, accountant))
 
 
-def phase_split(plan: NoisePlan, head_rounds: int) -> str:
+def phase_split(plan: NoisePlan, head_rounds: int, first_round: int = 1) -> str:
     """How one owner's calibrated budget divides between the head and LoRA phases of lp-ft.
 
     Both phases share the plan's noise multiplier: the calibration above ran over all
     ``plan.rounds`` rounds, so the owner's total after the last LoRA round is the target.
+    ``first_round``: the run's round of the plan's first DP-SGD round (2 when round 1 is the
+    prototype release, whose epsilon is the plan's prior); rounds are numbered as the run's.
+    Epsilons are cumulative (the owner's total after that round).
     """
-    if not 0 <= head_rounds <= plan.rounds:
-        raise ConfigError(f"head_rounds must be in [0, {plan.rounds}], got {head_rounds}")
-    if head_rounds in (0, plan.rounds):
+    last = plan.rounds + first_round - 1
+    if not first_round - 1 <= head_rounds <= last:
+        raise ConfigError(f"head_rounds must be in [{first_round - 1}, {last}], got {head_rounds}")
+    if head_rounds in (0, last):
         phase = "head" if head_rounds else "LoRA + head"
-        return f"  one phase ({phase}): epsilon {plan.final_epsilon:.3f} after round {plan.rounds}"
-    eps_head = plan.epsilon_per_round[head_rounds - 1]
-    return (f"  head phase  rounds 1-{head_rounds}: epsilon {eps_head - plan.prior_epsilon:.3f}\n"
-            f"  LoRA phase  rounds {head_rounds + 1}-{plan.rounds}: epsilon {eps_head:.3f} -> "
+        return f"  one phase ({phase}): epsilon {plan.final_epsilon:.3f} after round {last}"
+    sgd_head = head_rounds - (first_round - 1)  # DP-SGD rounds of the head phase
+    eps_head = plan.epsilon_per_round[sgd_head - 1] if sgd_head else plan.prior_epsilon
+    head = "round 1" if head_rounds == 1 else f"rounds 1-{head_rounds}"
+    lora = f"round {last}" if head_rounds + 1 == last else f"rounds {head_rounds + 1}-{last}"
+    return (f"  head phase  {head}: epsilon {eps_head:.3f}\n"
+            f"  LoRA phase  {lora}: epsilon {eps_head:.3f} -> "
             f"{plan.final_epsilon:.3f} (the owner's total, <= target)")

@@ -26,7 +26,7 @@ from fedflm.privacy.calibration import NoisePlan, calibrate, fixed_plan
 from fedflm.privacy.dp import make_private, release
 from fedflm.privacy.prototypes import PROTOTYPE_MECHANISM, PROTOTYPE_SAMPLE_RATE
 from fedflm.privacy import ledger
-from fedflm.privacy.participation import check_within_target, participation_note, plan_rounds
+from fedflm.privacy.participation import amplification_note, check_within_target, participation_note, plan_rounds
 from fedflm.privacy.state import OwnerPrivacy
 
 __all__ = ["PrivacyOutcome", "client_owner", "owner_plan", "plan_text", "prior_history", "private_prototypes", "private_round", "render_plans",
@@ -141,7 +141,7 @@ def render_plans(plans: Mapping[str, NoisePlan]) -> str:
         return "no DP-SGD plan (no data owners)"
     first = next(iter(plans.values()))
     target = ("fixed noise multiplier" if first.target_epsilon is None
-              else f"target epsilon <= {first.target_epsilon:g} per owner after round {first.rounds}")
+              else f"target epsilon <= {first.target_epsilon:g} per owner at the end of the run")
     lines = [f"DP-SGD privacy plan: {target}, delta = {first.delta:g}, {first.accountant.upper()} "
              f"accountant, Poisson sampling",
              f"  {'owner':<14}{'q':>9}{'steps/round':>13}{'sigma':>9}{'eps r1':>9}{'eps final':>11}"]
@@ -281,7 +281,7 @@ def plan_text(cfg: RunConfig, num_examples: Sequence[int]) -> str:
             plans[f"client-{pid}"] = owner_plan(dp, cfg.train, plan_rounds(cfg), n, prior)
         except PrivacyBudgetExceeded:
             refused.append(f"client-{pid}")
-    text = render_plans(plans) + (f"\n{note}" if (note := participation_note(cfg)) else "")
+    text = render_plans(plans) + "".join(f"\n{n}" for n in (participation_note(cfg), amplification_note(cfg)) if n)
     if many:
         text += (f"\n  {len(num_examples)} owners of {len(set(num_examples))} sizes: shown are the smallest, 10 %, "
                  "median, 90 % and largest owner (and any that spent before); each owner calibrates its own plan")

@@ -16,26 +16,13 @@ nothing trained, nothing sent, the ledger unchanged -- if that would pass the ta
 (:func:`check_within_target`). An owner sampled more often than ``k`` times (probability
 <= 0.1 % per owner) simply refuses its extra rounds, and the server aggregates around it.
 
-No amplification by client sampling is claimed: each trained round is charged in full, and no flag
-offers it, for two reasons (issue 24 asked for one "only where the sampling is secret from the
-adversary the owner fears"):
-
-1. The sampling is not secret from anyone who can see the config. The ServerApp seeds Python's
-   ``random`` with the run's ``--seed`` and Flower's FedAvg samples with it, so who trains in which
-   round is a function of the run config; the server, which samples and receives the updates, always
-   knows it. Amplification would need a sampler whose coins are fresh, unpredictable and never
-   published, and an adversary who sees only the final model (or the released aggregates).
-2. Even then the textbook bound does not transfer to fedflm's unit, one record of an owner trained
-   with local DP-SGD. Amplification by subsampling (Balle, Barthe & Gaboardi 2018) needs "the owner
-   is not sampled" to be close to "the owner is sampled without the record"; here it is "the round
-   has none of the owner's data at all", which differs from the neighbour by the owner's whole update
-   and carries no record-level bound. What holds without secrecy is the mixture bound
-   ``eps'(a) = log(1 - p + p * exp((a - 1) * eps(a))) / (a - 1)`` per round for every round, sampled or
-   not: an ex-ante guarantee (averaged over who is sampled) that mostly shrinks delta, not epsilon,
-   and that the owner's ledger, which sees only the rounds it trained, cannot record.
-   Client-level DP (``--dp client``) is where sampling does amplify: the server's Poisson sampling with a
-   secure RNG, accounted as the Poisson-subsampled Gaussian (``fedflm.privacy.client_level``), against
-   users of the final model.
+No amplification by client sampling is claimed here: each trained round is charged in full. Flower's
+sampler is seeded with the run's ``--seed`` (the pattern is a function of the config, and the server
+always knows it), and for one record of an owner trained with local DP-SGD the subsampling theorem
+does not carry over (an unsampled owner contributes nothing, not "everything but the record"). The
+opt-in ``--amplify-by-sampling`` (``fedflm.privacy.amplification``) replaces that sampler by secret
+Poisson sampling and reports an additional, labelled ex-ante figure under a stated threat model (an
+adversary who sees only the released models); the ledgers keep the figure computed here.
 """
 
 from __future__ import annotations
@@ -43,11 +30,12 @@ from __future__ import annotations
 from scipy.stats import binom
 
 from fedflm.config import RunConfig
+from fedflm.options import AMPLIFICATION_THREAT_MODEL
 from fedflm.errors import ConfigError, PrivacyBudgetExceeded
 from fedflm.privacy.calibration import NoisePlan
 from fedflm.privacy.state import OwnerPrivacy
 
-__all__ = ["COVERAGE", "check_within_target", "participation_note", "participation_rate",
+__all__ = ["COVERAGE", "amplification_note", "check_within_target", "participation_note", "participation_rate",
            "plan_rounds", "planned_participations"]
 
 #: Probability that an owner is sampled no more often than the plan's participations.
@@ -99,3 +87,13 @@ def participation_note(cfg: RunConfig) -> str:
     return (f"  partial participation: each owner is sampled with p = {p:.4g} per round, so in "
             f"Binomial({cfg.fed.rounds}, {p:.4g}) rounds; the plan covers k = {k} participations "
             f"(P[more] <= {1 - COVERAGE:.1%}); an owner refuses any round past its target")
+
+
+def amplification_note(cfg: RunConfig) -> str:
+    """The privacy plan's lines under ``--amplify-by-sampling`` (empty without it): the threat model, loudly."""
+    if not cfg.privacy.amplify_by_sampling:
+        return ""
+    return (f"  AMPLIFICATION BY CLIENT SAMPLING (--amplify-by-sampling): each owner is sampled with p = "
+            f"{participation_rate(cfg):.4g} per round by secret Poisson sampling (OS CSPRNG); after the run each owner "
+            f"also gets an epsilon_amplified (every round charged; RUN/amplification.json).\n"
+            f"  THREAT MODEL: that figure is {AMPLIFICATION_THREAT_MODEL}.")

@@ -30,7 +30,7 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_context import more_mentions, names_an_organisation
+from fedflm.protect.deid_context import after_place_cue, more_mentions, names_an_organisation, reads_as_street
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
@@ -184,15 +184,17 @@ class Deidentifier:
             if view is not None:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end]))]
-        spans = [self._address_tail(text, sp) for sp in self._given_names(text, _merge(spans))
+        spans = [self._address_tail(text, _street_name(text, sp)) for sp in self._given_names(text, _merge(spans))
                  if not self._organisation(text, sp, cased)]
         return _merge(spans + self._more_mentions(text, spans))
 
     def _organisation(self, text: str, sp: Span, cased: bool) -> bool:
-        """A person span, or an address span without a street word, that names a company."""
+        """A person span, or an address span without a street word, that names a company (or a place)."""
         if sp.entity == "STREET_ADDRESS" and any(w.lower() in self._street for w in _LETTER_WORDS.findall(
                 text, sp.start, sp.end)):
             return False
+        if sp.entity == "PERSON" and after_place_cue(text, sp.start, sp.end):
+            return True  # a place
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
 
@@ -277,6 +279,13 @@ class Deidentifier:
 
 
 _LETTER_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _street_name(text: str, sp: Span) -> Span:
+    """A person span that reads as a street name (a house number next to it) is an address."""
+    if sp.entity == "PERSON" and reads_as_street(text, sp.start, sp.end):
+        return Span(sp.start, sp.end, "STREET_ADDRESS", sp.score)
+    return sp
 
 
 def _cased(text: str) -> bool:

@@ -87,3 +87,43 @@ def more_mentions(text: str, spans: list[tuple[int, int]], ordinary) -> list[tup
         if m.group(0).lower() in words and not any(s <= m.start() < e for s, e in spans):
             out.append(m.span())
     return out
+
+
+# street types that are not also common surnames or given names (``Hill``, ``Park``, ``Lane`` are)
+_STREET_END = frozenset(
+    "street st road rd avenue ave boulevard blvd drive suite apt apartment highway hwy parkway pkwy terrace "
+    "crescent court courts flat flats plaza square strasse straße straat gatan utca út ul calle rua rue".split())
+_HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\d:/.,-])\d{1,5}[a-zA-Z]?[ \t]+$")
+_HOUSE_NUMBER_AFTER = re.compile(r"[ \t]+(?:(?:u|ul|út|utca|nr|no)\.?[ \t]*)?\d{1,5}[a-zA-Z]?(?![\w:/-]|[.,]\d)")
+
+
+def reads_as_street(text: str, start: int, end: int) -> bool:
+    """True if the person-looking ``text[start:end]`` is a street name: a house number stands
+    right before it (``9816 214 Pavlou Drandaki``) or after it (``Király u. 15``, ``Heatherleigh
+    Suite 620``), or it ends in a street type that is not also a name (``Lahtinen Road``)."""
+    words = _WORD.findall(text, start, end)
+    if len(words) >= 2 and words[-1].lower() in _STREET_END:
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    return bool(_HOUSE_NUMBER_BEFORE.search(text[line_start:start]) or _HOUSE_NUMBER_AFTER.match(text, end))
+
+
+
+# what stands right before a place: "flew to", "grew up in", "home city", "I'm in", "came from"
+_PLACE_CUE = re.compile(
+    r"(?:\b(?:flew|fly|flies|flying|moved|moving|move|returned|return|returning|travel+ed|travel+ing|drove|"
+    r"driving|relocated|emigrated|headed|commuted?|trip|flight|journey)[ \t]+(?:back[ \t]+)?to"
+    r"|\b(?:lives?|lived|living|born|grew[ \t]+up|raised|based|located|situated|staying|stayed|resides?|resided|"
+    r"headquartered|settled|i'?m|i[ \t]+am|we'?re|we[ \t]+are)[ \t]+in"
+    r"|\bhome[ \t]+(?:city|town)|\b(?:city|town|village|capital)[ \t]+of"
+    r"|\b(?:came|comes|moved|emigrated|immigrated|flew|arrived|returned)[ \t]+(?:back[ \t]+)?from)[ \t]*$",
+    re.IGNORECASE)
+_POSSESSIVE_NEXT = re.compile(r"['’]s\b")
+
+
+def after_place_cue(text: str, start: int, end: int) -> bool:
+    """True if the person-looking ``text[start:end]`` stands where a place is named: right after
+    ``flew to``, ``grew up in``, ``home city``, ``I'm in``, ``came from`` (``returned to San
+    Bernardino``); not when it is a possessive (``moved to Maria's house``)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return bool(_PLACE_CUE.search(text[line_start:start])) and not _POSSESSIVE_NEXT.match(text, end)

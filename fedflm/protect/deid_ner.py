@@ -91,8 +91,8 @@ def plausible(span: str, label: str, street: frozenset[str], is_name=lambda w: F
     from fedflm.protect.deid_dictionary import is_ordinary
     words = _WORDS.findall(span)
     if label == "PERSON":
-        if len(words) == 1 and is_ordinary(words[0]) and not is_name(words[0]):
-            return False
+        if words and all(is_ordinary(w) and not is_name(w) for w in words):
+            return False  # "Users", "Princess Royal", "studying English": no name among them
         titled = any(w[:1].isupper() and not w.isupper() for w in words)
         return titled or not all(map(is_ordinary, words))
     if label == "STREET_ADDRESS":

@@ -60,6 +60,18 @@ _PHONE = re.compile(r"""
 _DATE_SHAPE = re.compile(r"^(?:\d{1,4}[-./]\d{1,2}[-./]\d{1,4}|\d{1,2}[-./]\d{1,2})$")
 _IP_SHAPE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
+_TIME_NEXT = re.compile(r":\d\d")  # "2021-06-19 14:55": the last group is an hour, the whole a date-time
+
+
+def compact_date(digits: str) -> bool:
+    """True for 8 digits that read as a date of 1900-2099 (``19731116``, ``24011991``, ``06021996``)."""
+    if len(digits) != 8 or not digits.isdigit():
+        return False
+    for y, m, d in ((digits[:4], digits[4:6], digits[6:]), (digits[4:], digits[2:4], digits[:2]),
+                    (digits[4:], digits[:2], digits[2:4])):
+        if 1900 <= int(y) <= 2099 and 1 <= int(m) <= 12 and 1 <= int(d) <= 31:
+            return True
+    return False
 
 
 class IntlPhoneRecognizer(RegexRecognizer):
@@ -79,6 +91,8 @@ class IntlPhoneRecognizer(RegexRecognizer):
                 continue
             if _DATE_SHAPE.match(cand) or _IP_SHAPE.match(cand) or _SSN_SHAPE.match(cand):
                 continue
+            if _TIME_NEXT.match(text, e) or compact_date(cand):
+                continue  # a date with its time, or a date written without separators
             plus = "+" in cand or cand.startswith("00") or "(" in cand
             grouped = any(c in cand for c in " -./()")
             if not plus and not grouped and main_digits not in (8, 9, 10, 11):

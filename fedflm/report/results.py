@@ -23,8 +23,12 @@ from fedflm.errors import DataError
 from fedflm.jsonl import read_json
 
 SCHEMA_VERSION = 1
-METRIC_KEYS = ("accuracy", "macro_f1", "wall_time_s", "bytes_sent", "epsilon")
-_REQUIRED_METRICS = ("accuracy", "macro_f1")
+METRIC_KEYS = ("accuracy", "macro_f1", "wall_time_s", "bytes_sent", "epsilon", "perplexity_before",
+               "perplexity_after")
+#: A causal-LM row's config is one table of this name holding the flat ``--task causal-lm`` settings
+#: (fedflm.causal.config.CausalRunConfig); a classification row's is the sectioned run config.
+CAUSAL = "causal-lm"
+_REQUIRED_METRICS = {"classify": ("accuracy", "macro_f1"), CAUSAL: ("perplexity_before", "perplexity_after")}
 COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")  #: a git commit id as rows and benchmark records carry it
 
 
@@ -106,14 +110,26 @@ LEGACY_VALUES = {"train.train_mode": "lora", "model.pooling": "cls-pooler"}
 BIRTH_VALUES = {"train.proto_fraction": 0.0}  # rows before DP prototypes trained no prototype head
 
 
+def row_task(config: dict[str, Any]) -> str:
+    """``causal-lm`` for a config holding the causal-LM table, else ``classify``."""
+    return CAUSAL if isinstance(config.get(CAUSAL), dict) else "classify"
+
+
 def is_legacy(config: dict[str, Any]) -> bool:
     """True for a row that ran before training modes existed (LoRA on the CLS pooler)."""
+    if row_task(config) == CAUSAL:
+        return False  # causal-LM rows came after training modes
     train = config.get("train")
     return not isinstance(train, dict) or "train_mode" not in train
 
 
 def model_label(config: dict[str, Any]) -> str:
     """The model a row trained, from its resolved config (``minilm`` spelled out)."""
+    if row_task(config) == CAUSAL:
+        causal = config[CAUSAL]
+        name = str(causal.get("model", "smollm2"))
+        name = "SmolLM2-135M-Instruct" if name == "smollm2" else name
+        return f"{name} + LoRA r={causal.get('lora_r', '?')}, causal LM (loss on the response tokens)"
     model = config.get("model", {}) if isinstance(config.get("model"), dict) else {}
     train = config.get("train", {}) if isinstance(config.get("train"), dict) else {}
     name = str(model.get("model", "?"))
@@ -160,7 +176,7 @@ def validate_row(row: Any, *, source: str) -> None:
     metrics = row.get("metrics")
     if not isinstance(metrics, dict):
         raise DataError(f"{source}: row has no metrics")
-    for key in _REQUIRED_METRICS:
+    for key in _REQUIRED_METRICS[row_task(row["config"])]:
         if not isinstance(metrics.get(key), (int, float)):
             raise DataError(f"{source}: metric {key} missing or not a number (got {metrics.get(key)!r})")
 
@@ -174,8 +190,10 @@ def write_row(row: dict[str, Any], results_dir: Path) -> Path:
     return path
 
 
-#: Config keys that differ between the seeds of one recipe by design.
-_PER_RUN_KEYS = frozenset({"fed.seed", "fed.out", "privacy.privacy_state", "privacy.run_id"})
+#: Config keys that differ between the seeds of one recipe by design (section.name for classification,
+#: causal-lm.name for the causal task).
+_PER_RUN_KEYS = frozenset({"fed.seed", "fed.out", "privacy.privacy_state", "privacy.run_id", f"{CAUSAL}.seed",
+                           f"{CAUSAL}.out", f"{CAUSAL}.privacy_state", f"{CAUSAL}.run_id"})
 
 
 def _flat_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -195,8 +213,9 @@ def _first_difference(ref: dict[str, Any], other: dict[str, Any],
     one side lacks (added to fedflm later, or left at its default in a recipe)
     counts as its default.
     """
-    from fedflm.config import RunConfig
-    defaults = RunConfig().to_flat()
+    if row_task(ref) != row_task(other):
+        return "task", row_task(ref), row_task(other)
+    defaults = _task_defaults(row_task(ref))
     a_flat, b_flat = _flat_config(ref), _flat_config(other)
 
     def value(config: dict[str, Any], flat: dict[str, Any], key: str) -> Any:
@@ -207,7 +226,8 @@ def _first_difference(ref: dict[str, Any], other: dict[str, Any],
                 default = LEGACY_VALUES.get(key, default)
         return _none_empty(flat.get(key, default))
 
-    keys = (set(a_flat) | set(b_flat) | set(LEGACY_VALUES) | set(BIRTH_VALUES)) - _PER_RUN_KEYS
+    era_keys = set(LEGACY_VALUES) | set(BIRTH_VALUES) if row_task(ref) == "classify" else set()
+    keys = (set(a_flat) | set(b_flat) | era_keys) - _PER_RUN_KEYS
     if ref_is_recipe and is_legacy(other):  # the row predates these keys: labelled as the old model instead
         keys -= set(LEGACY_VALUES) | set(BIRTH_VALUES)
     for key in sorted(keys):
@@ -215,6 +235,15 @@ def _first_difference(ref: dict[str, Any], other: dict[str, Any],
         if a != b:
             return key, a, b
     return None
+
+
+def _task_defaults(task: str) -> dict[str, Any]:
+    """Today's default of every flat key of ``task``'s config."""
+    if task == CAUSAL:
+        from fedflm.causal.config import CausalRunConfig
+        return CausalRunConfig().to_flat()
+    from fedflm.config import RunConfig
+    return RunConfig().to_flat()
 
 
 def check_same_config(rows: list[tuple[Path, dict[str, Any]]]) -> None:

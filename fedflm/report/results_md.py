@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedflm.report.benchtable import record_results, table_rows
-from fedflm.report.results import RecipeSummary, Stat, machine_label, summarise
+from fedflm.report.results import CAUSAL, RecipeSummary, Stat, machine_label, row_task, summarise
 
 HEADER = (
     "# fedflm results\n\n"
@@ -53,7 +53,10 @@ REFERENCES = (
               "≈ 93 %",
               "Casanueva et al., *Efficient Intent Detection with Dual Sentence Encoders*, NLP4ConvAI 2020"),
 )
-_DATASET_NAMES = {"sst2": "SST-2 (GLUE dev set, 872 sentences)", "banking77": "Banking77 (test set, 3,080 queries)"}
+_DATASET_NAMES = {"sst2": "SST-2 (GLUE dev set, 872 sentences)", "banking77": "Banking77 (test set, 3,080 queries)",
+                  f"{CAUSAL}/synthetic": "Causal LM: the built-in synthetic instruction set (`synthetic:N`, "
+                                         "fedflm/causal/records.py); held-out perplexity on the response tokens of "
+                                         "records carved off before the owners' split"}
 
 
 def _percent(stat: Stat | None) -> str:
@@ -86,6 +89,19 @@ def _recipe_table(summaries: list[RecipeSummary]) -> list[str]:
     return lines
 
 
+def _causal_table(summaries: list[RecipeSummary]) -> list[str]:
+    lines = ["| recipe | model | setting | seeds | perplexity before | perplexity after | ε spent | wall time s "
+             "| MB sent | commit | machine |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in summaries:
+        m = s.metrics
+        cells = [f"`{s.recipe}`", s.model, s.description, ", ".join(map(str, s.seeds)),
+                 _plain(m["perplexity_before"]), _plain(m["perplexity_after"]), _plain(m["epsilon"]),
+                 _plain(m["wall_time_s"], digits=0), _plain(m["bytes_sent"], scale=1e6, digits=1),
+                 "<br>".join(s.commits), "<br>".join(s.machines)]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
 def _reference_table(dataset: str) -> list[str]:
     refs = [r for r in REFERENCES if r.dataset == dataset]
     if not refs:
@@ -96,8 +112,10 @@ def _reference_table(dataset: str) -> list[str]:
     return lines
 
 
-def _row_table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = ["| recipe | seed | accuracy % | macro-F1 % | ε | wall time s | commit | machine | load at start | created (UTC) |",
+def _row_table(rows: list[dict[str, Any]], task: str = "classify") -> list[str]:
+    """One line per row of ``task``: accuracy and macro-F1, or (causal-lm) perplexity before and after."""
+    quality = "perplexity before | perplexity after" if task == CAUSAL else "accuracy % | macro-F1 %"
+    lines = [f"| recipe | seed | {quality} | ε | wall time s | commit | machine | load at start | created (UTC) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for row in sorted(rows, key=lambda r: (r["dataset"], r["recipe"], r["seed"], str(r.get("created_utc", "")))):
         m = row["metrics"]
@@ -105,7 +123,9 @@ def _row_table(rows: list[dict[str, Any]]) -> list[str]:
         wall = f"{m['wall_time_s']:.0f}" if m.get("wall_time_s") is not None else "—"
         commit = row["commit"][:10] + ("+dirty" if row.get("dirty") else "")
         load = row["machine"].get("load_avg_1m")
-        cells = [f"`{row['recipe']}`", str(row["seed"]), f"{100 * m['accuracy']:.2f}", f"{100 * m['macro_f1']:.2f}",
+        scores = ([f"{m['perplexity_before']:.2f}", f"{m['perplexity_after']:.2f}"] if task == CAUSAL
+                  else [f"{100 * m['accuracy']:.2f}", f"{100 * m['macro_f1']:.2f}"])
+        cells = [f"`{row['recipe']}`", str(row["seed"]), *scores,
                  eps, wall, commit, machine_label(row["machine"]), "?" if load is None else f"{load:.1f}",
                  str(row.get("created_utc", "?"))]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
@@ -151,10 +171,14 @@ def render_results(rows: list[dict[str, Any]], benches: list[dict[str, Any]] | N
     for dataset in datasets:
         lines += [f"## {_DATASET_NAMES.get(dataset, dataset)}", ""]
         ours = [s for s in summaries if s.dataset == dataset]
-        lines += _recipe_table(ours) if ours else ["_No fedflm rows yet for this dataset._"]
+        table = _causal_table if dataset.startswith(f"{CAUSAL}/") else _recipe_table
+        lines += table(ours) if ours else ["_No fedflm rows yet for this dataset._"]
         lines += _pending(dataset, ours, recipes)
         lines += _reference_table(dataset) + [""]
     lines += ["## Every run (one row per result file)", ""]
-    lines += _row_table(rows) if rows else ["_No result rows yet._"]
+    classify = [r for r in rows if row_task(r["config"]) != CAUSAL]
+    causal = [r for r in rows if row_task(r["config"]) == CAUSAL]
+    lines += _row_table(classify) if classify else [] if causal else ["_No result rows yet._"]
+    lines += ["", "Causal-LM runs:", ""] + _row_table(causal, CAUSAL) if causal else []
     lines += [""] + _bench_section(benches or [])
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -64,8 +64,10 @@ def _phase_text(train: TrainConfig, rounds: int) -> str:
         return f"training: head only (frozen encoder), rounds 1-{rounds}"
     if r1 == 0:
         return f"training: LoRA + head, rounds 1-{rounds}"
-    return (f"training: lp-ft, head phase rounds 1-{r1} (frozen encoder), then LoRA + head "
-            f"rounds {r1 + 1}-{rounds}; one noise multiplier for both phases, calibrated on all "
+    head = "round 1" if r1 == 1 else f"rounds 1-{r1}"
+    lora = f"round {rounds}" if r1 + 1 == rounds else f"rounds {r1 + 1}-{rounds}"
+    return (f"training: lp-ft, head phase {head} (frozen encoder), then LoRA + head "
+            f"{lora}; one noise multiplier for both phases, calibrated on all "
             f"{rounds} rounds")
 
 
@@ -78,5 +80,7 @@ def plan_phases_text(cfg: RunConfig, num_examples: list[int]) -> str:
         from fedflm.privacy.federation import owner_plan
 
         plan = owner_plan(cfg.privacy, cfg.train, cfg.fed.rounds, num_examples[0])
-        text += f"\n  client-0 (every owner alike: one calibration over both phases)\n" + phase_split(plan, r1)
+        fixed = cfg.privacy.noise_multiplier is not None
+        first = 2 if prototype_round(cfg.train, cfg.privacy.dp, cfg.fed.rounds, fixed) else 1  # 1: the release
+        text += f"\n  client-0 (every owner alike: one calibration over both phases)\n" + phase_split(plan, r1, first)
     return text

@@ -17,7 +17,7 @@ from fedflm.owner.settings import OwnerPolicy, OwnerSettings, load_policy, parse
 def _args(**over) -> argparse.Namespace:
     base = dict(policy=None, max_epsilon=None, delta=None, accountant=None, max_rounds=None,
                 min_noise_multiplier=None, allow_dp=None, publish_ledger=None,
-                share_leakage_count=None, require_secagg=None)
+                share_leakage_count=None, require_secagg=None, accept_sampling_amplification=None)
     return argparse.Namespace(**{**base, **over})
 
 
@@ -104,6 +104,7 @@ def test_client_start_without_a_cap_is_one_clear_error(tmp_path, capsys):
 @pytest.mark.parametrize("field, label, off, on", [
     ("share_leakage_count", "leakage check", "no count sent", "EXACT overlap count"),
     ("require_secagg", "secure aggregation", "as the run asks", "REQUIRED"),
+    ("accept_sampling_amplification", "sampling claims", "not accepted", "amplified epsilon shown"),
 ])
 def test_opt_in_switches_are_off_unless_the_owner_sets_them(tmp_path, field, label, off, on):
     # Prepare: the owner sets the key in its policy file (dashes), or gives the flag

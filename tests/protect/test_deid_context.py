@@ -6,7 +6,7 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail
-from fedflm.protect.deid_context import more_mentions, names_an_organisation
+from fedflm.protect.deid_context import after_place_cue, more_mentions, names_an_organisation, reads_as_street
 from fedflm.protect.deid_dictionary import is_ordinary
 
 
@@ -89,3 +89,45 @@ def test_names_in_context(deid: Deidentifier, text: str, expected: str) -> None:
 def test_cased_text_without_names_is_left_alone(deid: Deidentifier, text: str) -> None:
     # Execute / Assert
     assert deid.redact(text) == (text, {})
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("The office is at 9816 Tarvo Mellin today", "Tarvo Mellin", True),         # house number before
+    ("The office is at Királyvári u. 15. today", "Királyvári", True),           # house number after
+    ("Send it to Brennagh Suite 620 please", "Brennagh Suite", True),            # unit number after
+    ("Go round the corner of Tallow 7 and Oskar Road", "Oskar Road", True),      # street type last
+    ("Ask Oskar Hill about it", "Oskar Hill", False),                            # Hill is also a name
+    ("Oskar Mellin was 3rd in 2019", "Oskar Mellin", False),                     # no house number
+    ("At 10:30 Oskar Mellin arrived", "Oskar Mellin", False),                    # a time is not one
+])
+def test_reads_as_street(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert reads_as_street(text, start, start + len(name)) is expected
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("Mr. Lomb flew to Tarvona on Tuesday", "Tarvona", True),
+    ("She grew up in Quellin Park and left", "Quellin Park", True),
+    ("I'm in Den Haag, at the conference", "Den Haag", True),
+    ("We moved to Maria's flat", "Maria", False),                                # a possessive
+    ("I talked to Tarvo Lomb today", "Tarvo Lomb", False),                       # not a place cue
+    ("A message from Tarvo Lomb", "Tarvo Lomb", False),                          # bare "from" is not
+])
+def test_after_place_cue(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert after_place_cue(text, start, start + len(name)) is expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("The bakery is at 9816 Tarvo Mellin today.", "The bakery is at <ADDRESS> today."),
+    ("Dear Quinta Lomb, we flew to San Bernardino.", "Dear <PERSON>, we flew to San Bernardino."),
+])
+def test_streets_and_places_in_context(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute
+    redacted, counts = deid.redact(text)
+    # Assert
+    assert redacted == expected

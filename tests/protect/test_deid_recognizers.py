@@ -200,3 +200,27 @@ def test_strict_view_reads_two_unknown_words_around_a_comma_as_a_name(text: str,
     found = [text[s:e] for s, e, _ in rec._comma_pairs(text)]
     # Assert
     assert found == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Logged at 2021-06-19 14:55:28 by the system.",
+    "Logged at 08/08/1999 21:29 by the system.",
+    "Logged at 10.10.1994 04:02:57 by the system.",
+    "Logged at 27-06-90 01:12 by the system.",
+    "Born 19731116, registered 24011991, moved 06021996.",
+])
+def test_dates_with_times_or_without_separators_are_not_phones(deid: Deidentifier, text: str) -> None:
+    # Execute
+    spans = deid.analyze(text)
+    # Assert
+    assert not [s for s in spans if s.entity == "PHONE_NUMBER"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("call me on 45127788 today", "call me on <PHONE> today"),          # 8 digits, not a date
+    ("card 213172524033115 is lost", "card <CREDIT_CARD> is lost"),      # JCB 15 digits (2131)
+    ("card 180072524033116 is lost", "card <CREDIT_CARD> is lost"),      # JCB 15 digits (1800)
+])
+def test_eight_digit_phones_and_fifteen_digit_jcb(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected

@@ -54,6 +54,27 @@ def test_lp_ft_plan_splits_one_budget_and_keeps_the_total_under_target() -> None
     assert f"{plan.epsilon_per_round[2]:.3f}" in phase_split(plan, 3)
 
 
+def test_lp_ft_plan_numbers_the_run_rounds_when_round_1_is_the_prototype_release() -> None:
+    # Prepare: round 1 releases prototypes, so the DP-SGD plan covers rounds 2-6 (its prior: the release)
+    def cfg(h: int) -> RunConfig:
+        return RunConfig(train=TrainConfig(train_mode="lp-ft", head_rounds=h, batch_size=32, local_steps=10,
+                                           proto_fraction=0.3), fed=FedConfig(rounds=6), privacy=DPConfig(epsilon=8.0))
+    plan = owner_plan(cfg(1).privacy, cfg(1).train, 6, 500)
+
+    # Execute
+    one, three = plan_phases_text(cfg(1), [500]), plan_phases_text(cfg(3), [500])
+
+    # Assert: the head phase of head_rounds=1 is the release alone; rounds are the run's 1-6, not the plan's 1-5
+    assert plan.rounds == 5 and 0 < plan.prior_epsilon < plan.epsilon_per_round[0]
+    assert "training: lp-ft, head phase round 1 (frozen encoder), then LoRA + head rounds 2-6" in one
+    assert f"head phase  round 1: epsilon {plan.prior_epsilon:.3f}" in one
+    assert f"LoRA phase  rounds 2-6: epsilon {plan.prior_epsilon:.3f} -> {plan.final_epsilon:.3f}" in one
+    assert f"head phase  rounds 1-3: epsilon {plan.epsilon_per_round[1]:.3f}" in three
+    assert "LoRA phase  rounds 4-6" in three
+    with pytest.raises(ConfigError, match="head_rounds must be in \\[1, 6\\], got 0"):
+        phase_split(plan, 0, first_round=2)
+
+
 def test_an_lp_ft_run_trains_both_phases_into_one_ledger(tiny_model_dir: Path, sst2_sample, tmp_path: Path) -> None:
     # Prepare: 2 head rounds then 2 LoRA rounds at epsilon 3, cache on
     rows = sst2_sample[:60]
