@@ -128,7 +128,7 @@ class TrainConfig:
     head_rounds: int = 0  # lp-ft: rounds of the head phase (0 = half of the rounds, rounded up)
     feature_cache: bool = True  # compute the frozen part's output once per owner per run (memory only)
     # issue 22 (fedflm/options.py): loss, resampling, learning-rate schedules
-    loss: str = "ce"  # ce | weighted[:POWER] | focal:GAMMA | gce:Q
+    loss: str = "ce"  # ce | weighted[:POWER[:FLOOR]] | focal:GAMMA | gce:Q
     label_smoothing: float = 0.0
     resample: str = "none"  # none | oversample | undersample (by the client's own label counts)
     lr_schedule: str = "constant"  # across rounds: constant | cosine[:MIN_FRACTION] | exponential:GAMMA

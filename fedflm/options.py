@@ -33,10 +33,12 @@ AMPLIFICATION_THREAT_MODEL = (
 
 @dataclass(frozen=True)
 class LossSpec:
-    """A parsed ``--loss`` value: its kind and parameter (weighted power, focal gamma, gce q)."""
+    """A parsed ``--loss`` value: its kind and parameter (weighted power, focal gamma, gce q) and, for
+    ``weighted``, the floor on each class weight as a fraction of the largest (0: no floor)."""
 
     kind: str
     param: float = 0.0
+    floor: float = 0.0
 
 
 def _number(kind: str, raw: str, lo: float, hi: float, lo_open: bool = False) -> float:
@@ -78,9 +80,19 @@ _LOSSES = {"ce": None, "weighted": _Param("weighted loss power", 0.0, 2.0, defau
            "focal": _Param("focal loss gamma", 0.0, 10.0), "gce": _Param("gce loss q", 0.0, 1.0, lo_open=True)}
 
 
+_LOSS_FORMS = "ce, weighted[:POWER[:FLOOR]], focal:GAMMA or gce:Q"
+
+
 def parse_loss(text: str) -> LossSpec:
-    """``ce`` | ``weighted[:POWER]`` (POWER in [0, 2], default 1) | ``focal:GAMMA`` ([0, 10]) | ``gce:Q`` ((0, 1])."""
-    return LossSpec(*_parse(text, _LOSSES, "loss", "ce, weighted[:POWER], focal:GAMMA or gce:Q"))
+    """``ce`` | ``weighted[:POWER[:FLOOR]]`` (POWER in [0, 2], default 1; FLOOR in [0, 1], default 0) |
+    ``focal:GAMMA`` ([0, 10]) | ``gce:Q`` ((0, 1])."""
+    head, floor = text, 0.0
+    if isinstance(text, str) and text.startswith("weighted:") and text.count(":") == 2:
+        head, _, raw = text.rpartition(":")
+        if not raw or head.endswith(":"):
+            raise ConfigError(f"loss must be {_LOSS_FORMS}, got {text!r}")
+        floor = _number("weighted loss floor", raw, 0.0, 1.0)
+    return LossSpec(*_parse(head, _LOSSES, "loss", _LOSS_FORMS), floor=floor)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
     python simulations/bench_imbalance.py                      # ce, weighted, focal:2 at epsilon 8
     python simulations/bench_imbalance.py --losses ce weighted --eval-samples 770
+    python simulations/bench_imbalance.py --in-process --eval-samples 770 \
+        --losses ce weighted weighted:0.5 weighted:1:0.2 focal:2 --record simulations/results/bench/imbalance.json
 
 The imbalanced variant keeps 10 % of the training rows of half of the 77 classes (chosen with
 ``--seed``) and all rows of the others; the server's set is the built-in test split (capped,
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples-per-client", type=int, default=0, help="cap each owner's rows (0 = all; smoke tests)")
     parser.add_argument("--in-process", action="store_true",
                         help="the same head-mode DP federation without Flower/Ray (simulations/imbalance_inprocess.py)")
+    parser.add_argument("--record", type=Path, default=None, help="also write the figures as a benchmark record")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-imbalance-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -103,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
         fed = Federation(RunConfig.from_flat(base))
     figures["engine"] = "in-process" if fed else "flower"
+    t_all = time.perf_counter()
     for loss in args.losses:
         t0 = time.perf_counter()
         if fed is not None:
@@ -111,12 +116,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             final, cm, names, eps = _flower(out, base, loss)
         minor, major = recalls(cm, names, minority)
-        key = loss.replace(":", "")
+        key = re.sub(r"[^0-9a-z]+", "_", loss)
         print(f"| {loss} | {final['macro_f1']:.4f} | {minor:.4f} | {major:.4f} | {final['accuracy']:.4f} | "
               f"{eps:.3f} | {time.perf_counter() - t0:.0f} |", flush=True)
         figures.update({f"{key}_macro_f1": round(final["macro_f1"], 4), f"{key}_minority_recall": round(minor, 4),
                         f"{key}_majority_recall": round(major, 4), f"{key}_epsilon": round(float(eps), 3)})
-    print("BENCH_JSON " + json.dumps(figures))
+    from fedflm.report.benchtable import emit_bench
+
+    emit_bench(figures, args.record, "imbalance", time.perf_counter() - t_all, "simulations/bench_imbalance.py",
+               sys.argv[1:])
     return 0
 
 

@@ -131,13 +131,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{'-' if eps is None else f'{eps:.2f}'} | {time.perf_counter() - t0:.0f} |", flush=True)
         key = mode.replace(":", "_").replace("-", "_")
         figures.update({f"{key}_accuracy": round(final["accuracy"], 4), f"{key}_macro_f1": round(final["macro_f1"], 4)})
-    print("BENCH_JSON " + json.dumps(figures))
-    if args.record:
-        from fedflm.report.benchtable import write_bench_record
+    from fedflm.report.benchtable import emit_bench
 
-        write_bench_record(args.record, "long_text", figures, round(time.perf_counter() - t_all, 1),
-                           os.environ.get("FEDFLM_BENCH_QUICK") == "1",
-                           "python simulations/bench_long_text.py " + " ".join(sys.argv[1:]))
+    emit_bench(figures, args.record, "long_text", time.perf_counter() - t_all, "simulations/bench_long_text.py",
+               sys.argv[1:], os.environ.get("FEDFLM_BENCH_QUICK") == "1")
     return 0
 
 

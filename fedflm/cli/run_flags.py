@@ -54,7 +54,8 @@ HELP = {
                   "(a zero-shot prior from public label names; no privacy cost; 0 = off)",
     "feature_cache": "compute the frozen part of the model once per owner per run, in memory only",
     "local_steps": "local steps per round (0 = use --local-epochs; --local-epochs given alone means epochs)",
-    "loss": "ce | weighted[:POWER] (class weights from each client's own label counts) | focal:GAMMA | "
+    "loss": "ce | weighted[:POWER[:FLOOR]] (class weights from each client's own label counts; FLOOR: "
+            "least weight / largest, keeps DP-SGD's signal on sparse owners) | focal:GAMMA | "
             "gce:Q (noise-robust); all per-sample under DP-SGD",
     "label_smoothing": "label smoothing EPS for ce, weighted and focal (0 = off)",
     "resample": "none | oversample | undersample, by each client's own label counts; undersample raises "

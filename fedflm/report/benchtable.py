@@ -111,3 +111,11 @@ def write_bench_record(path: Path, name: str, figures: dict[str, Scalar], wall_s
                "benchmarks": {name: {"figures": figures, "error": None, "wall_s": wall_s}}}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+
+
+def emit_bench(figures: dict[str, Scalar], record: Path | None, name: str, wall_s: float, script: str,
+               argv: list[str], quick: bool = False) -> None:
+    """Print the ``BENCH_JSON`` line and, with ``record``, also write the figures as a benchmark record."""
+    print(PREFIX + json.dumps(figures), flush=True)
+    if record:
+        write_bench_record(record, name, figures, round(wall_s, 1), quick, f"python {script} " + " ".join(argv))

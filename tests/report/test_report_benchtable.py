@@ -79,3 +79,20 @@ def test_runner_collects_every_script_and_survives_a_broken_one(tmp_path: Path) 
     saved = json.loads(out.read_text())
     assert saved["benchmarks"]["good"]["figures"] == {"mb_per_s": 250.0, "quick": "1"}
     assert len(saved["commit"]) == 40 and saved["machine"]["cores"] >= 1
+
+
+def test_emit_bench_prints_the_last_line_and_writes_a_record_results_can_load(tmp_path: Path, capsys) -> None:
+    # Prepare
+    from fedflm.report.benchtable import emit_bench, load_bench_records, record_results
+
+    figures = {"ce_macro_f1": 0.31, "engine": "in-process"}
+
+    # Execute
+    emit_bench(figures, tmp_path / "rec.json", "imbalance", 12.34, "simulations/bench_imbalance.py", ["--seed", "1"])
+
+    # Assert: the printed line follows the convention; the record names the script's command and its figures
+    assert parse_bench_output(capsys.readouterr().out, source="x") == figures
+    (record,) = load_bench_records(tmp_path)
+    assert record["command"] == "python simulations/bench_imbalance.py --seed 1"
+    (result,) = record_results(record)
+    assert (result.name, result.figures, result.wall_s) == ("imbalance", figures, 12.3)

@@ -107,6 +107,41 @@ def test_weights_on_clipped_gradients_survive_a_clipping_norm_every_gradient_exc
     assert dp_weighted > 0.6 and dp_under > 0.6
 
 
+def _sparse_owner_accuracy(loss: str, seed: int) -> float:
+    """Balanced accuracy on classes 0 and 1 after DP-SGD on an owner with 300 / 100 / ONE rows of classes 0 / 1 / 2."""
+    def three(counts: tuple[int, int, int], data_seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        gen = torch.Generator().manual_seed(data_seed)
+        means = torch.tensor([[0.0, 0.0, 0.0, 0.0], [1.5, 0.0, 0.0, 0.0], [0.0, 1.5, 0.0, 0.0]])
+        x = torch.cat([torch.randn(n, 4, generator=gen) + means[c] for c, n in enumerate(counts)])
+        return x, torch.cat([torch.full((n,), c, dtype=torch.long) for c, n in enumerate(counts)])
+
+    torch.manual_seed(seed)
+    head = torch.nn.Linear(4, 3)
+    loader = DataLoader(_Features(*three((300, 100, 1), seed)), batch_size=32, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed), collate_fn=_collate)
+
+    def privatize(model, opt, data_loader):
+        return make_private(model, opt, data_loader, noise_multiplier=1.0, max_grad_norm=1.0, noise_seed=seed)
+
+    train_local(head, loader, TrainConfig(lr=0.1, local_steps=100, batch_size=32, loss=loss), CPU, privatize)
+    x, y = three((500, 500, 0), 100 + seed)
+    with torch.no_grad():
+        pred = head(x).argmax(1)
+    return 0.5 * float((pred[y == 0] == 0).float().mean() + (pred[y == 1] == 1).float().mean())
+
+
+def test_a_weight_floor_keeps_dp_sgd_learning_on_an_owner_with_one_row_of_a_class() -> None:
+    # Execute: mean over three seeds (DP noise, sampling, data)
+    acc = {loss: np.mean([_sparse_owner_accuracy(loss, s) for s in range(3)])
+           for loss in ("ce", "weighted", "weighted:1:0.2")}
+
+    # Assert: balanced weights scale the other 400 rows' clipped gradients by 1/300 and 1/100 against unchanged noise,
+    # so the head learns little (measured ~0.45 over seeds 0-4); a floor of 0.2 learns as ce does (~0.72)
+    assert acc["weighted"] < acc["ce"] - 0.15
+    assert acc["weighted:1:0.2"] > acc["weighted"] + 0.15
+    assert acc["weighted:1:0.2"] > acc["ce"] - 0.08
+
+
 def test_undersample_keeps_min_class_rows_per_class_and_counts_each_record_once() -> None:
     # Prepare
     labels = [0] * 95 + [1] * 5 + [2] * 20

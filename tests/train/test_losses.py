@@ -15,7 +15,7 @@ from opacus.grad_sample import GradSampleModule
 from fedflm.config import TrainConfig
 from fedflm.errors import ConfigError
 from fedflm.options import LossSpec, parse_loss
-from fedflm.train.losses import class_weights, make_loss, per_sample_loss
+from fedflm.train.losses import TrainLoss, class_weights, make_loss, per_sample_loss
 
 
 def _batch(seed: int = 0, n: int = 12, k: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,7 +147,8 @@ def test_opacus_per_sample_gradients_equal_each_rows_own_gradient(loss: str) -> 
 
 
 @pytest.mark.parametrize(("value", "needle"), [
-    ("focal", "focal"), ("focal:x", "'x'"), ("gce:0", "'0'"), ("weighted:3", "'3'"), ("mse", "'mse'")])
+    ("focal", "focal"), ("focal:x", "'x'"), ("gce:0", "'0'"), ("weighted:3", "'3'"), ("mse", "'mse'"),
+    ("weighted:1:1.5", "floor.*'1.5'"), ("weighted::0.2", "'weighted::0.2'"), ("focal:2:0.1", "'focal:2:0.1'")])
 def test_bad_loss_names_the_value(value: str, needle: str) -> None:
     # Execute / Assert
     with pytest.raises(ConfigError, match=needle):
@@ -163,14 +164,15 @@ def test_label_smoothing_is_refused_with_gce_and_out_of_range() -> None:
     assert math.isclose(TrainConfig(loss="focal:2", label_smoothing=0.1).label_smoothing, 0.1)
 
 
-def test_dp_optimizer_applies_class_weights_to_clipped_gradients() -> None:
+@pytest.mark.parametrize(("loss", "major"), [("weighted", 1 / 3), ("weighted:0.5", 3 ** -0.5), ("weighted:1:0.5", 0.5)])
+def test_dp_optimizer_applies_class_weights_to_clipped_gradients(loss: str, major: float) -> None:
     # Prepare: DP-SGD's optimizer around a linear head; rows of a 3:1 client
     from fedflm.privacy.dp import make_private
 
     torch.manual_seed(0)
     head = torch.nn.Linear(5, 2)
     x, y = torch.randn(4, 5) * 3, torch.tensor([0, 0, 0, 1])
-    loss_fn = make_loss("weighted", 0.0, [0, 0, 0, 1])
+    loss_fn = make_loss(loss, 0.0, [0, 0, 0, 1])
     loader = torch.utils.data.DataLoader(list(zip(x, y)), batch_size=4)
     model, opt, _ = make_private(head, torch.optim.SGD(head.parameters(), lr=0.1), loader,
                                  noise_multiplier=1.0, max_grad_norm=0.5, noise_seed=0)
@@ -181,8 +183,8 @@ def test_dp_optimizer_applies_class_weights_to_clipped_gradients() -> None:
     opt.sample_weights = weights
     opt.clip_and_accumulate()
 
-    # Assert: summed gradient = sum_i (w_i / w_max) clip(g_i), with w = balanced weights (1/3 for class 0)
-    torch.testing.assert_close(weights, torch.tensor([1 / 3, 1 / 3, 1 / 3, 1.0]))
+    # Assert: summed gradient = sum_i (w_i / w_max) clip(g_i); class 0's ratio is 3 ** -POWER, or FLOOR above it
+    torch.testing.assert_close(weights, torch.tensor([major, major, major, 1.0]))
     expected = torch.zeros_like(head.weight)
     for i in range(4):
         ref = torch.nn.Linear(5, 2)
@@ -209,3 +211,62 @@ def test_dp_optimizer_refuses_weights_above_one() -> None:
     opt.sample_weights = torch.tensor([1.0, 2.0])
     with pytest.raises(PrivacyError, match="2.0"):
         opt.clip_and_accumulate()
+
+
+@pytest.mark.parametrize(("loss", "ratios"), [("weighted", [1 / 50, 1 / 10, 1.0]), ("weighted:1:0.2", [0.2, 0.2, 1.0]),
+                                              ("weighted:0.5:0.2", [0.2, 0.1 ** 0.5, 1.0])])
+def test_floor_keeps_a_sparse_owners_dp_signal_at_the_same_sensitivity(loss: str, ratios: list[float]) -> None:
+    # Prepare: an owner with 50 rows of class 0, 10 of class 1 and ONE of class 2; every row's gradient exceeds C
+    from fedflm.privacy.dp import make_private
+
+    torch.manual_seed(1)
+    own = [0] * 50 + [1] * 10 + [2]
+    x, y = torch.randn(61, 4) * 5, torch.tensor(own)
+    head = torch.nn.Linear(4, 3)
+    loader = torch.utils.data.DataLoader(list(zip(x, y)), batch_size=61)
+    model, opt, _ = make_private(head, torch.optim.SGD(head.parameters(), lr=0.1), loader,
+                                 noise_multiplier=1.0, max_grad_norm=0.5, noise_seed=0)
+    loss_fn = make_loss(loss, 0.0, own)
+
+    # Execute: one DP-SGD step's clipping and weighting, and each row's own contribution
+    weights = loss_fn.clip_weights(y, 3)
+    loss_fn(model(x), y, after_clip=True).backward()
+    opt.sample_weights = weights
+    opt.clip_and_accumulate()
+    contributions = []
+    for i in range(61):
+        ref = torch.nn.Linear(4, 3)
+        ref.load_state_dict({k.removeprefix("_module."): v for k, v in head.state_dict().items()})
+        F.cross_entropy(ref(x[i: i + 1]), y[i: i + 1]).backward()
+        g = torch.cat([ref.weight.grad.flatten(), ref.bias.grad])
+        contributions.append(weights[i] * g * min(1.0, 0.5 / float(g.norm())))
+    contributions = torch.stack(contributions)
+
+    # Assert: ratios (w_c / w_max, raised to FLOOR) as computed by hand; the step sums the weighted clipped rows;
+    # no row adds more than C (same sensitivity, noise and epsilon); the signal mass sum_i r_i C is the owner's
+    # share against the same noise sigma C: 3 / 61 of plain DP-SGD's without a floor, at least FLOOR with one
+    torch.testing.assert_close(weights, torch.tensor(ratios)[y], rtol=1e-5, atol=1e-7)
+    summed = torch.cat([head.weight.summed_grad.flatten(), head.bias.summed_grad])
+    torch.testing.assert_close(summed, contributions.sum(0), rtol=1e-4, atol=1e-6)
+    assert float(contributions.norm(dim=1).max()) <= 0.5 + 1e-5
+    floor = parse_loss(loss).floor
+    mass = float(weights.mean())
+    assert mass >= floor and (floor > 0 or mass == pytest.approx(3 / 61))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=80), st.floats(0.0, 2.0), st.floats(0.0, 1.0))
+def test_floored_clip_weights_lie_in_floor_to_one(labels: list[int], power: float, floor: float) -> None:
+    # Prepare
+    loss_fn = TrainLoss(LossSpec("weighted", power, floor), 0.0, labels)
+    y = torch.tensor(labels)
+
+    # Execute
+    r = loss_fn.clip_weights(y, 5)
+    w = class_weights(labels, 5, power, floor).numpy()
+
+    # Assert: every held example keeps at least FLOOR of its clipped gradient, the largest keeps all of it;
+    # the loss weights have the same ratios and still average 1 over the rows
+    assert float(r.min()) >= floor - 1e-6 and float(r.max()) == pytest.approx(1.0)
+    np.testing.assert_allclose(r.numpy(), w[labels] / w[sorted(set(labels))].max(), rtol=1e-5)
+    assert np.mean(w[labels]) == pytest.approx(1.0, rel=1e-5)
