@@ -92,8 +92,9 @@ def _add_mechanism_options(parser: argparse.ArgumentParser) -> None:
                         help=f"repetitions of the owner's steps (default {MechanismConfig.runs})")
     parser.add_argument("--confidence", type=float, default=MechanismConfig.confidence,
                         help="confidence of the bounds (default 0.95)")
-    parser.add_argument("--seed", type=int, default=None, help="seed for the canaries' coin flips "
-                                                               "(default: the OS CSPRNG)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the canaries' coin flips and, unless the owners used secure mode, the "
+                             "steps' noise and batches: same inputs and seed, same verdict (default: the OS CSPRNG)")
     parser.add_argument("--owner", action="append", default=[], help="audit only this owner (repeatable)")
     parser.add_argument("--secure-mode", choices=("on", "off"), default=None,
                         help="the owners' DP secure mode (the ledger does not record it; default: the run config's; "

@@ -187,6 +187,8 @@ def test_audit_all_passes_and_writes_one_reproducible_sign_off(dp_run, tmp_path:
         assert section in page
     first, second = (json.loads((tmp_path / d / "audit.json").read_text()) for d in ("a", "b"))
     assert first["ok"] and first["manifest"]["inputs_sha256"] == second["manifest"]["inputs_sha256"]
+    a, b = (d["mechanism"]["client-0"] for d in (first, second))  # --seed: same noise, batches, bounds
+    assert (a["lower_bound"], a["sampler"]["p_value"]) == (b["lower_bound"], b["sampler"]["p_value"])
     assert len(first["manifest"]["files"]) == 6  # config, summary, 2 run copies, 2 owners' ledgers
     assert KEY.hex() not in page and KEY.hex() not in json.dumps(first)
 

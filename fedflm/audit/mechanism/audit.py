@@ -130,6 +130,13 @@ def _composed(runs: list[list[BlockObservation]], included: list[np.ndarray], de
                                 delta=delta, confidence=confidence)
 
 
+def _noise_seed(rng: np.random.Generator, config: MechanismConfig, claim: MechanismClaim) -> int | None:
+    """A seed for one block's noise and batches when the audit is seeded and the claim allows one (not secure mode)."""
+    if config.seed is None or claim.secure_mode:
+        return None
+    return int(rng.integers(2**62))
+
+
 def audit_mechanism(model: nn.Module, claim: MechanismClaim, config: MechanismConfig | None = None,
                     privatize: Privatize = make_private) -> MechanismResult:
     """Run the owner's steps ``config.runs`` times with Dirac canaries and test the claim."""
@@ -143,7 +150,8 @@ def audit_mechanism(model: nn.Module, claim: MechanismClaim, config: MechanismCo
     for _ in range(config.runs):
         canaries = make_dirac_canaries(shapes, m, rng, config.canary_norm)
         runs.append([run_block(model, b, canaries, max_grad_norm=claim.max_grad_norm, batch_size=claim.batch_size,
-                               secure_mode=claim.secure_mode, privatize=privatize) for b in claim.history])
+                               secure_mode=claim.secure_mode, privatize=privatize,
+                               noise_seed=_noise_seed(rng, config, claim)) for b in claim.history])
         included.append(canaries.included)
     beta = 1 - config.confidence
     scores = np.concatenate([llr_scores(obs) for obs in runs])

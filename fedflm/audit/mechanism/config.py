@@ -56,7 +56,9 @@ class MechanismConfig:
     runs: int = 10
     confidence: float = 0.95
     canary_norm: float = 10.0  # canary gradient norm, in units of the clipping norm
-    seed: int | None = None  # None: coin flips from the OS CSPRNG
+    # None: coin flips from the OS CSPRNG. Set, and the claim is not secure mode: the steps' noise and batches are
+    # seeded from it too, so the same inputs and seed give the same bounds and verdict (a reproducible sign-off).
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.canaries < 2:

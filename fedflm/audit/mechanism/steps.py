@@ -78,15 +78,18 @@ def slots_for(q: float, batch_size: int, m: int) -> tuple[int, int]:
 
 
 def run_block(model: nn.Module, block: Block, canaries: DiracCanaries, *, max_grad_norm: float, batch_size: int,
-              secure_mode: bool, privatize: Privatize = make_private) -> BlockObservation:
-    """``block.steps`` steps of the owner's DP-SGD with ``canaries`` in the first slots."""
+              secure_mode: bool, privatize: Privatize = make_private,
+              noise_seed: int | None = None) -> BlockObservation:
+    """``block.steps`` steps of the owner's DP-SGD with ``canaries`` in the first slots (noise and batches
+    seeded by ``noise_seed`` when given; never in secure mode)."""
     params = [p for p in model.parameters() if p.requires_grad]
     shapes = [p.shape for p in params]
     n_slots, b = slots_for(block.q, batch_size, len(canaries))
     loader = DataLoader(_Slots(n_slots), batch_size=b, shuffle=True, collate_fn=_indices)
     opt = torch.optim.SGD(params, lr=1.0)
     private_model, private_opt, private_loader = privatize(
-        model, opt, loader, noise_multiplier=block.sigma, max_grad_norm=max_grad_norm, secure_mode=secure_mode)
+        model, opt, loader, noise_multiplier=block.sigma, max_grad_norm=max_grad_norm, secure_mode=secure_mode,
+        **({} if noise_seed is None else {"noise_seed": noise_seed}))
     try:
         if private_opt.sample_rate != block.q:
             raise PrivacyError(f"the DP step samples at rate {private_opt.sample_rate}, the ledger records {block.q}")
