@@ -50,15 +50,26 @@ def _gaussians(n_major: int, n_minor: int, seed: int) -> tuple[torch.Tensor, tor
     return x, torch.cat([torch.zeros(n_major, dtype=torch.long), torch.ones(n_minor, dtype=torch.long)])
 
 
-def _minority_recall(loss: str, resample: str = "none", privatize=None) -> float:
-    torch.manual_seed(0)
+SEEDS = (0, 1, 2)  # CE's recall alone spans 0.03-0.31 over seeds 0-11; a mean over three spans 0.07-0.17
+
+
+def _minority_recall(loss: str, resample: str = "none", dp_clip: float | None = None) -> float:
+    """Minority recall on a balanced test set, averaged over SEEDS (model init, data, shuffles, resampling, DP noise)."""
+    return float(np.mean([_one_recall(loss, resample, dp_clip, seed) for seed in SEEDS]))
+
+
+def _one_recall(loss: str, resample: str, dp_clip: float | None, seed: int) -> float:
+    def privatize(model, opt, loader):
+        return make_private(model, opt, loader, noise_multiplier=0.5, max_grad_norm=dp_clip, noise_seed=seed)
+
+    torch.manual_seed(seed)
     head = torch.nn.Linear(4, 2)
-    train = _Features(*_gaussians(570, 30, seed=1))  # 95 / 5
+    train = _Features(*_gaussians(570, 30, seed=1 + 10 * seed))  # 95 / 5
     cfg = TrainConfig(lr=0.1, local_steps=120, batch_size=32, loss=loss, resample=resample)
-    loader = DataLoader(train, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0),
+    loader = DataLoader(train, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(seed),
                         collate_fn=_collate)
-    train_local(head, resample_loader(loader, resample, seed=0), cfg, CPU, privatize)
-    x, y = _gaussians(500, 500, seed=2)  # balanced test set
+    train_local(head, resample_loader(loader, resample, seed=seed), cfg, CPU, None if dp_clip is None else privatize)
+    x, y = _gaussians(500, 500, seed=2 + 10 * seed)  # balanced test set
     with torch.no_grad():
         pred = head(x).argmax(1)
     return float((pred[y == 1] == 1).float().mean())
@@ -74,35 +85,28 @@ def test_balancing_raises_minority_recall(ce_recall: float, loss: str, resample:
     # Execute
     recall = _minority_recall(loss, resample)
 
-    # Assert: plain CE mostly predicts the majority; balancing finds most of the minority
+    # Assert: plain CE mostly predicts the majority (Bayes-optimal recall at a 95/5 prior: 0.11); balancing finds most
+    # of the minority (balanced optimum 0.77). Means over seeds 0-11 in threes: CE 0.07-0.17, gain 0.55-0.68
     assert ce_recall < 0.35
     assert recall > ce_recall + 0.3
 
 
-def test_weighted_loss_raises_minority_recall_under_dp_sgd(ce_recall: float) -> None:
-    # Prepare: DP-SGD (Poisson sampling, clipping, noise) around the same training
-    def privatize(model, opt, loader):
-        return make_private(model, opt, loader, noise_multiplier=0.5, max_grad_norm=5.0, noise_seed=0)
+def test_weighted_loss_raises_minority_recall_under_dp_sgd() -> None:
+    # Execute: DP-SGD (Poisson sampling, clipping, noise) around the same training
+    dp_ce = _minority_recall("ce", dp_clip=5.0)
+    dp_weighted = _minority_recall("weighted", dp_clip=5.0)
 
-    # Execute
-    dp_ce = _minority_recall("ce", privatize=privatize)
-    dp_weighted = _minority_recall("weighted", privatize=privatize)
-
-    # Assert
+    # Assert: gain per seed 0.46-0.89 over seeds 0-11
     assert dp_weighted > dp_ce + 0.2
 
 
 def test_weights_on_clipped_gradients_survive_a_clipping_norm_every_gradient_exceeds() -> None:
-    # Prepare: with C = 0.1 a weight inside the loss would be clipped away; DP-SGD applies it after clipping
-    def privatize(model, opt, loader):
-        return make_private(model, opt, loader, noise_multiplier=0.5, max_grad_norm=0.1, noise_seed=0)
+    # Execute: with C = 0.1 a weight inside the loss would be clipped away; DP-SGD applies it after clipping
+    dp_ce = _minority_recall("ce", dp_clip=0.1)
+    dp_weighted = _minority_recall("weighted", dp_clip=0.1)
+    dp_under = _minority_recall("ce", "undersample", dp_clip=0.1)
 
-    # Execute
-    dp_ce = _minority_recall("ce", privatize=privatize)
-    dp_weighted = _minority_recall("weighted", privatize=privatize)
-    dp_under = _minority_recall("ce", "undersample", privatize=privatize)
-
-    # Assert
+    # Assert: per seed over seeds 0-11, CE 0.000-0.002, weighted 0.73-0.91, undersample 0.71-0.89
     assert dp_ce < 0.1
     assert dp_weighted > 0.6 and dp_under > 0.6
 
