@@ -51,7 +51,12 @@ def test_cached_features_give_the_uncached_scores(no_dropout_model: Path, over: 
     assert cached.claimed_epsilon == uncached.claimed_epsilon
     np.testing.assert_allclose(cached.scores, uncached.scores, rtol=1e-4, atol=1e-5)
     assert len(set(np.round(cached.scores, 6))) > 1
-    assert cached.bound == uncached.bound
+    # The bound ranks the scores. Two canaries may lie closer than the paths differ (seed 3 without DP: a pair 6.6e-6
+    # apart, paths 8.8e-6 apart), so another CPU may swap them and move a correct-guess count by one: the bounds
+    # agree in what they rest on and, within that swap, in value
+    b, u = cached.bound, uncached.bound
+    assert (b.m, b.candidates, b.confidence, b.delta) == (u.m, u.candidates, u.confidence, u.delta) and b.m == 16
+    assert b.epsilon_lower_bound == pytest.approx(u.epsilon_lower_bound, abs=0.1)
 
 
 def test_head_mode_dp_audit_records_the_prototype_round_and_stays_below_the_claim(no_dropout_model: Path) -> None:

@@ -12,6 +12,7 @@ from fedflm.data.load import load_federated_data
 from fedflm.errors import ConfigError
 from fedflm.sweep.grid import parse_grid, setting_config, settings, validation_config
 from fedflm.sweep.table import markdown, ranked
+from one_actor import ONE_ACTOR
 
 
 def test_grid_expands_to_every_combination() -> None:
@@ -83,7 +84,7 @@ def test_a_sweep_runs_each_setting_and_records_its_epsilon(tiny_model_dir: Path,
                                 "train_mode": "head", "batch_size": 16, "local_steps": 3, "epsilon": 4.0})
 
     # Execute
-    rows = run_sweep(base, {"lr": ["0.001", "0.1"]}, tmp_path / "sweep")
+    rows = run_sweep(base, {"lr": ["0.001", "0.1"]}, tmp_path / "sweep", resources=ONE_ACTOR)
 
     # Assert
     saved = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
