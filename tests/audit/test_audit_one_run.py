@@ -109,7 +109,7 @@ def _randomized_response_scores(rng: np.random.Generator, m: int, eps: float) ->
 def test_sound_on_randomized_response(eps: float, delta: float) -> None:
     # Prepare
     rng = np.random.default_rng(1234)
-    trials, m, confidence = 400, 500, 0.9
+    trials, m, confidence = 400, 1000, 0.9  # m 500: median / eps at eps 4 was 0.753-0.766 over rng seeds (> 0.75)
     # Execute
     bounds = [audit_scores(*_randomized_response_scores(rng, m, eps), delta=delta, confidence=confidence,
                            candidates=[(m // 2, m // 2)]).epsilon_lower_bound for _ in range(trials)]
