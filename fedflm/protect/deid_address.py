@@ -112,16 +112,19 @@ _POSTCODE = (r"(?i:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"          # UK
              r"(?![\w])")
 _STATE = r"[A-Z]{2,3}"
 _CITY = rf"(?:{_CAP}|{_PART})(?:[ \t]+(?:{_CAP}|{_PART}|/|-|\((?:okres\s+)?{_CAP}(?:\s+{_CAP})?\)|\({_STATE}\)|{_STATE})){{0,6}}"
-_SEG_SEP = re.compile(r"[ \t]*(?:,[ \t]*\n?|\n|\r\n|[-–](?=[ \t]))[ \t]*|[ \t]+")
+# a list bullet at the start of a line ("• ", "* ", or "??? " where an encoding lost it)
+_BULLET = r"(?:(?:\?{1,3}|[•·*▪►])[ \t]+)?"
+_SEG_SEP = re.compile(rf"[ \t]*(?:,[ \t]*\n?|\r?\n[ \t]*{_BULLET}|[-–](?=[ \t]))[ \t]*|[ \t]+")
 _SEGMENT = re.compile(rf"""
     (?:
-      {_POSTCODE}(?:[ \t]*,?[ \t]+{_CITY})?                        # 12345 City
+      {_UNIT}(?![\w])                                             # Apt. 050 (on its own line)
+    | {_POSTCODE}(?:[ \t]*,?[ \t]+{_CITY})?                      # 12345 City
     | (?:{_CAP}[ \t]+){{0,3}}{_CAP}(?:[ \t]*,[ \t]*{_STATE})?[ \t]*,?[ \t]*{_POSTCODE}(?:[ \t]+{_CITY})?  # City, ST 12345
     | {_CITY}
     )
 """, re.VERBOSE)
 _HAS_POSTCODE = re.compile(rf"(?:^|[\s,]){_POSTCODE}")
-_UNIT_LINE = re.compile(rf"(?:^|\n)[ \t]*((?:{_UNIT}|\d{{1,5}}|(?:{_CAP}[ \t]+){{0,3}}{_CAP})[ \t]*,?)[ \t]*\n[ \t]*$")
+_UNIT_LINE = re.compile(rf"(?:^|\n)[ \t]*{_BULLET}((?:{_UNIT}|\d{{1,5}}|(?:{_CAP}[ \t]+){{0,3}}{_CAP})[ \t]*,?)[ \t]*\n[ \t]*{_BULLET}$")
 _STOP_WORDS = COMMON_WORDS - {"north", "south", "east", "west", "new", "main", "park", "king", "rose"}
 
 
@@ -157,6 +160,8 @@ class StreetAddressRecognizer(RegexRecognizer):
             for pat in patterns:
                 for m in pat.finditer(text):
                     s, e = m.span()
+                    if pat in _COMPOUND_PATTERNS and _ordinary_compound(m.group(0)):
+                        continue  # "During 1971", "String 5": an English word, not "-ring"/"-weg" street
                     end, postcode = self._extend_forward(text, e)
                     start = self._extend_backward(text, s)
                     if strong and not postcode and not any(c.isdigit() for c in text[start:end]) \
@@ -196,6 +201,18 @@ class StreetAddressRecognizer(RegexRecognizer):
                 break
             start -= len(window) - m.start(1)
         return start
+
+
+_COMPOUND_PATTERNS = (_STREETS_STRONG[1], _STREETS_VIEW[1])
+_SUFFIXED = re.compile(rf"[^\W\d_]{{2,}}(?i:{_GERMANIC})(?![\w])")
+
+
+def _ordinary_compound(match: str) -> bool:
+    """True when the street-suffixed word of a compound-street match is an English dictionary
+    word (``During``, ``Offering``), not a street name (``Hauptstraße``, ``Kaiserring``)."""
+    from fedflm.protect.deid_dictionary import is_ordinary
+    words = _SUFFIXED.findall(match)
+    return bool(words) and all(is_ordinary(w) for w in words)
 
 
 def street_words() -> frozenset[str]:
