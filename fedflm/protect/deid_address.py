@@ -160,7 +160,7 @@ class StreetAddressRecognizer(RegexRecognizer):
             for pat in patterns:
                 for m in pat.finditer(text):
                     s, e = m.span()
-                    if pat in _COMPOUND_PATTERNS and _ordinary_compound(m.group(0)):
+                    if pat in _COMPOUND_PATTERNS and ordinary_compound(m.group(0)):
                         continue  # "During 1971", "String 5": an English word, not "-ring"/"-weg" street
                     end, postcode = self._extend_forward(text, e)
                     start = self._extend_backward(text, s)
@@ -207,7 +207,7 @@ _COMPOUND_PATTERNS = (_STREETS_STRONG[1], _STREETS_VIEW[1])
 _SUFFIXED = re.compile(rf"[^\W\d_]{{2,}}(?i:{_GERMANIC})(?![\w])")
 
 
-def _ordinary_compound(match: str) -> bool:
+def ordinary_compound(match: str) -> bool:
     """True when the street-suffixed word of a compound-street match is an English dictionary
     word (``During``, ``Offering``), not a street name (``Hauptstraße``, ``Kaiserring``)."""
     from fedflm.protect.deid_dictionary import is_ordinary
