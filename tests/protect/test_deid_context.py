@@ -75,6 +75,8 @@ def test_country_tail(text: str, street: str, expected: str) -> None:
     ("Please ask Dr. Ilse T. Marovic about it.", "Please ask Dr. <PERSON> about it."),
     ("We read Ilse Marovic's letter twice.", "We read <PERSON>'s letter twice."),
     ("Brannagh: Are you coming tonight?", "<PERSON>: Are you coming tonight?"),
+    ("It sounded like Quintero's early work.", "It sounded like <PERSON>'s early work."),  # surname's
+    ("It sounded like Apple's early work.", "It sounded like Apple's early work."),        # no name
 ])
 def test_names_in_context(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute / Assert
