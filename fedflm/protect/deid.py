@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import regex as re
 
 from fedflm.errors import DeidError
-from fedflm.protect.deid_address import country_tail, street_words
+from fedflm.protect.deid_address import countries, country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
 from fedflm.protect.deid_context import after_place_cue, more_mentions, names_an_organisation, reads_as_street
 from fedflm.protect.deid_dictionary import is_ordinary
@@ -194,8 +194,9 @@ class Deidentifier:
         if sp.entity == "STREET_ADDRESS" and any(w.lower() in self._street for w in _LETTER_WORDS.findall(
                 text, sp.start, sp.end)):
             return False
-        if sp.entity == "PERSON" and after_place_cue(text, sp.start, sp.end):
-            return True  # a place
+        if sp.entity == "PERSON" and (after_place_cue(text, sp.start, sp.end)
+                                      or text[sp.start:sp.end].lower() in countries()):
+            return True  # a place ("flew to Tarvona", "from Czech Republic")
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
 

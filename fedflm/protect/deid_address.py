@@ -229,7 +229,7 @@ _TAIL_POSTCODE = re.compile(rf"[ \t]*(?:\([^\W\d_]+\))?[ \t]*,?[ \t]*{_POSTCODE}
 
 
 @lru_cache(maxsize=1)
-def _countries() -> frozenset[str]:
+def countries() -> frozenset[str]:
     """Lower-cased country names (Faker's English list, plus common short forms)."""
     from faker.providers.address.en_US import Provider
     return frozenset(c.lower() for c in Provider.countries) | frozenset(
@@ -245,7 +245,7 @@ def country_tail(text: str, end: int, ordinary) -> int:
     region = _TAIL_REGION.match(text, end)
     if region and re.search(r"\p{Lu}{3,}$", text[:end]):
         return region.end()
-    countries, pos, words = _countries(), end, []
+    names, pos, words = countries(), end, []
     for _ in range(4):
         m = _TAIL_WORD.match(text, pos)
         if not m or (m.group(1).islower() and ordinary(m.group(1))):
@@ -253,7 +253,7 @@ def country_tail(text: str, end: int, ordinary) -> int:
         words.append(m.group(1).rstrip(".,"))
         pos = m.end()
         for k in range(min(3, len(words)), 0, -1):
-            if " ".join(words[-k:]).lower() in countries:
+            if " ".join(words[-k:]).lower() in names:
                 pc = _TAIL_POSTCODE.match(text, pos)
                 return pc.end() if pc else pos
     return end

@@ -128,6 +128,7 @@ def test_after_place_cue(text: str, name: str, expected: bool) -> None:
 @pytest.mark.parametrize("text,expected", [
     ("The bakery is at 9816 Tarvo Mellin today.", "The bakery is at <ADDRESS> today."),
     ("Dear Quinta Lomb, we flew to San Bernardino.", "Dear <PERSON>, we flew to San Bernardino."),
+    ("Quinta Lomb arrived this morning from Czech Republic.", "<PERSON> arrived this morning from Czech Republic."),
 ])
 def test_streets_and_places_in_context(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute
