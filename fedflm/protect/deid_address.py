@@ -95,6 +95,10 @@ _STREETS_STRONG.append(re.compile(r"(?<!\w)(?:P\.?\s?O\.?\s?Box|Postfach|Apartad
 _STREETS_STRONG.append(re.compile(
     r"(?<!\w)(?i:(?:PSC|CMR|Unit)\s+\d{1,5},?\s+Box\s+\d{1,5}|(?:USNS|USNV|USS|USCGC)\s+\p{L}+(?:[ \t]\p{L}+)?)"
     r"(?:[\s,]+(?i:APO|FPO|DPO)\s+(?i:A[AEP])\s+\d{5}(?:-\d{4})?)?"))
+# a street corner: "the corner of Kuusiku 7 and Alexander Flat" (a number in one of the two streets)
+_STREETS_STRONG.append(re.compile(
+    r"(?<!\w)(?i:the\s+)?(?i:corner)\s+of\s+(?=[^,;?!\n]{0,60}\d)[^,;?!\n]{2,40}?\s+(?i:and|&)\s+"
+    r"[^\s,.;?!][^,.;?!\n]{0,40}?(?=\s*(?:[,.;?!\n]|$))"))
 _STREETS_VIEW = [_STREETS_STRONG[0], re.compile(_germanic(_GERMANIC_VIEW), re.VERBOSE), *_STREETS_STRONG[2:]]
 # weak candidates: accepted only when followed by a postcode part (or preceded by a unit line)
 _STREETS_WEAK = [re.compile(p, re.VERBOSE) for p in (

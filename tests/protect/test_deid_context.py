@@ -179,3 +179,13 @@ def test_bulleted_address_lines_are_one_address(deid: Deidentifier, bullet: str)
     assert counts["STREET_ADDRESS"] == 1
     for value in ("4417", "Marlow", "Apt. 12", "60215"):
         assert value not in redacted
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Bring it to the corner of Tallow Street 12 and Quell Road, please.", "Bring it to <ADDRESS>, please."),
+    ("meet me at the corner of 5th and marlow?", "meet me at <ADDRESS>?"),
+    ("It sat on the corner of my desk and the shelf.", "It sat on the corner of my desk and the shelf."),  # no number
+])
+def test_street_corners(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected
