@@ -457,8 +457,6 @@ def check_combination(cfg: RunConfig) -> None:
 #: SecAgg+ sums each coordinate modulo 2**32; no more clients than this fit the sum with quantisation to
 #: at least 2**20 levels (fedflm/fl/secagg.py: quantisation_range)
 SECAGG_MAX_CLIENTS = 4095
-SECAGG_NOT_DEPLOYED = ("--secagg runs in simulation only in this version: the deployment layer (quorum, skipped "
-                       "rounds, resume) drives Message-API rounds, not SecAgg+'s four stages")
 
 
 def _check_secagg(cfg: RunConfig, strategy: str, n: int) -> None:

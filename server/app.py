@@ -19,7 +19,7 @@ import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
-from fedflm.config import SECAGG_NOT_DEPLOYED, RunConfig, run_warnings
+from fedflm.config import RunConfig, run_warnings
 from fedflm.data import leakage
 from fedflm.deploy import env
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost
@@ -269,8 +269,6 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     num_rounds = cfg.fed.rounds
     session = DeploymentSession.from_env(cfg, rundir.path)  # None in simulation
     _mark_attack(cfg, rundir, deployed=session is not None)
-    if session is not None and cfg.agg.secagg:
-        raise ConfigError(SECAGG_NOT_DEPLOYED)
     if session is not None:  # quorum / skipped rounds, encrypted checkpoints, --resume
         initial = session.restore(evaluator, initial)
         runner, evaluate_fn, num_rounds = session.wrap(runner, evaluator)

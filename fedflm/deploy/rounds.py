@@ -187,7 +187,11 @@ class DeploymentSession:
             base = self.cfg.privacy.ledger_run_id
             overrides = {"run-id": f"{base}.r{segment}"[:128], "rounds": self.cfg.fed.rounds - offset}
         n_min = min(self.cfg.fed.min_clients, self.cfg.fed.clients)
-        rounds = DeploymentRounds(runner, min_clients=n_min, wait_s=self.cfg.fed.round_timeout,
+        kind = DeploymentRounds
+        if self.cfg.agg.secagg:  # issue 21: SecAgg+'s four-stage rounds under the same rules
+            from fedflm.deploy.secagg_rounds import SecAggDeploymentRounds
+            kind = SecAggDeploymentRounds
+        rounds = kind(runner, min_clients=n_min, wait_s=self.cfg.fed.round_timeout,
                                   max_skipped=self.max_skipped, offset=offset, client_overrides=overrides,
                                   skipped=ck.skipped if ck else 0)
         self.rounds = rounds

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fedflm.config import SECAGG_NOT_DEPLOYED, RunConfig
+from fedflm.config import RunConfig
 from fedflm.deploy import env as envvars
 from fedflm.deploy.finish import finish_run
 from fedflm.deploy.control import CONNECTION, register_node, write_app_dir, write_flower_home
@@ -103,8 +103,6 @@ class ServerRun:
     def __init__(self, cfg: RunConfig, opts: ServerOptions, say: Callable[[str], None] = print) -> None:
         if not cfg.fed.out:
             raise ConfigError("--out RUN_DIR is required for a deployment run")
-        if cfg.agg.secagg:  # issue 21: server/app.py refuses it too (a `flwr run` against any SuperLink)
-            raise ConfigError(SECAGG_NOT_DEPLOYED)
         self.cfg, self.opts, self.say = absolute_run_paths(cfg), opts, say  # the ServerApp runs elsewhere
         self.run_dir = Path(self.cfg.fed.out)
         self.work = self.run_dir / "superlink"

@@ -79,16 +79,23 @@ def _handle(conn: socket.socket, node_config: dict) -> None:
 
     import clients.app
     from clients.app import train  # fedflm's ClientApp code: the same path as per-message processes
+    from fedflm.fl.secagg_client import MASKED_MARK, masked_scope
 
     msg = message_from_proto(ProtoMessage.FromString(recv_frame(conn)))
     context = context_from_proto(ProtoContext.FromString(recv_frame(conn)))
     context.node_config = dict(node_config)  # the owner's settings, never the request's
+    # the owner's light ClientApp marks a request it masks with SecAgg+ (fedflm/deploy/warm_clientapp.py)
+    masked = context.state.config_records.pop(MASKED_MARK, None) is not None
     if not _secure(node_config):
         # Reproducible runs (secure mode off): start from the RNG state a fresh ClientApp process has,
         # so that a round's noise and dropout are those of the per-message path, bit for bit.
         clients.app._model.cache_clear()
     try:
-        reply = train(msg, context)
+        if masked:
+            with masked_scope():
+                reply = train(msg, context)
+        else:
+            reply = train(msg, context)
     except Exception as exc:  # noqa: BLE001 - one failed round; the node keeps serving
         reply = Message(Error(code=500, reason=f"{type(exc).__name__}: {exc}"), reply_to=msg)
     send_frame(conn, message_to_proto(reply).SerializeToString())

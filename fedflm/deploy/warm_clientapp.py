@@ -5,6 +5,13 @@ in this process (``clients.app``, imported only then).
 
 The reply is rebuilt here with ``reply_to=msg`` so that Flower's bookkeeping
 sees an ordinary reply to the message it delivered.
+
+Secure aggregation (issue 21): Flower's SecAgg+ mod runs HERE, around ``train``
+(fedflm.fl.secagg_client.secagg_mod; its per-stage state lives in this
+node's Context, which the SuperNode keeps between messages). The trainer gets the
+plain train request of the round and its reply is masked here; the Context
+forwarded for that request carries the ``MASKED_MARK`` state record, so that the
+trainer's policy check knows the reply leaves only masked.
 """
 
 from __future__ import annotations
@@ -12,10 +19,12 @@ from __future__ import annotations
 import socket
 import time
 
-from flwr.app import Context, Error, Message
+from flwr.app import ConfigRecord, Context, Error, Message, RecordDict
 from flwr.clientapp import ClientApp
 
-app = ClientApp()
+from fedflm.fl.secagg_client import MASKED_MARK, is_masked, secagg_mod
+
+app = ClientApp(mods=[secagg_mod])
 WARM_SOCKET = "warm-socket"  # node config key: the owner's warm trainer
 UNREACHABLE = 503
 READY_WAIT_S = 300.0  # a trainer that is still importing torch is waited for this long
@@ -67,8 +76,17 @@ def _forward(path: str, msg: Message, context: Context) -> Message:
 
     with _connect(path) as sock:
         send_frame(sock, message_to_proto(msg).SerializeToString())
-        send_frame(sock, context_to_proto(context).SerializeToString())
+        send_frame(sock, context_to_proto(_marked(context)).SerializeToString())
         reply = message_from_proto(ProtoMessage.FromString(recv_frame(sock)))
     if reply.has_error():
         return Message(reply.error, reply_to=msg)
     return Message(content=reply.content, reply_to=msg)
+
+
+def _marked(context: Context) -> Context:
+    """The Context to forward: inside SecAgg+, a copy whose state carries ``MASKED_MARK``."""
+    if not is_masked():
+        return context
+    state = RecordDict({**dict(context.state.items()), MASKED_MARK: ConfigRecord({"masked": True})})
+    return Context(run_id=context.run_id, node_id=context.node_id, node_config=context.node_config,
+                   state=state, run_config=context.run_config)

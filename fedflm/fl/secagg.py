@@ -102,19 +102,28 @@ class SecAggFedAvg:
               train_config: ConfigRecord | None = None, evaluate_fn: Any = None) -> Result:
         """Run ``num_rounds`` rounds; ``evaluate_fn(round, arrays)`` before the first and after each."""
         self._train_config = dict(train_config or {})
-        context = LegacyContext(Context(run_id=int(getattr(grid, "run_id", 0) or 0), node_id=0, node_config={},
-                                        state=RecordDict(), run_config={}),
-                                config=ServerConfig(num_rounds=num_rounds, round_timeout=timeout), strategy=self)
+        context = self.legacy_context(grid, num_rounds, timeout)
         arrays = initial_arrays
         if evaluate_fn:
             evaluate_fn(0, arrays)
         for server_round in range(1, num_rounds + 1):
-            arrays = self._round(grid, context, server_round, arrays)
+            arrays = self.run_round(grid, context, server_round, arrays)
             if evaluate_fn:
                 evaluate_fn(server_round, arrays)
         return Result(arrays=arrays)
 
-    def _round(self, grid: Any, context: LegacyContext, server_round: int, arrays: ArrayRecord) -> ArrayRecord:
+    def legacy_context(self, grid: Any, num_rounds: int, timeout: float | None) -> LegacyContext:
+        """The workflow's context (one per run; each round overwrites its round number and parameters)."""
+        return LegacyContext(Context(run_id=int(getattr(grid, "run_id", 0) or 0), node_id=0, node_config={},
+                                     state=RecordDict(), run_config={}),
+                             config=ServerConfig(num_rounds=num_rounds, round_timeout=timeout), strategy=self)
+
+    def set_train_config(self, config: dict[str, Any]) -> None:
+        """What every round's request carries (the run config; a resumed deployment's overrides)."""
+        self._train_config = dict(config)
+
+    def run_round(self, grid: Any, context: LegacyContext, server_round: int, arrays: ArrayRecord) -> ArrayRecord:
+        """One SecAgg+ round numbered ``server_round``: the new global adapter, or :class:`SecAggHalted`."""
         self._global = dict(from_record(arrays))
         self._names, self._aggregate = list(self._global), None
         context.state.config_records[MAIN_CONFIGS_RECORD] = ConfigRecord({WorkflowKey.CURRENT_ROUND: server_round})

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import flwr.compat.common.recorddict_compat as compat
@@ -37,18 +39,32 @@ from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFI
 
 from fedflm.fl.arrays import from_record, to_record
 
-__all__ = ["NAMES_KEY", "is_masked", "secagg_mod"]
+__all__ = ["MASKED_MARK", "NAMES_KEY", "is_masked", "masked_scope", "secagg_mod"]
 
 log = logging.getLogger("fedflm.client")
 
 #: the fit config's list of adapter tensor names (the legacy format sends an unnamed list of arrays)
 NAMES_KEY = "secagg-tensors"
+#: a deployed node's light ClientApp marks the Context it forwards to the owner's warm trainer with this
+#: state record while SecAgg+ wraps the request (fedflm/deploy/warm_clientapp.py); a server cannot set it:
+#: the Context is the node's own, and only the owner's process can reach the trainer's 0600 socket
+MASKED_MARK = "fedflm.secagg-masked"
 _MASKED: contextvars.ContextVar[bool] = contextvars.ContextVar("fedflm_secagg_masked", default=False)
 
 
 def is_masked() -> bool:
     """True while the ClientApp runs inside SecAgg+ (its reply leaves only masked)."""
     return _MASKED.get()
+
+
+@contextmanager
+def masked_scope() -> Iterator[None]:
+    """Run the ClientApp inside SecAgg+: :func:`is_masked` is True within."""
+    token = _MASKED.set(True)
+    try:
+        yield
+    finally:
+        _MASKED.reset(token)
 
 
 class _Refused(Exception):
@@ -66,11 +82,8 @@ def secagg_mod(msg: Message, ctxt: Context, call_next: Any) -> Message:
 
     def train(request: Message, context: Context) -> Message:
         names, start = _as_train_request(request)
-        token = _MASKED.set(True)
-        try:
+        with masked_scope():
             reply = call_next(request, context)
-        finally:
-            _MASKED.reset(token)
         if reply.has_error():
             raise _Refused(reply)
         clip = float(context.state.config_records[RECORD_KEY_STATE]["clipping_range"])

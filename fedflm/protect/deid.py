@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 import regex as re
 
 from fedflm.errors import DeidError
-from fedflm.protect.deid_address import country_tail, street_words
+from fedflm.protect.deid_address import countries, country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
 from fedflm.protect.deid_context import after_place_cue, more_mentions, names_an_organisation, reads_as_street
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
+from fedflm.protect.deid_lexicon import PARTICLES
 from spacy.lang.en.stop_words import STOP_WORDS
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
@@ -156,7 +157,7 @@ class Deidentifier:
             for ent in doc.ents:
                 if ent.label_ in wanted:
                     edge = self._person_edge if ent.label_ == "PERSON" else self._address_edge
-                    cut = trim_span(text, ent.start_char, ent.end_char, edge)
+                    cut = trim_span(text, ent.start_char, ent.end_char, edge, numbers=ent.label_ == "PERSON")
                     if cut and plausible(text[cut[0]:cut[1]], ent.label_, self._street, self._lexicon.is_name):
                         spans.append((cut[0], cut[1], model_label(text[cut[0]:cut[1]], ent.label_, self._street)))
             out.append(spans)
@@ -193,8 +194,9 @@ class Deidentifier:
         if sp.entity == "STREET_ADDRESS" and any(w.lower() in self._street for w in _LETTER_WORDS.findall(
                 text, sp.start, sp.end)):
             return False
-        if sp.entity == "PERSON" and after_place_cue(text, sp.start, sp.end):
-            return True  # a place
+        if sp.entity == "PERSON" and (after_place_cue(text, sp.start, sp.end)
+                                      or text[sp.start:sp.end].lower() in countries()):
+            return True  # a place ("flew to Tarvona", "from Czech Republic")
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
 
@@ -214,9 +216,13 @@ class Deidentifier:
 
     def _lower_words(self, span: str) -> bool:
         """True for a span written in lower case with no known name (``microprocessor designs
-        fostering``): in text that uses capitals elsewhere, that is not how a name is written."""
+        fostering``), or holding a lower-case dictionary word that is no name (``studying
+        English``): in text that uses capitals elsewhere, that is not how a name is written."""
         words = _LETTER_WORDS.findall(span)
-        return all(w.islower() for w in words) and not any(self._lexicon.is_name(w) for w in words)
+        if all(w.islower() for w in words):
+            return not any(self._lexicon.is_name(w) for w in words)
+        return any(w.islower() and w not in PARTICLES and is_ordinary(w) and not self._lexicon.is_name(w)
+                   for w in words)
 
     def _given_names(self, text: str, spans: list[Span]) -> list[Span]:
         """Person spans grown over a given name after a comma (``kodrič, grațian``)."""

@@ -95,6 +95,10 @@ _STREETS_STRONG.append(re.compile(r"(?<!\w)(?:P\.?\s?O\.?\s?Box|Postfach|Apartad
 _STREETS_STRONG.append(re.compile(
     r"(?<!\w)(?i:(?:PSC|CMR|Unit)\s+\d{1,5},?\s+Box\s+\d{1,5}|(?:USNS|USNV|USS|USCGC)\s+\p{L}+(?:[ \t]\p{L}+)?)"
     r"(?:[\s,]+(?i:APO|FPO|DPO)\s+(?i:A[AEP])\s+\d{5}(?:-\d{4})?)?"))
+# a street corner: "the corner of Kuusiku 7 and Alexander Flat" (a number in one of the two streets)
+_STREETS_STRONG.append(re.compile(
+    r"(?<!\w)(?i:the\s+)?(?i:corner)\s+of\s+(?=[^,;?!\n]{0,60}\d)[^,;?!\n]{2,40}?\s+(?i:and|&)\s+"
+    r"[^\s,.;?!][^,.;?!\n]{0,40}?(?=\s*(?:[,.;?!\n]|$))"))
 _STREETS_VIEW = [_STREETS_STRONG[0], re.compile(_germanic(_GERMANIC_VIEW), re.VERBOSE), *_STREETS_STRONG[2:]]
 # weak candidates: accepted only when followed by a postcode part (or preceded by a unit line)
 _STREETS_WEAK = [re.compile(p, re.VERBOSE) for p in (
@@ -112,16 +116,19 @@ _POSTCODE = (r"(?i:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"          # UK
              r"(?![\w])")
 _STATE = r"[A-Z]{2,3}"
 _CITY = rf"(?:{_CAP}|{_PART})(?:[ \t]+(?:{_CAP}|{_PART}|/|-|\((?:okres\s+)?{_CAP}(?:\s+{_CAP})?\)|\({_STATE}\)|{_STATE})){{0,6}}"
-_SEG_SEP = re.compile(r"[ \t]*(?:,[ \t]*\n?|\n|\r\n|[-–](?=[ \t]))[ \t]*|[ \t]+")
+# a list bullet at the start of a line ("• ", "* ", or "??? " where an encoding lost it)
+_BULLET = r"(?:(?:\?{1,3}|[•·*▪►])[ \t]+)?"
+_SEG_SEP = re.compile(rf"[ \t]*(?:,[ \t]*\n?|\r?\n[ \t]*{_BULLET}|[-–](?=[ \t]))[ \t]*|[ \t]+")
 _SEGMENT = re.compile(rf"""
     (?:
-      {_POSTCODE}(?:[ \t]*,?[ \t]+{_CITY})?                        # 12345 City
+      {_UNIT}(?![\w])                                             # Apt. 050 (on its own line)
+    | {_POSTCODE}(?:[ \t]*,?[ \t]+{_CITY})?                      # 12345 City
     | (?:{_CAP}[ \t]+){{0,3}}{_CAP}(?:[ \t]*,[ \t]*{_STATE})?[ \t]*,?[ \t]*{_POSTCODE}(?:[ \t]+{_CITY})?  # City, ST 12345
     | {_CITY}
     )
 """, re.VERBOSE)
 _HAS_POSTCODE = re.compile(rf"(?:^|[\s,]){_POSTCODE}")
-_UNIT_LINE = re.compile(rf"(?:^|\n)[ \t]*((?:{_UNIT}|\d{{1,5}}|(?:{_CAP}[ \t]+){{0,3}}{_CAP})[ \t]*,?)[ \t]*\n[ \t]*$")
+_UNIT_LINE = re.compile(rf"(?:^|\n)[ \t]*{_BULLET}((?:{_UNIT}|\d{{1,5}}|(?:{_CAP}[ \t]+){{0,3}}{_CAP})[ \t]*,?)[ \t]*\n[ \t]*{_BULLET}$")
 _STOP_WORDS = COMMON_WORDS - {"north", "south", "east", "west", "new", "main", "park", "king", "rose"}
 
 
@@ -157,6 +164,8 @@ class StreetAddressRecognizer(RegexRecognizer):
             for pat in patterns:
                 for m in pat.finditer(text):
                     s, e = m.span()
+                    if pat in _COMPOUND_PATTERNS and ordinary_compound(m.group(0)):
+                        continue  # "During 1971", "String 5": an English word, not "-ring"/"-weg" street
                     end, postcode = self._extend_forward(text, e)
                     start = self._extend_backward(text, s)
                     if strong and not postcode and not any(c.isdigit() for c in text[start:end]) \
@@ -198,6 +207,18 @@ class StreetAddressRecognizer(RegexRecognizer):
         return start
 
 
+_COMPOUND_PATTERNS = (_STREETS_STRONG[1], _STREETS_VIEW[1])
+_SUFFIXED = re.compile(rf"[^\W\d_]{{2,}}(?i:{_GERMANIC})(?![\w])")
+
+
+def ordinary_compound(match: str) -> bool:
+    """True when the street-suffixed word of a compound-street match is an English dictionary
+    word (``During``, ``Offering``), not a street name (``Hauptstraße``, ``Kaiserring``)."""
+    from fedflm.protect.deid_dictionary import is_ordinary
+    words = _SUFFIXED.findall(match)
+    return bool(words) and all(is_ordinary(w) for w in words)
+
+
 def street_words() -> frozenset[str]:
     """Lower-cased street-type words (``street``, ``road``, ``rue``, ``calle``): they may end an address."""
     words = set(_EN_TYPES.lower().split("|"))
@@ -212,7 +233,7 @@ _TAIL_POSTCODE = re.compile(rf"[ \t]*(?:\([^\W\d_]+\))?[ \t]*,?[ \t]*{_POSTCODE}
 
 
 @lru_cache(maxsize=1)
-def _countries() -> frozenset[str]:
+def countries() -> frozenset[str]:
     """Lower-cased country names (Faker's English list, plus common short forms)."""
     from faker.providers.address.en_US import Provider
     return frozenset(c.lower() for c in Provider.countries) | frozenset(
@@ -228,7 +249,7 @@ def country_tail(text: str, end: int, ordinary) -> int:
     region = _TAIL_REGION.match(text, end)
     if region and re.search(r"\p{Lu}{3,}$", text[:end]):
         return region.end()
-    countries, pos, words = _countries(), end, []
+    names, pos, words = countries(), end, []
     for _ in range(4):
         m = _TAIL_WORD.match(text, pos)
         if not m or (m.group(1).islower() and ordinary(m.group(1))):
@@ -236,7 +257,7 @@ def country_tail(text: str, end: int, ordinary) -> int:
         words.append(m.group(1).rstrip(".,"))
         pos = m.end()
         for k in range(min(3, len(words)), 0, -1):
-            if " ".join(words[-k:]).lower() in countries:
+            if " ".join(words[-k:]).lower() in names:
                 pc = _TAIL_POSTCODE.match(text, pos)
                 return pc.end() if pc else pos
     return end

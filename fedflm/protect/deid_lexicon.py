@@ -35,6 +35,13 @@ monday tuesday wednesday thursday friday saturday sunday january february april 
 september october november december bank transfer account money phone email address street road
 """.split())
 
+# Faker names that, capitalised in text, are far more often titles, ranks or languages
+# ("The Princess Royal", "studying English", "Major General") than a person's name.
+TITLE_WORDS = frozenset("""
+princess prince royal queen duke duchess lady lord baron earl major general colonel captain governor
+mayor judge doctor english german french spanish italian dutch irish scottish welsh british american
+""".split())
+
 # Words that never start or end a name or an address ("JOHN O'NEIL, IBAN DE89 ...", "... 00 TODAY").
 KEY_WORDS = frozenset("iban ssn swift bic tel ip email e-mail card acct account".split())
 
@@ -125,7 +132,7 @@ def build_lexicon(exclude_locales: tuple[str, ...] = ()) -> NameLexicon:
         firsts, lasts = _provider_names(locale)
         first.update(t.lower() for n in firsts if _latin(n) for t in _tokens(n))
         last.update(t.lower() for n in lasts if _latin(n) for t in _tokens(n))
-    drop = COMMON_WORDS | _place_words() | {t for t in first | last if len(t) < 2}
+    drop = COMMON_WORDS | TITLE_WORDS | _place_words() | {t for t in first | last if len(t) < 2}
     return NameLexicon(frozenset(first - drop), frozenset(last - drop))
 
 

@@ -52,19 +52,22 @@ _EDGE_PUNCT = ".,;:!?\"'()[]"
 _LETTERS = re.compile(r"\p{L}{2,}")  # a name or an address holds a word, not only digits
 
 
-def trim_span(text: str, start: int, end: int, ordinary: frozenset[str]) -> tuple[int, int] | None:
+def trim_span(text: str, start: int, end: int, ordinary: frozenset[str],
+              numbers: bool = False) -> tuple[int, int] | None:
     """``(start, end)`` without leading/trailing words in ``ordinary`` (lower-cased); None if no word is left.
 
     The model sometimes takes a neighbouring word along (``maria gonzalez again``,
     ``… 0130 00 TODAY``); ordinary words are not part of a name or an address's edges.
+    ``numbers``: also trim leading tokens without a letter (a name does not start with ``1971,``;
+    a trailing number stays: it may be the house number of an address the model took for a name).
     """
     toks = [(m.start() + start, m.end() + start) for m in _TOKEN.finditer(text[start:end])]
-    def ordinary_tok(t: tuple[int, int]) -> bool:
+    def ordinary_tok(t: tuple[int, int], lead: bool = False) -> bool:
         word = text[t[0]:t[1]].strip(_EDGE_PUNCT).lower()
-        return bool(word) and word in ordinary
+        return bool(word) and (word in ordinary or lead and numbers and not any(c.isalpha() for c in word))
     while toks and ordinary_tok(toks[-1]):
         toks.pop()
-    while toks and ordinary_tok(toks[0]):
+    while toks and ordinary_tok(toks[0], lead=True):
         toks.pop(0)
     if not toks:
         return None

@@ -238,6 +238,9 @@ class LexiconPersonRecognizer(RegexRecognizer):
         if len(words) == 1 and sentence_start and words[0].lower() not in _STOP and not is_ordinary(words[0]) \
                 and (firsts[0] or oov and _SPEAKER.match(text, e)):
             return s, e, 0.6  # "Lisa: Remember me", "Nicole is from ...": a given name, not a word
+        if len(words) == 1 and known[0] and _POSSESSIVE.search(toks[j - 1][2]) and not sentence_start \
+                and words[0].lower() not in _STOP and not is_ordinary(words[0]):
+            return s, e, 0.6  # "though Quintero's song": a known surname's possessive
         return None
 
     def _unknown(self, words: list[str]) -> bool:

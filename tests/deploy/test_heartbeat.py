@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import re
+import subprocess
 import sys
 
 import pytest
 
-from fedflm.deploy.heartbeat import HEARTBEAT_MODULES, apply_heartbeat, check_heartbeat, main
+from fedflm.deploy.heartbeat import HEARTBEAT_MODULES, TASK_TOKEN_MODULES, apply_heartbeat, check_heartbeat, main
 from fedflm.errors import ConfigError
 
 
@@ -29,7 +30,7 @@ def test_the_bounds_themselves_are_accepted():
 
 def test_apply_sets_the_interval_flower_reports_and_the_period_it_sends_at(monkeypatch):
     # Prepare: every patched name is restored after the test (monkeypatch), and the sender's wait is recorded
-    for name in HEARTBEAT_MODULES:
+    for name in (*HEARTBEAT_MODULES, *TASK_TOKEN_MODULES):
         module = importlib.import_module(name)
         monkeypatch.setattr(module, "HEARTBEAT_DEFAULT_INTERVAL", module.HEARTBEAT_DEFAULT_INTERVAL)
     from flwr.common import constant
@@ -50,6 +51,23 @@ def test_apply_sets_the_interval_flower_reports_and_the_period_it_sends_at(monke
     base = (12.0 - constant.HEARTBEAT_CALL_TIMEOUT) * constant.HEARTBEAT_BASE_MULTIPLIER
     low, high = (base + (12.0 - constant.HEARTBEAT_CALL_TIMEOUT) * r for r in constant.HEARTBEAT_RANDOM_RANGE)
     assert len(waits) == 3 and all(low <= w <= high for w in waits), waits
+
+
+def test_the_clientapp_task_tokens_keep_flowers_interval_in_a_fresh_supernode_process():
+    # Prepare: what `python -m fedflm.deploy.heartbeat 10 ...` does before Flower's SuperNode imports its state
+    # modules. The ClientApp (a separate flwr-clientapp process) heartbeats every 17.5-22.5 s (Flower's 30 s
+    # interval); a task token living 2 x 10 s made the node declare its own ClientApp crashed mid-training
+    code = ("import importlib\n"
+            "from fedflm.deploy.heartbeat import HEARTBEAT_MODULES, TASK_TOKEN_MODULES, apply_heartbeat\n"
+            "apply_heartbeat(10)\n"
+            "import flwr.supernode.cli, flwr.common.constant as c\n"
+            "print([importlib.import_module(n).HEARTBEAT_DEFAULT_INTERVAL for n in HEARTBEAT_MODULES],\n"
+            "      [importlib.import_module(n).HEARTBEAT_DEFAULT_INTERVAL for n in TASK_TOKEN_MODULES],\n"
+            "      c.HEARTBEAT_DEFAULT_INTERVAL)\n")
+    # Execute
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    # Assert: node-to-server heartbeat 10 s; task tokens and Flower's constant 30 s
+    assert out.split() == ["[10.0,", "10.0]", "[30,", "30]", "30"], out
 
 
 def test_the_wrapper_refuses_a_bad_interval_with_one_line_before_flower_starts():

@@ -178,15 +178,3 @@ def test_quantisation_range_keeps_the_sum_below_the_modulus() -> None:
     for n in (3, 4, 10, 15, 16, 1000, 4095):
         q = quantisation_range(n)
         assert n * q < 2**32 <= 2 * n * q and q >= 2**20
-
-
-def test_a_deployment_run_with_secagg_is_refused_before_anything_starts(tmp_path) -> None:
-    # Prepare
-    from fedflm.deploy.server import ServerOptions, ServerRun
-    from fedflm.errors import ConfigError
-    cfg = RunConfig.from_flat({"clients": 3, "secagg": True, "out": str(tmp_path / "run")})
-
-    # Execute / Assert
-    with pytest.raises(ConfigError, match="--secagg runs in simulation only"):
-        ServerRun(cfg, ServerOptions(insecure=True))
-    assert not (tmp_path / "run").exists()

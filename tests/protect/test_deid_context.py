@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from fedflm.protect.deid import Deidentifier
-from fedflm.protect.deid_address import country_tail
+from fedflm.protect.deid_address import country_tail, ordinary_compound
 from fedflm.protect.deid_context import after_place_cue, more_mentions, names_an_organisation, reads_as_street
 from fedflm.protect.deid_dictionary import is_ordinary
+from fedflm.protect.deid_lexicon import build_lexicon
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,8 @@ def test_country_tail(text: str, street: str, expected: str) -> None:
     ("Please ask Dr. Ilse T. Marovic about it.", "Please ask Dr. <PERSON> about it."),
     ("We read Ilse Marovic's letter twice.", "We read <PERSON>'s letter twice."),
     ("Brannagh: Are you coming tonight?", "<PERSON>: Are you coming tonight?"),
+    ("It sounded like Quintero's early work.", "It sounded like <PERSON>'s early work."),  # surname's
+    ("It sounded like Apple's early work.", "It sounded like Apple's early work."),        # no name
 ])
 def test_names_in_context(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute / Assert
@@ -125,9 +128,64 @@ def test_after_place_cue(text: str, name: str, expected: bool) -> None:
 @pytest.mark.parametrize("text,expected", [
     ("The bakery is at 9816 Tarvo Mellin today.", "The bakery is at <ADDRESS> today."),
     ("Dear Quinta Lomb, we flew to San Bernardino.", "Dear <PERSON>, we flew to San Bernardino."),
+    ("Quinta Lomb arrived this morning from Czech Republic.", "<PERSON> arrived this morning from Czech Republic."),
 ])
 def test_streets_and_places_in_context(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute
     redacted, counts = deid.redact(text)
     # Assert
     assert redacted == expected
+
+
+@pytest.mark.parametrize("match,expected", [
+    ("During 1994", True),                 # "Du-ring": an English word
+    ("Offering 12", True),
+    ("Sveavägen 44", False),               # a compound street name
+    ("Hauptstraße 5", False),
+    ("Lindenweg 3", False),
+])
+def test_ordinary_compound(match: str, expected: bool) -> None:
+    # Execute / Assert
+    assert ordinary_compound(match) is expected
+
+
+@pytest.mark.parametrize("word", ["princess", "royal", "english", "major", "governor"])
+def test_titles_and_languages_are_not_lexicon_names(word: str) -> None:
+    # Execute / Assert
+    assert not build_lexicon().is_name(word)
+
+
+@pytest.mark.parametrize("text,kept", [
+    ("During 1994, Tallow Brothers grew quickly.", "During 1994"),       # a year, not a house number
+    ("She was studying English at the time.", "studying English"),       # lower-case word in cased text
+    ("The Princess Royal opened the new hall.", "Princess Royal"),       # title words
+])
+def test_ordinary_phrases_are_no_address_or_person(deid: Deidentifier, text: str, kept: str) -> None:
+    # Execute
+    redacted, counts = deid.redact(text)
+    # Assert
+    assert "STREET_ADDRESS" not in counts
+    assert kept in redacted
+
+
+@pytest.mark.parametrize("bullet", ["??? ", "• ", "* ", ""])
+def test_bulleted_address_lines_are_one_address(deid: Deidentifier, bullet: str) -> None:
+    # Prepare
+    lines = ["Kettleby Foods", "4417 Marlow Street", "Apt. 12", "Quellington", "Norway 60215"]
+    text = "\n".join(bullet + line for line in lines)
+    # Execute
+    redacted, counts = deid.redact(text)
+    # Assert
+    assert counts["STREET_ADDRESS"] == 1
+    for value in ("4417", "Marlow", "Apt. 12", "60215"):
+        assert value not in redacted
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Bring it to the corner of Tallow Street 12 and Quell Road, please.", "Bring it to <ADDRESS>, please."),
+    ("meet me at the corner of 5th and marlow?", "meet me at <ADDRESS>?"),
+    ("It sat on the corner of my desk and the shelf.", "It sat on the corner of my desk and the shelf."),  # no number
+])
+def test_street_corners(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected

@@ -54,6 +54,19 @@ def test_trim_drops_ordinary_words_at_the_edges(text: str, start: int, end: int,
     assert (text[cut[0]:cut[1]] if cut else None) == expected
 
 
+@pytest.mark.parametrize("text,start,end,expected", [
+    ("During 1971, Mayo Quell grew", 7, 23, "Mayo Quell"),      # a year before a name is no part of it
+    ("Call J. Quell now", 5, 13, "J. Quell"),                    # an initial stays
+    ("Go to Quell Allé 9 now", 6, 18, "Quell Allé 9"),           # a trailing (house) number stays
+    ("Call 1971 now", 5, 9, None),                               # nothing but a number
+])
+def test_trim_drops_leading_numbers_from_persons(text: str, start: int, end: int, expected) -> None:
+    # Execute
+    cut = trim_span(text, start, end, frozenset(), numbers=True)
+    # Assert
+    assert (text[cut[0]:cut[1]] if cut else None) == expected
+
+
 _STREET = frozenset({"street", "road", "rua"})
 
 
