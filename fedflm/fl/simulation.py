@@ -21,6 +21,7 @@ from typing import Any, Callable
 from fedflm.config import RunConfig
 from fedflm.data.partition import PartitionStats, partition_stats
 from fedflm.errors import FederationError, FedflmError
+from fedflm.fl.app_check_lock import serialize_app_checks
 from fedflm.fl.cluster import reach_cluster
 from fedflm.fl.client_data import lazy_partitions, federated_data, prepare_client_stores
 from fedflm.fl.resources import ClientWatch, SimResources, backend_config, describe
@@ -120,6 +121,7 @@ def run_flower_simulation(cfg: RunConfig, resources: SimResources = SimResources
     context = Context(run_id=0, node_id=0, node_config={}, state=RecordDict(),
                       run_config=cfg.to_run_config() if run_config is None else run_config)
     backend = backend_config(cfg, resources)
+    serialize_app_checks()
     with ClientWatch(backend["client_resources"]) as watch:
         _run_simulation(num_supernodes=cfg.fed.clients, exit_event=EventType.PYTHON_API_RUN_SIMULATION_LEAVE,
                         server_app_attr=SERVER_APP, client_app_attr=CLIENT_APP,
