@@ -90,13 +90,19 @@ class DeploymentRounds(Strategy):
             time.sleep(self.poll_s)
         return n
 
+    def _quorum_or_skip(self, grid: Grid, server_round: int) -> bool:
+        """Wait for ``min_clients`` connected nodes; False (round ``server_round`` skipped) if they do not come."""
+        connected = self._wait_quorum(grid)
+        if connected < self.min_clients:
+            self._skip(server_round, f"{connected} node(s) connected after {self.wait_s:.0f} s, "
+                                     f"min_clients={self.min_clients}")
+            return False
+        return True
+
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
         r = server_round + self.offset
-        connected = self._wait_quorum(grid)
-        if connected < self.min_clients:
-            self._skip(r, f"{connected} node(s) connected after {self.wait_s:.0f} s, "
-                          f"min_clients={self.min_clients}")
+        if not self._quorum_or_skip(grid, r):
             return []
         for k, v in self.overrides.items():
             config[k] = v

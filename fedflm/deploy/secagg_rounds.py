@@ -23,7 +23,7 @@ from flwr.app import ArrayRecord, ConfigRecord
 from flwr.serverapp.strategy import Result
 
 from fedflm.deploy.rounds import DeploymentRounds
-from fedflm.fl.secagg import SecAggFedAvg, SecAggHalted
+from fedflm.fl.secagg import SecAggFedAvg, SecAggHalted, run_rounds
 
 __all__ = ["SecAggDeploymentRounds"]
 
@@ -37,20 +37,12 @@ class SecAggDeploymentRounds(DeploymentRounds):
               train_config: ConfigRecord | None = None, evaluate_fn: Any = None) -> Result:
         self.inner.set_train_config({**dict(train_config or {}), **self.overrides})
         context = self.inner.legacy_context(grid, num_rounds + self.offset, timeout)
-        arrays = initial_arrays
-        if evaluate_fn:
-            evaluate_fn(0, arrays)
-        for server_round in range(1, num_rounds + 1):
-            arrays = self._round(grid, context, server_round + self.offset, arrays)
-            if evaluate_fn:
-                evaluate_fn(server_round, arrays)
-        return Result(arrays=arrays)
+        return run_rounds(initial_arrays, num_rounds,
+                          lambda r, arrays: self._round(grid, context, r + self.offset, arrays), evaluate_fn)
 
     def _round(self, grid: Any, context: Any, r: int, arrays: ArrayRecord) -> ArrayRecord:
         """Round ``r`` (numbered as the owners see it): the new global adapter, or the old one if skipped."""
-        connected = self._wait_quorum(grid)
-        if connected < self.min_clients:
-            self._skip(r, f"{connected} node(s) connected after {self.wait_s:.0f} s, min_clients={self.min_clients}")
+        if not self._quorum_or_skip(grid, r):
             return arrays
         try:
             new = self.inner.run_round(grid, context, r, arrays)

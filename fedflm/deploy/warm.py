@@ -32,6 +32,7 @@ Context); no pickle.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -91,10 +92,7 @@ def _handle(conn: socket.socket, node_config: dict) -> None:
         # so that a round's noise and dropout are those of the per-message path, bit for bit.
         clients.app._model.cache_clear()
     try:
-        if masked:
-            with masked_scope():
-                reply = train(msg, context)
-        else:
+        with masked_scope() if masked else contextlib.nullcontext():
             reply = train(msg, context)
     except Exception as exc:  # noqa: BLE001 - one failed round; the node keeps serving
         reply = Message(Error(code=500, reason=f"{type(exc).__name__}: {exc}"), reply_to=msg)

@@ -21,7 +21,7 @@ update and are refused in the config (fedflm.config._check_secagg).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import flwr.compat.common.recorddict_compat as compat
@@ -44,7 +44,7 @@ from fedflm.fl.arrays import from_record, to_record
 from fedflm.fl.dp_server import enough_clients_or_stop, error_row, ledger_copies, reply_row
 from fedflm.fl.secagg_client import NAMES_KEY
 
-__all__ = ["MOD_RANGE", "SecAggFedAvg", "SecAggHalted", "quantisation_range"]
+__all__ = ["MOD_RANGE", "SecAggFedAvg", "SecAggHalted", "quantisation_range", "run_rounds"]
 
 #: SecAgg+ sums masked integers modulo this (Flower's default and its largest)
 MOD_RANGE = 2**32
@@ -78,6 +78,19 @@ class _StageTap:
         return replies
 
 
+def run_rounds(arrays: ArrayRecord, num_rounds: int, step: Callable[[int, ArrayRecord], ArrayRecord],
+               evaluate_fn: Any = None) -> Result:
+    """``arrays = step(r, arrays)`` for rounds 1..``num_rounds``; ``evaluate_fn(round, arrays)`` before the first
+    and after each (simulation's SecAgg+ runs and deployment's, fedflm/deploy/secagg_rounds.py)."""
+    if evaluate_fn:
+        evaluate_fn(0, arrays)
+    for server_round in range(1, num_rounds + 1):
+        arrays = step(server_round, arrays)
+        if evaluate_fn:
+            evaluate_fn(server_round, arrays)
+    return Result(arrays=arrays)
+
+
 class SecAggFedAvg:
     """FedAvg over SecAgg+: a legacy strategy for :class:`SecAggPlusWorkflow` with a Message-API ``start``."""
 
@@ -103,14 +116,8 @@ class SecAggFedAvg:
         """Run ``num_rounds`` rounds; ``evaluate_fn(round, arrays)`` before the first and after each."""
         self._train_config = dict(train_config or {})
         context = self.legacy_context(grid, num_rounds, timeout)
-        arrays = initial_arrays
-        if evaluate_fn:
-            evaluate_fn(0, arrays)
-        for server_round in range(1, num_rounds + 1):
-            arrays = self.run_round(grid, context, server_round, arrays)
-            if evaluate_fn:
-                evaluate_fn(server_round, arrays)
-        return Result(arrays=arrays)
+        return run_rounds(initial_arrays, num_rounds, lambda r, arrays: self.run_round(grid, context, r, arrays),
+                          evaluate_fn)
 
     def legacy_context(self, grid: Any, num_rounds: int, timeout: float | None) -> LegacyContext:
         """The workflow's context (one per run; each round overwrites its round number and parameters)."""

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 from torch import nn
 
 from fedflm.audit.bounds.composed import ComposedResult, composed_lower_bound
