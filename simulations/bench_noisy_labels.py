@@ -5,7 +5,8 @@
 
 Banking77 in fedflm's default head-mode DP federation (10 owners, Dirichlet 0.5, 10 rounds x 20
 DP-SGD steps, epsilon 8 per owner), run in one process (``simulations/imbalance_inprocess.py``,
-no Flower/Ray, no prototype round). Owners ``0 .. --noisy-owners - 1`` have ``--flip`` of their
+no Flower/Ray), with fedflm's default round-1 DP-prototype head (``--proto-fraction``, 0 = none, as
+measured before the prototype round was the default). Owners ``0 .. --noisy-owners - 1`` have ``--flip`` of their
 training labels replaced by a uniformly drawn OTHER class (the same flips for every variant); the
 server's set is the built-in test split (capped, stratified, by ``--eval-samples``). A variant is
 ``LOSS`` or ``LOSS@EPS`` (``--label-smoothing EPS``). Prints one table row per variant and, last,
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples-per-client", type=int, default=0, help="cap each owner's rows (0 = all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="minilm")
+    parser.add_argument("--proto-fraction", type=float, default=None,
+                        help="share of epsilon on the round-1 prototype head (default: fedflm's; 0 = none)")
     parser.add_argument("--record", type=Path, default=None, help="also write the figures as a benchmark record")
     args = parser.parse_args(argv)
     from imbalance_inprocess import Federation
@@ -60,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     from fedflm.config import RunConfig
 
     base = {"dataset": "banking77", "eval_samples": args.eval_samples, "epsilon": args.epsilon, "seed": args.seed,
-            "model": args.model, "samples_per_client": args.samples_per_client, "proto_fraction": 0.0}
+            "model": args.model, "samples_per_client": args.samples_per_client}
+    if args.proto_fraction is not None:
+        base["proto_fraction"] = args.proto_fraction
     fed = Federation(RunConfig.from_flat(base))
     flipped = 0
     for pid in range(args.noisy_owners):  # the frozen-feature caches read these labels at every run
@@ -69,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         flipped += n
     figures: dict[str, float | int | str] = {"epsilon": args.epsilon, "noisy_owners": args.noisy_owners,
                                              "flip": args.flip, "flipped_rows": flipped,
-                                             "eval_rows": args.eval_samples or 3080, "engine": "in-process"}
+                                             "eval_rows": args.eval_samples or 3080, "engine": "in-process",
+                                             "proto_fraction": RunConfig.from_flat(base).train.proto_fraction}
     print(f"Banking77, {args.noisy_owners} of 10 owners with {args.flip:.0%} labels flipped ({flipped} rows), "
           f"server rows {args.eval_samples or 3080}, epsilon {args.epsilon:g}")
     print("| variant | macro-F1 | accuracy | epsilon | wall s |")

@@ -12,9 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader
 
+from fedflm.config import TrainConfig
 from fedflm.errors import ConfigError
 from fedflm.privacy.dp import make_private, release
 from fedflm.train.batching import PadCollator
+from fedflm.train.local import train_local
 from fedflm.train.long_text import WindowCollator, head_tail, pool_logits, truncate, windows
 from tiny_token_model import TinyTokenModel
 
@@ -109,8 +111,8 @@ def _accuracy(model, docs, cut) -> float:
     return right / len(docs)
 
 
-def _train(docs, cut) -> TinyTokenModel:
-    model = TinyTokenModel(seed=1)
+def _train(docs, cut, seed: int = 1) -> TinyTokenModel:
+    model = TinyTokenModel(seed=seed)
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
     collate = (lambda rows: PadCollator(0)([(truncate(i, 12), y) for i, y in rows])) if cut == "truncate" \
         else WindowCollator(PadCollator(0), 12, 5)
@@ -123,13 +125,41 @@ def _train(docs, cut) -> TinyTokenModel:
     return model
 
 
-def test_sliding_windows_beat_truncation_on_late_signal():
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sliding_windows_beat_truncation_on_late_signal(seed):
     # Prepare: the label token sits in the last 6 of 40 tokens; a 12-token budget never sees it
-    train, test = _late_signal(80, 40, 2), _late_signal(60, 40, 3)
+    train, test = _late_signal(80, 40, 10 + 2 * seed), _late_signal(60, 40, 11 + 2 * seed)
 
     # Execute
-    truncated = _accuracy(_train(train, "truncate"), test, "truncate")
-    sliding = _accuracy(_train(train, "sliding"), test, "sliding")
+    truncated = _accuracy(_train(train, "truncate", seed), test, "truncate")
+    sliding = _accuracy(_train(train, "sliding", seed), test, "sliding")
 
     # Assert
     assert truncated < 0.7 and sliding > 0.9, (truncated, sliding)
+
+
+def _train_dp(docs, cut, seed: int) -> TinyTokenModel:
+    """fedflm's local training under DP-SGD (train_local + make_private): with sliding windows the
+    sampler draws documents and each document's window gradients are averaged, then clipped."""
+    model = TinyTokenModel(seed=seed)
+    rows = docs if cut == "sliding" else [(truncate(i, 12), y) for i, y in docs]
+    collate = WindowCollator(PadCollator(0), 12, 5) if cut == "sliding" else PadCollator(0)
+    loader = DataLoader(rows, batch_size=32, collate_fn=collate)
+    cfg = TrainConfig(local_steps=200, batch_size=32, lr=0.1, feature_cache=False)
+    torch.manual_seed(seed)
+    train_local(model, loader, cfg, torch.device("cpu"), lambda m, o, dl: make_private(
+        m, o, dl, noise_multiplier=0.2, max_grad_norm=1.0, grad_sample_mode="hooks", noise_seed=seed))
+    return model
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sliding_windows_beat_truncation_under_dp_sgd_with_documents_as_units(seed):
+    # Prepare: the late-signal set; DP-SGD (noise 0.2, clip 1) with documents as the privacy units
+    train, test = _late_signal(120, 40, 20 + 2 * seed), _late_signal(60, 40, 21 + 2 * seed)
+
+    # Execute
+    truncated = _accuracy(_train_dp(train, "truncate", seed), test, "truncate")
+    sliding = _accuracy(_train_dp(train, "sliding", seed), test, "sliding")
+
+    # Assert: truncation never reads the label token (chance); windows find it
+    assert truncated < 0.7 and sliding > 0.85, (truncated, sliding)
