@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples-per-client", type=int, default=0, help="cap each owner's rows (0 = all; smoke tests)")
     parser.add_argument("--in-process", action="store_true",
                         help="the same head-mode DP federation without Flower/Ray (simulations/imbalance_inprocess.py)")
+    parser.add_argument("--proto-fraction", type=float, default=None,
+                        help="share of epsilon on the round-1 prototype head (default: fedflm's; 0 = none)")
     parser.add_argument("--record", type=Path, default=None, help="also write the figures as a benchmark record")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-imbalance-"))
@@ -97,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     base = {"dataset": str(train), "eval_file": str(test), "eval_samples": args.eval_samples,
             "epsilon": args.epsilon, "seed": args.seed, "model": args.model,
-            "samples_per_client": args.samples_per_client,
-            "proto_fraction": 0.0}  # as measured (before issue 15's prototype round became the default)
+            "samples_per_client": args.samples_per_client}
+    if args.proto_fraction is not None:  # 0: as first measured, before issue 15's prototype round was the default
+        base["proto_fraction"] = args.proto_fraction
     fed = None
     if args.in_process:
         from imbalance_inprocess import Federation
@@ -107,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 
         fed = Federation(RunConfig.from_flat(base))
     figures["engine"] = "in-process" if fed else "flower"
+    if args.proto_fraction is not None:
+        figures["proto_fraction"] = args.proto_fraction
     t_all = time.perf_counter()
     for loss in args.losses:
         t0 = time.perf_counter()

