@@ -4,6 +4,7 @@ Message with the run config as a ConfigRecord), without starting Ray; the server
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -46,7 +47,7 @@ def held(tiny_rec_model, tmp_path_factory) -> RankingHeldOut:
 
 def test_round_without_dp_sends_tower_tensors_that_rank_better(held, tiny_rec_model, tmp_path):
     # Prepare
-    cfg = _config(tiny_rec_model, tmp_path, dp="none")
+    cfg = dataclasses.replace(_config(tiny_rec_model, tmp_path, dp="none"), local_steps=150)
     start = held.state()
     before = held.score(start)["auc"]
     # Execute
@@ -57,7 +58,8 @@ def test_round_without_dp_sends_tower_tensors_that_rank_better(held, tiny_rec_mo
     assert list(sent) == ["user.weight", "item.weight", "prior.weight", "prior.bias"]
     assert set(reply.content["metrics"].keys()) == {"train-loss", "num-examples", "partition-id"}
     assert reply.content["metrics"]["num-examples"] == len(split_users(cfg).owners[0])  # users, not records
-    assert held.score(sent)["auc"] > before + 0.05
+    after = held.score(sent)["auc"]  # seeds 0/1/2: 0.701 / 0.638 / 0.650, from 0.462 / 0.483 / 0.568
+    assert after > 0.6 and after > before + 0.05
 
 
 def test_dp_round_accounts_per_user_writes_the_ledger_first_and_refuses_a_replay(held, tiny_rec_model, tmp_path):
@@ -94,3 +96,14 @@ def test_client_level_dp_is_a_malformed_request_and_trains_nothing(held, tiny_re
 def test_deployed_node_refuses_the_task(held, tiny_rec_model, tmp_path):
     reply = _send(_config(tiny_rec_model, tmp_path), 1, held.state(), node_config={"store": "owner.store"})
     assert reply.has_error() and reply.error.code == Refusal.TASK and "recommend" in reply.error.reason
+
+
+def test_deployed_server_refuses_the_task(monkeypatch, tmp_path):
+    from fedflm.deploy import env
+    from fedflm.errors import ConfigError
+    from server.recommend import run_recommend_server
+
+    monkeypatch.setenv(env.TRANSPORT, "tls")
+    with pytest.raises(ConfigError, match="--task recommend runs in simulation only"):
+        run_recommend_server(None, RecommendRunConfig(out=str(tmp_path / "run")))
+    assert not (tmp_path / "run").exists()
