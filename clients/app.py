@@ -229,6 +229,9 @@ def train(msg: Message, context: Context) -> Message:
     if _task(msg) == "causal-lm":  # issue 25: the causal-LM round (clients/causal_lm.py)
         from clients.causal_lm import train_causal_lm
         return train_causal_lm(msg, context)
+    if _task(msg) == "recommend":  # issue 25 part 2: the recommendation round (clients/recommend.py)
+        from clients.recommend import train_recommend
+        return train_recommend(msg, context)
     try:
         cfg, server_round = _request(msg)
     except (ConfigError, ValueError, KeyError, TypeError) as exc:

@@ -55,6 +55,11 @@ def main(grid: Grid, context: Context) -> None:
         from server.causal_lm import run_causal_server
         run_causal_server(grid, CausalRunConfig.from_flat(values))
         return
+    if values.get("task") == "recommend":  # issue 25 part 2: its own federation (server/recommend.py)
+        from fedflm.recommend.config import RecommendRunConfig
+        from server.recommend import run_recommend_server
+        run_recommend_server(grid, RecommendRunConfig.from_flat(values))
+        return
     run_server(grid, RunConfig.from_flat(values))
 
 

@@ -8,10 +8,7 @@ are weighted by record count. Refusals and failures are recorded as data, as for
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
-import random
 import time
 from pathlib import Path
 from typing import Any
@@ -22,13 +19,12 @@ from flwr.serverapp import Grid
 from fedflm.causal.config import CausalRunConfig
 from fedflm.causal.heldout import HeldOut
 from fedflm.config import AggConfig, run_warnings
-from fedflm.deploy import env
-from fedflm.errors import ConfigError
 from fedflm.fl.arrays import from_record, record_nbytes, to_record
-from fedflm.fl.dp_server import BudgetStop, ensure_run_id, epsilon_max, write_ledgers
+from fedflm.fl.dp_server import BudgetStop
 from fedflm.fl.progress import reporter
-from fedflm.fl.rundir import RunDir, default_run_dir
+from fedflm.fl.rundir import RunDir
 from fedflm.fl.strategy import ProgressGrid, Recording, build_strategy
+from server.task_run import open_task_run, record_round
 
 
 class PerplexityEvaluator:
@@ -41,15 +37,7 @@ class PerplexityEvaluator:
 
     def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
         row: dict[str, Any] = {"round": server_round, **self.held.score(from_record(arrays))}
-        last = self.strategy.last_round
-        if server_round > 0 and last.get("round") == server_round:
-            if "train-loss" in last["train"]:  # dp none only: under DP no exact loss leaves an owner
-                row["train_loss"] = last["train"]["train-loss"]
-            row.update({k: last[k] for k in ("clients_ok", "clients_failed", "bytes_up")})
-            self.record_clients(last)
-            eps = epsilon_max(last["clients"])
-            if eps is not None:
-                row["epsilon_max"] = eps
+        record_round(self.rundir, self.strategy, server_round, row)
         row["elapsed_s"] = round(time.perf_counter() - self.t0, 3)
         self.rundir.append("metrics.jsonl", row)
         self.rows.append(row)
@@ -57,23 +45,10 @@ class PerplexityEvaluator:
               flush=True)
         return MetricRecord({k: float(v) for k, v in row.items() if isinstance(v, (int, float))})
 
-    def record_clients(self, last: dict[str, Any]) -> None:
-        """Per-owner rows of a round and the owners' published ledgers (RUN/ledgers/)."""
-        for client_row in last["clients"]:
-            self.rundir.append("client_metrics.jsonl", client_row)
-        write_ledgers(self.rundir, last.get("ledgers", {}))
-
 
 def run_causal_server(grid: Grid, cfg: CausalRunConfig) -> Path:
     """Run the whole causal-LM federation; returns the run directory."""
-    if os.environ.get(env.TRANSPORT):
-        raise ConfigError("--task causal-lm runs in simulation only: `fedflm server start` does not serve it yet")
-    random.seed(cfg.seed)  # Flower samples nodes with the global `random`
-    if cfg.privacy.dp != "none":  # the run's id in every owner's privacy ledger
-        cfg = dataclasses.replace(cfg, privacy=ensure_run_id(cfg.as_run_config()).privacy)
-    out = Path(cfg.out) if cfg.out else default_run_dir()
-    cfg = dataclasses.replace(cfg, out=str(out))
-    rundir = RunDir.create(out, cfg.as_run_config(), config_toml=cfg.to_toml())
+    cfg, rundir = open_task_run(cfg)
     try:
         return _federate(ProgressGrid(grid), cfg, rundir)
     except BaseException as exc:

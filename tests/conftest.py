@@ -203,3 +203,9 @@ def export_run_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactor
 def make_run_dir():
     """:func:`build_run_dir` for tests that need another finished run directory."""
     return build_run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_factory():
+    """:func:`build_tiny_bert` for test packages that need a tiny BERT over their own corpus (tests/recommend)."""
+    return build_tiny_bert

@@ -6,14 +6,12 @@ policy checks are shared. The flat form (``to_run_config`` / ``from_flat``) is w
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import ClassVar
 
-import tomli_w
-
-from fedflm.config import DPConfig, FedConfig, ModelConfig, RunConfig, TrainConfig, coerce_fields
+from fedflm.config import DPConfig, FedConfig, ModelConfig, RunConfig, TrainConfig
 from fedflm.errors import ConfigError
+from fedflm.task_config import FlatTaskConfig
 
 #: the built-in set: ``synthetic:N`` generated records (fedflm.causal.records.synthetic_records)
 SYNTHETIC = "synthetic"
@@ -27,8 +25,11 @@ def _check(cond: bool, msg: str) -> None:
 
 
 @dataclass(frozen=True)
-class CausalRunConfig:
-    """A simulated causal-LM federation (Flower's Simulation Engine; see fedflm.causal.simulate)."""
+class CausalRunConfig(FlatTaskConfig):
+    """A simulated causal-LM federation (Flower's Simulation Engine; see fedflm.causal.simulate).
+    Its flat form (``to_run_config`` / ``from_flat``) is :class:`~fedflm.task_config.FlatTaskConfig`'s."""
+
+    TASK: ClassVar[str] = TASK
 
     dataset: str = "synthetic:2000"  # synthetic:N, or a .jsonl / .txt file (fedflm/causal/records.py)
     eval_file: str = ""
@@ -76,37 +77,3 @@ class CausalRunConfig:
                               train_mode="lora", proto_fraction=0.0),
             fed=FedConfig(clients=self.clients, rounds=self.rounds, min_clients=1, seed=self.seed, out=self.out),
             privacy=self.privacy)
-
-    # ------------------------------------------------------------ flat form
-    @staticmethod
-    def flat_keys() -> set[str]:
-        """Every flat key: this task's own settings and DPConfig's."""
-        own = {f.name for f in dataclasses.fields(CausalRunConfig)} - {"privacy"}
-        return own | {f.name for f in dataclasses.fields(DPConfig)}
-
-    def to_flat(self) -> dict[str, Any]:
-        """Flat dict of all values (None kept; tuples joined by commas)."""
-        flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "privacy"}
-        flat |= dataclasses.asdict(self.privacy)
-        return {k: ",".join(v) if isinstance(v, tuple) else v for k, v in flat.items()}
-
-    def to_run_config(self) -> dict[str, Any]:
-        """Flower ``run_config`` form: dashed keys, None as "", and ``task = causal-lm``."""
-        return {"task": TASK} | {k.replace("_", "-"): "" if v is None else v for k, v in self.to_flat().items()}
-
-    def to_toml(self) -> str:
-        """``RUN/config.toml``: the flat form, which ``fedflm simulate --task causal-lm --config`` reads back."""
-        return tomli_w.dumps(self.to_run_config())
-
-    @classmethod
-    def from_flat(cls, values: Mapping[str, Any]) -> "CausalRunConfig":
-        """Build from flat keys (dashes or underscores; ``task`` may only say causal-lm); unknown keys are errors."""
-        clean = {k.replace("-", "_"): v for k, v in values.items()}
-        task = clean.pop("task", TASK)
-        _check(task == TASK, f"task must be {TASK} here, got {task!r}")
-        unknown = sorted(set(clean) - cls.flat_keys())
-        _check(not unknown, f"not a --task causal-lm setting: {', '.join(unknown)}")
-        dp_names = {f.name for f in dataclasses.fields(DPConfig)}
-        privacy = DPConfig(**coerce_fields(DPConfig, {k: v for k, v in clean.items() if k in dp_names}))
-        own = coerce_fields(cls, {k: v for k, v in clean.items() if k not in dp_names})
-        return cls(**own, privacy=privacy)

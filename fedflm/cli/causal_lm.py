@@ -12,7 +12,7 @@ from typing import Any
 
 from fedflm.errors import ConfigError
 
-TASKS = ("classify", "causal-lm")
+TASKS = ("classify", "causal-lm", "recommend")
 
 
 def add_task_flags(p: argparse.ArgumentParser) -> None:
@@ -20,24 +20,41 @@ def add_task_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--task", choices=TASKS, default="classify",
                    help="classify (default) | causal-lm: instruction/response or plain-text records "
                         "(--dataset synthetic:N | FILE.jsonl | FILE.txt; --model smollm2 by default), "
-                        "response-only loss, LoRA on the attention projections, held-out perplexity")
+                        "response-only loss, LoRA on the attention projections, held-out perplexity | "
+                        "recommend: interaction logs (--dataset synthetic:N | FILE.csv | FILE.jsonl), a bi-encoder "
+                        "on the frozen pooled vectors, one user = one privacy unit, AUC / HitRate@10 / NDCG@10")
     g.add_argument("--max-sequences", type=int, default=None,
                    help="causal-lm: sequences of --max-length kept per record (one privacy unit), default 4")
     g.add_argument("--prompts", type=int, default=None,
                    help="causal-lm: held-out prompts generated before/after for the summary, default 3")
+    for flag, text in (("--max-history", "history items in the user text, most recent first, default 10"),
+                       ("--train-negatives", "sampled negatives per training positive, default 1"),
+                       ("--eval-positives", "last positives of a held-out user to rank, default 2"),
+                       ("--eval-negatives", "sampled negatives among a held-out user's candidates, default 50"),
+                       ("--embed-dim", "width of the bi-encoder's towers, default 64")):
+        g.add_argument(flag, type=int, default=None, help=f"recommend: {text}")
 
 
 def causal_values(args: argparse.Namespace, file_values: dict[str, Any]) -> dict[str, Any]:
     """The causal-LM settings given in the config file and on the command line."""
     from fedflm.causal.config import CausalRunConfig
-    from fedflm.config import RunConfig
 
-    ours = CausalRunConfig.flat_keys()
+    return task_values(CausalRunConfig, args, file_values)
+
+
+def task_values(cls: Any, args: argparse.Namespace, file_values: dict[str, Any]) -> dict[str, Any]:
+    """The settings of task config ``cls`` given in the config file and on the command line."""
+    from fedflm.causal.config import CausalRunConfig
+    from fedflm.config import RunConfig
+    from fedflm.recommend.config import RecommendRunConfig
+
+    ours = cls.flat_keys()
+    known = set(RunConfig.flat_keys()) | CausalRunConfig.flat_keys() | RecommendRunConfig.flat_keys()
     given = {k.replace("-", "_"): v for k, v in file_values.items() if k != "task"}
-    given |= {k: v for k, v in vars(args).items() if v is not None and (k in RunConfig.flat_keys() or k in ours)}
+    given |= {k: v for k, v in vars(args).items() if v is not None and k in known}
     refused = sorted(k for k in given if k not in ours)
     if refused:
-        raise ConfigError(f"not available with --task causal-lm: {', '.join('--' + k.replace('_', '-') for k in refused)}")
+        raise ConfigError(f"not available with --task {cls.TASK}: {', '.join('--' + k.replace('_', '-') for k in refused)}")
     return given
 
 

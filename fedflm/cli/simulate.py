@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "task", "classify") == "causal-lm":  # issue 25: its own runner (fedflm/causal/)
         from fedflm.cli.causal_lm import run_causal
         return run_causal(args, load_config_file(args.config) if args.config is not None else {})
+    if getattr(args, "task", "classify") == "recommend":  # issue 25 part 2: its own runner (fedflm/recommend/)
+        from fedflm.cli.recommend import run_recommend
+        return run_recommend(args, load_config_file(args.config) if args.config is not None else {})
     cfg = resolve_config(args)  # config errors first, before the heavy imports
     from fedflm.fl.resources import SimResources
     resources = SimResources(args.ray_address, args.client_cpus, args.client_gpus)

@@ -1,0 +1,68 @@
+"""Who holds which users in a simulated recommendation federation, and the server's held-out users.
+
+The log (or ``synthetic:N``) is read once; users are shuffled with the run's seed; the first
+``eval_fraction`` of the users with at least two positives are held out (the server's evaluation
+set: they never train); the others are dealt round-robin to the owners -- an owner holds whole
+users, so a user's interactions never span two owners. The launcher, every simulated owner and
+the server derive the same split. Sampling (training negatives, evaluation candidates) is seeded
+per user, so it does not depend on which process builds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from fedflm.errors import DataError
+from fedflm.recommend.config import SYNTHETIC, RecommendRunConfig
+from fedflm.recommend.log import Interaction, read_log
+from fedflm.recommend.records import EvalCase, UserExamples, by_user, catalogue, eval_case, user_examples
+from fedflm.recommend.synthetic import synthetic_log
+
+__all__ = ["Split", "load_log", "split_users", "user_rng"]
+
+
+@dataclass(frozen=True)
+class Split:
+    owners: tuple[tuple[UserExamples, ...], ...]  # each owner's users
+    cases: tuple[EvalCase, ...]  # the held-out users' ranking cases
+    popularity: dict[str, int]  # item_id -> positives among the owners' users (the baseline's scores)
+
+
+def load_log(dataset: str, seed: int) -> list[Interaction]:
+    if dataset.startswith(SYNTHETIC):
+        return synthetic_log(int(dataset.partition(":")[2] or 600), seed=seed)
+    return read_log(dataset)
+
+
+def user_rng(seed: int, user: str, purpose: str) -> random.Random:
+    """A generator of one user's sampling, independent of process and order."""
+    digest = hashlib.sha256(f"{seed}|{purpose}|{user}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+@lru_cache(maxsize=4)
+def split_users(cfg: RecommendRunConfig) -> Split:
+    """(each owner's users' training records, the held-out users' cases, the popularity counts)."""
+    log = load_log(cfg.dataset, cfg.seed)
+    items = catalogue(log)
+    users = by_user(log)
+    order = random.Random(cfg.seed).sample(sorted(users), len(users))
+    eligible = [u for u in order if sum(r.label for r in users[u]) >= 2]
+    held = set(eligible[:max(1, round(cfg.eval_fraction * len(eligible)))]) if eligible else set()
+    train = [u for u in order if u not in held]
+    if len(train) < cfg.clients or not held:
+        raise DataError(f"{cfg.dataset}: {len(train)} training users and {len(held)} held-out users "
+                        f"(with >= 2 positives) for {cfg.clients} clients")
+    examples = [user_examples(u, users[u], items, cfg.max_history, cfg.train_negatives, user_rng(cfg.seed, u, "train"))
+                for u in train]
+    owners = tuple(tuple(e for e in examples[i::cfg.clients] if e.examples) for i in range(cfg.clients))
+    if not all(owners):
+        raise DataError(f"{cfg.dataset}: an owner has no user with a history (users need >= 1 earlier positive)")
+    cases = tuple(c for u in order if u in held for c in [eval_case(u, users[u], items, cfg.max_history,
+                  cfg.eval_positives, cfg.eval_negatives, user_rng(cfg.seed, u, "eval"))] if c is not None)
+    popularity = Counter(r.item_id for u in train for r in users[u] if r.label == 1)
+    return Split(owners, cases, dict(popularity))
