@@ -79,7 +79,7 @@ def variants(merged, sample, d: Path) -> dict[str, Path]:
     return {"onnx_fp32": plain, "int8 export path": quantize_onnx(plain, d / "plain.int8.onnx"),
             "int8 sdpa graph": quantize_onnx(sdpa, d / "sdpa.int8.onnx"),
             "int8 no reduce_range": q("plain.onnx", "plain.int8nr.onnx", False),
-            "int8 + attention matmuls": q("plain.onnx", "plain.int8att.onnx", MatMulConstBOnly=False),
+            "int8 + attn matmuls": q("plain.onnx", "plain.int8att.onnx", MatMulConstBOnly=False),
             "int8 ORT-fused": q("fused.onnx", "fused.int8.onnx")}
 
 
