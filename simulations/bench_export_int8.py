@@ -5,9 +5,10 @@
 Variants: the export's int8 path (plain-attention graph, per-channel, reduce_range), the same from
 the earlier sdpa-traced graph, without reduce_range, after onnxruntime's BERT fusion
 (``onnxruntime.transformers.optimizer``: Attention, SkipLayerNorm, BiasGelu, then QAttention), and static
-quantisation (``quantize_static``, activation ranges calibrated on --calibration rows of the run's TRAINING
-pool, never its evaluation rows): QDQ over every MatMul (attention score/context matmuls included) and QDQ
-over all the ops onnxruntime quantises, per-channel weights. Batches hold texts of similar token length
+dynamic int8 of the attention score/context matmuls too (``MatMulConstBOnly`` off), and static quantisation
+(``quantize_static``, activation ranges calibrated on the last --calibration rows of the server's own evaluation
+set, which are carved off and left out of every accuracy and timing figure; never owners' training data): QDQ and
+QOperator over every MatMul, QDQ over all the ops onnxruntime quantises, per-channel weights. Batches hold texts of similar token length
 (``Predictor.probabilities``) for every model alike; ``--given-order`` batches in the evaluation set's order.
 The models are timed in interleaved rounds (each round runs every model once) on one thread, and
 the fastest pass of each counts, so a burst of load on this shared machine hits all of them alike.
@@ -42,16 +43,18 @@ class _Calibration:
 
 
 def static_variants(pred, plain: Path, calib: list[str], d: Path) -> dict[str, Path]:
-    """Static int8 (calibrated activation ranges), QDQ format, per-channel weights."""
+    """Static int8 (calibrated activation ranges), QDQ and QOperator formats, per-channel weights."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    def q(dst: str, ops: list[str] | None) -> Path:
-        quantize_static(str(plain), str(d / dst), _Calibration(pred, calib), quant_format=QuantFormat.QDQ,
+    def q(dst: str, ops: list[str] | None, fmt=QuantFormat.QDQ) -> Path:
+        quantize_static(str(plain), str(d / dst), _Calibration(pred, calib), quant_format=fmt,
                         op_types_to_quantize=ops, per_channel=True, reduce_range=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax)
         return d / dst
-    return {"int8 static QDQ MatMul": q("static_mm.onnx", ["MatMul"]), "int8 static QDQ all": q("static_all.onnx", None)}
+    return {"int8 static QDQ MatMul": q("static_mm.onnx", ["MatMul"]),
+            "int8 static QOp MatMul": q("static_qop_mm.onnx", ["MatMul"], QuantFormat.QOperator),
+            "int8 static QDQ all": q("static_all.onnx", None)}
 
 
 def variants(merged, sample, d: Path) -> dict[str, Path]:
@@ -69,26 +72,15 @@ def variants(merged, sample, d: Path) -> dict[str, Path]:
     print("onnxruntime BERT fusion:", {k: v for k, v in fused.get_fused_operator_statistics().items() if v})
     fused.save_model_to_file(str(d / "fused.onnx"))
 
-    def q(src: str, dst: str, reduce_range: bool = True) -> Path:
+    def q(src: str, dst: str, reduce_range: bool = True, **extra) -> Path:
         quantize_dynamic(str(d / src), str(d / dst), weight_type=QuantType.QInt8, per_channel=True,
-                         reduce_range=reduce_range, extra_options={"DefaultTensorType": TensorProto.FLOAT})
+                         reduce_range=reduce_range, extra_options={"DefaultTensorType": TensorProto.FLOAT, **extra})
         return d / dst
     return {"onnx_fp32": plain, "int8 export path": quantize_onnx(plain, d / "plain.int8.onnx"),
             "int8 sdpa graph": quantize_onnx(sdpa, d / "sdpa.int8.onnx"),
             "int8 no reduce_range": q("plain.onnx", "plain.int8nr.onnx", False),
+            "int8 + attn matmuls": q("plain.onnx", "plain.int8att.onnx", MatMulConstBOnly=False),
             "int8 ORT-fused": q("fused.onnx", "fused.int8.onnx")}
-
-
-def training_rows(run_dir: Path, n: int, held_out: list[str]) -> list[str]:
-    """``n`` texts of the run's training pool (shuffled, seed 0) that are not among ``held_out``."""
-    from fedflm.config import RunConfig
-    from fedflm.data.load import load_federated_data
-    from fedflm.export.card import read_run_config
-
-    cfg = RunConfig.from_flat(read_run_config(run_dir))
-    seen = set(held_out)
-    pool = load_federated_data(cfg.data, cfg.fed.seed).train.shuffle(seed=0)["text"]
-    return [t for t in pool if t not in seen][:n]
 
 
 def main() -> None:
@@ -97,7 +89,9 @@ def main() -> None:
     ap.add_argument("--texts", type=int, default=500)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--calibration", type=int, default=256, help="training rows that calibrate static int8")
+    ap.add_argument("--calibration", type=int, default=256,
+                    help="rows at the end of the server's evaluation set that calibrate static int8 (left out of "
+                         "the figures)")
     ap.add_argument("--given-order", action="store_true", help="batches in the given order, not by length")
     args = ap.parse_args()
 
@@ -113,11 +107,15 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="bench-int8-"))
     export_run(args.run_dir, ExportConfig(format="onnx", out=str(out / "onnx"), eval_samples=args.texts))
     export_run(args.run_dir, ExportConfig(format="merged", out=str(out / "merged"), eval_samples=args.texts))
-    texts, labels = eval_rows(args.run_dir, args.texts)
+    texts, labels = eval_rows(args.run_dir, 0)
+    if len(texts) < args.calibration + 1:
+        raise SystemExit(f"the evaluation set has {len(texts)} rows; --calibration {args.calibration} leaves none")
+    calib = texts[-args.calibration:]  # server-side text, carved off: neither timed nor scored
+    texts, labels = texts[:-args.calibration][:args.texts], labels[:-args.calibration][:args.texts]
     merged, _ = load_merged(out / "merged")
     pt = open_model(out / "merged")
     files = variants(merged, pt.encode(texts[:8]), out)
-    files.update(static_variants(pt, files["onnx_fp32"], training_rows(args.run_dir, args.calibration, texts), out))
+    files.update(static_variants(pt, files["onnx_fp32"], calib, out))
     models = {"pytorch_fp32": pt}
     for name, f in files.items():
         (out / "onnx" / "model.onnx").unlink()
@@ -133,7 +131,7 @@ def main() -> None:
             best[name] = min(best[name], time.process_time() - cpu0)
             acc[name] = float((probs.argmax(1) == np.asarray(labels)).mean())
     print(f"{len(texts)} rows, batch {args.batch_size} ({'given order' if args.given_order else 'by length'}), "
-          f"1 thread, {args.rounds} interleaved rounds, static int8 calibrated on {args.calibration} training rows, "
+          f"1 thread, {args.rounds} interleaved rounds, static int8 calibrated on {len(calib)} carved-off evaluation rows, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"{'model':<22}{'texts/CPU-s':>12}{'x PT fp32':>10}{'x ONNX fp32':>12}{'accuracy':>10}")
     for name in models:

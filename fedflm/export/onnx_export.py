@@ -109,9 +109,11 @@ def parity(model: nn.Module, path: Path, batches: list[dict[str, torch.Tensor]],
 
 def quantize_onnx(src: Path, dst: Path) -> Path:
     """onnxruntime dynamic quantisation: int8 weights (per output channel) for MatMul/Gemm, activations
-    quantised at run time. Static (calibrated) QDQ int8 was slower and less accurate on MiniLM/SST-2
-    (``simulations/bench_export_int8.py``: MatMul-only 2.26x PyTorch fp32 and -2.3 points, all ops 2.54x and
-    -17 points, against 2.82x and +1.3 for this path), so it is not offered."""
+    quantised at run time. Every other int8 form measured was slower on MiniLM/SST-2
+    (``simulations/bench_export_int8.py``, 616 rows, load 17, texts per CPU-second x PyTorch fp32: this path
+    4.03x and -0.5 points; static QDQ MatMul 3.26x, static QOperator MatMul 3.29x, static QDQ all ops 3.61x and
+    -10 points, all calibrated on rows carved off the server's evaluation set; int8 attention matmuls 3.78x;
+    onnxruntime's BERT fusion + QAttention 2.98x), so static quantisation is not offered."""
     import logging
 
     quantization = need("onnxruntime.quantization")
