@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epsilons", type=float, nargs="+", default=[1.0, 8.0, math.inf],
                         help="claimed epsilons to audit; inf = no DP (default 1 8 inf)")
     parser.add_argument("--canaries", type=int, default=None, help="canaries m (default 1000; 200 with --quick)")
-    parser.add_argument("--kind", default="unique-token", help="canary kind (unique-token or random-label)")
+    parser.add_argument("--kind", default="unique-token", help="canary kind: unique-token (default), far-token or random-label")
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--seed", type=int, default=0, help="canary coin-flip seed (reproducible figures)")
     parser.add_argument("--quick", action="store_true",

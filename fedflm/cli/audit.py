@@ -135,7 +135,8 @@ def _add_empirical(sub: argparse._SubParsersAction) -> None:
     emp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config key (e.g. samples_per_client=2000); repeatable")
     emp.add_argument("--canaries", type=int, default=500, help="number of canaries m (default 500)")
-    emp.add_argument("--kind", default="unique-token", help="unique-token (default) or random-label")
+    emp.add_argument("--kind", default="unique-token",
+                     help="unique-token (default), far-token (far apart under the public encoder) or random-label")
     emp.add_argument("--confidence", type=float, default=0.95, help="confidence of the bound (default 0.95)")
     emp.add_argument("--rounds", type=int, default=None, help="rounds to train (default: the run's)")
     emp.add_argument("--client", type=int, default=0, help="partition id of the audited client (default 0)")

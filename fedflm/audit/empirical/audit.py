@@ -26,6 +26,7 @@ import dataclasses
 import math
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ import torch
 from datasets import Dataset
 from torch.utils.data import DataLoader
 
-from fedflm.audit.empirical.canaries import KINDS, Canaries, make_canaries
+from fedflm.audit.empirical.canaries import KINDS, Canaries, Encoder, make_canaries
 from fedflm.audit.bounds.one_run import OneRunResult, audit_scores
 from fedflm.audit.ledger.audit import AuditOptions, audit_ledgers
 from fedflm.audit.empirical.training import (RoundTrainer, default_round_trainer, recomputed_epsilon,
@@ -43,8 +44,9 @@ from fedflm.audit.empirical.training import (RoundTrainer, default_round_trainer
 from fedflm.config import RunConfig
 from fedflm.errors import ConfigError
 from fedflm.fl.client_data import client_partition
-from fedflm.models.lora import build_model, load_tokenizer, resolve_device
+from fedflm.models.lora import build_model, load_tokenizer, pooled_classifier, resolve_device
 from fedflm.train.batching import PadCollator, TokenizedDataset
+from fedflm.train.cache import run_frozen
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,18 @@ def canary_losses(model: torch.nn.Module, tokenizer: Any, canaries: Canaries, ma
     return torch.cat(out).numpy()
 
 
+def public_encoder(model: torch.nn.Module, tokenizer: Any, max_length: int, device: torch.device) -> Encoder:
+    """Texts -> the untrained model's pooled sentence vectors (the public base encoder, eval mode).
+
+    Called before any training, so no owner data has touched ``model``; far-token canaries are
+    chosen with it."""
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        rows = TokenizedDataset(Dataset.from_dict({"text": list(texts), "label": [0] * len(texts)}),
+                                tokenizer, max_length)
+        return torch.stack(run_frozen(pooled_classifier(model), rows, device, None)).numpy()
+    return encode
+
+
 def _auc(scores: np.ndarray, included: np.ndarray) -> float:
     pos, neg = scores[included], scores[~included]
     if len(pos) == 0 or len(neg) == 0:
@@ -161,11 +175,12 @@ def run_empirical_audit(cfg: RunConfig, audit: EmpiricalConfig,
     rounds = audit.rounds or cfg.fed.rounds
     pool, names = client_partition(cfg.data, audit.client, cfg.fed.clients, cfg.fed.seed)
     tokenizer = load_tokenizer(cfg.model)
-    canaries, rest = make_canaries(audit.kind, audit.canaries, tokenizer=tokenizer, pool=pool,
-                                   num_labels=len(names), seed=audit.seed)
-    train_set = TokenizedDataset(_training_set(rest, canaries), tokenizer, cfg.data.max_length)
     model = build_model(cfg.model, tuple(names), cfg.fed.seed)
     device = resolve_device(cfg.model.device)
+    canaries, rest = make_canaries(audit.kind, audit.canaries, tokenizer=tokenizer, pool=pool,
+                                   num_labels=len(names), seed=audit.seed,
+                                   encode=public_encoder(model, tokenizer, cfg.data.max_length, device))
+    train_set = TokenizedDataset(_training_set(rest, canaries), tokenizer, cfg.data.max_length)
     with tempfile.TemporaryDirectory(prefix="fedflm-audit-") as state:
         trainer = trainer or default_round_trainer(cfg, Path(state), audit.seed)
         history = train_like_a_node(cfg, model, train_set, rounds, trainer, device, audit.client)
