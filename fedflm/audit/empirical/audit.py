@@ -37,7 +37,7 @@ from datasets import Dataset
 from torch.utils.data import DataLoader
 
 from fedflm.audit.empirical.canaries import KINDS, Canaries, Encoder, make_canaries
-from fedflm.audit.bounds.one_run import OneRunResult, audit_scores
+from fedflm.audit.bounds.one_run import GUESS_SIDES, OneRunResult, audit_scores, default_candidates
 from fedflm.audit.ledger.audit import AuditOptions, audit_ledgers
 from fedflm.audit.empirical.training import (RoundTrainer, default_round_trainer, recomputed_epsilon,
                                              train_like_a_node)
@@ -64,8 +64,13 @@ class EmpiricalConfig:
     #: frozen sentence vectors computed once. False: the encoder runs every step (same numbers with
     #: dropout off; tests/audit/test_audit_empirical_cache.py). True: cached even if the run says not.
     feature_cache: bool | None = None
+    #: which canaries to guess on (``one_run.default_candidates``): "both" (the k lowest and highest
+    #: losses), "out" (only the k highest losses, guessed excluded: abstain on the rest) or "in"
+    guess: str = "both"
 
     def __post_init__(self) -> None:
+        if self.guess not in GUESS_SIDES:
+            raise ConfigError(f"guess must be one of {', '.join(GUESS_SIDES)}, got {self.guess!r}")
         if self.canaries < 2:
             raise ConfigError(f"canaries must be >= 2, got {self.canaries}")
         if self.kind not in KINDS:
@@ -100,6 +105,7 @@ class EmpiricalResult:
     scores: tuple[float, ...] = ()  # per canary, in canary order: minus its loss (what the bound ranks)
     train_mode: str = "head"  # the run's train mode, as the node trains
     feature_cache: bool = True  # whether the frozen part's output was cached (the node's setting)
+    guess: str = "both"  # the side(s) guessed on (EmpiricalConfig.guess)
 
     @property
     def violated(self) -> bool:
@@ -189,7 +195,8 @@ def run_empirical_audit(cfg: RunConfig, audit: EmpiricalConfig,
     losses = canary_losses(model, tokenizer, canaries, cfg.data.max_length, device)
     included = np.asarray(canaries.included)
     delta = audit.delta if audit.delta is not None else cfg.privacy.delta
-    bound = audit_scores(-losses, included, delta=delta, confidence=audit.confidence)
+    bound = audit_scores(-losses, included, delta=delta, confidence=audit.confidence,
+                         candidates=default_candidates(len(losses), audit.guess))
     return EmpiricalResult(
         bound=bound, claimed_epsilon=claimed, recomputed_epsilon=recomputed_epsilon(cfg, history),
         dp=cfg.privacy.dp, rounds=rounds,
@@ -197,7 +204,7 @@ def run_empirical_audit(cfg: RunConfig, audit: EmpiricalConfig,
         canary_kind=audit.kind, client=audit.client, auc=_auc(-losses, included),
         wall_time_s=time.perf_counter() - t0, ledger_findings=findings,
         scores=tuple(float(-x) for x in losses), train_mode=cfg.train.train_mode,
-        feature_cache=cfg.train.feature_cache)
+        feature_cache=cfg.train.feature_cache, guess=audit.guess)
 
 
 def _verify_ledger(trainer: RoundTrainer) -> tuple[str, ...]:
