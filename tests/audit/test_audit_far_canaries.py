@@ -101,3 +101,23 @@ def test_far_token_needs_the_encoder(encoder) -> None:
     tok, _, _ = encoder
     with pytest.raises(ConfigError, match="far-token canaries need the public encoder"):
         make_canaries("far-token", 10, tokenizer=tok, pool=_OwnerData(), num_labels=2, seed=0)
+
+
+def test_far_canaries_with_out_guesses_through_the_audit_stay_below_a_dp_claim(no_dropout_model: Path) -> None:
+    # Prepare: head mode with its prototype round (as the SST-2 recipe), DP-SGD at eps 1
+    from fedflm.audit.empirical.audit import EmpiricalConfig, run_empirical_audit
+    from fedflm.config import RunConfig
+
+    cfg = RunConfig.from_flat({"dataset": "sst2", "clients": 4, "rounds": 2, "samples_per_client": 16,
+                               "partition": "iid", "model": str(no_dropout_model), "device": "cpu",
+                               "train_mode": "head", "proto_fraction": 0.5, "local_steps": 6, "batch_size": 8,
+                               "lr": 0.05, "max_length": 32, "dp": "sample", "epsilon": 1.0})
+    # Execute
+    res = run_empirical_audit(cfg, EmpiricalConfig(canaries=40, kind="far-token", guess="out", seed=0))
+    # Assert: only "out" guesses were made (4 one-sided candidates), and the bound stays below the claim
+    # (seeds 0 / 1 / 2: bound 0 / 0 / 0 against claims 0.991 / 0.991 / 0.990; 2/2, 0/2, 2/2 guesses right)
+    b = res.bound
+    assert (b.k_pos, b.candidates, b.r) == (0, 4, b.k_neg) and b.m == 40
+    assert res.canary_kind == "far-token" and res.to_json()["guess"] == "out"
+    assert 0.9 <= res.claimed_epsilon <= 1.0
+    assert b.epsilon_lower_bound <= res.claimed_epsilon and not res.violated, res.describe()
