@@ -60,8 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epsilons", type=float, nargs="+", default=[1.0, 8.0, math.inf],
                         help="claimed epsilons to audit; inf = no DP (default 1 8 inf)")
     parser.add_argument("--canaries", type=int, default=None, help="canaries m (default 1000; 200 with --quick)")
-    parser.add_argument("--kind", default="unique-token", help="canary kind (unique-token or random-label)")
+    parser.add_argument("--kind", default="unique-token", help="canary kind: unique-token (default), far-token or random-label")
     parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--guess", choices=("both", "out", "in"), default="both",
+                        help="canaries guessed on: both (default), out (only the highest losses, guessed "
+                             "excluded; abstain on the rest) or in")
     parser.add_argument("--seed", type=int, default=0, help="canary coin-flip seed (reproducible figures)")
     parser.add_argument("--quick", action="store_true",
                         help="CPU-sized: 500 rows for the client, max_length 48 (the recipe's training otherwise)")
@@ -84,10 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     m = args.canaries or (200 if args.quick else 1000)
     cache = {"run": None, "on": True, "off": False}[args.feature_cache]
     audit = EmpiricalConfig(canaries=m, kind=args.kind, confidence=args.confidence, seed=args.seed,
-                            feature_cache=cache)
+                            feature_cache=cache, guess=args.guess)
     rows = []
     print(f"recipe {args.recipe}{' (quick)' if args.quick else ''}; overrides {overrides}; m={m} {args.kind} "
-          f"canaries, confidence {args.confidence}", flush=True)
+          f"canaries, guesses on {args.guess}, confidence {args.confidence}", flush=True)
     print(f"{'claimed eps':>12} {'sigma':>8} {'steps':>6} {'lower bound':>12} {'v/r':>9} {'AUC':>6} {'wall s':>8}",
           flush=True)
     for eps in args.epsilons:
@@ -115,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if rows:
         first = rows[0]
         train = first["config"]["train"]
-        flat.update(audit_canaries=m, audit_train_examples=first["train_examples"],
+        flat.update(audit_canaries=m, audit_canary_kind=args.kind, audit_guess=args.guess,
+                    audit_train_examples=first["train_examples"],
                     audit_local_epochs=train["local_epochs"], audit_local_steps=train["local_steps"],
                     audit_train_mode=train["train_mode"], audit_feature_cache=first["feature_cache"],
                     audit_rounds=first["rounds"])

@@ -135,8 +135,12 @@ def _add_empirical(sub: argparse._SubParsersAction) -> None:
     emp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config key (e.g. samples_per_client=2000); repeatable")
     emp.add_argument("--canaries", type=int, default=500, help="number of canaries m (default 500)")
-    emp.add_argument("--kind", default="unique-token", help="unique-token (default) or random-label")
+    emp.add_argument("--kind", default="unique-token",
+                     help="unique-token (default), far-token (far apart under the public encoder) or random-label")
     emp.add_argument("--confidence", type=float, default=0.95, help="confidence of the bound (default 0.95)")
+    emp.add_argument("--guess", choices=("both", "out", "in"), default="both",
+                     help="canaries guessed on: both = the lowest and highest losses (default); out = only the "
+                          "highest losses, guessed excluded, abstaining on the rest (stronger for a frozen-encoder head)")
     emp.add_argument("--rounds", type=int, default=None, help="rounds to train (default: the run's)")
     emp.add_argument("--client", type=int, default=0, help="partition id of the audited client (default 0)")
     emp.add_argument("--seed", type=int, default=None, help="seed for the coin flips (default: OS CSPRNG)")
@@ -179,7 +183,8 @@ def cmd_empirical(args: argparse.Namespace) -> int:
 
     audit = EmpiricalConfig(canaries=args.canaries, kind=args.kind, confidence=args.confidence,
                             rounds=args.rounds, client=args.client, seed=args.seed, delta=args.delta,
-                            feature_cache={"run": None, "on": True, "off": False}[args.feature_cache])
+                            feature_cache={"run": None, "on": True, "off": False}[args.feature_cache],
+                            guess=args.guess)
     cfg = _empirical_run_config(args)
     from fedflm.audit.empirical.audit import run_empirical_audit
 

@@ -106,9 +106,10 @@ def test_unique_token_canaries_are_distinct_and_coin_flips_fair(tiny_model_dir: 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"canaries": 1}, "canaries must be >= 2, got 1"),
-    ({"kind": "loud"}, "canary kind must be one of unique-token, random-label, got 'loud'"),
+    ({"kind": "loud"}, "canary kind must be one of unique-token, far-token, random-label, got 'loud'"),
     ({"confidence": 1.0}, "confidence must be in (0, 1), got 1.0"),
     ({"rounds": 0}, "rounds must be >= 1, got 0"),
+    ({"guess": "left"}, "guess must be one of both, out, in, got 'left'"),
 ])
 def test_config_errors_name_the_value(kwargs: dict, message: str) -> None:
     # Execute / Assert

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-__all__ = ["OneRunResult", "audit_scores", "count_correct", "epsilon_lower_bound", "guesses_from_scores",
-           "p_value"]
+__all__ = ["GUESS_SIDES", "OneRunResult", "audit_scores", "count_correct", "default_candidates",
+           "epsilon_lower_bound", "guesses_from_scores", "p_value"]
 
 
 def _check_counts(m: int, r: int, v: int) -> None:
@@ -150,9 +150,24 @@ class OneRunResult:
                 f"k+={self.k_pos}, k-={self.k_neg}, best of {self.candidates})")
 
 
-def default_candidates(m: int) -> list[tuple[int, int]]:
-    """Symmetric guess counts: 5 %, 10 %, 20 % and 40 % of the canaries on each side."""
+GUESS_SIDES = ("both", "out", "in")
+
+
+def default_candidates(m: int, side: str = "both") -> list[tuple[int, int]]:
+    """Guess counts ``(k_pos, k_neg)``: 5 %, 10 %, 20 % and 40 % of the canaries.
+
+    ``side`` "both": that many "in" and "out" guesses each; "out": only "out" guesses for the lowest
+    scores (abstain on the rest; an included canary is trained on, so a very low score is strong
+    evidence of exclusion, while a high one may just be a canary the model agrees with anyway);
+    "in": only "in" guesses for the highest scores.
+    """
+    if side not in GUESS_SIDES:
+        raise ValueError(f"side must be one of {', '.join(GUESS_SIDES)}, got {side!r}")
     ks = sorted({max(1, int(round(m * f))) for f in (0.05, 0.1, 0.2, 0.4)})
+    if side == "out":
+        return [(0, k) for k in ks if k <= m]
+    if side == "in":
+        return [(k, 0) for k in ks if k <= m]
     return [(k, k) for k in ks if 2 * k <= m]
 
 

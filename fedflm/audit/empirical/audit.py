@@ -26,6 +26,7 @@ import dataclasses
 import math
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,16 +36,17 @@ import torch
 from datasets import Dataset
 from torch.utils.data import DataLoader
 
-from fedflm.audit.empirical.canaries import KINDS, Canaries, make_canaries
-from fedflm.audit.bounds.one_run import OneRunResult, audit_scores
+from fedflm.audit.empirical.canaries import KINDS, Canaries, Encoder, make_canaries
+from fedflm.audit.bounds.one_run import GUESS_SIDES, OneRunResult, audit_scores, default_candidates
 from fedflm.audit.ledger.audit import AuditOptions, audit_ledgers
 from fedflm.audit.empirical.training import (RoundTrainer, default_round_trainer, recomputed_epsilon,
                                              train_like_a_node)
 from fedflm.config import RunConfig
 from fedflm.errors import ConfigError
 from fedflm.fl.client_data import client_partition
-from fedflm.models.lora import build_model, load_tokenizer, resolve_device
+from fedflm.models.lora import build_model, load_tokenizer, pooled_classifier, resolve_device
 from fedflm.train.batching import PadCollator, TokenizedDataset
+from fedflm.train.cache import run_frozen
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,13 @@ class EmpiricalConfig:
     #: frozen sentence vectors computed once. False: the encoder runs every step (same numbers with
     #: dropout off; tests/audit/test_audit_empirical_cache.py). True: cached even if the run says not.
     feature_cache: bool | None = None
+    #: which canaries to guess on (``one_run.default_candidates``): "both" (the k lowest and highest
+    #: losses), "out" (only the k highest losses, guessed excluded: abstain on the rest) or "in"
+    guess: str = "both"
 
     def __post_init__(self) -> None:
+        if self.guess not in GUESS_SIDES:
+            raise ConfigError(f"guess must be one of {', '.join(GUESS_SIDES)}, got {self.guess!r}")
         if self.canaries < 2:
             raise ConfigError(f"canaries must be >= 2, got {self.canaries}")
         if self.kind not in KINDS:
@@ -98,6 +105,7 @@ class EmpiricalResult:
     scores: tuple[float, ...] = ()  # per canary, in canary order: minus its loss (what the bound ranks)
     train_mode: str = "head"  # the run's train mode, as the node trains
     feature_cache: bool = True  # whether the frozen part's output was cached (the node's setting)
+    guess: str = "both"  # the side(s) guessed on (EmpiricalConfig.guess)
 
     @property
     def violated(self) -> bool:
@@ -142,6 +150,18 @@ def canary_losses(model: torch.nn.Module, tokenizer: Any, canaries: Canaries, ma
     return torch.cat(out).numpy()
 
 
+def public_encoder(model: torch.nn.Module, tokenizer: Any, max_length: int, device: torch.device) -> Encoder:
+    """Texts -> the untrained model's pooled sentence vectors (the public base encoder, eval mode).
+
+    Called before any training, so no owner data has touched ``model``; far-token canaries are
+    chosen with it."""
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        rows = TokenizedDataset(Dataset.from_dict({"text": list(texts), "label": [0] * len(texts)}),
+                                tokenizer, max_length)
+        return torch.stack(run_frozen(pooled_classifier(model), rows, device, None)).numpy()
+    return encode
+
+
 def _auc(scores: np.ndarray, included: np.ndarray) -> float:
     pos, neg = scores[included], scores[~included]
     if len(pos) == 0 or len(neg) == 0:
@@ -161,11 +181,12 @@ def run_empirical_audit(cfg: RunConfig, audit: EmpiricalConfig,
     rounds = audit.rounds or cfg.fed.rounds
     pool, names = client_partition(cfg.data, audit.client, cfg.fed.clients, cfg.fed.seed)
     tokenizer = load_tokenizer(cfg.model)
-    canaries, rest = make_canaries(audit.kind, audit.canaries, tokenizer=tokenizer, pool=pool,
-                                   num_labels=len(names), seed=audit.seed)
-    train_set = TokenizedDataset(_training_set(rest, canaries), tokenizer, cfg.data.max_length)
     model = build_model(cfg.model, tuple(names), cfg.fed.seed)
     device = resolve_device(cfg.model.device)
+    canaries, rest = make_canaries(audit.kind, audit.canaries, tokenizer=tokenizer, pool=pool,
+                                   num_labels=len(names), seed=audit.seed,
+                                   encode=public_encoder(model, tokenizer, cfg.data.max_length, device))
+    train_set = TokenizedDataset(_training_set(rest, canaries), tokenizer, cfg.data.max_length)
     with tempfile.TemporaryDirectory(prefix="fedflm-audit-") as state:
         trainer = trainer or default_round_trainer(cfg, Path(state), audit.seed)
         history = train_like_a_node(cfg, model, train_set, rounds, trainer, device, audit.client)
@@ -174,7 +195,8 @@ def run_empirical_audit(cfg: RunConfig, audit: EmpiricalConfig,
     losses = canary_losses(model, tokenizer, canaries, cfg.data.max_length, device)
     included = np.asarray(canaries.included)
     delta = audit.delta if audit.delta is not None else cfg.privacy.delta
-    bound = audit_scores(-losses, included, delta=delta, confidence=audit.confidence)
+    bound = audit_scores(-losses, included, delta=delta, confidence=audit.confidence,
+                         candidates=default_candidates(len(losses), audit.guess))
     return EmpiricalResult(
         bound=bound, claimed_epsilon=claimed, recomputed_epsilon=recomputed_epsilon(cfg, history),
         dp=cfg.privacy.dp, rounds=rounds,
@@ -182,7 +204,7 @@ def run_empirical_audit(cfg: RunConfig, audit: EmpiricalConfig,
         canary_kind=audit.kind, client=audit.client, auc=_auc(-losses, included),
         wall_time_s=time.perf_counter() - t0, ledger_findings=findings,
         scores=tuple(float(-x) for x in losses), train_mode=cfg.train.train_mode,
-        feature_cache=cfg.train.feature_cache)
+        feature_cache=cfg.train.feature_cache, guess=audit.guess)
 
 
 def _verify_ledger(trainer: RoundTrainer) -> tuple[str, ...]:

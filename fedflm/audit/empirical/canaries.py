@@ -1,10 +1,16 @@
 """Canary records for the empirical audit, and their coin flips.
 
-Two kinds:
+Three kinds:
 
 * ``unique-token`` -- a sequence of random words from the model's own
   vocabulary (so every canary is a distinct, tokenizable string no real
   record resembles) with a uniformly random label;
+* ``far-token`` -- ``unique-token`` strings chosen from a larger public pool of
+  them (``FAR_POOL_FACTOR`` x m) by greedy farthest-point selection on the
+  frozen encoder's sentence vectors (``encode``: the public base model, never
+  the owner's data), so that the canaries lie far from each other; labels
+  balanced over the classes in random order. Only the auditor's own strings
+  and the public encoder decide which canaries are used;
 * ``random-label`` -- a real record held out of the training data with its
   label replaced by a different one.
 
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +32,9 @@ from transformers import PreTrainedTokenizerBase
 
 from fedflm.errors import ConfigError
 
-KINDS = ("unique-token", "random-label")
+KINDS = ("unique-token", "far-token", "random-label")
+FAR_POOL_FACTOR = 4  # far-token: candidates per canary
+Encoder = Callable[[Sequence[str]], "np.ndarray"]  # texts -> [n, hidden] sentence vectors
 _WORD = re.compile(r"^[a-z]{3,}$")
 
 
@@ -68,6 +77,35 @@ def unique_token_canaries(tokenizer: PreTrainedTokenizerBase, m: int, num_labels
     return ordered, rng.integers(0, num_labels, size=m).tolist()
 
 
+def farthest_points(vectors: np.ndarray, m: int) -> list[int]:
+    """Greedy farthest-point selection by cosine about the rows' mean (sentence vectors share a
+    large common direction; a linear head sees the differences): start at the row farthest from the
+    mean, then repeatedly add the row whose largest cosine to the chosen rows is smallest.
+    Deterministic (ties go to the lowest index)."""
+    v = np.asarray(vectors, dtype=np.float64)
+    if v.ndim != 2 or len(v) < m:
+        raise ConfigError(f"need at least {m} candidate vectors, got shape {v.shape}")
+    v = v - v.mean(0)
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    chosen = [int(np.argmax(norms[:, 0]))]
+    v = v / np.maximum(norms, 1e-12)
+    nearest = v @ v[chosen[0]]  # per row: largest cosine to a chosen row
+    for _ in range(m - 1):
+        nearest[chosen] = np.inf
+        j = int(np.argmin(nearest))
+        chosen.append(j)
+        nearest = np.maximum(nearest, v @ v[j])
+    return chosen
+
+
+def far_token_canaries(tokenizer: PreTrainedTokenizerBase, encode: Encoder, m: int, num_labels: int,
+                       rng: np.random.Generator) -> tuple[list[str], list[int]]:
+    """``m`` of ``FAR_POOL_FACTOR * m`` unique-token strings, far apart under ``encode``; balanced labels."""
+    pool, _ = unique_token_canaries(tokenizer, FAR_POOL_FACTOR * m, num_labels, rng)
+    texts = [pool[i] for i in farthest_points(np.asarray(encode(pool)), m)]
+    return texts, rng.permutation(np.arange(m) % num_labels).tolist()
+
+
 def random_label_canaries(pool: Dataset, m: int, num_labels: int,
                           rng: np.random.Generator) -> tuple[list[str], list[int], list[int]]:
     """Texts, flipped labels, and the pool indices used (to hold them out)."""
@@ -83,8 +121,10 @@ def random_label_canaries(pool: Dataset, m: int, num_labels: int,
 
 
 def make_canaries(kind: str, m: int, *, tokenizer: PreTrainedTokenizerBase, pool: Dataset, num_labels: int,
-                  seed: int | None = None) -> tuple[Canaries, Dataset]:
-    """``m`` canaries with their coin flips, and ``pool`` minus any record they use."""
+                  seed: int | None = None, encode: Encoder | None = None) -> tuple[Canaries, Dataset]:
+    """``m`` canaries with their coin flips, and ``pool`` minus any record they use.
+
+    ``encode``: the public encoder's sentence vectors (far-token only; it never sees ``pool``)."""
     if kind not in KINDS:
         raise ConfigError(f"canary kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if m < 2:
@@ -92,6 +132,11 @@ def make_canaries(kind: str, m: int, *, tokenizer: PreTrainedTokenizerBase, pool
     rng = _rng(seed)
     if kind == "unique-token":
         texts, labels = unique_token_canaries(tokenizer, m, num_labels, rng)
+        rest = pool
+    elif kind == "far-token":
+        if encode is None:
+            raise ConfigError("far-token canaries need the public encoder (encode=)")
+        texts, labels = far_token_canaries(tokenizer, encode, m, num_labels, rng)
         rest = pool
     else:
         texts, labels, used = random_label_canaries(pool, m, num_labels, rng)
