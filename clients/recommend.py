@@ -15,22 +15,15 @@ carries is :mod:`fedflm.owner.reply`'s. Deployed nodes refuse the task: it is bu
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from functools import lru_cache
 from typing import Any
 
-from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.app import Context, Message
 
-from clients.node import NodeRound, owner_privacy, owner_settings, refusal, round_guard, round_seed
-from fedflm.deploy.node_data import is_deployed
-from fedflm.errors import ConfigError, PolicyRefused, PrivacyBudgetExceeded
-from fedflm.fl.arrays import from_record, to_record
-from fedflm.fl.secagg_client import is_masked
-from fedflm.owner.policy import check_request, effective_config
-from fedflm.owner.refusal import Refusal
-from fedflm.owner.reply import reply_metrics, reply_privacy
-from fedflm.privacy.federation import PrivacyOutcome, train_private
-from fedflm.recommend.config import TASK, RecommendRunConfig
+from clients.node import NodeRound
+from clients.task_round import batch_seed, local_round, serve_round
+from fedflm.privacy.federation import PrivacyOutcome
+from fedflm.recommend.config import RecommendRunConfig
 from fedflm.recommend.heldout import set_towers_state, towers_state
 from fedflm.recommend.model import TwoTower, encode_texts, load_encoder
 from fedflm.recommend.split import split_users
@@ -65,51 +58,19 @@ def owner_users(cfg: RecommendRunConfig, partition_id: int) -> Documents:
     return user_dataset(users, encode_texts(encoder, tok, texts, cfg.max_length))
 
 
-def _request(msg: Message) -> tuple[RecommendRunConfig, int]:
-    config = msg.content["config"]
-    return (RecommendRunConfig.from_flat({k: v for k, v in config.items() if k != "server-round"}),
-            int(config["server-round"]))
-
-
-def _train_round(node: NodeRound, cfg: RecommendRunConfig, model: TwoTower,
-                 data: Documents) -> tuple[TrainResult, PrivacyOutcome | None]:
-    """One round of local training; under DP-SGD through the owner's plan, guard and ledger (unit: the user)."""
-    s, run_id = node.settings, node.cfg.privacy.ledger_run_id
-    seed = round_seed(s, f"batches|{run_id}", node.server_round)
-    loader = user_loader(data, cfg.batch_size, seed if seed is not None else secrets.randbits(63))
-    run = lambda privatize=None: train_towers(model, loader, cfg.local_steps, cfg.lr, privatize)  # noqa: E731
-    if node.cfg.privacy.dp != "sample":
-        return run(), None
-    return train_private(node.cfg, owner_privacy(node), len(data), node.server_round, run, guard=round_guard(node),
-                         publish_ledger=s.policy.publish_ledger, noise_seed=round_seed(s, run_id, node.server_round))
+def _train(node: NodeRound, cfg: RecommendRunConfig,
+           arrays: dict) -> tuple[dict, TrainResult, PrivacyOutcome | None, int]:
+    """One round of local training on the owner's users (one user = one privacy unit)."""
+    data = owner_users(data_key(cfg), node.partition_id)
+    encoder, _ = _encoder(cfg.model, cfg.pooling)
+    model = TwoTower(int(encoder.config.hidden_size), cfg.embed_dim, seed=0)
+    set_towers_state(model, arrays)
+    loader = user_loader(data, cfg.batch_size, batch_seed(node))
+    result, privacy = local_round(node, len(data), lambda privatize=None: train_towers(
+        model, loader, cfg.local_steps, cfg.lr, privatize))
+    return towers_state(model), result, privacy, len(data)
 
 
 def train_recommend(msg: Message, context: Context) -> Message:
     """The ClientApp's train handler for ``task = recommend``."""
-    try:
-        cfg, server_round = _request(msg)
-    except (ConfigError, ValueError, KeyError, TypeError) as exc:
-        return refusal(msg, None, Refusal.REQUEST, f"malformed request: {exc}")
-    if is_deployed(context.node_config):
-        return refusal(msg, None, Refusal.TASK, f"task {TASK} is built for simulation only; this node does "
-                                                "not serve it")
-    requested = cfg.as_run_config()
-    settings, pid = owner_settings(context, requested)
-    node = NodeRound(settings, requested, server_round, pid)
-    try:
-        check_request(settings.policy, node.cfg, deployed=False, masked=is_masked())
-        node = NodeRound(settings, effective_config(node.cfg, settings), server_round, pid)
-        data = owner_users(data_key(cfg), pid)
-        encoder, _ = _encoder(cfg.model, cfg.pooling)
-        model = TwoTower(int(encoder.config.hidden_size), cfg.embed_dim, seed=0)
-        set_towers_state(model, from_record(msg.content["arrays"]))
-        result, privacy = _train_round(node, cfg, model, data)
-    except PolicyRefused as exc:
-        return refusal(msg, node, exc.code, str(exc))
-    except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
-        return refusal(msg, node, Refusal.BUDGET, str(exc))
-    metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy)
-    reply = RecordDict({"arrays": to_record(towers_state(model)), "metrics": MetricRecord(metrics)})
-    if privacy is not None:
-        reply["privacy"] = ConfigRecord(reply_privacy(privacy))
-    return Message(content=reply, reply_to=msg)
+    return serve_round(msg, context, RecommendRunConfig, _train)

@@ -33,6 +33,17 @@ def iter_json_objects(lines: Iterable[str], source: Path | str) -> Iterator[tupl
         yield number, value
 
 
+def read_text_file(path: str | Path) -> tuple[Path, str]:
+    """``path`` and its UTF-8 text; a missing file or one that is not UTF-8 is one DataError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        return path, path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
 def read_json(path: Path) -> Any:
     """The JSON value of the UTF-8 file ``path``; invalid JSON is a DataError naming file and line."""
     try:

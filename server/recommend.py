@@ -9,75 +9,31 @@ are weighted by user count. Refusals and failures are recorded as data, as for c
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
-from typing import Any
 
-from flwr.app import ArrayRecord, ConfigRecord, MetricRecord
 from flwr.serverapp import Grid
 
-from fedflm.config import AggConfig, run_warnings
-from fedflm.fl.arrays import from_record, record_nbytes, to_record
-from fedflm.fl.dp_server import BudgetStop
-from fedflm.fl.progress import reporter
+from fedflm.config import run_warnings
+from fedflm.fl.arrays import record_nbytes, to_record
 from fedflm.fl.rundir import RunDir
-from fedflm.fl.strategy import ProgressGrid, Recording, build_strategy
+from fedflm.fl.strategy import ProgressGrid
 from fedflm.recommend.config import TASK, RecommendRunConfig
 from fedflm.recommend.heldout import RankingHeldOut
-from server.task_run import open_task_run, record_round
+from server.task_run import federate_rounds, run_task_server
 
 METRICS = ("auc", "hit_rate_at_10", "ndcg_at_10")
 
 
-class RankingEvaluator:
-    """Scores each global model on the held-out users and appends one metrics row per round."""
-
-    def __init__(self, held: RankingHeldOut, rundir: RunDir, strategy: Recording) -> None:
-        self.held, self.rundir, self.strategy = held, rundir, strategy
-        self.rows: list[dict[str, Any]] = []
-        self.t0 = time.perf_counter()
-
-    def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
-        row: dict[str, Any] = {"round": server_round, **self.held.score(from_record(arrays))}
-        record_round(self.rundir, self.strategy, server_round, row)
-        row["elapsed_s"] = round(time.perf_counter() - self.t0, 3)
-        self.rundir.append("metrics.jsonl", row)
-        self.rows.append(row)
-        print(json.dumps({k: row[k] for k in ("round", *METRICS, "epsilon_max", "elapsed_s") if k in row}), flush=True)
-        return MetricRecord({k: float(v) for k, v in row.items() if isinstance(v, (int, float))})
-
-
 def run_recommend_server(grid: Grid, cfg: RecommendRunConfig) -> Path:
     """Run the whole recommendation federation; returns the run directory."""
-    cfg, rundir = open_task_run(cfg)
-    try:
-        return _federate(ProgressGrid(grid), cfg, rundir)
-    except BaseException as exc:
-        rundir.fail(f"{type(exc).__name__}: {exc}")
-        raise
+    return run_task_server(grid, cfg, _federate)
 
 
 def _federate(grid: ProgressGrid, cfg: RecommendRunConfig, rundir: RunDir) -> Path:
-    weight_key = "num-examples" if cfg.privacy.dp == "none" else "dp-unit-weight"
-    strategy = build_strategy(AggConfig(), fraction_train=1.0, fraction_evaluate=0.0, min_train_nodes=1,
-                              min_available_nodes=cfg.clients, weighted_by_key=weight_key)
     held = RankingHeldOut(cfg)
-    initial = held.state()
-    evaluator = RankingEvaluator(held, rundir, strategy)
-    stopped = None
-    try:
-        result = strategy.start(grid=grid, initial_arrays=to_record(initial), num_rounds=cfg.rounds,
-                                timeout=cfg.as_run_config().fed.round_timeout,
-                                train_config=ConfigRecord(cfg.to_run_config()), evaluate_fn=evaluator)
-        final = from_record(result.arrays) if len(result.arrays) else initial
-    except BudgetStop as exc:  # too few owners left (their caps or policies): end cleanly
-        stopped = str(exc)
-        reporter().message(stopped)
-        final = held.state()
+    final, stopped, rows = federate_rounds(grid, cfg, rundir, held, METRICS)
     rundir.write_json("towers.json", {"embed_dim": cfg.embed_dim, "model": cfg.model, "pooling": cfg.pooling,
                                       "tensors": {k: v.tolist() for k, v in final.items()}})
-    rows = evaluator.rows
     rundir.write_json("summary.json", {
         "task": TASK, "status": "incomplete" if stopped else "complete", "rounds": cfg.rounds,
         **({"stopped": stopped} if stopped else {}), "final": rows[-1],

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fedflm.errors import DataError
-from fedflm.jsonl import iter_json_objects
+from fedflm.jsonl import iter_json_objects, read_text_file
 
 __all__ = ["LMRecord", "read_records", "synthetic_records", "write_jsonl"]
 
@@ -53,13 +53,7 @@ def _from_json(obj: dict, where: str) -> LMRecord:
 
 def read_records(path: str | Path) -> list[LMRecord]:
     """All records of a ``.jsonl`` or ``.txt`` file; a bad line raises one DataError naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    path, text = read_text_file(path)
     if path.suffix == ".txt":
         records = [LMRecord("", p.strip()) for p in text.split("\n\n") if p.strip()]
     elif path.suffix == ".jsonl":

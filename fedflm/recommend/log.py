@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from fedflm.errors import DataError
-from fedflm.jsonl import iter_json_objects
+from fedflm.jsonl import iter_json_objects, read_text_file
 
 __all__ = ["COLUMNS", "Interaction", "read_log", "write_log"]
 
@@ -90,13 +90,7 @@ def _csv_rows(path: Path, text: str) -> Iterable[tuple[int, dict[str, Any]]]:
 def read_log(path: str | Path) -> list[Interaction]:
     """All interactions of a ``.csv`` or ``.jsonl`` log; a bad row raises one DataError naming the file,
     row, column and value."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    path, text = read_text_file(path)
     if path.suffix == ".csv":
         rows: Iterable[tuple[int, dict[str, Any]]] = _csv_rows(path, text)
     elif path.suffix == ".jsonl":
