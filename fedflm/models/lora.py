@@ -52,7 +52,7 @@ def build_model(cfg: ModelConfig, label_names: tuple[str, ...], seed: int) -> Pe
     """Pretrained encoder + pooling + zero head + LoRA adapter; only adapter and head are trainable."""
     path = resolve_model_path(cfg.model)
     torch.manual_seed(seed)
-    config_type = _model_type(path)
+    config_type = config_model_type(path)
     pooling = resolve_pooling(cfg.pooling, path, config_type)
     base = PooledClassifier.from_pretrained(path, len(label_names), pooling)
     model_type = base.config.model_type
@@ -84,7 +84,8 @@ def seed_lora_a(model: PeftModel, seed: int) -> None:
                 torch.nn.init.kaiming_uniform_(p, a=math.sqrt(5), generator=gen)
 
 
-def _model_type(path: str) -> str:
+def config_model_type(path: str) -> str:
+    """The ``model_type`` of the checkpoint at ``path`` (what pooling and LoRA targets are chosen by)."""
     from transformers import AutoConfig
     try:
         return str(AutoConfig.from_pretrained(path).model_type)

@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import AutoTokenizer
 
+from fedflm.config import ModelConfig
 from fedflm.models.classifier import PooledClassifier
 from fedflm.models.pooling import resolve_pooling
 from fedflm.models.registry import resolve_model_path
@@ -57,16 +57,13 @@ class TwoTower(nn.Module):
 
 def load_encoder(model: str, pooling: str) -> tuple[PooledClassifier, Any]:
     """The frozen encoder with the classifier's pooling (``pooling`` as ``--pooling`` reads), and its tokenizer."""
-    from fedflm.models.lora import _model_type
+    from fedflm.models.lora import config_model_type, load_tokenizer
 
     path = resolve_model_path(model)
-    spec = resolve_pooling(pooling, path, _model_type(path))
+    spec = resolve_pooling(pooling, path, config_model_type(path))
     encoder = PooledClassifier.from_pretrained(path, 1, spec).eval()
     encoder.requires_grad_(False)
-    tok = AutoTokenizer.from_pretrained(path)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token or tok.unk_token
-    return encoder, tok
+    return encoder, load_tokenizer(ModelConfig(model=model, pooling=pooling))
 
 
 @torch.no_grad()
