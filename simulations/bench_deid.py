@@ -12,7 +12,9 @@
     978 records, whose templates were never used for development. The full 1,500 are
     printed too, labelled, for comparison with figures before the split.
 (c) real text with no PII labelled: records changed per 1,000 on the built-in SST-2
-    dev and Banking77 test copies (every change is a false positive or a real name).
+    dev and Banking77 test copies (every change is a false positive or a real name). SST-2
+    dev is also split by hand labels (simulations/data/sst2_dev_person_labels.tsv: does the
+    changed row name a real person, only a fictional character, or nobody?).
 
 Scoring (fedflm/protect/deid_synth.py:score): a value counts as recalled only if ALL its
 letters and digits are masked (by a span of any type); precision of a type = share of
@@ -49,6 +51,7 @@ from fedflm.protect.deid_synth import LOCALES, Gold, Record, case_variants, gene
 
 BUILTIN = ROOT / "fedflm" / "data" / "builtin"
 PRESIDIO = ROOT / "simulations" / "data" / "presidio_synth_dataset_v2.json.gz"
+SST2_LABELS = ROOT / "simulations" / "data" / "sst2_dev_person_labels.tsv"
 GOALS = {"high_risk_recall_heldout": 0.97, "person_recall_lower": 0.95, "outside_high_risk_recall": 0.90,
          "precision": 0.95, "real_changed_per_1000": 5.0, "records_s_core": 300.0}
 _PRESIDIO_TYPES = set(HIGH_RISK) | {"DATE_TIME"}
@@ -193,6 +196,39 @@ def real_texts() -> dict[str, list[str]]:
     return {"banking77 test": bank, "sst2 dev": sst}
 
 
+def sst2_person_labels() -> dict[int, tuple[str, str]]:
+    """Hand labels of SST-2 dev rows (row -> (label, start of its text)), see the file's header."""
+    out = {}
+    for line in SST2_LABELS.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            row, label, start = line.split("\t")
+            out[int(row)] = (label, start)
+    return out
+
+
+def sst2_by_label(texts: list[str], spans: list[list[Span]], result: dict) -> None:
+    """Changed SST-2 dev rows split by the hand labels: the goal says "real text with no PII", yet
+    SST-2 reviews name real actors and directors, whose names the de-identifier is meant to mask."""
+    labels = sst2_person_labels()
+    counts: dict[str, int] = {}
+    for i, (text, ss) in enumerate(zip(texts, spans)):
+        if ss:
+            label, start = labels.get(i, ("unlabelled", ""))
+            if start and not text.startswith(start):
+                raise SystemExit(f"{SST2_LABELS.name}: row {i} does not start with {start!r}")
+            counts[label] = counts.get(label, 0) + 1
+    n = len(texts)
+    no_real = sum(v for k, v in counts.items() if k != "real")
+    no_person = counts.get("none", 0) + counts.get("unlabelled", 0)
+    print(f"    sst2 dev changed rows by hand label ({SST2_LABELS.name}): {counts}")
+    print(f"    sst2 dev changed rows naming NO real person: {1000 * no_real / n:.1f} per 1,000 ({no_real}); "
+          f"naming no person at all (not even a fictional character): {1000 * no_person / n:.1f} per 1,000 "
+          f"({no_person}); unlabelled rows count as no person")
+    result.update(c_sst2_dev_no_real_person_changed_per_1000=1000 * no_real / n,
+                  c_sst2_dev_no_person_changed_per_1000=1000 * no_person / n,
+                  c_sst2_dev_unlabelled_changed=counts.get("unlabelled", 0))
+
+
 def real_eval(deid: Deidentifier, result: dict) -> None:
     total = changed_total = 0
     print("\n(c) real text, no PII labelled: records changed per 1,000")
@@ -206,6 +242,8 @@ def real_eval(deid: Deidentifier, result: dict) -> None:
         print(f"    {name:15s}: {1000 * changed / len(texts):5.1f} per 1,000 ({changed} of {len(texts)}; "
               f"spans by type {kinds})")
         result[f"c_{name.replace(' ', '_')}_changed_per_1000"] = 1000 * changed / len(texts)
+        if name == "sst2 dev":
+            sst2_by_label(texts, spans, result)
         total, changed_total = total + len(texts), changed_total + changed
     result["real_changed_per_1000"] = 1000 * changed_total / total
 
@@ -230,6 +268,10 @@ def main() -> None:
            "records_s_core": result["records_s_core"] >= GOALS["records_s_core"]}
     print(f"\nthroughput: {result['records_s_core']:.0f} records/s on one core (engine {args.engine})")
     print("goals: " + ", ".join(f"{k} {'MET' if v else 'NOT met'} (goal {GOALS[k]})" for k, v in met.items()))
+    print(f"note: real_changed_per_1000 counts every changed row, incl. SST-2 rows whose change is masking a real "
+          f"person's name (the product's job); rows naming no real person: "
+          f"{result['c_sst2_dev_no_real_person_changed_per_1000']:.1f} per 1,000 of SST-2 dev. Whether named real "
+          f"people count against 'real text with no PII' is a wording question for the issue's author.")
     print("BENCH_JSON " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()
                                      if not (isinstance(v, float) and v != v)}))  # no NaN in JSON
 

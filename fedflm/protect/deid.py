@@ -30,11 +30,13 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import countries, country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_context import after_place_cue, more_mentions, names_an_organisation, reads_as_street
+from fedflm.protect.deid_context import (after_place_cue, lone_double_surname, more_mentions,
+                                         names_an_organisation, reads_as_street)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
+from fedflm.protect.deid_recognizers import TITLES as _TITLES
 from spacy.lang.en.stop_words import STOP_WORDS
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
@@ -197,6 +199,8 @@ class Deidentifier:
         if sp.entity == "PERSON" and (after_place_cue(text, sp.start, sp.end)
                                       or text[sp.start:sp.end].lower() in countries()):
             return True  # a place ("flew to Tarvona", "from Czech Republic")
+        if sp.entity == "PERSON" and lone_double_surname(text, sp.start, sp.end, _TITLES):
+            return True  # a firm: "During 1971, Mayo-Walters invested"
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
 

@@ -102,7 +102,7 @@ class IntlPhoneRecognizer(RegexRecognizer):
 
 # ----------------------------------------------------------------- persons
 _TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’](?=[^\W\d_])|-(?=[^\W\d_]))*\.?")
-_TITLES = frozenset(
+TITLES = frozenset(
     "mr mrs ms miss mx dr prof professor sir dame madam lady lord herr frau fr hr mme mlle m sr sra "
     "srta dña don doña sig sig.ra dott ing pan pani dhr mevr mw rev fr father sister brother "
     "capt captain col sgt lt gen".split())
@@ -129,6 +129,11 @@ def self_next_cap(toks: list, j: int) -> bool:
 
 _POSSESSIVE = re.compile(r"['’]s$")
 _SPEAKER = re.compile(r"[ \t]*:")  # "Ubul: What a wife." - a speaker's name before a colon
+
+
+def _foreign(word: str) -> bool:
+    """True for a word with a letter outside English's a-z (``İnönü``, ``Kodrič``, ``Grațian``)."""
+    return any(c.isalpha() and not c.isascii() for c in word)
 
 
 def _initial(word: str) -> bool:
@@ -196,7 +201,7 @@ class LexiconPersonRecognizer(RegexRecognizer):
         words = [t[2] for t in toks[i:j]]
         # strip a leading title: it stays visible, the name after it is masked
         titled = False
-        while words and words[0].lower().rstrip(".") in _TITLES | _GREETINGS and len(words) > 1:
+        while words and words[0].lower().rstrip(".") in TITLES | _GREETINGS and len(words) > 1:
             words, i, titled = words[1:], i + 1, True
         # "Call Maria Garcia": a leading unknown word before a given name is not part of the name
         while len(words) > 2 and not self.lexicon.is_name(words[0]) and self.lexicon.is_first(words[1]):
@@ -220,7 +225,7 @@ class LexiconPersonRecognizer(RegexRecognizer):
             after_surname = len(words) == 1 and firsts[0] and bool(re.search(r"\p{Lu}[\w'’-]+,[ \t]$", before))
             # known names that are all dictionary words ("red bridge", "major kudos") are not enough
             accept = (len(words) >= 2 and (firsts[0] or all(known)) and not all(map(is_ordinary, words))) \
-                or after_surname or self._unknown(words)
+                or after_surname or self._unknown(words, strict=True)
             return (s, e, 0.85) if accept else None
         if self._unknown(words):
             return s, e, 0.6
@@ -243,11 +248,17 @@ class LexiconPersonRecognizer(RegexRecognizer):
             return s, e, 0.6  # "though Quintero's song": a known surname's possessive
         return None
 
-    def _unknown(self, words: list[str]) -> bool:
+    def _unknown(self, words: list[str], strict: bool = False) -> bool:
         """Two or three capitalised words outside the corpora's vocabulary, not all of them English
-        dictionary words, read as a name: ``Callie Khouri``, ``Ion Sever``, not ``Intelligible Story``."""
+        dictionary words, read as a name: ``Callie Khouri``, ``Ion Sever``, not ``Intelligible Story``.
+
+        ``strict`` (re-cased lower- or upper-case text, where capitals say nothing): none of them may
+        be a dictionary word (``whopping shootouts``, ``prickly indie`` are rare words, not a name)
+        unless one is written with letters English does not use (``bayman inönü``)."""
         return bool(self.vocab) and 2 <= len(words) <= 3 and all(
-            w.lower() not in self.vocab and len(w) > 2 for w in words) and not all(map(is_ordinary, words))
+            w.lower() not in self.vocab and len(w) > 2 for w in words) and (
+            not any(map(is_ordinary, words)) or any(map(_foreign, words)) if strict
+            else not all(map(is_ordinary, words)))
 
     def _with_surname_before(self, text: str, span: tuple) -> tuple:
         """Extend ``First`` to ``Last, First`` when a known surname precedes with a comma."""
@@ -263,7 +274,7 @@ class LexiconPersonRecognizer(RegexRecognizer):
     @staticmethod
     def _title_before(before: str) -> bool:
         m = re.search(r"([^\W\d_]+)\.?\s+$", before)
-        return bool(m) and m.group(1).lower() in _TITLES
+        return bool(m) and m.group(1).lower() in TITLES
 
 
 _COMMA_PAIR = re.compile(r"(?<![\w@.'’-])([^\W\d_]{3,})[ \t]?,[ \t]+([^\W\d_]{3,})(?![\w@-]|\.\w)")

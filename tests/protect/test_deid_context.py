@@ -6,7 +6,8 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail, ordinary_compound
-from fedflm.protect.deid_context import after_place_cue, more_mentions, names_an_organisation, reads_as_street
+from fedflm.protect.deid_context import (after_place_cue, lone_double_surname, more_mentions, names_an_organisation,
+                                         reads_as_street)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import build_lexicon
 
@@ -187,5 +188,31 @@ def test_bulleted_address_lines_are_one_address(deid: Deidentifier, bullet: str)
     ("It sat on the corner of my desk and the shelf.", "It sat on the corner of my desk and the shelf."),  # no number
 ])
 def test_street_corners(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("During 1998, Hartley-Quint invested heavily.", "Hartley-Quint", True),      # lone, a firm
+    ("Hartley-Quint invested heavily.", "Hartley-Quint", True),                   # line start
+    ("Ms. Hartley-Quint invested heavily.", "Hartley-Quint", False),              # a title before
+    ("Yesterday Zoe Clarke-Williams called.", "Clarke-Williams", False),          # a given name before
+    ("During 1998, Hartley Quint invested heavily.", "Hartley Quint", False),     # not a double surname
+])
+def test_lone_double_surname(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert lone_double_surname(text, start, start + len(name), frozenset({"ms", "mr"})) is expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("During 1998, Mayo-Walters invested heavily in new chips.",            # a firm: left alone
+     "During 1998, Mayo-Walters invested heavily in new chips."),
+    ("Ms. Mayo-Walters invested heavily in new chips.", "Ms. <PERSON> invested heavily in new chips."),
+    ("Yesterday Zoe Clarke-Williams invested in chips.", "Yesterday <PERSON> invested in chips."),
+])
+def test_lone_double_surnames_are_firms_but_titled_or_given_ones_people(deid: Deidentifier, text: str,
+                                                                         expected: str) -> None:
     # Execute / Assert
     assert deid.redact(text)[0] == expected

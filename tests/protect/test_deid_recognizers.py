@@ -224,3 +224,34 @@ def test_dates_with_times_or_without_separators_are_not_phones(deid: Deidentifie
 def test_eight_digit_phones_and_fifteen_digit_jcb(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute / Assert
     assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("fans of Whopping Shootouts", []),                     # a dictionary word and a rare word
+    ("fans of Fervently Held beliefs", []),                 # a dictionary word and an irregular form
+    ("fans of Tarvo Quellin", ["Tarvo Quellin"]),           # neither is a dictionary word
+    ("fans of Bayman İnönü", ["Bayman İnönü"]),             # a dictionary word, but written non-English
+])
+def test_strict_view_needs_two_non_dictionary_words_for_an_unknown_name(text: str, expected: list) -> None:
+    # Prepare: an empty lexicon and a vocabulary without the candidate words, so only the
+    # "two unknown words" rule can fire, on a re-cased view (capitals say nothing there)
+    rec = LexiconPersonRecognizer(NameLexicon(frozenset(), frozenset()), strict=True,
+                                  vocab=frozenset({"fans", "of", "beliefs"}))
+    # Execute
+    found = [text[s:e] for s, e, _ in rec.find(text)]
+    # Assert
+    assert found == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("it was a film of whopping shootouts and prickly indie charm .",
+     "it was a film of whopping shootouts and prickly indie charm ."),
+    ("a fervently held belief , academic skullduggery and all .",
+     "a fervently held belief , academic skullduggery and all ."),
+    ("the new film by tarvo quellin is slow .", "the new film by <PERSON> is slow ."),
+    ("a film by bayman inönü , shot in winter .", "a film by <PERSON> , shot in winter ."),
+])
+def test_lower_case_rare_words_are_left_alone_and_unknown_names_masked(deid: Deidentifier, text: str,
+                                                                       expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected
