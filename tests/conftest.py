@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,18 @@ settings.register_profile("fedflm", deadline=None)
 settings.load_profile("fedflm")
 #: Fixtures that run a real (tiny) federation: Flower's Simulation Engine starts Ray worker processes.
 FEDERATION_FIXTURES = {"sim_run_dp", "sim_run_nodp", "make_run"}
+
+
+_STARTED = time.monotonic()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """CPU seconds next to wall seconds, so that a CI log shows whether the suite waits or computes (issue 19).
+    Child processes count once they are reaped (Flower's and the CLI's processes, Ray's once shut down)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    terminalreporter.write_line(
+        f"CPU time: pytest {own.ru_utime + own.ru_stime:.0f} s, reaped child processes "
+        f"{kids.ru_utime + kids.ru_stime:.0f} s; wall {time.monotonic() - _STARTED:.0f} s")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

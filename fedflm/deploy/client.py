@@ -70,6 +70,8 @@ class ClientOptions:
         self.settings()  # owner id, secure mode / seed: fail now, not per round
         if self.heartbeat is not None:
             check_heartbeat(self.heartbeat)
+        if self.max_retries is not None and self.max_retries < 1:
+            raise ConfigError(f"--connect-retries must be >= 1, got {self.max_retries}")
         if not self.insecure:
             if self.ca_cert is None or not self.ca_cert.is_file():
                 raise ConfigError(f"--ca-cert must name the operator's CA certificate, got {self.ca_cert}")

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,11 +151,21 @@ class Processes:
         return proc
 
     def stop_all(self) -> None:
-        for item in reversed(self.items):
-            try:
-                item.stop()
-            except Exception:  # keep stopping the others
+        """Stop every process at once: each ``Proc.stop`` sends SIGTERM and waits up to its grace period, so
+        one at a time the waits added up (teardowns of 5-15 s in CI); in parallel they overlap."""
+        procs = [p for item in self.items
+                 for p in ((item.runner, item.superlink) if isinstance(item, ServerRun) else (item,))
+                 if p is not None]
+        with ThreadPoolExecutor(max_workers=max(1, len(procs))) as pool:
+            for _ in pool.map(_stop_quietly, procs):
                 pass
+
+
+def _stop_quietly(proc: Proc) -> None:
+    try:
+        proc.stop()
+    except Exception:  # keep stopping the others
+        pass
 
 
 @pytest.fixture

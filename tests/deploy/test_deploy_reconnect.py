@@ -16,21 +16,21 @@ from fedflm.deploy.procs import free_port
 pytestmark = pytest.mark.slow
 
 
-def _client_cli(processes, server: str, name: str = NODES[0]):
+def _client_cli(processes, server: str, *extra: str, name: str = NODES[0]):
     o = processes.owner(name)
     return processes.cli(f"client-{name}", "client", "start", "--server", server,
                          "--ca-cert", str(processes.certs / "ca.pem"), "--auth-key", str(o.auth_key),
                          "--store", str(o.store), "--key-file", str(o.key_file),
                          "--state-dir", str(o.state_dir), "--owner-id", name, "--max-epsilon", "50",
-                         "--allow-dp", "none")  # these runs train without DP
+                         "--allow-dp", "none", *extra)  # these runs train without DP
 
 
 def test_wrong_port_prints_connection_refused_diagnosis(processes):
     # Prepare: nothing listens on this port
     port = free_port()
 
-    # Execute
-    client = _client_cli(processes, f"127.0.0.1:{port}")
+    # Execute: one connection retry per SuperNode start (the default 4 cost ~15 s of Flower's back-off per attempt)
+    client = _client_cli(processes, f"127.0.0.1:{port}", "--connect-retries", "1")
     line = f"diagnosis after 3 failed attempts: connection refused at 127.0.0.1:{port}"
     wait_for(lambda: line in client.log_text(), 240, "the diagnosis line")
     client.popen.send_signal(signal.SIGTERM)

@@ -106,7 +106,8 @@ def test_client_options_refuse_a_wrong_key_before_starting_anything(store, tmp_p
 @pytest.mark.parametrize("bad, match", [({"server": "no-port"}, "HOST:PORT"),
                                         ({"ca_cert": None}, "--ca-cert"),
                                         ({"policy": OwnerPolicy()}, "epsilon cap is required"),
-                                        ({"secure_mode": True, "seed": 3}, "seed is for secure_mode=false")])
+                                        ({"secure_mode": True, "seed": 3}, "seed is for secure_mode=false"),
+                                        ({"max_retries": 0}, "--connect-retries must be >= 1, got 0")])
 def test_client_options_name_the_bad_value(store, tmp_path, bad, match):
     opts = dict(server="127.0.0.1:9092", store=store[0], key_file=store[1], state_dir=tmp_path, owner_id="x",
                 ca_cert=tmp_path / "ca.pem", auth_key=store[1], policy=CAP)
@@ -254,6 +255,25 @@ def test_a_node_with_a_heartbeat_runs_flowers_supernode_through_the_wrapper(stor
     assert beating[:4] == [sys.executable, "-m", "fedflm.deploy.heartbeat", "15.0"] and beating[4:] == plain[1:]
     with pytest.raises(ConfigError, match="--heartbeat must be between 10 and 1800 seconds.*got 5"):
         ClientOptions(**base, heartbeat=5)
+
+
+def test_connect_retries_reach_the_supernode_and_the_supervisor_defaults_to_four(store, tmp_path):
+    # Prepare
+    from fedflm.deploy.client import supernode_argv
+    from fedflm.deploy.node_supervisor import NodeSupervisor
+
+    base = dict(server="127.0.0.1:9092", store=store[0], key_file=store[1], state_dir=tmp_path / "st",
+                owner_id="n", insecure=True, port=5555, policy=CAP)
+
+    # Execute
+    one, default = ClientOptions(**base, max_retries=1), ClientOptions(**base)
+
+    # Assert: `client start --connect-retries 1` gives Flower one retry; without it the supervisor bounds Flower's at 4
+    argv = supernode_argv(NodeSupervisor(one, say=lambda s: None, warm=False).opts)
+    assert argv[argv.index("--max-retries") + 1] == "1"
+    argv = supernode_argv(NodeSupervisor(default, say=lambda s: None, warm=False).opts)
+    assert argv[argv.index("--max-retries") + 1] == "4"
+    assert "--max-retries" not in supernode_argv(default)  # bare SuperNode (tests, benchmarks): Flower's own
 
 
 def test_flower_processes_do_not_call_home_unless_asked(monkeypatch):
