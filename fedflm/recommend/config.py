@@ -32,6 +32,7 @@ class RecommendRunConfig(FlatTaskConfig):
 
     dataset: str = "synthetic:600"  # synthetic:N users, or a .csv / .jsonl interaction log (log.py)
     eval_fraction: float = 0.2  # share of users held out (evaluation only; they never train)
+    eval_file: str = ""  # deployment: the server's own interaction log of held-out users (split.server_split)
     max_history: int = 10  # history items in the user text, most recent first
     train_negatives: int = 1  # sampled negatives per training positive
     eval_positives: int = 2  # last positives of a held-out user to rank
