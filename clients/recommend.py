@@ -68,16 +68,26 @@ def _encoded(cfg: RecommendRunConfig, users: Any) -> Documents:
     return user_dataset(users, encode_texts(encoder, tok, texts, cfg.max_length))
 
 
+def owner_examples(log: list[Any], max_history: int, train_negatives: int, seed: int) -> list[Any]:
+    """A deployed owner's users' training records, each a function of that user's own rows and the seed only.
+
+    A user's sampled negatives come from that user's OWN shown-but-not-taken items, never from the owner's
+    whole catalogue: an item only one user took would otherwise appear in other users' records, and one
+    user's presence would change other users' data (outside per-user DP). Users without a history are left
+    out."""
+    users = by_user(log)
+    examples = [user_examples(u, users[u], catalogue(users[u]), max_history, train_negatives,
+                              user_rng(seed, u, "train")) for u in sorted(users)]
+    return [e for e in examples if e.examples]
+
+
 def deployed_users(node: NodeRound, cfg: RecommendRunConfig) -> Documents:
-    """A deployed owner's users from its store: its own catalogue for the negatives, sampled with its own seed
-    (fixed for the run, so every round trains the same records); users without a history are left out."""
+    """A deployed owner's users from its store (:func:`owner_examples`), the negatives drawn with the owner's
+    randomness (its seed fixes them for the run with secure mode off; fresh from the OS each round in secure
+    mode), their texts encoded by the frozen encoder."""
     s = node.settings
     log = read_interactions(str(s.store), read_key_file(str(s.key_file)))
-    items, users = catalogue(log), by_user(log)
-    seed = owner_seed(node, "negatives", server_round=0)
-    examples = [user_examples(u, users[u], items, cfg.max_history, cfg.train_negatives, user_rng(seed, u, "train"))
-                for u in sorted(users)]
-    examples = [e for e in examples if e.examples]
+    examples = owner_examples(log, cfg.max_history, cfg.train_negatives, owner_seed(node, "negatives", 0))
     if not examples:
         raise DataError("no user in this owner's store has an interaction after a first positive one: "
                         "nothing to train on")

@@ -153,3 +153,20 @@ def test_the_owners_policy_decides_tasks_cap_and_mode(tmp_path, stores, tiny_lla
     assert no_dp.has_error() and no_dp.error.code == Refusal.DP_MODE
     assert big_delta.has_error() and big_delta.error.code == Refusal.DELTA
     assert only_rec.ledger_bytes() == b"" and strict.ledger_bytes() == b""
+
+
+def test_a_users_records_do_not_depend_on_the_other_users():
+    # Prepare: user "a" took item "x" that nobody else took; user "b" was shown items it did not take
+    from clients.recommend import owner_examples
+    from fedflm.recommend.log import Interaction
+
+    log = [Interaction("a", "x", "only a took this", 1.0, 1), Interaction("a", "y", "a second", 2.0, 1),
+           Interaction("b", "z", "b took", 1.0, 1), Interaction("b", "w", "b skipped", 2.0, 0),
+           Interaction("b", "v", "b again", 3.0, 1), Interaction("b", "u", "b skipped too", 4.0, 0)]
+    # Execute
+    both = {e.user_id: e for e in owner_examples(log, 10, 2, seed=1)}
+    alone = {e.user_id: e for e in owner_examples([r for r in log if r.user_id == "b"], 10, 2, seed=1)}
+    # Assert: b's records are the same with or without a; a's item never enters b's records
+    assert both["b"] == alone["b"]
+    assert all("only a took this" not in (e.history, e.candidate) for e in both["b"].examples)
+    assert {e.candidate for e in both["b"].examples if e.label == 0} <= {"b skipped", "b skipped too"}
