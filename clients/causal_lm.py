@@ -50,7 +50,7 @@ def owner_records(cfg: CausalRunConfig, partition_id: int) -> RecordDataset:
 
 
 #: the settings that do not decide an owner's records; every other field (a new one too) is part of the key
-NOT_DATA = ("rounds", "local_steps", "batch_size", "lr", "out", "prompts", "max_new_tokens", "privacy")
+NOT_DATA = ("rounds", "local_steps", "batch_size", "lr", "out", "round_timeout", "prompts", "max_new_tokens", "privacy")
 _DEFAULTS = CausalRunConfig()
 
 

@@ -47,7 +47,7 @@ def _encoder(name: str, pooling: str) -> tuple[Any, Any]:
 
 
 #: the settings that do not decide an owner's data set; every other field (a new one too) is part of the key
-NOT_DATA = ("rounds", "local_steps", "batch_size", "lr", "out", "embed_dim", "privacy")
+NOT_DATA = ("rounds", "local_steps", "batch_size", "lr", "out", "round_timeout", "embed_dim", "privacy")
 _DEFAULTS = RecommendRunConfig()
 
 

@@ -133,6 +133,12 @@ def run_server_start(args: argparse.Namespace) -> int:
     resolve_server_args(args)  # before any process starts: Flower's run in other directories
     if getattr(args, "task", "classify") != "classify":
         cfg = absolute_task_paths(task_server_config(args))
+        if cfg.privacy.dp == "none":
+            print(f"WARNING: --dp none: the --task {cfg.TASK} run asks owners to train WITHOUT any privacy guarantee "
+                  "(each owner's node refuses it unless its own policy opts in)")
+        elif not cfg.privacy.secure_mode:
+            print("WARNING: --secure-mode false: DP-SGD noise from a non-cryptographic generator "
+                  "(data owners keep secure mode unless they switch it off themselves)")
         opts = ServerOptions(host=args.host, port=args.port, certs=args.certs,
                              authorized_keys=tuple(args.authorized_keys), insecure=args.insecure,
                              max_skipped_rounds=args.max_skipped_rounds)

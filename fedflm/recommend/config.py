@@ -48,6 +48,7 @@ class RecommendRunConfig(FlatTaskConfig):
     lr: float = 0.01
     seed: int = 0
     out: str = ""
+    round_timeout: float = 3600.0  # seconds the server waits for a round's replies (deployment: a lost node)
     privacy: DPConfig = DPConfig()
 
     def __post_init__(self) -> None:
@@ -72,5 +73,6 @@ class RecommendRunConfig(FlatTaskConfig):
             model=ModelConfig(model=self.model, pooling=self.pooling, device="cpu"),
             train=TrainConfig(local_steps=self.local_steps, batch_size=self.batch_size, lr=self.lr,
                               train_mode="head", proto_fraction=0.0),
-            fed=FedConfig(clients=self.clients, rounds=self.rounds, min_clients=1, seed=self.seed, out=self.out),
+            fed=FedConfig(clients=self.clients, rounds=self.rounds, min_clients=1, seed=self.seed, out=self.out,
+                          round_timeout=self.round_timeout),
             privacy=self.privacy)
