@@ -57,6 +57,9 @@ def _lm_rows(path: Path, redact: Redactor) -> tuple[list[str], list[int], list[s
     records = read_records(path)
     prompts = redact([r.prompt for r in records])
     responses = redact([r.response for r in records])
+    # the report counts records, not fields: a record changed when its prompt or its response did
+    redact.records = len(records)
+    redact.changed = sum(p != r.prompt or q != r.response for p, q, r in zip(prompts, responses, records))
     texts = [json.dumps({"prompt": p, "response": r}, ensure_ascii=False) for p, r in zip(prompts, responses)]
     return texts, [0] * len(texts), ["record"]
 

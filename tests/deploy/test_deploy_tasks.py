@@ -53,7 +53,8 @@ def _rows(run) -> list[dict]:
 def test_causal_lm_and_recommend_runs_deployed_with_owner_policies(processes, tiny_llama_dir, tiny_bert_factory,
                                                                    tmp_path):
     # Prepare: node-0 holds instruction records; node-1 and node-2 hold interaction logs; each server its own eval
-    stores = {"node-0": _store(tmp_path, "node-0", "causal-lm", 1), "node-1": _store(tmp_path, "node-1", "recommend", 2),
+    stores = {"node-0": _store(tmp_path, "node-0", "causal-lm", 1),
+              "node-1": _store(tmp_path, "node-1", "recommend", 2),
               "node-2": _store(tmp_path, "node-2", "recommend", 3)}
     corpus = sorted({r.item_text for r in synthetic_log(60, seed=99)})
     rec_model = tiny_bert_factory(tmp_path / "tiny-bert", corpus * 3, vocab_size=200)
