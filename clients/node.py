@@ -1,12 +1,13 @@
 """The owner's side of one round, shared by every task of the ClientApp (``clients/app.py``: classify;
-``clients/causal_lm.py``: causal-lm).
+``clients/task_round.py``: causal-lm and recommend).
 
 Who the owner is (:func:`owner_settings`), its ledger and budget (:func:`owner_privacy`), the
 checks that need its ledger under its lock (:func:`round_guard`: replay and round refusals, the
 plan's noise floor), its seeds (:func:`round_seed`), and a typed refusal (:func:`refusal`: nothing
-trained, nothing sent, the ledger unchanged). Each task checks the server's request against the
-owner's policy (:func:`fedflm.owner.policy.check_request`), applies the owner's settings
-(:func:`~fedflm.owner.policy.effective_config`) and trains through
+trained, nothing sent, the ledger unchanged), the task a deployed store holds
+(:func:`require_store_task`) and the owner's console line of a trained round (:func:`announce_round`).
+Each task checks the server's request against the owner's policy (:func:`fedflm.owner.policy.check_request`),
+applies the owner's settings (:func:`~fedflm.owner.policy.effective_config`) and trains through
 :func:`fedflm.privacy.federation.train_private` (ledger durable before the reply).
 """
 

@@ -1,6 +1,7 @@
 """issue 25: ``--task causal-lm`` and ``--task recommend`` deployed end to end on loopback, TLS + node auth:
-two SuperLinks at once (the operator's runs), three SuperNodes on owners' encrypted task stores (``fedflm data
-prepare --task``), sample-level DP under each owner's own policy. The causal-lm run also reaches an owner whose
+two SuperLinks at once (the operator's runs), three owners' nodes (SuperNode + warm trainer, as ``fedflm client
+start`` runs them) on encrypted task stores (``fedflm data prepare --task``), sample-level DP under each owner's
+own policy. The causal-lm run also reaches an owner whose
 store holds recommendation data: it refuses every round with one typed code and spends nothing."""
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from deploy_support import NODES, TEST_POLICY, wait_for
 from fedflm.causal.config import CausalRunConfig
 from fedflm.causal.records import synthetic_records, write_jsonl
 from fedflm.config import DPConfig
-from fedflm.deploy.client import ClientOptions, start_client
+from fedflm.deploy.client import ClientOptions
 from fedflm.deploy.finish import finish_run
+from fedflm.deploy.node_supervisor import NodeSupervisor
 from fedflm.owner.task_store import prepare_task_file
 from fedflm.privacy import ledger
 from fedflm.protect.deid import DeidConfig
@@ -39,11 +41,14 @@ def _store(root, name: str, task: str, seed: int):
 
 
 def _client(processes, run, name: str, store) -> None:
+    """The owner's node as ``fedflm client start`` runs it: a SuperNode and its warm trainer."""
     o = processes.owner(name)
     opts = ClientOptions(server=run.address, store=store[0], key_file=store[1], state_dir=o.state_dir, owner_id=name,
                          ca_cert=processes.certs / "ca.pem", auth_key=o.auth_key, policy=TEST_POLICY,
                          env={"OMP_NUM_THREADS": "1"})
-    processes.items.append(start_client(opts, processes.tmp / "logs" / f"{name}-{run.opts.port}.log"))
+    node = NodeSupervisor(opts, say=lambda s: None)
+    processes.items.append(node)  # stopped (SuperNode and trainer) at teardown
+    node.start_background()
 
 
 def _rows(run) -> list[dict]:
