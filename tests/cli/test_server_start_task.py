@@ -36,3 +36,22 @@ def test_task_config_from_flags_is_secure_by_default(tmp_path):
 def test_a_task_run_the_server_cannot_serve_is_refused_before_it_starts(flags, match):
     with pytest.raises(ConfigError, match=match):
         task_server_config(_args(*flags))
+
+
+def test_the_command_hands_the_task_config_with_absolute_paths_to_the_server(tmp_path, monkeypatch, capsys):
+    # Prepare: the operator's held-out file, given relative to its working directory; the server run itself is
+    # the end-to-end test's (tests/deploy/test_deploy_tasks.py): here only what the command hands it
+    import fedflm.deploy.server as server
+    from fedflm.cli.main import main
+
+    (tmp_path / "held.jsonl").write_text('{"text": "a held-out record"}\n')
+    monkeypatch.chdir(tmp_path)
+    seen = {}
+    monkeypatch.setattr(server, "run_foreground", lambda cfg, opts: seen.update(cfg=cfg, opts=opts) or 0)
+    # Execute
+    code = main(["server", "start", "--insecure", "--task", "causal-lm", "--eval-file", "held.jsonl",
+                 "--out", "runs/lm", "--dp", "none"])
+    # Assert
+    assert code == 0 and seen["opts"].insecure
+    assert (seen["cfg"].eval_file, seen["cfg"].out) == (str(tmp_path / "held.jsonl"), str(tmp_path / "runs" / "lm"))
+    assert "WARNING: --dp none" in capsys.readouterr().out
