@@ -25,7 +25,8 @@ import torch
 from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
-from clients.node import NodeRound, owner_privacy, owner_settings, refusal, round_guard, round_seed
+from clients.node import (NodeRound, announce_round, owner_privacy, owner_settings, refusal, require_store_task,
+                          round_guard, round_seed)
 from fedflm.config import ModelConfig, RunConfig
 from fedflm.data import leakage
 from fedflm.deploy.node_data import owner_dataset
@@ -37,7 +38,6 @@ from fedflm.fl.secagg_client import is_masked, secagg_mod
 from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, pooled_classifier,
                                 resolve_device, set_adapter_state, set_head)
 from fedflm.owner.console import announce
-from fedflm.owner.plan_notice import plan_notice
 from fedflm.owner.policy import check_examples, check_request, effective_config
 from fedflm.owner.refusal import Refusal
 from fedflm.owner.amplified_view import amplified_view
@@ -191,21 +191,6 @@ def _train_round(node: NodeRound, model: Any, data: TokenizedDataset) -> tuple[A
     return result, privacy
 
 
-def _announce_round(node: NodeRound, n: int, privacy: PrivacyOutcome | None) -> None:
-    s = node.settings
-    if not s.deployed:
-        return
-    run_id = node.cfg.privacy.ledger_run_id
-    if privacy is None:
-        announce(s.owner_dir, f"run {run_id!r} round {node.server_round}: trained with dp={node.cfg.privacy.dp} "
-                              "(the owner's opt-in; no DP-SGD at this node)")
-        return
-    if privacy.first_of_run and privacy.plan is not None:
-        announce(s.owner_dir, plan_notice(privacy.plan, n, run_id, s.policy.max_epsilon))
-    cap = f" (cap {s.policy.max_epsilon:g})" if s.policy.max_epsilon is not None else ""
-    announce(s.owner_dir, f"run {run_id!r} round {node.server_round}: trained; epsilon now {privacy.epsilon:.4f}{cap}")
-
-
 def _amplified(node: NodeRound) -> dict[str, float]:
     """issue 24: the owner's amplified epsilon (coarse) when the run and the owner's policy ask for it."""
     eps, line = amplified_view(node.settings.policy, node.cfg, owner_privacy(node).entries(), node.server_round)
@@ -240,6 +225,8 @@ def train(msg: Message, context: Context) -> Message:
     node = NodeRound(settings, cfg, server_round, pid)
     try:
         check_request(settings.policy, cfg, deployed=settings.deployed, masked=is_masked())
+        if settings.deployed:  # issue 25: a causal-lm / recommend store never serves a classification run
+            require_store_task(settings, "classify")
         node = NodeRound(settings, effective_config(cfg, settings), server_round, pid)
         model, data, texts = _load_data(node, dict(context.node_config))
         data, leaked = _leakage_check(node, msg, texts, data)
@@ -257,7 +244,7 @@ def train(msg: Message, context: Context) -> Message:
         return refusal(msg, node, exc.code, str(exc))
     except PrivacyBudgetExceeded as exc:  # refuse: nothing trained, nothing sent
         return refusal(msg, node, Refusal.BUDGET, str(exc))
-    _announce_round(node, len(data), privacy)
+    announce_round(node, len(data), privacy)
     metrics = reply_metrics(node.cfg.privacy.dp, pid, loss=result.loss, num_examples=len(data), privacy=privacy,
                             secagg=cfg.agg.secagg)
     if privacy is not None:  # issue 24: an additional, labelled figure; the ledger stays unamplified

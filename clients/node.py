@@ -1,12 +1,13 @@
 """The owner's side of one round, shared by every task of the ClientApp (``clients/app.py``: classify;
-``clients/causal_lm.py``: causal-lm).
+``clients/task_round.py``: causal-lm and recommend).
 
 Who the owner is (:func:`owner_settings`), its ledger and budget (:func:`owner_privacy`), the
 checks that need its ledger under its lock (:func:`round_guard`: replay and round refusals, the
 plan's noise floor), its seeds (:func:`round_seed`), and a typed refusal (:func:`refusal`: nothing
-trained, nothing sent, the ledger unchanged). Each task checks the server's request against the
-owner's policy (:func:`fedflm.owner.policy.check_request`), applies the owner's settings
-(:func:`~fedflm.owner.policy.effective_config`) and trains through
+trained, nothing sent, the ledger unchanged), the task a deployed store holds
+(:func:`require_store_task`) and the owner's console line of a trained round (:func:`announce_round`).
+Each task checks the server's request against the owner's policy (:func:`fedflm.owner.policy.check_request`),
+applies the owner's settings (:func:`~fedflm.owner.policy.effective_config`) and trains through
 :func:`fedflm.privacy.federation.train_private` (ledger durable before the reply).
 """
 
@@ -24,11 +25,14 @@ from flwr.app import Context, Error, Message
 from fedflm.config import RunConfig
 from fedflm.deploy.node_data import is_deployed, owner_partition_id
 from fedflm.owner.console import announce
+from fedflm.owner.plan_notice import plan_notice
+from fedflm.errors import PolicyRefused
 from fedflm.owner.policy import check_plan_noise, check_round
+from fedflm.owner.task_store import store_task
 from fedflm.owner.refusal import Refusal
 from fedflm.owner.settings import DP_MODES, OwnerPolicy, OwnerSettings
 from fedflm.privacy.dp import SecureModeOffWarning
-from fedflm.privacy.federation import state_root
+from fedflm.privacy.federation import PrivacyOutcome, state_root
 from fedflm.privacy.state import OwnerPrivacy
 from fedflm.protect.keys import read_key_file
 
@@ -101,3 +105,29 @@ def round_guard(node: NodeRound) -> Callable[[list[dict[str, Any]], Any], None]:
         check_round(node.settings.policy, node.cfg.privacy.ledger_run_id, node.server_round, entries)
         check_plan_noise(node.settings.policy, plan.noise_multiplier)
     return guard
+
+
+def announce_round(node: NodeRound, n: int, privacy: PrivacyOutcome | None) -> None:
+    """A deployed owner's console line for a trained round (its DP plan on the run's first round)."""
+    s = node.settings
+    if not s.deployed:
+        return
+    run_id = node.cfg.privacy.ledger_run_id
+    if privacy is None:
+        announce(s.owner_dir, f"run {run_id!r} round {node.server_round}: trained with dp={node.cfg.privacy.dp} "
+                              "(the owner's opt-in; no DP-SGD at this node)")
+        return
+    if privacy.first_of_run and privacy.plan is not None:
+        announce(s.owner_dir, plan_notice(privacy.plan, n, run_id, s.policy.max_epsilon))
+    cap = f" (cap {s.policy.max_epsilon:g})" if s.policy.max_epsilon is not None else ""
+    announce(s.owner_dir, f"run {run_id!r} round {node.server_round}: trained; epsilon now {privacy.epsilon:.4f}{cap}")
+
+
+def require_store_task(settings: OwnerSettings, task: str) -> None:
+    """A deployed node serves only the task its store was prepared for (``fedflm data prepare --task``):
+    any other request is refused before anything is decrypted beyond the manifest (nothing trained, nothing
+    sent, the ledger unchanged)."""
+    held = store_task(str(settings.store), read_key_file(str(settings.key_file)))
+    if held != task:
+        raise PolicyRefused(Refusal.TASK, f"the run asks for task {task}; this node's store holds {held} data "
+                                          f"(prepared with `fedflm data prepare --task {held}`)")

@@ -3,7 +3,8 @@ held-out perplexity before round 1 and after every round, and the run directory.
 
 ``server/app.py`` sends a run here when its run config says ``task = causal-lm``. Under DP the
 owners send no record count, so FedAvg weights are uniform (``dp-unit-weight``); without DP they
-are weighted by record count. Refusals and failures are recorded as data, as for classification.
+are weighted by record count. In deployment (``fedflm server start --task causal-lm``) the held-out
+records are the server's own ``--eval-file``. Refusals and failures are recorded as data, as for classification.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fedflm.config import run_warnings
 from fedflm.fl.arrays import record_nbytes, to_record
 from fedflm.fl.rundir import RunDir
 from fedflm.fl.strategy import ProgressGrid
-from server.task_run import federate_rounds, run_task_server
+from server.task_run import deployed, federate_rounds, run_task_server, transport
 
 
 def run_causal_server(grid: Grid, cfg: CausalRunConfig) -> Path:
@@ -27,7 +28,7 @@ def run_causal_server(grid: Grid, cfg: CausalRunConfig) -> Path:
 
 
 def _federate(grid: ProgressGrid, cfg: CausalRunConfig, rundir: RunDir) -> Path:
-    held = HeldOut(cfg)
+    held = HeldOut(cfg, deployed=deployed())
     before = held.generations()
     final, stopped, rows = federate_rounds(grid, cfg, rundir, held, ("perplexity",))
     held.score(final)
@@ -40,6 +41,6 @@ def _federate(grid: ProgressGrid, cfg: CausalRunConfig, rundir: RunDir) -> Path:
         "epsilon_max": rows[-1].get("epsilon_max"), "eval_records": held.records,
         "generations": [{"prompt": p, "before": b, "after": a} for p, b, a in zip(held.prompts, before, after)],
         "wall_time_s": rows[-1]["elapsed_s"], "bytes_per_client_per_round": record_nbytes(to_record(final)),
-        "transport": "simulation", "warnings": run_warnings(cfg.as_run_config()) + ([stopped] if stopped else [])})
+        "transport": transport(), "warnings": run_warnings(cfg.as_run_config()) + ([stopped] if stopped else [])})
     rundir.complete()
     return rundir.path

@@ -1,7 +1,8 @@
 """What the non-classification federations of the ServerApp share (``server/causal_lm.py``,
-``server/recommend.py``): opening the run (simulation only, the run id in the owners' ledgers, the run
-directory), recording a finished round's per-owner rows, published ledgers and epsilon, scoring every
-global model, and the FedAvg round loop with its clean stop when too few owners are left."""
+``server/recommend.py``), simulated or deployed (``fedflm server start --task``): opening the run (the run id
+in the owners' ledgers, the run directory), recording a finished round's per-owner rows, published ledgers and
+epsilon, scoring every global model, and the FedAvg round loop with its clean stop when too few owners are
+left."""
 
 from __future__ import annotations
 
@@ -28,12 +29,26 @@ from fedflm.fl.strategy import ProgressGrid, Recording, build_strategy
 C = TypeVar("C")
 
 
+def deployed() -> bool:
+    """True in a ServerApp started by ``fedflm server start`` (its SuperLink's environment says so)."""
+    return os.environ.get(env.DEPLOYMENT) == "1"
+
+
+def transport() -> str:
+    """How updates travelled: "simulation", or "tls" / "insecure" as ``fedflm server start`` set it."""
+    return os.environ.get(env.TRANSPORT, "unknown") if deployed() else "simulation"
+
+
 def open_task_run(cfg: C) -> tuple[C, RunDir]:
-    """Refuse deployment, seed Flower's node sampling, name the run in the ledgers, create the run directory.
-    ``cfg`` is a task config (fedflm.task_config.FlatTaskConfig with ``seed``, ``out``, ``as_run_config``)."""
+    """Seed Flower's node sampling, name the run in the ledgers, create the run directory. ``cfg`` is a task
+    config (fedflm.task_config.FlatTaskConfig with ``seed``, ``out``, ``as_run_config``). A deployed run needs
+    the server's own held-out file (``eval_file``): the owners' data never reaches the server; and it has no
+    checkpoints, so ``--resume`` is refused."""
     task = cfg.TASK  # type: ignore[attr-defined]
-    if os.environ.get(env.TRANSPORT):
-        raise ConfigError(f"--task {task} runs in simulation only: `fedflm server start` does not serve it yet")
+    if deployed() and not cfg.eval_file:  # type: ignore[attr-defined]
+        raise ConfigError(f"--task {task} in deployment needs --eval-file: the server's own held-out data")
+    if deployed() and os.environ.get(env.RESUME) == "1":
+        raise ConfigError(f"--task {task} keeps no checkpoints: a deployed run cannot be resumed")
     random.seed(cfg.seed)  # type: ignore[attr-defined]  # Flower samples nodes with the global `random`
     if cfg.privacy.dp != "none":  # type: ignore[attr-defined]  # the run's id in every owner's privacy ledger
         cfg = dataclasses.replace(cfg, privacy=ensure_run_id(cfg.as_run_config()).privacy)  # type: ignore

@@ -48,6 +48,7 @@ class CausalRunConfig(FlatTaskConfig):
     lr: float = 2e-3
     seed: int = 0
     out: str = ""
+    round_timeout: float = 3600.0  # seconds the server waits for a round's replies (deployment: a lost node)
     prompts: int = 3  # fixed held-out prompts generated for the report (0 = none)
     max_new_tokens: int = 24
     privacy: DPConfig = DPConfig()
@@ -75,5 +76,6 @@ class CausalRunConfig(FlatTaskConfig):
             model=ModelConfig(model=self.model, lora_r=self.lora_r, lora_alpha=self.lora_alpha, device="cpu"),
             train=TrainConfig(local_steps=self.local_steps or 1, batch_size=self.batch_size, lr=self.lr,
                               train_mode="lora", proto_fraction=0.0),
-            fed=FedConfig(clients=self.clients, rounds=self.rounds, min_clients=1, seed=self.seed, out=self.out),
+            fed=FedConfig(clients=self.clients, rounds=self.rounds, min_clients=1, seed=self.seed, out=self.out,
+                          round_timeout=self.round_timeout),
             privacy=self.privacy)

@@ -11,7 +11,7 @@ import torch
 from fedflm.causal.config import CausalRunConfig
 from fedflm.causal.encode import RecordDataset
 from fedflm.causal.model import load_causal_lm
-from fedflm.causal.split import split_records
+from fedflm.causal.split import server_records
 from fedflm.causal.train import generate, perplexity
 from fedflm.models.lora import get_adapter_state, set_adapter_state
 
@@ -19,10 +19,10 @@ from fedflm.models.lora import get_adapter_state, set_adapter_state
 class HeldOut:
     """The global model (base + LoRA adapter) and the server's held-out records."""
 
-    def __init__(self, cfg: CausalRunConfig) -> None:
+    def __init__(self, cfg: CausalRunConfig, deployed: bool = False) -> None:
         torch.manual_seed(cfg.seed)  # the adapter's initial A matrices: the run's seed
         self.model, self.tok = load_causal_lm(cfg.model, cfg.lora_r, cfg.lora_alpha, cfg.target_modules)
-        _, held = split_records(cfg)
+        held = server_records(cfg, deployed)
         self.records = len(held)
         self.data = RecordDataset(held, self.tok, cfg.max_length, cfg.max_sequences)
         self.prompts = [r.prompt for r in held if r.prompt][:cfg.prompts]

@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from fedflm.errors import DecryptionError, FedflmError
+from fedflm.errors import ConfigError, DecryptionError, FedflmError
 
 KEY_HELP = "key file (from 'fedflm data keygen'); default: $FEDFLM_DATA_KEY (hex or base64)"
 
@@ -47,11 +47,20 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         bar = "!" * 78
         print(f"{bar}\nWARNING: {DEID_OFF_WARNING}.\nThis is recorded in the store's manifest.\n{bar}",
               file=sys.stderr)
-    cfg = PrepareConfig(text_column=args.text_column, label_column=args.label_column, deid=deid,
-                        deid_config=DeidConfig(engine=args.deid_engine), chunk_rows=args.chunk_rows,
+    if args.task == "classify" and not (args.text_column and args.label_column):
+        raise ConfigError("--text-column and --label-column are required with --task classify (the default)")
+    if args.task != "classify" and (args.text_column or args.label_column):
+        raise ConfigError(f"--text-column / --label-column are for --task classify; --task {args.task} reads "
+                          "its own format (fedflm/owner/task_store.py)")
+    cfg = PrepareConfig(text_column=args.text_column or "text", label_column=args.label_column or "label",
+                        deid=deid, deid_config=DeidConfig(engine=args.deid_engine), chunk_rows=args.chunk_rows,
                         rows_per_shard=args.rows_per_shard)
     t0 = time.perf_counter()
-    summary = prepare_file(args.input, args.out, key, cfg)
+    if args.task == "classify":
+        summary = prepare_file(args.input, args.out, key, cfg)
+    else:  # issue 25: the task's own format, de-identified and encrypted the same way
+        from fedflm.owner.task_store import prepare_task_file
+        summary = prepare_task_file(args.task, args.input, args.out, key, cfg, args.rows_per_shard)
     elapsed = time.perf_counter() - t0
     print(f"wrote {args.out}: {summary['rows']} rows in {summary['shards']} encrypted shard(s), "
           f"{len(summary['label_names'])} labels, key id {key.key_id}, {elapsed:.1f}s")
@@ -77,7 +86,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     tool = body.get("tool", {})
     print(f"written by {tool.get('name')} {tool.get('version')} at {body.get('written_at')}"
           + (f", key rotated at {body['rotated_at']}" if "rotated_at" in body else ""))
-    print(f"rows: {body['rows']} in {len(body['shards'])} shard(s)")
+    print(f"rows: {body['rows']} in {len(body['shards'])} shard(s); task {body.get('task', 'classify')}")
     width = max((len(n) for n in manifest.label_names), default=0)
     print("labels:")
     for name, count in zip(manifest.label_names, body["label_counts"]):
@@ -131,10 +140,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("keygen", help="create a 256-bit key file (mode 0600, never overwritten)")
     p.add_argument("--out", type=Path, required=True, metavar="KEYFILE")
     p.set_defaults(handler=cmd_keygen)
-    p = sub.add_parser("prepare", help="de-identify and encrypt a CSV/TSV/JSONL/Parquet file")
+    p = sub.add_parser("prepare", help="de-identify and encrypt a CSV/TSV/JSONL/Parquet file (or a task's records)")
     p.add_argument("input", type=Path, metavar="INPUT")
-    p.add_argument("--text-column", required=True, metavar="T")
-    p.add_argument("--label-column", required=True, metavar="L")
+    p.add_argument("--task", choices=("classify", "causal-lm", "recommend"), default="classify",
+                   help="classify (default): labelled text (--text-column, --label-column) | causal-lm: "
+                        "instruction/response .jsonl or plain .txt | recommend: an interaction log .csv/.jsonl "
+                        "(user_id,item_id,item_text,timestamp,label; user ids pseudonymised, timestamps kept "
+                        "as order only)")
+    p.add_argument("--text-column", metavar="T", help="--task classify: the text column (required)")
+    p.add_argument("--label-column", metavar="L", help="--task classify: the label column (required)")
     p.add_argument("--out", type=Path, required=True, metavar="STORE", help="new store directory")
     p.add_argument("--key-file", type=Path, metavar="KEYFILE", help=KEY_HELP)
     p.add_argument("--deid", choices=("on", "off"), default="on",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fedflm.config import RunConfig
 from fedflm.errors import ConfigError
@@ -74,6 +74,8 @@ def _register_server_start(ssub: argparse._SubParsersAction) -> None:
                    help="end the run after this many consecutive rounds below --min-clients (default 3)")
     p.add_argument("--insecure", action="store_true", help="NO TLS, NO node auth (trusted test network only)")
     add_run_config_flags(p, defaults={"secure_mode": True})  # a deployment's default is secure
+    from fedflm.cli.causal_lm import add_task_flags  # issue 25: --task causal-lm | recommend
+    add_task_flags(p)
     p.set_defaults(handler=run_server_start)
 
 
@@ -102,11 +104,45 @@ def server_config(args: argparse.Namespace) -> RunConfig:
     return cfg
 
 
+def task_server_config(args: argparse.Namespace) -> Any:
+    """issue 25: ``--task causal-lm | recommend``: the task's config (secure mode on by default, then --config,
+    then the flags; a flag of another task is refused by name). The server's held-out data is its own
+    ``--eval-file``; these tasks keep no checkpoints, so ``--resume`` is refused."""
+    from fedflm.causal.config import CausalRunConfig
+    from fedflm.cli.causal_lm import task_values
+    from fedflm.cli.simulate import load_config_file
+    from fedflm.recommend.config import RecommendRunConfig
+
+    cls = CausalRunConfig if args.task == "causal-lm" else RecommendRunConfig
+    if args.resume is not None:
+        raise ConfigError(f"--resume is for classification runs: --task {args.task} keeps no checkpoints")
+    file_values = load_config_file(args.config) if args.config is not None else {}
+    cfg = cls.from_flat({"secure_mode": True, **task_values(cls, args, file_values)})
+    if not cfg.out:
+        raise ConfigError("--out RUN_DIR is required for a deployment run")
+    if not cfg.eval_file:
+        raise ConfigError(f"--eval-file FILE is required with --task {args.task} in a deployment: the server's own "
+                          "held-out data (the owners' data never reaches the server)")
+    return cfg
+
+
 def run_server_start(args: argparse.Namespace) -> int:
-    from fedflm.deploy.paths import absolute_run_paths, resolve_server_args
+    from fedflm.deploy.paths import absolute_run_paths, absolute_task_paths, resolve_server_args
     from fedflm.deploy.server import ServerOptions, run_foreground
 
     resolve_server_args(args)  # before any process starts: Flower's run in other directories
+    if getattr(args, "task", "classify") != "classify":
+        cfg = absolute_task_paths(task_server_config(args))
+        if cfg.privacy.dp == "none":
+            print(f"WARNING: --dp none: the --task {cfg.TASK} run asks owners to train WITHOUT any privacy guarantee "
+                  "(each owner's node refuses it unless its own policy opts in)")
+        elif not cfg.privacy.secure_mode:
+            print("WARNING: --secure-mode false: DP-SGD noise from a non-cryptographic generator "
+                  "(data owners keep secure mode unless they switch it off themselves)")
+        opts = ServerOptions(host=args.host, port=args.port, certs=args.certs,
+                             authorized_keys=tuple(args.authorized_keys), insecure=args.insecure,
+                             max_skipped_rounds=args.max_skipped_rounds)
+        return run_foreground(cfg, opts)
     cfg = absolute_run_paths(server_config(args))
     opts = ServerOptions(host=args.host, port=args.port, certs=args.certs,
                          authorized_keys=tuple(args.authorized_keys), insecure=args.insecure,

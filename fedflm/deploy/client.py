@@ -125,8 +125,11 @@ def start_client(opts: ClientOptions, log_path: Path) -> Proc:
 
 def policy_banner(opts: ClientOptions) -> str:
     """The owner's policy and randomness, printed when the node starts."""
+    from fedflm.owner.task_store import store_task
+    task = store_task(opts.store, read_key_file(opts.key_file))
     lines = [f"owner {opts.owner_id}: this node's privacy policy (no server can change it)",
-             *opts.policy.lines()]
+             *opts.policy.lines(),
+             f"  task of the store   {task} (runs of any other task are refused)"]
     if opts.secure_mode:
         lines.append("  randomness          DP noise and sampling from the OS CSPRNG (secure mode)")
     else:

@@ -43,8 +43,8 @@ def write_flower_home(home: Path, address: str, ca_cert: Path | None) -> Path:
     return path
 
 
-def write_app_dir(folder: Path, cfg: RunConfig) -> Path:
-    """A Flower App directory carrying ``cfg`` as its run config."""
+def write_app_dir(folder: Path, cfg: RunConfig | Any) -> Path:
+    """A Flower App directory carrying ``cfg`` as its run config (a RunConfig, or a task config: issue 25)."""
     folder.mkdir(parents=True, exist_ok=True)
     # the owners' ClientApp is light: it hands messages to their warm trainer (fedflm/deploy/warm.py)
     app = {"publisher": "fedflm",

@@ -14,12 +14,13 @@ import argparse
 import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 from fedflm.config import RunConfig
 from fedflm.errors import ConfigError
 
 __all__ = ["absolute", "require_file", "require_dir", "resolve_server_args", "resolve_client_args",
-           "absolute_run_paths"]
+           "absolute_run_paths", "absolute_task_paths"]
 
 
 def absolute(path: Path | str | None) -> Path | None:
@@ -107,3 +108,19 @@ def absolute_run_paths(cfg: RunConfig) -> RunConfig:
     if privacy.privacy_state:
         privacy = dataclasses.replace(privacy, privacy_state=str(absolute(privacy.privacy_state)))
     return dataclasses.replace(cfg, data=data, model=model, fed=fed, privacy=privacy)
+
+
+def absolute_task_paths(cfg: Any) -> Any:
+    """issue 25: a ``--task causal-lm | recommend`` config (fedflm.task_config.FlatTaskConfig) with its file-system
+    values absolute: the run dir, the server's held-out file, a data set or model given as a path (built-in and
+    synthetic names stay names), the privacy state root."""
+    def path_or_name(value: str) -> str:
+        p = absolute(value)
+        return str(p) if value and p is not None and p.exists() else value
+
+    privacy = cfg.privacy
+    if privacy.privacy_state:
+        privacy = dataclasses.replace(privacy, privacy_state=str(absolute(privacy.privacy_state)))
+    eval_file = str(require_file_or_dir("--eval-file", cfg.eval_file)) if cfg.eval_file else ""
+    return dataclasses.replace(cfg, out=str(absolute(cfg.out)) if cfg.out else "", eval_file=eval_file,
+                               dataset=path_or_name(cfg.dataset), model=path_or_name(cfg.model), privacy=privacy)

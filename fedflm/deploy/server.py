@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fedflm.config import RunConfig
 from fedflm.deploy import env as envvars
 from fedflm.deploy.finish import finish_run
 from fedflm.deploy.control import CONNECTION, register_node, write_app_dir, write_flower_home
-from fedflm.deploy.paths import absolute, absolute_run_paths
+from fedflm.deploy.paths import absolute, absolute_run_paths, absolute_task_paths
 from fedflm.deploy.procs import Proc, flower_bin, flower_env, wait_for_port
 from fedflm.errors import ConfigError, FederationError
 
@@ -100,11 +101,16 @@ def superlink_argv(opts: ServerOptions, database: Path) -> list[str]:
 class ServerRun:
     """One deployment run: start() the SuperLink, submit() the run, wait(), stop()."""
 
-    def __init__(self, cfg: RunConfig, opts: ServerOptions, say: Callable[[str], None] = print) -> None:
-        if not cfg.fed.out:
+    def __init__(self, cfg: RunConfig | Any, opts: ServerOptions, say: Callable[[str], None] = print) -> None:
+        """``cfg``: a classification :class:`RunConfig`, or (issue 25) a ``--task causal-lm | recommend`` config
+        (fedflm.task_config.FlatTaskConfig: its ``out`` and ``to_run_config`` are all this class reads)."""
+        classify = isinstance(cfg, RunConfig)
+        if not (cfg.fed.out if classify else cfg.out):
             raise ConfigError("--out RUN_DIR is required for a deployment run")
-        self.cfg, self.opts, self.say = absolute_run_paths(cfg), opts, say  # the ServerApp runs elsewhere
-        self.run_dir = Path(self.cfg.fed.out)
+        # the ServerApp runs elsewhere: every path absolute
+        self.cfg = absolute_run_paths(cfg) if classify else absolute_task_paths(cfg)
+        self.opts, self.say = opts, say
+        self.run_dir = Path(self.cfg.fed.out if classify else self.cfg.out)
         self.work = self.run_dir / "superlink"
         self.home = self.work / "flwr_home"
         self.superlink: Proc | None = None
@@ -195,7 +201,7 @@ class ServerRun:
                 proc.stop()
 
 
-def run_foreground(cfg: RunConfig, opts: ServerOptions, say: Callable[[str], None] = print) -> int:
+def run_foreground(cfg: RunConfig | Any, opts: ServerOptions, say: Callable[[str], None] = print) -> int:
     """``fedflm server start``: until the run ends (or SIGTERM / Ctrl-C); 0 when complete."""
     run = ServerRun(cfg, opts, say)
 
@@ -219,8 +225,13 @@ def run_foreground(cfg: RunConfig, opts: ServerOptions, say: Callable[[str], Non
     return 0 if status == "complete" else 1
 
 
+#: the headline figure of a metrics row: classification, then causal-lm and recommend (issue 25)
+HEADLINE = ("accuracy", "perplexity", "auc")
+
+
 def _row_text(row: dict) -> str:
-    parts = [f"round {row.get('round')}", f"accuracy {row.get('accuracy', float('nan')):.4f}"]
+    name = next((k for k in HEADLINE if k in row), "accuracy")
+    parts = [f"round {row.get('round')}", f"{name} {row.get(name, float('nan')):.4f}"]
     if "clients_ok" in row:
         parts.append(f"clients ok {row['clients_ok']}, failed {row.get('clients_failed', 0)}")
     elif row.get("round", 0) > 0:

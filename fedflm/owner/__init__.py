@@ -7,6 +7,7 @@
 * ``policy`` -- pure checks of a server's request against the owner's policy.
 * ``console`` -- the owner's console: what the node decided, and why.
 * ``reply`` -- exactly what leaves the node after a round.
+* ``task_store`` -- the causal-lm / recommend records in the owner's encrypted store (issue 25).
 
 Nothing here imports Flower.
 """

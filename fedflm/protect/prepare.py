@@ -174,7 +174,7 @@ def _chunks(path: Path, cfg: PrepareConfig, index: dict[str, int]) -> Iterator[t
         yield texts, labels
 
 
-class _Redactor:
+class Redactor:
     """De-identifies chunks and keeps the report (counts only, never values)."""
 
     def __init__(self, cfg: PrepareConfig) -> None:
@@ -213,7 +213,7 @@ def prepare_file(input_path: str | os.PathLike, out: str | os.PathLike, key: Dat
     path = Path(input_path)
     names = cfg.label_names or scan_labels(path, cfg.label_column)
     index = {n: i for i, n in enumerate(names)}
-    redactor = _Redactor(cfg)
+    redactor = Redactor(cfg)
     with StoreWriter(out, key, list(names), cfg.rows_per_shard) as writer:
         for texts, labels in _chunks(path, cfg, index):
             writer.add(redactor(texts), labels)
@@ -237,7 +237,7 @@ def prepare_dataset_in_memory_to_store(dataset: Any, out_dir: str | os.PathLike,
     """
     names = list(dataset.features["label"].names)
     cfg = PrepareConfig(deid=deid, deid_config=deid_config or DeidConfig(), rows_per_shard=rows_per_shard)
-    redactor = _Redactor(cfg)
+    redactor = Redactor(cfg)
     with StoreWriter(out_dir, key, names, rows_per_shard) as writer:
         for start in range(0, len(dataset), cfg.chunk_rows):
             batch = dataset[start:start + cfg.chunk_rows]

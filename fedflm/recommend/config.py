@@ -32,6 +32,7 @@ class RecommendRunConfig(FlatTaskConfig):
 
     dataset: str = "synthetic:600"  # synthetic:N users, or a .csv / .jsonl interaction log (log.py)
     eval_fraction: float = 0.2  # share of users held out (evaluation only; they never train)
+    eval_file: str = ""  # deployment: the server's own interaction log of held-out users (split.server_split)
     max_history: int = 10  # history items in the user text, most recent first
     train_negatives: int = 1  # sampled negatives per training positive
     eval_positives: int = 2  # last positives of a held-out user to rank
@@ -47,6 +48,7 @@ class RecommendRunConfig(FlatTaskConfig):
     lr: float = 0.01
     seed: int = 0
     out: str = ""
+    round_timeout: float = 3600.0  # seconds the server waits for a round's replies (deployment: a lost node)
     privacy: DPConfig = DPConfig()
 
     def __post_init__(self) -> None:
@@ -71,5 +73,6 @@ class RecommendRunConfig(FlatTaskConfig):
             model=ModelConfig(model=self.model, pooling=self.pooling, device="cpu"),
             train=TrainConfig(local_steps=self.local_steps, batch_size=self.batch_size, lr=self.lr,
                               train_mode="head", proto_fraction=0.0),
-            fed=FedConfig(clients=self.clients, rounds=self.rounds, min_clients=1, seed=self.seed, out=self.out),
+            fed=FedConfig(clients=self.clients, rounds=self.rounds, min_clients=1, seed=self.seed, out=self.out,
+                          round_timeout=self.round_timeout),
             privacy=self.privacy)

@@ -12,7 +12,7 @@ import torch
 from fedflm.recommend.config import RecommendRunConfig
 from fedflm.recommend.metrics import evaluate, popularity_scores
 from fedflm.recommend.model import TwoTower, encode_texts, load_encoder
-from fedflm.recommend.split import split_users
+from fedflm.recommend.split import server_split
 from fedflm.recommend.train import scorer
 
 __all__ = ["RankingHeldOut", "towers_state", "set_towers_state"]
@@ -33,8 +33,8 @@ def set_towers_state(model: TwoTower, state: dict[str, np.ndarray]) -> None:
 class RankingHeldOut:
     """The global towers and the server's held-out users."""
 
-    def __init__(self, cfg: RecommendRunConfig) -> None:
-        split = split_users(cfg)
+    def __init__(self, cfg: RecommendRunConfig, deployed: bool = False) -> None:
+        split = server_split(cfg, deployed)
         self.cases = split.cases
         self.popularity = split.popularity
         encoder, tok = load_encoder(cfg.model, cfg.pooling)

@@ -5,7 +5,8 @@ The log (or ``synthetic:N``) is read once; users are shuffled with the run's see
 set: they never train); the others are dealt round-robin to the owners -- an owner holds whole
 users, so a user's interactions never span two owners. The launcher, every simulated owner and
 the server derive the same split. Sampling (training negatives, evaluation candidates) is seeded
-per user, so it does not depend on which process builds it.
+per user, so it does not depend on which process builds it. A deployed server holds out the users of its
+own ``--eval-file`` log instead (:func:`server_split`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fedflm.errors import DataError
+from fedflm.errors import ConfigError, DataError
+from fedflm.recommend.log import read_log
 from fedflm.recommend.config import SYNTHETIC, RecommendRunConfig
-from fedflm.recommend.log import Interaction, read_log
+from fedflm.recommend.log import Interaction
 from fedflm.recommend.records import EvalCase, UserExamples, by_user, catalogue, eval_case, user_examples
 from fedflm.recommend.synthetic import synthetic_log
 
-__all__ = ["Split", "load_log", "split_users", "user_rng"]
+__all__ = ["Split", "load_log", "server_split", "split_users", "user_rng"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ def user_rng(seed: int, user: str, purpose: str) -> random.Random:
 @lru_cache(maxsize=4)
 def split_users(cfg: RecommendRunConfig) -> Split:
     """(each owner's users' training records, the held-out users' cases, the popularity counts)."""
+    if cfg.eval_file:
+        raise ConfigError("--eval-file is the server's own held-out log in a deployment (fedflm server start); "
+                          "a simulation holds out --eval-fraction of its users")
     log = load_log(cfg.dataset, cfg.seed)
     items = catalogue(log)
     users = by_user(log)
@@ -66,3 +71,24 @@ def split_users(cfg: RecommendRunConfig) -> Split:
                   cfg.eval_positives, cfg.eval_negatives, user_rng(cfg.seed, u, "eval"))] if c is not None)
     popularity = Counter(r.item_id for u in train for r in users[u] if r.label == 1)
     return Split(owners, cases, dict(popularity))
+
+
+def server_split(cfg: RecommendRunConfig, deployed: bool) -> Split:
+    """The server's held-out users and popularity counts. In simulation :func:`split_users`'s; in deployment
+    every user with >= 2 positives in the server's own ``eval_file`` log is a ranking case (its own catalogue
+    gives the negatives) and the popularity baseline counts the positives of those users' histories (their
+    held-out positives excluded): no owner's interactions ever reach the server."""
+    if not deployed:
+        return split_users(cfg)
+    if not cfg.eval_file:
+        raise DataError("a deployed --task recommend run needs --eval-file: the server's own held-out users' log")
+    log = read_log(cfg.eval_file)
+    items, users = catalogue(log), by_user(log)
+    cases = tuple(c for u in sorted(users) for c in [eval_case(u, users[u], items, cfg.max_history,
+                  cfg.eval_positives, cfg.eval_negatives, user_rng(cfg.seed, u, "eval"))] if c is not None)
+    if not cases:
+        raise DataError(f"{cfg.eval_file}: no user with >= 2 positive interactions to hold out")
+    held = {(c.user_id, i) for c in cases for i, r in zip(c.candidate_ids, c.relevant) if r}
+    popularity = Counter(r.item_id for u, rows in users.items() for r in rows
+                         if r.label == 1 and (u, r.item_id) not in held)
+    return Split((), cases, dict(popularity))

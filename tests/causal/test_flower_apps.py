@@ -87,10 +87,3 @@ def test_request_the_owner_policy_refuses_trains_nothing(held, tiny_llama_dir, t
     assert reply.has_error() and reply.error.code == Refusal.REQUEST
     assert "dp must be sample or none" in reply.error.reason
     assert not (tmp_path / "privacy_state").exists()
-
-
-def test_deployed_node_refuses_the_task(held, tiny_llama_dir, tmp_path):
-    # Execute
-    reply = _send(_config(tiny_llama_dir, tmp_path), 1, held.state(), node_config={"store": "owner.store"})
-    # Assert
-    assert reply.has_error() and reply.error.code == Refusal.TASK

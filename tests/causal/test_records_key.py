@@ -16,7 +16,8 @@ from fedflm.config import DPConfig
 OTHER = {"dataset": "synthetic:140", "eval_file": "held.jsonl", "eval_fraction": 0.2, "eval_samples": 5,
          "model": "other-model", "lora_r": 4, "lora_alpha": 8, "target_modules": ("q_proj",), "max_length": 40,
          "max_sequences": 1, "clients": 3, "rounds": 5, "local_steps": 3, "batch_size": 4, "lr": 0.1, "seed": 4,
-         "out": "elsewhere", "prompts": 1, "max_new_tokens": 5, "privacy": DPConfig(dp="none", privacy_state="s")}
+         "out": "elsewhere", "round_timeout": 60.0, "prompts": 1, "max_new_tokens": 5,
+         "privacy": DPConfig(dp="none", privacy_state="s")}
 
 
 @pytest.fixture(scope="module")

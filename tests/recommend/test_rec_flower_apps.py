@@ -93,17 +93,12 @@ def test_client_level_dp_is_a_malformed_request_and_trains_nothing(held, tiny_re
     assert not (tmp_path / "privacy_state").exists()
 
 
-def test_deployed_node_refuses_the_task(held, tiny_rec_model, tmp_path):
-    reply = _send(_config(tiny_rec_model, tmp_path), 1, held.state(), node_config={"store": "owner.store"})
-    assert reply.has_error() and reply.error.code == Refusal.TASK and "recommend" in reply.error.reason
-
-
-def test_deployed_server_refuses_the_task(monkeypatch, tmp_path):
+def test_deployed_server_without_its_own_held_out_log_writes_nothing(monkeypatch, tmp_path):
     from fedflm.deploy import env
     from fedflm.errors import ConfigError
     from server.recommend import run_recommend_server
 
-    monkeypatch.setenv(env.TRANSPORT, "tls")
-    with pytest.raises(ConfigError, match="--task recommend runs in simulation only"):
+    monkeypatch.setenv(env.DEPLOYMENT, "1")
+    with pytest.raises(ConfigError, match="--task recommend in deployment needs --eval-file"):
         run_recommend_server(None, RecommendRunConfig(out=str(tmp_path / "run")))
     assert not (tmp_path / "run").exists()
