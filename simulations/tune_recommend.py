@@ -42,7 +42,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     # axes: embed_dim, batch_size (users/step), lr, max_grad_norm, local_steps, rounds, tower_init, optimizer
     "default": {"embed_dim": [64], "batch_size": [16], "lr": [0.01], "max_grad_norm": [1.0], "local_steps": [20],
                 "rounds": [3], "tower_init": ["random", "shared"], "optimizer": ["adam"]},
-    "snr": {"embed_dim": [8, 16, 64], "batch_size": [16, 48], "lr": [0.003, 0.01, 0.03], "max_grad_norm": [1.0],
+    "snr": {"embed_dim": [8, 16, 64, 128], "batch_size": [16, 48, 96], "lr": [0.003, 0.01, 0.03], "max_grad_norm": [1.0],
             "local_steps": [20], "rounds": [3], "tower_init": ["shared"], "optimizer": ["adam"]},
 }
 
