@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         if key in res:
             par = res[key]
             what = ("logit", "rows") if "max_abs_logit_diff" in par else ("score", "users")
-            console.print(f"{'ONNX ' if cfg.format == 'onnx' else ''}parity: max |{what[0]} difference| "
+            label = "ONNX parity" if key == "parity_onnx" or what[0] == "logit" else "export parity"
+            console.print(f"{label}: max |{what[0]} difference| "
                           f"{par[f'max_abs_{what[0]}_diff']:.3g} on {par[what[1]]} {what[1]} "
                           f"(tolerance {par['tolerance']:g})")
     if "int8" in res:
