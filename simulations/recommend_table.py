@@ -7,7 +7,8 @@ after, and the popularity baseline on the same users.
 
     python simulations/recommend_table.py OUT_DIR [--dataset synthetic:600] [--model minilm]
 
-The settings are the task's defaults, not tuned (no validation sweep was run for this task).
+The settings are the task's defaults (tuned on validation users: fedflm/recommend/README.md "Tuning"); the
+results table's rows come from simulations/recipes/recommend-synthetic-*.toml instead.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ A recipe is a TOML file: a ``[recipe]`` table (``name``, ``description``,
 ``seeds``) and the usual sectioned run config (``[data]``, ``[model]``,
 ``[train]``, ``[fed]``, ``[privacy]``), exactly the keys of ``fedflm simulate
 --config``. A causal-LM recipe says ``task = "causal-lm"`` in ``[recipe]`` and holds
-the flat ``fedflm simulate --task causal-lm`` settings in one ``[causal-lm]`` table.
+the flat ``fedflm simulate --task causal-lm`` settings in one ``[causal-lm]`` table; a
+recommendation recipe says ``task = "recommend"`` and holds the ``--task recommend`` settings in
+one ``[recommend]`` table.
 :func:`run_recipe` runs one seed of it in Flower's Simulation Engine, writes the
 run report, and returns the result row (config, commit, machine, metrics) that
 :func:`fedflm.report.results.write_row` stores.
@@ -20,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from fedflm.errors import ConfigError, DataError
-from fedflm.report.results import CAUSAL, git_commit, machine_info, make_row
+from fedflm.report.results import CAUSAL, FLAT_TASKS, RECOMMEND, git_commit, machine_info, make_row
 from fedflm.report.rundir import load_run
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
-TASKS = ("classify", CAUSAL)
+TASKS = ("classify", *FLAT_TASKS)
 _PER_RUN = ("seed", "out")  # the runner sets them
 
 
@@ -46,22 +48,32 @@ class Recipe:
             raise ConfigError(f"{self.path}: recipe name must be lowercase [a-z0-9-_.], got {self.name!r}")
         if not self.seeds or any(not isinstance(s, int) or isinstance(s, bool) for s in self.seeds):
             raise ConfigError(f"{self.path}: recipe seeds must be a non-empty list of integers, got {self.seeds!r}")
-        table = CAUSAL if self.task == CAUSAL else "fed"
+        table = self.task if self.task in FLAT_TASKS else "fed"
         if any(key in self.config.get(table, {}) for key in _PER_RUN):
             raise ConfigError(f"{self.path}: set seeds in [recipe], not {table}.seed/{table}.out (the runner sets them)")
-        if self.task == CAUSAL and set(self.config) != {CAUSAL}:
-            raise ConfigError(f"{self.path}: a causal-lm recipe holds its settings in one [{CAUSAL}] table, "
+        if self.task in FLAT_TASKS and set(self.config) != {self.task}:
+            raise ConfigError(f"{self.path}: a {self.task} recipe holds its settings in one [{self.task}] table, "
                               f"got tables {sorted(self.config)}")
 
     @property
     def dataset(self) -> str:
-        """The results table's data set: ``sst2``, ``banking77``, ... or ``causal-lm/synthetic`` (any size)."""
-        if self.task == CAUSAL:
-            from fedflm.causal.config import CausalRunConfig
-
-            data = str(self.config[CAUSAL].get("dataset", CausalRunConfig.dataset))
-            return f"{CAUSAL}/{Path(data.partition(':')[0]).stem}"
+        """The results table's data set: ``sst2``, ``banking77``, ... or ``causal-lm/synthetic``,
+        ``recommend/synthetic`` (any size), ``recommend/<log file stem>``."""
+        if self.task in FLAT_TASKS:
+            data = str(self.config[self.task].get("dataset", flat_config_type(self.task).dataset))
+            return f"{self.task}/{Path(data.partition(':')[0]).stem}"
         return str(self.config.get("data", {}).get("dataset", "sst2"))
+
+
+def flat_config_type(task: str) -> Any:
+    """The flat run config of a non-classification task (``FLAT_TASKS``)."""
+    if task == CAUSAL:
+        from fedflm.causal.config import CausalRunConfig
+
+        return CausalRunConfig
+    from fedflm.recommend.config import RecommendRunConfig
+
+    return RecommendRunConfig
 
 
 def resolve_recipe_path(name_or_path: str, recipes_dir: Path) -> Path:
@@ -87,8 +99,9 @@ def load_recipe(path: Path) -> Recipe:
     meta = tree.pop("recipe", None)
     if not isinstance(meta, dict):
         raise ConfigError(f"{path}: no [recipe] table (name, description, seeds)")
-    if isinstance(tree.get(CAUSAL), dict):  # flat keys may be dashed, as on the command line
-        tree[CAUSAL] = {key.replace("-", "_"): value for key, value in tree[CAUSAL].items()}
+    for task in FLAT_TASKS:
+        if isinstance(tree.get(task), dict):  # flat keys may be dashed, as on the command line
+            tree[task] = {key.replace("-", "_"): value for key, value in tree[task].items()}
     recipe = Recipe(name=str(meta.get("name", Path(path).stem)), description=str(meta.get("description", "")),
                     seeds=tuple(meta.get("seeds", [0])), config=tree, path=Path(path),
                     task=str(meta.get("task", "classify")))
@@ -97,11 +110,10 @@ def load_recipe(path: Path) -> Recipe:
 
 
 def run_config(recipe: Recipe, seed: int, out: Path) -> Any:
-    """The run config of one seed of ``recipe`` (a RunConfig, or a CausalRunConfig), writing to ``out``."""
-    if recipe.task == CAUSAL:
-        from fedflm.causal.config import CausalRunConfig
-
-        return CausalRunConfig.from_flat(recipe.config[CAUSAL] | {"seed": seed, "out": str(out)})
+    """The run config of one seed of ``recipe`` (a RunConfig, CausalRunConfig or RecommendRunConfig),
+    writing to ``out``."""
+    if recipe.task in FLAT_TASKS:
+        return flat_config_type(recipe.task).from_flat(recipe.config[recipe.task] | {"seed": seed, "out": str(out)})
     from fedflm.config import RunConfig
 
     cfg = RunConfig.from_flat(recipe.config)
@@ -121,7 +133,17 @@ def run_metrics(run_dir: Path) -> dict[str, Any]:
             "bytes_sent": sum(int(r.get("bytes_up") or 0) for r in run.rounds),
             "epsilon": max(eps) if eps else None,
             "perplexity_before": run.summary.get("perplexity_before"),  # causal-lm runs only
-            "perplexity_after": run.summary.get("perplexity_after")}
+            "perplexity_after": run.summary.get("perplexity_after")} | _ranking(run.summary)
+
+
+def _ranking(summary: dict[str, Any]) -> dict[str, Any]:
+    """A recommendation run's held-out ranking figures (empty for the other tasks)."""
+    if summary.get("task") != RECOMMEND:
+        return {}
+    after, pop = summary["after"], summary["popularity_baseline"]
+    keys = ("auc", "hit_rate_at_10", "ndcg_at_10")
+    return ({"auc_before": summary["before"]["auc"]} | {k: after[k] for k in keys}
+            | {f"popularity_{k}": pop[k] for k in keys})
 
 
 def _simulate(recipe: Recipe, cfg: Any) -> tuple[Path, int]:
@@ -130,6 +152,10 @@ def _simulate(recipe: Recipe, cfg: Any) -> tuple[Path, int]:
         from fedflm.causal.simulate import simulate_causal
 
         return Path(simulate_causal(cfg)["run_dir"]), cfg.clients
+    if recipe.task == RECOMMEND:
+        from fedflm.recommend.simulate import simulate_recommend
+
+        return Path(simulate_recommend(cfg)["run_dir"]), cfg.clients
     from fedflm.fl.simulation import run_simulation
 
     return run_simulation(cfg).run_dir, cfg.fed.clients
@@ -138,8 +164,8 @@ def _simulate(recipe: Recipe, cfg: Any) -> tuple[Path, int]:
 def _resolved(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
     """The config the run resolved (its config.toml), sectioned like the recipe."""
     resolved = tomllib.loads((run_dir / "config.toml").read_text(encoding="utf-8"))
-    if recipe.task == CAUSAL:  # the flat dashed run-config form, with task = causal-lm
-        resolved = {CAUSAL: {k.replace("-", "_"): v for k, v in resolved.items() if k != "task"}}
+    if recipe.task in FLAT_TASKS:  # the flat dashed run-config form, with task = causal-lm / recommend
+        resolved = {recipe.task: {k.replace("-", "_"): v for k, v in resolved.items() if k != "task"}}
     return json.loads(json.dumps(resolved))
 
 
@@ -155,7 +181,7 @@ def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict
     run_dir, clients = _simulate(recipe, cfg)
     machine["torch_threads"] = threads_per_client(clients)  # what each client actor trained with
     write_report(run_dir)
-    if recipe.task == CAUSAL or cfg.model.device == "cpu":  # causal-lm trains on the CPU
+    if recipe.task in FLAT_TASKS or cfg.model.device == "cpu":  # causal-lm and recommend train on the CPU
         machine["gpu"] = None  # a GPU sat idle: the figures are CPU figures
     return make_row(recipe=recipe.name, dataset=recipe.dataset, description=recipe.description, seed=seed,
                     config=_resolved(recipe, run_dir), metrics=run_metrics(run_dir),
@@ -173,9 +199,14 @@ def _relative(path: Path, repo: Path) -> str:
 def row_line(row: dict[str, Any]) -> str:
     """One printed line per result row: its quality figures (accuracy or perplexity), ε, wall time, file."""
     m = row["metrics"]
-    quality = (f"perplexity {m['perplexity_before']:.3f} -> {m['perplexity_after']:.3f}"
-               if m.get("perplexity_after") is not None else
-               f"accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
+    if m.get("perplexity_after") is not None:
+        quality = f"perplexity {m['perplexity_before']:.3f} -> {m['perplexity_after']:.3f}"
+    elif m.get("auc") is not None:
+        quality = (f"AUC {m['auc_before']:.4f} -> {m['auc']:.4f}, HitRate@10 {m['hit_rate_at_10']:.4f}, NDCG@10 "
+                   f"{m['ndcg_at_10']:.4f} (popularity AUC {m['popularity_auc']:.4f}, NDCG@10 "
+                   f"{m['popularity_ndcg_at_10']:.4f})")
+    else:
+        quality = f"accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}"
     eps = "none" if m["epsilon"] is None else f"{m['epsilon']:.2f}"
     wall = "?" if m.get("wall_time_s") is None else f"{m['wall_time_s']:.0f}"
     return (f"{row['recipe']} seed {row['seed']}: {quality}, epsilon {eps}, wall {wall} s "

@@ -33,6 +33,9 @@ def add_task_flags(p: argparse.ArgumentParser) -> None:
                        ("--eval-negatives", "sampled negatives among a held-out user's candidates, default 50"),
                        ("--embed-dim", "width of the bi-encoder's towers, default 64")):
         g.add_argument(flag, type=int, default=None, help=f"recommend: {text}")
+    g.add_argument("--tower-init", choices=("shared", "random"), default=None,
+                   help="recommend: shared (default; both towers start as one projection, so the score starts "
+                        "as the encoder's similarity of history and candidate) | random")
 
 
 def causal_values(args: argparse.Namespace, file_values: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = add_command(
         sub, "export", run, "export a finished run (adapter, merged model, ONNX; int8) with a model card",
         "Write a finished run's model as a peft adapter, a merged transformers model "
+        "(a --task causal-lm run: the causal LM with LoRA merged in; a --task recommend run: the "
+        "encoder and the towers, --format merged or onnx) "
         "(LoRA folded in; pooling and head beside it) or ONNX (dynamic batch and sequence "
         "axes, checked against PyTorch), optionally int8 (dynamic quantisation; size and "
         "accuracy change on the run's evaluation set are reported). Every export carries "
@@ -37,10 +39,14 @@ def run(args: argparse.Namespace) -> int:
 
     with console.status(f"exporting {args.run_dir} as {cfg.format}" + (" + int8" if cfg.quantize == "int8" else "")):
         res = export_run(args.run_dir, cfg)
-    if "parity" in res:
-        par = res["parity"]
-        console.print(f"ONNX parity: max |logit difference| {par['max_abs_logit_diff']:.3g} on {par['rows']} rows "
-                      f"(tolerance {par['tolerance']:g})")
+    for key in ("parity", "parity_onnx"):
+        if key in res:
+            par = res[key]
+            what = ("logit", "rows") if "max_abs_logit_diff" in par else ("score", "users")
+            label = "ONNX parity" if key == "parity_onnx" or what[0] == "logit" else "export parity"
+            console.print(f"{label}: max |{what[0]} difference| "
+                          f"{par[f'max_abs_{what[0]}_diff']:.3g} on {par[what[1]]} {what[1]} "
+                          f"(tolerance {par['tolerance']:g})")
     if "int8" in res:
         q = res["int8"]
         console.print(f"int8: {q['fp32_bytes'] / 1e6:.2f} MB -> {q['int8_bytes'] / 1e6:.2f} MB; accuracy "

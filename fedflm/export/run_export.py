@@ -16,6 +16,7 @@ from typing import Any
 from fedflm.errors import ExportError
 from fedflm.export.card import build_card, read_run_config, write_card
 from fedflm.export.predictor import FORMATS, ONNX_FILE, ONNX_INT8_FILE, Predictor, accuracy, open_model
+from fedflm.export.task_export import export_task_run, run_task
 
 QUANTIZE = ("none", "int8")
 HOW_TO_LOAD = {
@@ -95,6 +96,11 @@ def _int8_report(fp32: Predictor, int8: Predictor, fp32_file: Path, int8_file: P
 def export_run(run_dir: str | Path, cfg: ExportConfig) -> dict[str, Any]:
     """Write the export; returns what the card's ``export`` section says (files, parity, int8)."""
     run_dir, out = Path(run_dir), Path(cfg.out)
+    if not run_dir.is_dir():
+        raise ExportError(f"{run_dir}: run directory not found")
+    task = run_task(run_dir)
+    if task != "classify":  # issue 25: the merged causal LM, or the recommender's encoder and towers
+        return export_task_run(run_dir, task, cfg.format, cfg.quantize, out, cfg.tolerance)
     check_run_dir(run_dir)
     card = build_card(run_dir)
     _prepare_out(out)

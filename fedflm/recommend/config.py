@@ -10,13 +10,16 @@ from typing import ClassVar
 
 from fedflm.config import DPConfig, FedConfig, ModelConfig, RunConfig, TrainConfig
 from fedflm.errors import ConfigError
-from fedflm.models.pooling import POOLING_CHOICES
 from fedflm.task_config import FlatTaskConfig
 
 #: the built-in set: ``synthetic:N`` generated users (fedflm.recommend.synthetic.synthetic_log)
 SYNTHETIC = "synthetic"
 #: the run config's ``task`` key, which sends a Flower message to the recommendation apps
 TASK = "recommend"
+#: how the towers start (fedflm.recommend.model.TwoTower): "shared" -- both towers are one random projection
+#: Q with Q^T Q ~ I, so the score starts as the encoder's similarity of history and candidate (a zero-shot
+#: ranking that DP-SGD refines); "random" -- independent projections (the score starts near 0)
+TOWER_INITS = ("shared", "random")
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -41,6 +44,7 @@ class RecommendRunConfig(FlatTaskConfig):
     pooling: str = "auto"  # the classifier's pooling (fedflm.models.pooling)
     max_length: int = 128
     embed_dim: int = 64  # width of the two towers' output
+    tower_init: str = "shared"  # TOWER_INITS; tuned on validation users (README "Tuning")
     clients: int = 4
     rounds: int = 3
     local_steps: int = 20
@@ -57,14 +61,14 @@ class RecommendRunConfig(FlatTaskConfig):
         _check(0 < self.eval_fraction < 1, f"eval_fraction must be in (0, 1), got {self.eval_fraction}")
         for name in ("local_steps", "max_history", "eval_positives", "eval_negatives", "embed_dim"):
             _check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
+        _check(self.tower_init in TOWER_INITS, f"tower_init must be one of {', '.join(TOWER_INITS)}, "
+                                               f"got {self.tower_init!r}")
         _check(self.train_negatives >= 0, f"train_negatives must be >= 0, got {self.train_negatives}")
         _check(8 <= self.max_length <= 512, f"max_length must be in [8, 512], got {self.max_length}")
-        _check(self.pooling in POOLING_CHOICES, f"pooling must be one of {', '.join(POOLING_CHOICES)}, "
-                                                f"got {self.pooling!r}")
         if self.dataset.startswith(SYNTHETIC):
             raw = self.dataset.partition(":")[2] or "600"
             _check(raw.isdigit() and int(raw) >= 4, f"dataset synthetic:N needs N >= 4 users, got {self.dataset!r}")
-        self.as_run_config()  # the shared checks: clients, rounds, batch, lr, ...
+        self.as_run_config()  # the shared checks: pooling, clients, rounds, batch, lr, ...
 
     def as_run_config(self) -> RunConfig:
         """The classification config that the privacy plan, ledger and owner policy read (head mode:

@@ -40,7 +40,7 @@ class RankingHeldOut:
         encoder, tok = load_encoder(cfg.model, cfg.pooling)
         texts = [t for c in self.cases for t in (c.history, *c.candidates)]
         self.vectors = encode_texts(encoder, tok, texts, cfg.max_length)
-        self.model = TwoTower(int(encoder.config.hidden_size), cfg.embed_dim, seed=cfg.seed)
+        self.model = TwoTower(int(encoder.config.hidden_size), cfg.embed_dim, seed=cfg.seed, init=cfg.tower_init)
 
     def state(self) -> dict[str, np.ndarray]:
         return dict(towers_state(self.model))

@@ -28,6 +28,7 @@ from fedflm.config import ModelConfig
 from fedflm.models.classifier import PooledClassifier
 from fedflm.models.pooling import resolve_pooling
 from fedflm.models.registry import resolve_model_path
+from fedflm.recommend.config import TOWER_INITS
 
 __all__ = ["TwoTower", "encode_texts", "load_encoder"]
 
@@ -37,16 +38,23 @@ class TwoTower(nn.Module):
 
     One positional input, so that Opacus' ``ew`` and ``hooks`` modes both compute per-row gradients."""
 
-    def __init__(self, width: int, embed_dim: int, seed: int) -> None:
+    def __init__(self, width: int, embed_dim: int, seed: int, init: str = "random") -> None:
         super().__init__()
+        if init not in TOWER_INITS:
+            raise ValueError(f"tower init must be one of {', '.join(TOWER_INITS)}, got {init!r}")
         gen = torch.Generator().manual_seed(seed)
         self.width = width
         self.user = nn.Linear(width, embed_dim, bias=False)
         self.item = nn.Linear(width, embed_dim, bias=False)
         self.prior = nn.Linear(width, 1)
         with torch.no_grad():  # seeded, not PyTorch's global generator
-            for layer in (self.user, self.item):
-                layer.weight.copy_(torch.randn(layer.weight.shape, generator=gen) / width ** 0.5)
+            if init == "shared":  # U = V = Q, Q^T Q ~ I: the score starts as the encoder's similarity h_u . h_i
+                q = torch.randn((embed_dim, width), generator=gen) / embed_dim ** 0.5
+                self.user.weight.copy_(q)
+                self.item.weight.copy_(q)
+            else:
+                for layer in (self.user, self.item):
+                    layer.weight.copy_(torch.randn(layer.weight.shape, generator=gen) / width ** 0.5)
             self.prior.weight.zero_()
             self.prior.bias.zero_()
 

@@ -24,7 +24,7 @@ from fedflm.recommend.log import Interaction
 from fedflm.recommend.records import EvalCase, UserExamples, by_user, catalogue, eval_case, user_examples
 from fedflm.recommend.synthetic import synthetic_log
 
-__all__ = ["Split", "load_log", "server_split", "split_users", "user_rng"]
+__all__ = ["Split", "load_log", "server_split", "split_users", "user_rng", "validation_split"]
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,15 @@ def user_rng(seed: int, user: str, purpose: str) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-@lru_cache(maxsize=4)
-def split_users(cfg: RecommendRunConfig) -> Split:
-    """(each owner's users' training records, the held-out users' cases, the popularity counts)."""
-    if cfg.eval_file:
-        raise ConfigError("--eval-file is the server's own held-out log in a deployment (fedflm server start); "
-                          "a simulation holds out --eval-fraction of its users")
-    log = load_log(cfg.dataset, cfg.seed)
-    items = catalogue(log)
-    users = by_user(log)
-    order = random.Random(cfg.seed).sample(sorted(users), len(users))
+def _held_out(order: list[str], users: dict[str, list[Interaction]], fraction: float) -> set[str]:
+    """The first ``fraction`` of the users (in ``order``) with at least two positives."""
     eligible = [u for u in order if sum(r.label for r in users[u]) >= 2]
-    held = set(eligible[:max(1, round(cfg.eval_fraction * len(eligible)))]) if eligible else set()
+    return set(eligible[:max(1, round(fraction * len(eligible)))]) if eligible else set()
+
+
+def _deal(cfg: RecommendRunConfig, users: dict[str, list[Interaction]], items: dict[str, str],
+          order: list[str], held: set[str]) -> Split:
+    """The users not in ``held`` dealt round-robin to the owners; ``held``'s ranking cases."""
     train = [u for u in order if u not in held]
     if len(train) < cfg.clients or not held:
         raise DataError(f"{cfg.dataset}: {len(train)} training users and {len(held)} held-out users "
@@ -71,6 +68,32 @@ def split_users(cfg: RecommendRunConfig) -> Split:
                   cfg.eval_positives, cfg.eval_negatives, user_rng(cfg.seed, u, "eval"))] if c is not None)
     popularity = Counter(r.item_id for u in train for r in users[u] if r.label == 1)
     return Split(owners, cases, dict(popularity))
+
+
+@lru_cache(maxsize=4)
+def split_users(cfg: RecommendRunConfig) -> Split:
+    """(each owner's users' training records, the held-out users' cases, the popularity counts)."""
+    if cfg.eval_file:
+        raise ConfigError("--eval-file is the server's own held-out log in a deployment (fedflm server start); "
+                          "a simulation holds out --eval-fraction of its users")
+    log = load_log(cfg.dataset, cfg.seed)
+    users = by_user(log)
+    order = random.Random(cfg.seed).sample(sorted(users), len(users))
+    return _deal(cfg, users, catalogue(log), order, _held_out(order, users, cfg.eval_fraction))
+
+
+def validation_split(cfg: RecommendRunConfig, fraction: float = 0.2) -> Split:
+    """For tuning: :func:`split_users` applied to the *training* users only. The run's held-out users are
+    dropped first (they never appear here); ``fraction`` of the remaining users (with >= 2 positives) become
+    the validation users, ranked like held-out users; the rest are dealt to the owners. The popularity
+    counts are the owners' only."""
+    log = load_log(cfg.dataset, cfg.seed)
+    users = by_user(log)
+    order = random.Random(cfg.seed).sample(sorted(users), len(users))
+    held = _held_out(order, users, cfg.eval_fraction)
+    rest = {u: rows for u, rows in users.items() if u not in held}
+    inner = random.Random(f"{cfg.seed}|validation").sample(sorted(rest), len(rest))
+    return _deal(cfg, rest, catalogue(log), inner, _held_out(inner, rest, fraction))
 
 
 def server_split(cfg: RecommendRunConfig, deployed: bool) -> Split:

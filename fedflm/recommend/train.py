@@ -19,7 +19,7 @@ from fedflm.recommend.model import TwoTower
 from fedflm.recommend.records import EvalCase
 from fedflm.train.local import Privatizer, TrainResult
 
-__all__ = ["scorer", "train_towers", "user_mean_loss"]
+__all__ = ["OPTIMIZERS", "scorer", "train_towers", "user_mean_loss"]
 
 
 def user_mean_loss(row_losses: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
@@ -29,11 +29,19 @@ def user_mean_loss(row_losses: torch.Tensor, groups: torch.Tensor) -> torch.Tens
     return (row_losses / counts[inverse]).sum() / len(counts)
 
 
+#: the towers' optimizers (``optimizer`` of the run config)
+OPTIMIZERS = ("adam", "sgd")
+
+
 def train_towers(model: torch.nn.Module, loader: DataLoader, steps: int, lr: float,
-                 privatize: Privatizer | None = None) -> TrainResult:
-    """Train ``model``'s towers in place for ``steps`` steps (Adam); returns the mean user loss."""
+                 privatize: Privatizer | None = None, optimizer_name: str = "adam") -> TrainResult:
+    """Train ``model``'s towers in place for ``steps`` steps (Adam or plain SGD); returns the mean user loss."""
     model.train()
-    optimizer: torch.optim.Optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if optimizer_name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer_name!r}")
+    optimizer: torch.optim.Optimizer = (torch.optim.Adam(params, lr=lr) if optimizer_name == "adam"
+                                        else torch.optim.SGD(params, lr=lr))
     if privatize is not None:
         model, optimizer, loader = privatize(model, optimizer, loader)
     t0, total, users, done = time.perf_counter(), 0.0, 0, 0

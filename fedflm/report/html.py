@@ -36,6 +36,8 @@ img{max-width:100%;height:auto} .scroll{overflow-x:auto} .note{color:#555;font-s
 """
 _CAUSAL_COLUMNS = ("round", "perplexity", "loss", "eval_tokens", "train_loss", "clients_ok", "clients_failed",
                    "bytes_up", "epsilon_max", "elapsed_s")  # issue 25: --task causal-lm
+_RANKING_COLUMNS = ("round", "auc", "hit_rate_at_10", "ndcg_at_10", "train_loss", "clients_ok", "clients_failed",
+                    "bytes_up", "epsilon_max", "elapsed_s")  # issue 25: --task recommend
 _METRIC_COLUMNS = ("round", "accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc",
                    "loss", "train_loss", "clients_ok", "clients_failed", "bytes_up", "epsilon_max",
                    "elapsed_s")
@@ -151,6 +153,20 @@ def _is_causal(run: RunData) -> bool:
     return (run.summary or {}).get("task") == "causal-lm"
 
 
+def _is_recommend(run: RunData) -> bool:
+    return (run.summary or {}).get("task") == "recommend"
+
+
+def _ranking_section(run: RunData) -> str:
+    """issue 25: the recommender's held-out users' ranking figures per round, and the popularity baseline."""
+    rows = [[r.get(c) for c in _RANKING_COLUMNS] for r in run.rounds]
+    pop = (run.summary or {}).get("popularity_baseline") or {}
+    baseline = _table(("popularity baseline", "auc", "hit_rate_at_10", "ndcg_at_10"),
+                      [("same held-out users", pop.get("auc"), pop.get("hit_rate_at_10"), pop.get("ndcg_at_10"))])
+    return _section("global-metrics", "Global model per round (round 0 = initial towers): held-out users' ranking",
+                    _table(_RANKING_COLUMNS, rows) + baseline)
+
+
 def _perplexity_section(run: RunData, out_dir: Path) -> str:
     """issue 25: the causal LM's held-out perplexity per round, and its completions of fixed prompts."""
     figure = _figure(out_dir, "global_metrics", lambda p: plots.plot_perplexity(run.rounds, p),
@@ -166,6 +182,8 @@ def _perplexity_section(run: RunData, out_dir: Path) -> str:
 def _metrics_section(run: RunData, out_dir: Path) -> str:
     if _is_causal(run):
         return _perplexity_section(run, out_dir)
+    if _is_recommend(run):
+        return _ranking_section(run)
     figure = _figure(out_dir, "global_metrics", lambda p: plots.plot_global_metrics(run.rounds, p),
                      "global accuracy, macro-F1 and loss per round")
     rows = [[r.get(c) for c in _METRIC_COLUMNS] for r in run.rounds]
@@ -236,8 +254,9 @@ def _train_loss_section(run: RunData, out_dir: Path) -> str:
 def _confusion_section(run: RunData, out_dir: Path) -> str:
     title = "Confusion matrix (final global model)"
     matrix = (run.summary or {}).get("confusion_matrix")
-    if _is_causal(run):
-        return _section("confusion", title, _note("A causal-LM run has no classes (see the perplexity above)."))
+    if _is_causal(run) or _is_recommend(run):
+        return _section("confusion", title, _note(f"A {(run.summary or {}).get('task')} run has no classes "
+                                                  "(see the global model's figures above)."))
     if not matrix:
         return _section("confusion", title, _note("No confusion matrix in summary.json."))
     figure = _figure(out_dir, "confusion", lambda p: plots.plot_confusion(matrix, run.label_names, p),

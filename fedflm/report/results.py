@@ -23,12 +23,21 @@ from fedflm.errors import DataError
 from fedflm.jsonl import read_json
 
 SCHEMA_VERSION = 1
+#: held-out users' ranking figures of a recommendation row (after training; ``auc_before`` before round 1;
+#: ``popularity_*``: the popularity baseline on the same users)
+RANKING_KEYS = ("auc_before", "auc", "hit_rate_at_10", "ndcg_at_10", "popularity_auc", "popularity_hit_rate_at_10",
+                "popularity_ndcg_at_10")
 METRIC_KEYS = ("accuracy", "macro_f1", "wall_time_s", "bytes_sent", "epsilon", "perplexity_before",
-               "perplexity_after")
+               "perplexity_after", *RANKING_KEYS)
 #: A causal-LM row's config is one table of this name holding the flat ``--task causal-lm`` settings
 #: (fedflm.causal.config.CausalRunConfig); a classification row's is the sectioned run config.
 CAUSAL = "causal-lm"
-_REQUIRED_METRICS = {"classify": ("accuracy", "macro_f1"), CAUSAL: ("perplexity_before", "perplexity_after")}
+#: A recommendation row's config is one table of this name (fedflm.recommend.config.RecommendRunConfig).
+RECOMMEND = "recommend"
+#: the tasks whose config is one flat table named after the task
+FLAT_TASKS = (CAUSAL, RECOMMEND)
+_REQUIRED_METRICS = {"classify": ("accuracy", "macro_f1"), CAUSAL: ("perplexity_before", "perplexity_after"),
+                     RECOMMEND: ("auc", "hit_rate_at_10", "ndcg_at_10")}
 COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")  #: a git commit id as rows and benchmark records carry it
 
 
@@ -111,14 +120,14 @@ BIRTH_VALUES = {"train.proto_fraction": 0.0}  # rows before DP prototypes traine
 
 
 def row_task(config: dict[str, Any]) -> str:
-    """``causal-lm`` for a config holding the causal-LM table, else ``classify``."""
-    return CAUSAL if isinstance(config.get(CAUSAL), dict) else "classify"
+    """``causal-lm`` / ``recommend`` for a config holding that task's table, else ``classify``."""
+    return next((task for task in FLAT_TASKS if isinstance(config.get(task), dict)), "classify")
 
 
 def is_legacy(config: dict[str, Any]) -> bool:
     """True for a row that ran before training modes existed (LoRA on the CLS pooler)."""
-    if row_task(config) == CAUSAL:
-        return False  # causal-LM rows came after training modes
+    if row_task(config) in FLAT_TASKS:
+        return False  # causal-LM and recommendation rows came after training modes
     train = config.get("train")
     return not isinstance(train, dict) or "train_mode" not in train
 
@@ -130,6 +139,12 @@ def model_label(config: dict[str, Any]) -> str:
         name = str(causal.get("model", "smollm2"))
         name = "SmolLM2-135M-Instruct" if name == "smollm2" else name
         return f"{name} + LoRA r={causal.get('lora_r', '?')}, causal LM (loss on the response tokens)"
+    if row_task(config) == RECOMMEND:
+        rec = config[RECOMMEND]
+        name = str(rec.get("model", "minilm"))
+        name = "all-MiniLM-L6-v2 (22.7 M)" if name == "minilm" else name
+        return (f"{name}, frozen bi-encoder ({rec.get('pooling', 'auto')} pooling) + two towers "
+                f"(embed {rec.get('embed_dim', '?')}, {rec.get('tower_init', 'random')} init)")
     model = config.get("model", {}) if isinstance(config.get("model"), dict) else {}
     train = config.get("train", {}) if isinstance(config.get("train"), dict) else {}
     name = str(model.get("model", "?"))
@@ -192,8 +207,9 @@ def write_row(row: dict[str, Any], results_dir: Path) -> Path:
 
 #: Config keys that differ between the seeds of one recipe by design (section.name for classification,
 #: causal-lm.name for the causal task).
-_PER_RUN_KEYS = frozenset({"fed.seed", "fed.out", "privacy.privacy_state", "privacy.run_id", f"{CAUSAL}.seed",
-                           f"{CAUSAL}.out", f"{CAUSAL}.privacy_state", f"{CAUSAL}.run_id"})
+_PER_RUN_KEYS = frozenset({"fed.seed", "fed.out", "privacy.privacy_state", "privacy.run_id"}
+                          | {f"{task}.{key}" for task in FLAT_TASKS for key in ("seed", "out", "privacy_state",
+                                                                                  "run_id")})
 
 
 def _flat_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -242,6 +258,9 @@ def _task_defaults(task: str) -> dict[str, Any]:
     if task == CAUSAL:
         from fedflm.causal.config import CausalRunConfig
         return CausalRunConfig().to_flat()
+    if task == RECOMMEND:
+        from fedflm.recommend.config import RecommendRunConfig
+        return RecommendRunConfig().to_flat()
     from fedflm.config import RunConfig
     return RunConfig().to_flat()
 

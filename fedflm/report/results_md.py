@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedflm.report.benchtable import record_results, table_rows
-from fedflm.report.results import CAUSAL, RecipeSummary, Stat, machine_label, row_task, summarise
+from fedflm.report.results import CAUSAL, RECOMMEND, RecipeSummary, Stat, machine_label, row_task, summarise
 
 HEADER = (
     "# fedflm results\n\n"
@@ -56,7 +56,13 @@ REFERENCES = (
 _DATASET_NAMES = {"sst2": "SST-2 (GLUE dev set, 872 sentences)", "banking77": "Banking77 (test set, 3,080 queries)",
                   f"{CAUSAL}/synthetic": "Causal LM: the built-in synthetic instruction set (`synthetic:N`, "
                                          "fedflm/causal/records.py); held-out perplexity on the response tokens of "
-                                         "records carved off before the owners' split"}
+                                         "records carved off before the owners' split",
+                  f"{RECOMMEND}/synthetic": "Recommendation: the built-in generated interaction log (`synthetic:N`, "
+                                            "fedflm/recommend/synthetic.py; the fallback: no public interaction data "
+                                            "set with a redistribution licence is installable offline); AUC / "
+                                            "HitRate@10 / NDCG@10 of held-out users (never trained on), each ranking "
+                                            "its last 2 positives among 52 candidates, against the popularity "
+                                            "baseline on the same users"}
 
 
 def _percent(stat: Stat | None) -> str:
@@ -102,6 +108,25 @@ def _causal_table(summaries: list[RecipeSummary]) -> list[str]:
     return lines
 
 
+def _recommend_table(summaries: list[RecipeSummary]) -> list[str]:
+    lines = ["| recipe | model | setting | seeds | AUC before | AUC after | HitRate@10 | NDCG@10 | popularity AUC "
+             "| popularity HitRate@10 | popularity NDCG@10 | ε spent | wall time s | MB sent | commit | machine |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in summaries:
+        m = s.metrics
+        cells = [f"`{s.recipe}`", s.model, s.description, ", ".join(map(str, s.seeds)),
+                 *(_plain(m[k], digits=3) for k in ("auc_before", "auc", "hit_rate_at_10", "ndcg_at_10",
+                                                     "popularity_auc", "popularity_hit_rate_at_10",
+                                                     "popularity_ndcg_at_10")),
+                 _plain(m["epsilon"]), _plain(m["wall_time_s"], digits=0), _plain(m["bytes_sent"], scale=1e6, digits=1),
+                 "<br>".join(s.commits), "<br>".join(s.machines)]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+_TABLES = {CAUSAL: _causal_table, RECOMMEND: _recommend_table}
+
+
 def _reference_table(dataset: str) -> list[str]:
     refs = [r for r in REFERENCES if r.dataset == dataset]
     if not refs:
@@ -113,8 +138,10 @@ def _reference_table(dataset: str) -> list[str]:
 
 
 def _row_table(rows: list[dict[str, Any]], task: str = "classify") -> list[str]:
-    """One line per row of ``task``: accuracy and macro-F1, or (causal-lm) perplexity before and after."""
-    quality = "perplexity before | perplexity after" if task == CAUSAL else "accuracy % | macro-F1 %"
+    """One line per row of ``task``: accuracy and macro-F1, (causal-lm) perplexity before and after, or
+    (recommend) AUC after and NDCG@10 after."""
+    quality = {CAUSAL: "perplexity before | perplexity after", RECOMMEND: "AUC | NDCG@10"}.get(
+        task, "accuracy % | macro-F1 %")
     lines = [f"| recipe | seed | {quality} | ε | wall time s | commit | machine | load at start | created (UTC) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for row in sorted(rows, key=lambda r: (r["dataset"], r["recipe"], r["seed"], str(r.get("created_utc", "")))):
@@ -124,6 +151,7 @@ def _row_table(rows: list[dict[str, Any]], task: str = "classify") -> list[str]:
         commit = row["commit"][:10] + ("+dirty" if row.get("dirty") else "")
         load = row["machine"].get("load_avg_1m")
         scores = ([f"{m['perplexity_before']:.2f}", f"{m['perplexity_after']:.2f}"] if task == CAUSAL
+                  else [f"{m['auc']:.3f}", f"{m['ndcg_at_10']:.3f}"] if task == RECOMMEND
                   else [f"{100 * m['accuracy']:.2f}", f"{100 * m['macro_f1']:.2f}"])
         cells = [f"`{row['recipe']}`", str(row["seed"]), *scores,
                  eps, wall, commit, machine_label(row["machine"]), "?" if load is None else f"{load:.1f}",
@@ -171,14 +199,16 @@ def render_results(rows: list[dict[str, Any]], benches: list[dict[str, Any]] | N
     for dataset in datasets:
         lines += [f"## {_DATASET_NAMES.get(dataset, dataset)}", ""]
         ours = [s for s in summaries if s.dataset == dataset]
-        table = _causal_table if dataset.startswith(f"{CAUSAL}/") else _recipe_table
+        table = _TABLES.get(dataset.partition("/")[0], _recipe_table) if "/" in dataset else _recipe_table
         lines += table(ours) if ours else ["_No fedflm rows yet for this dataset._"]
         lines += _pending(dataset, ours, recipes)
         lines += _reference_table(dataset) + [""]
     lines += ["## Every run (one row per result file)", ""]
-    classify = [r for r in rows if row_task(r["config"]) != CAUSAL]
+    classify = [r for r in rows if row_task(r["config"]) == "classify"]
     causal = [r for r in rows if row_task(r["config"]) == CAUSAL]
-    lines += _row_table(classify) if classify else [] if causal else ["_No result rows yet._"]
+    recommend = [r for r in rows if row_task(r["config"]) == RECOMMEND]
+    lines += _row_table(classify) if classify else [] if causal or recommend else ["_No result rows yet._"]
     lines += ["", "Causal-LM runs:", ""] + _row_table(causal, CAUSAL) if causal else []
+    lines += ["", "Recommendation runs:", ""] + _row_table(recommend, RECOMMEND) if recommend else []
     lines += [""] + _bench_section(benches or [])
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -61,10 +61,10 @@ def test_bad_causal_recipe_names_the_problem(tmp_path: Path, body: str, message:
 def test_unknown_task_is_refused(tmp_path: Path) -> None:
     # Prepare
     path = tmp_path / "c.toml"
-    path.write_text('[recipe]\nname = "c"\nseeds = [0]\ntask = "recommend"\n')
+    path.write_text('[recipe]\nname = "c"\nseeds = [0]\ntask = "translate"\n')
 
     # Execute / Assert
-    with pytest.raises(ConfigError, match="task must be one of classify, causal-lm, got 'recommend'"):
+    with pytest.raises(ConfigError, match="task must be one of classify, causal-lm, recommend, got 'translate'"):
         load_recipe(path)
 
 

@@ -26,7 +26,7 @@ SIMULATED = {"partition-id": 0, "num-partitions": 2}
 def _config(model_dir, out, **privacy) -> RecommendRunConfig:
     return RecommendRunConfig(dataset="synthetic:150", model=str(model_dir), pooling="mean", clients=2, rounds=2,
                               local_steps=60, batch_size=8, lr=0.01, max_length=64, embed_dim=16, seed=0,
-                              eval_negatives=30, out=str(out),
+                              eval_negatives=30, out=str(out), tower_init="random",  # learning from scratch
                               privacy=DPConfig(privacy_state=str(out / "privacy_state"), **privacy))
 
 

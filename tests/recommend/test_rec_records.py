@@ -10,7 +10,7 @@ from fedflm.errors import DataError
 from fedflm.recommend.config import RecommendRunConfig
 from fedflm.recommend.log import Interaction
 from fedflm.recommend.records import catalogue, eval_case, history_text, user_examples
-from fedflm.recommend.split import split_users
+from fedflm.recommend.split import split_users, validation_split
 
 
 def _rows(spec: list[tuple[str, int]]) -> list[Interaction]:
@@ -61,6 +61,23 @@ def test_split_is_by_user_deterministic_and_holds_users_out():
     again = split_users(RecommendRunConfig(dataset="synthetic:60", clients=3, eval_fraction=0.25, seed=2, lr=0.02))
     assert [[u.user_id for u in o] for o in again.owners] == [[u.user_id for u in o] for o in split.owners]
     assert again.cases == split.cases and sum(split.popularity.values()) > 0
+
+
+def test_validation_split_is_carved_from_the_training_users_only():
+    # Prepare
+    cfg = RecommendRunConfig(dataset="synthetic:100", clients=2, eval_fraction=0.2, seed=1)
+    run = split_users(cfg)
+    trained = {u.user_id for o in run.owners for u in o}
+
+    # Execute
+    tuning = validation_split(cfg, fraction=0.25)
+
+    # Assert: no held-out user of the run appears; validation users are the run's training users
+    validation = {c.user_id for c in tuning.cases}
+    tuning_owners = {u.user_id for o in tuning.owners for u in o}
+    assert validation and validation <= trained and tuning_owners <= trained
+    assert not validation & tuning_owners and not {c.user_id for c in run.cases} & (validation | tuning_owners)
+    assert len(validation) == round(0.25 * len([u for u in trained if u in validation | tuning_owners]))
 
 
 def test_split_too_few_users_is_one_clear_error():
