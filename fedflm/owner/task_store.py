@@ -28,12 +28,14 @@ import hmac
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fedflm.errors import DataError, StoreError
 from fedflm.protect.keys import DataKey
-from fedflm.protect.prepare import DEID_OFF_WARNING, PrepareConfig, Redactor
 from fedflm.protect.store import DEFAULT_ROWS_PER_SHARD, StoreWriter, open_store, read_manifest
+
+if TYPE_CHECKING:  # the de-identifier (presidio, spaCy: ~3 s of imports) is loaded by prepare_task_file only,
+    from fedflm.protect.prepare import PrepareConfig, Redactor  # never by a node that reads its store
 
 __all__ = ["CLASSIFY", "TASKS", "prepare_task_file", "read_lm_records", "read_interactions", "store_task"]
 
@@ -85,6 +87,8 @@ def prepare_task_file(task: str, input_path: str | os.PathLike, out: str | os.Pa
     ``out`` (nothing is written on a bad row: the reader raises first); returns the manifest body."""
     if task not in TASKS:
         raise DataError(f"--task must be one of {', '.join(TASKS)} here, got {task!r}")
+    from fedflm.protect.prepare import DEID_OFF_WARNING, Redactor
+
     path, redact = Path(input_path), Redactor(cfg)
     texts, labels, names = _lm_rows(path, redact) if task == "causal-lm" else _log_rows(path, key, redact)
     with StoreWriter(out, key, names, rows_per_shard) as writer:
