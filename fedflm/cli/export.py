@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         if key in res:
             par = res[key]
             what = ("logit", "rows") if "max_abs_logit_diff" in par else ("score", "users")
-            label = "ONNX parity" if key == "parity_onnx" or what[0] == "logit" else "export parity"
+            onnx = key == "parity_onnx" or (cfg.format == "onnx" and "parity_onnx" not in res)
+            label = "ONNX parity" if onnx else "export parity"  # a merged causal LM is checked against its adapter
             console.print(f"{label}: max |{what[0]} difference| "
                           f"{par[f'max_abs_{what[0]}_diff']:.3g} on {par[what[1]]} {what[1]} "
                           f"(tolerance {par['tolerance']:g})")

@@ -74,3 +74,18 @@ def test_causal_export_refuses_formats_it_cannot_write(tiny_llama_dir, tmp_path)
         export_run(run, ExportConfig(format="onnx", out=str(tmp_path / "o")))
     with pytest.raises(ExportError, match="--quantize int8 is for classification exports"):
         export_run(run, ExportConfig(format="merged", quantize="int8", out=str(tmp_path / "q")))
+
+
+def test_export_cli_names_the_merged_causal_check_as_an_export_check_not_onnx(tiny_llama_dir, tmp_path, capsys):
+    # Prepare
+    from fedflm.cli.main import main
+
+    run = _run_dir(tmp_path, tiny_llama_dir)
+
+    # Execute
+    rc = main(["export", str(run), "--format", "merged", "--out", str(tmp_path / "o")])
+
+    # Assert: the merged model was checked against the adapter model, and the line says so
+    err = capsys.readouterr().err
+    assert rc == 0 and "export parity: max |logit difference|" in err
+    assert "ONNX" not in err
