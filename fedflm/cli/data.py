@@ -60,7 +60,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         summary = prepare_file(args.input, args.out, key, cfg)
     else:  # issue 25: the task's own format, de-identified and encrypted the same way
         from fedflm.owner.task_store import prepare_task_file
-        summary = prepare_task_file(args.task, args.input, args.out, key, cfg, args.rows_per_shard)
+        summary = prepare_task_file(args.task, args.input, args.out, key, cfg)
     elapsed = time.perf_counter() - t0
     print(f"wrote {args.out}: {summary['rows']} rows in {summary['shards']} encrypted shard(s), "
           f"{len(summary['label_names'])} labels, key id {key.key_id}, {elapsed:.1f}s")

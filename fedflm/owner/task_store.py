@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from fedflm.errors import DataError, StoreError
 from fedflm.protect.keys import DataKey
-from fedflm.protect.store import DEFAULT_ROWS_PER_SHARD, StoreWriter, open_store, read_manifest
+from fedflm.protect.store import StoreWriter, open_store, read_manifest
 
 if TYPE_CHECKING:  # the de-identifier (presidio, spaCy: ~3 s of imports) is loaded by prepare_task_file only,
     from fedflm.protect.prepare import PrepareConfig, Redactor  # never by a node that reads its store
@@ -82,7 +82,7 @@ def _log_rows(path: Path, key: DataKey, redact: Redactor) -> tuple[list[str], li
 
 
 def prepare_task_file(task: str, input_path: str | os.PathLike, out: str | os.PathLike, key: DataKey,
-                      cfg: PrepareConfig, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD) -> dict[str, Any]:
+                      cfg: PrepareConfig) -> dict[str, Any]:
     """Read ``input_path`` in ``task``'s format, de-identify its text fields, encrypt it into a new store
     ``out`` (nothing is written on a bad row: the reader raises first); returns the manifest body."""
     if task not in TASKS:
@@ -91,7 +91,7 @@ def prepare_task_file(task: str, input_path: str | os.PathLike, out: str | os.Pa
 
     path, redact = Path(input_path), Redactor(cfg)
     texts, labels, names = _lm_rows(path, redact) if task == "causal-lm" else _log_rows(path, key, redact)
-    with StoreWriter(out, key, names, rows_per_shard) as writer:
+    with StoreWriter(out, key, names, cfg.rows_per_shard) as writer:
         writer.add(texts, labels)
         extra = {"task": task, "deid": redact.report(), "warnings": [] if cfg.deid else [DEID_OFF_WARNING],
                  "source": {"file_name": path.name, "format": path.suffix.lstrip(".")}}
