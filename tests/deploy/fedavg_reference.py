@@ -4,16 +4,15 @@
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 
 import numpy as np
-from flwr.app import ConfigRecord, Context, Message, Metadata, RecordDict
 
 import clients.app as client_app
 from fedflm.config import RunConfig
-from fedflm.fl.arrays import from_record, to_record
+from fedflm.fl.arrays import from_record
 from fedflm.models.lora import build_model, get_adapter_state
+from flower_messages import train_reply
 
 
 def initial_adapter(cfg: RunConfig, label_names: tuple[str, ...]) -> "OrderedDict[str, np.ndarray]":
@@ -25,12 +24,7 @@ def client_update(cfg: RunConfig, node_config: dict, arrays, server_round: int,
                   run_config_overrides: dict | None = None) -> tuple["OrderedDict[str, np.ndarray]", int]:
     """One owner's round exactly as its fresh ClientApp process computes it."""
     client_app._model.cache_clear()  # a deployed ClientApp process starts without a cached model
-    config = ConfigRecord({**cfg.to_run_config(), **(run_config_overrides or {}), "server-round": server_round})
-    meta = Metadata(run_id=1, message_id="m", src_node_id=0, dst_node_id=1, reply_to_message_id="",
-                    group_id=str(server_round), created_at=time.time(), ttl=3600.0, message_type="train")
-    msg = Message(RecordDict({"arrays": to_record(arrays), "config": config}), metadata=meta)
-    reply = client_app.train(msg, Context(run_id=1, node_id=1, node_config=node_config, state=RecordDict(),
-                                          run_config={}))
+    reply = train_reply({**cfg.to_run_config(), **(run_config_overrides or {})}, server_round, arrays, node_config)
     assert not reply.has_error(), reply.error
     metrics = reply.content["metrics"]  # the server's FedAvg weight: examples without DP, uniform under DP
     return from_record(reply.content["arrays"]), int(metrics.get("num-examples", metrics.get("dp-unit-weight", 0)))

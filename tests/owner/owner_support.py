@@ -5,22 +5,21 @@ handed to the real ClientApp ``train`` function with the node config that
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from flwr.app import ConfigRecord, Context, Message, Metadata, RecordDict
+from flwr.app import Message
 from flwr.common.config import parse_config_args
 
 import clients.app as client_app
 from fedflm.config import RunConfig
 from fedflm.deploy.client import ClientOptions, write_node_config
-from fedflm.fl.arrays import to_record
 from fedflm.models.lora import build_model, get_adapter_state
 from fedflm.owner.settings import OwnerPolicy
 from fedflm.protect.keys import write_key_file
 from fedflm.protect.store import StoreWriter
+from flower_messages import train_reply
 
 LABELS = ("negative", "positive")
 
@@ -65,12 +64,7 @@ class Node:
         client_app._model.cache_clear()  # a deployed ClientApp process starts without a cached model
         if arrays is None:
             arrays = get_adapter_state(build_model(cfg.model, LABELS, cfg.fed.seed))
-        config = ConfigRecord({**cfg.to_run_config(), **(extra or {}), "server-round": server_round})
-        meta = Metadata(run_id=1, message_id="m", src_node_id=0, dst_node_id=1, reply_to_message_id="",
-                        group_id=str(server_round), created_at=time.time(), ttl=3600.0, message_type="train")
-        msg = Message(RecordDict({"arrays": to_record(arrays), "config": config}), metadata=meta)
-        return client_app.train(msg, Context(run_id=1, node_id=1, node_config=self.node_config,
-                                             state=RecordDict(), run_config={}))
+        return train_reply({**cfg.to_run_config(), **(extra or {})}, server_round, arrays, self.node_config)
 
 
 def make_node(tmp: Path, store: tuple[Path, Path], policy: OwnerPolicy, **opts) -> Node:

@@ -11,15 +11,14 @@ import json
 import time
 
 import pytest
-from flwr.app import ConfigRecord, Context, Message, Metadata, RecordDict
+from flwr.app import Message
 from transformers import AutoConfig
 
-import clients.app as client_app
 from fedflm.causal.config import CausalRunConfig
 from fedflm.causal.heldout import HeldOut
 from fedflm.causal.records import synthetic_records, write_jsonl
 from fedflm.config import DPConfig
-from fedflm.fl.arrays import from_record, to_record
+from fedflm.fl.arrays import from_record
 from fedflm.owner.refusal import Refusal
 from fedflm.owner.settings import OwnerPolicy
 from fedflm.owner.task_store import prepare_task_file, read_interactions
@@ -30,6 +29,7 @@ from fedflm.recommend.config import RecommendRunConfig
 from fedflm.recommend.model import TwoTower
 from fedflm.recommend.synthetic import synthetic_log
 from fedflm.recommend.log import write_log
+from flower_messages import train_reply
 from owner_support import make_node, make_store, request
 
 POLICY = OwnerPolicy(max_epsilon=20.0, max_rounds=3)
@@ -37,12 +37,7 @@ FAST = PrepareConfig(deid_config=DeidConfig(engine="patterns"))
 
 
 def _send(node, flat: dict, server_round: int, arrays) -> Message:
-    config = ConfigRecord({**flat, "server-round": server_round})
-    meta = Metadata(run_id=1, message_id="m", src_node_id=0, dst_node_id=1, reply_to_message_id="",
-                    group_id=str(server_round), created_at=time.time(), ttl=3600.0, message_type="train")
-    msg = Message(RecordDict({"arrays": to_record(arrays), "config": config}), metadata=meta)
-    return client_app.train(msg, Context(run_id=1, node_id=1, node_config=node.node_config, state=RecordDict(),
-                                         run_config={}))
+    return train_reply(flat, server_round, arrays, node.node_config)
 
 
 def _causal(model, **over) -> CausalRunConfig:

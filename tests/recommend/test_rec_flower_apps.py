@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
 import pytest
-from flwr.app import ConfigRecord, Context, Message, Metadata, RecordDict
+from flwr.app import Message
 
-import clients.app as client_app
 from clients.recommend import owner_users, data_key
 from fedflm.config import DPConfig
-from fedflm.fl.arrays import from_record, to_record
+from fedflm.fl.arrays import from_record
 from fedflm.owner.refusal import Refusal
 from fedflm.recommend.config import RecommendRunConfig
 from fedflm.recommend.heldout import RankingHeldOut
 from fedflm.recommend.split import split_users
+from flower_messages import train_reply
 
 SIMULATED = {"partition-id": 0, "num-partitions": 2}
 
@@ -32,12 +31,7 @@ def _config(model_dir, out, **privacy) -> RecommendRunConfig:
 
 def _send(cfg: RecommendRunConfig | dict, server_round: int, arrays, node_config=SIMULATED) -> Message:
     flat = cfg.to_run_config() if isinstance(cfg, RecommendRunConfig) else cfg
-    config = ConfigRecord({**flat, "server-round": server_round})
-    meta = Metadata(run_id=1, message_id="m", src_node_id=0, dst_node_id=1, reply_to_message_id="",
-                    group_id=str(server_round), created_at=time.time(), ttl=3600.0, message_type="train")
-    msg = Message(RecordDict({"arrays": to_record(arrays), "config": config}), metadata=meta)
-    return client_app.train(msg, Context(run_id=1, node_id=1, node_config=node_config, state=RecordDict(),
-                                         run_config={}))
+    return train_reply(flat, server_round, arrays, node_config)
 
 
 @pytest.fixture(scope="module")
