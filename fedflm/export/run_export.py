@@ -15,6 +15,7 @@ from typing import Any
 
 from fedflm.errors import ExportError
 from fedflm.export.card import build_card, read_run_config, write_card
+from fedflm.export.dirs import check_finished, prepare_out
 from fedflm.export.predictor import FORMATS, ONNX_FILE, ONNX_INT8_FILE, Predictor, accuracy, open_model
 from fedflm.export.task_export import export_task_run, run_task
 
@@ -60,10 +61,7 @@ class ExportConfig:
 
 
 def check_run_dir(run_dir: Path) -> None:
-    if not run_dir.is_dir():
-        raise ExportError(f"{run_dir}: run directory not found")
-    if (run_dir / "INCOMPLETE").exists():
-        raise ExportError(f"{run_dir}: the run did not finish (INCOMPLETE marker); nothing to export")
+    check_finished(run_dir)
     if not (run_dir / "adapter" / "adapter_config.json").is_file():
         raise ExportError(f"{run_dir / 'adapter'}: no adapter (not a finished fedflm run directory)")
 
@@ -77,12 +75,6 @@ def eval_rows(run_dir: Path, limit: int = 0) -> tuple[list[str], list[int]]:
     data = load_federated_data(cfg.data, cfg.fed.seed)
     ds = data.eval if not limit or limit >= len(data.eval) else data.eval.select(range(limit))
     return list(ds["text"]), [int(y) for y in ds["label"]]
-
-
-def _prepare_out(out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        raise ExportError(f"{out}: exists and is not empty; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def _int8_report(fp32: Predictor, int8: Predictor, fp32_file: Path, int8_file: Path,
@@ -103,7 +95,7 @@ def export_run(run_dir: str | Path, cfg: ExportConfig) -> dict[str, Any]:
         return export_task_run(run_dir, task, cfg.format, cfg.quantize, out, cfg.tolerance)
     check_run_dir(run_dir)
     card = build_card(run_dir)
-    _prepare_out(out)
+    prepare_out(out)
     t0 = time.perf_counter()
     source = open_model(run_dir / "adapter")
     export: dict[str, Any] = {"format": cfg.format, "quantize": cfg.quantize, "how_to_load": HOW_TO_LOAD[cfg.format]}

@@ -14,6 +14,7 @@ from typing import Any
 from fedflm import __version__
 from fedflm.errors import ExportError
 from fedflm.export.card import _read_json, git_commit, owner_privacy, read_run_config, write_card
+from fedflm.export.dirs import check_finished, prepare_out
 
 #: the formats each task can export (no adapter-only or int8 export for these tasks)
 TASK_FORMATS = {"causal-lm": ("merged",), "recommend": ("merged", "onnx")}
@@ -57,14 +58,11 @@ def export_task_run(run_dir: Path, task: str, fmt: str, quantize: str, out: Path
                           f"got --format {fmt}")
     if quantize != "none":
         raise ExportError(f"--quantize {quantize} is for classification exports, not --task {task}")
-    if (run_dir / "INCOMPLETE").exists():
-        raise ExportError(f"{run_dir}: the run did not finish (INCOMPLETE marker); nothing to export")
+    check_finished(run_dir)
     if not (run_dir / _REQUIRED[task]).is_file():
         raise ExportError(f"{run_dir / _REQUIRED[task]}: not found (not a finished --task {task} run)")
     card = task_card(run_dir, task)
-    if out.exists() and any(out.iterdir()):
-        raise ExportError(f"{out}: exists and is not empty; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     t0 = time.perf_counter()
     try:
         export = {"format": fmt, "quantize": quantize, **_write(run_dir, task, fmt, out, tolerance)}
