@@ -30,7 +30,7 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import countries, country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_context import (after_place_cue, lone_double_surname, more_mentions,
+from fedflm.protect.deid_context import (after_place_cue, firm_cue, lone_double_surname, more_mentions,
                                          names_an_organisation, reads_as_street)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
@@ -189,18 +189,22 @@ class Deidentifier:
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end]))]
         spans = [self._address_tail(text, _street_name(text, sp)) for sp in self._given_names(text, _merge(spans))
                  if not self._organisation(text, sp, cased)]
-        return _merge(spans + self._more_mentions(text, spans))
+        return _house_numbers(text, _merge(spans + self._more_mentions(text, spans)))
 
     def _organisation(self, text: str, sp: Span, cased: bool) -> bool:
         """A person span, or an address span without a street word, that names a company (or a place)."""
         if sp.entity == "STREET_ADDRESS" and any(w.lower() in self._street for w in _LETTER_WORDS.findall(
                 text, sp.start, sp.end)):
             return False
-        if sp.entity == "PERSON" and (after_place_cue(text, sp.start, sp.end)
-                                      or text[sp.start:sp.end].lower() in countries()):
+        # a digit-less address without a street word is a name-like run the model took for an address
+        named = sp.entity == "PERSON" or sp.entity == "STREET_ADDRESS" and not any(
+            c.isdigit() for c in text[sp.start:sp.end])
+        if named and (after_place_cue(text, sp.start, sp.end) or text[sp.start:sp.end].lower() in countries()):
             return True  # a place ("flew to Tarvona", "from Czech Republic")
         if sp.entity == "PERSON" and lone_double_surname(text, sp.start, sp.end, _TITLES):
             return True  # a firm: "During 1971, Mayo-Walters invested"
+        if named and firm_cue(text, sp.start, sp.end):
+            return True  # a firm: "which later became Credit Karma", "Berkshire Hathaway is a design agency"
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
 
@@ -289,6 +293,25 @@ class Deidentifier:
 
 
 _LETTER_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _house_numbers(text: str, spans: list[Span]) -> list[Span]:
+    """A phone-looking pair of numbers (``9816 214``: no leading 0, no third group) with a street
+    address right after it on its line (only spaces between: ``at 9816 214 Pavlou Drandaki``) is
+    that address's building and house number: one address span."""
+    out: list[Span] = []
+    for sp in spans:
+        prev = out[-1] if out else None
+        if (sp.entity == "STREET_ADDRESS" and prev is not None and prev.entity == "PHONE_NUMBER"
+                and _SPACES.fullmatch(text, prev.end, sp.start) and _TWO_NUMBERS.fullmatch(text, prev.start, prev.end)):
+            out[-1] = Span(prev.start, sp.end, "STREET_ADDRESS", sp.score)
+        else:
+            out.append(sp)
+    return out
+
+
+_SPACES = re.compile(r"[ \t]+")
+_TWO_NUMBERS = re.compile(r"[1-9]\d{0,5}[ \t]\d{1,5}")  # building + house number; a phone has more groups or a 0
 
 
 def _street_name(text: str, sp: Span) -> Span:

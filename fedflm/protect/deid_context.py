@@ -148,3 +148,30 @@ def after_place_cue(text: str, start: int, end: int) -> bool:
     Bernardino``); not when it is a possessive (``moved to Maria's house``)."""
     line_start = text.rfind("\n", 0, start) + 1
     return bool(_PLACE_CUE.search(text[line_start:start])) and not _POSSESSIVE_NEXT.match(text, end)
+
+
+# what stands right before a firm's name: "later became", "acquired by", "a year at", "worked at";
+# and right after one: "is a design agency", "is an insurance company" (a person is not an agency)
+_FIRM_BEFORE = re.compile(
+    r"(?:\b(?:later|then|since|eventually|soon|which|that|it|and)[ \t]+became|\brenamed(?:[ \t]+(?:to|as))?"
+    r"|\b(?:acquired|bought|owned|founded|taken[ \t]+over)[ \t]+by|\bmerged[ \t]+with|\bsubsidiary[ \t]+of"
+    r"|\bspun[ \t]+off[ \t]+from|\bshares[ \t]+(?:of|in)"
+    r"|\b(?:worked|works|working|job|jobs|internship|interned|year|years|months|career|position|role)[ \t]+at)"
+    r"[ \t]*$", re.IGNORECASE)
+_FIRM_NOUNS = ("agency|company|firm|startup|start-up|business|corporation|brand|retailer|manufacturer|provider|"
+               "publisher|bank|consultancy|conglomerate|maker|supplier|vendor|organi[sz]ation|nonprofit|"
+               "non-profit|charity|employer|insurer|lender|carrier|airline|chain")
+_FIRM_AFTER = re.compile(r"[ \t]+(?:is|was|has[ \t]+been)[ \t]+(?:an?|the)[ \t]+(?:[\w-]+[ \t]+){0,2}(?:"
+                         + _FIRM_NOUNS + r")\b", re.IGNORECASE)
+
+
+def firm_cue(text: str, start: int, end: int) -> bool:
+    """True if the person-looking ``text[start:end]`` stands where a firm is named: right after
+    ``later became``, ``acquired by``, ``merged with``, ``worked at``, ``a year at``
+    (``which later became Credit Karma``), or right before ``is a ... agency/company/firm``
+    (``Berkshire Hathaway is a design agency``); not when it is a possessive (``worked at
+    Maria's bakery``)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if _POSSESSIVE_NEXT.match(text, end):
+        return False
+    return bool(_FIRM_BEFORE.search(text[line_start:start]) or _FIRM_AFTER.match(text, end))
