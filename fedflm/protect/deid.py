@@ -180,7 +180,7 @@ class Deidentifier:
         # type), and a model span that starts inside a number the patterns found is dropped
         numbers = [sp for sp in spans if sp.entity in _NEEDS_DIGIT or sp.entity == "EMAIL_ADDRESS"]
         spans += [Span(s, e, label, 0.5) for s, e, label in ner
-                  if not any(n.start <= s < n.end for n in numbers)]
+                  if not any(n.start <= s < n.end and not _opens_address(text, n, s, e, label) for n in numbers)]
         cased = _cased(text)
         for rec in self._cased:
             view = self._view(rec, text, has_digit)
@@ -293,6 +293,14 @@ class Deidentifier:
 
 
 _LETTER_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _opens_address(text: str, number: Span, start: int, end: int, label: str) -> bool:
+    """True if the model's street address ``text[start:end]`` starts with a phone-looking pair of
+    numbers (``94941 2505 heatherleigh suite``) and runs on to a word: they are its house number."""
+    return (label == "STREET_ADDRESS" and number.entity == "PHONE_NUMBER" and number.start == start
+            and end > number.end and bool(_TWO_NUMBERS.fullmatch(text, number.start, number.end))
+            and bool(_LETTER_WORDS.search(text, number.end, end)))
 
 
 def _house_numbers(text: str, spans: list[Span]) -> list[Span]:

@@ -139,7 +139,7 @@ _PLACE_CUE = re.compile(
     r"|\bhome[ \t]+(?:city|town)|\b(?:city|town|village|capital)[ \t]+of"
     r"|\b(?:came|comes|moved|emigrated|immigrated|flew|arrived|returned)[ \t]+(?:back[ \t]+)?from)[ \t]*$",
     re.IGNORECASE)
-_POSSESSIVE_NEXT = re.compile(r"['’]s\b")
+_POSSESSIVE_NEXT = re.compile(r"['’][sS]\b")
 
 
 def after_place_cue(text: str, start: int, end: int) -> bool:
@@ -150,6 +150,12 @@ def after_place_cue(text: str, start: int, end: int) -> bool:
     return bool(_PLACE_CUE.search(text[line_start:start])) and not _POSSESSIVE_NEXT.match(text, end)
 
 
+# earlier or later names of one list ("at Jones, Mitchell and Williams as"): capitalised runs joined
+# by commas or and/&
+_RUN = r"\p{Lu}[\w'’.-]*(?:[ \t]+\p{Lu}[\w'’.-]*)*"
+_JOIN = r"(?:,[ \t]*|[ \t]+(?:and|&)[ \t]+|,[ \t]*(?:and|&)[ \t]+)"
+_LIST_HEAD = "(?-i:(?:" + _RUN + _JOIN + ")*)"
+_LIST_TAIL = "(?-i:(?:" + _JOIN + _RUN + ")*)"
 # what stands right before a firm's name: "later became", "acquired by", "a year at", "worked at";
 # and right after one: "is a design agency", "is an insurance company" (a person is not an agency)
 _FIRM_BEFORE = re.compile(
@@ -157,11 +163,11 @@ _FIRM_BEFORE = re.compile(
     r"|\b(?:acquired|bought|owned|founded|taken[ \t]+over)[ \t]+by|\bmerged[ \t]+with|\bsubsidiary[ \t]+of"
     r"|\bspun[ \t]+off[ \t]+from|\bshares[ \t]+(?:of|in)"
     r"|\b(?:worked|works|working|job|jobs|internship|interned|year|years|months|career|position|role)[ \t]+at)"
-    r"[ \t]*$", re.IGNORECASE)
+    r"[ \t]*" + _LIST_HEAD + "$", re.IGNORECASE)
 _FIRM_NOUNS = ("agency|company|firm|startup|start-up|business|corporation|brand|retailer|manufacturer|provider|"
                "publisher|bank|consultancy|conglomerate|maker|supplier|vendor|organi[sz]ation|nonprofit|"
                "non-profit|charity|employer|insurer|lender|carrier|airline|chain")
-_FIRM_AFTER = re.compile(r"[ \t]+(?:is|was|has[ \t]+been)[ \t]+(?:an?|the)[ \t]+(?:[\w-]+[ \t]+){0,2}(?:"
+_FIRM_AFTER = re.compile(_LIST_TAIL + r"[ \t]+(?:is|was|has[ \t]+been)[ \t]+(?:an?|the)[ \t]+(?:[\w-]+[ \t]+){0,2}(?:"
                          + _FIRM_NOUNS + r")\b", re.IGNORECASE)
 
 
@@ -169,8 +175,9 @@ def firm_cue(text: str, start: int, end: int) -> bool:
     """True if the person-looking ``text[start:end]`` stands where a firm is named: right after
     ``later became``, ``acquired by``, ``merged with``, ``worked at``, ``a year at``
     (``which later became Credit Karma``), or right before ``is a ... agency/company/firm``
-    (``Berkshire Hathaway is a design agency``); not when it is a possessive (``worked at
-    Maria's bakery``)."""
+    (``Berkshire Hathaway is a design agency``), also as a later or earlier name of a list
+    (``a year at Jones, Mitchell and Williams``, ``Lopez, Santos and Coleman is a design agency``);
+    not when it is a possessive (``worked at Maria's bakery``)."""
     line_start = text.rfind("\n", 0, start) + 1
     if _POSSESSIVE_NEXT.match(text, end):
         return False
