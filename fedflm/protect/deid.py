@@ -31,7 +31,7 @@ from fedflm.errors import DeidError
 from fedflm.protect.deid_address import countries, country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
 from fedflm.protect.deid_context import (after_place_cue, firm_cue, lone_double_surname, more_mentions,
-                                         names_an_organisation, reads_as_street)
+                                         names_an_organisation, reads_as_street, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
@@ -203,6 +203,8 @@ class Deidentifier:
             return True  # a place ("flew to Tarvona", "from Czech Republic")
         if sp.entity == "PERSON" and lone_double_surname(text, sp.start, sp.end, _TITLES):
             return True  # a firm: "During 1971, Mayo-Walters invested"
+        if sp.entity == "PERSON" and cased and reads_as_title(text[sp.start:sp.end]):
+            return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
         if named and firm_cue(text, sp.start, sp.end):
             return True  # a firm: "which later became Credit Karma", "Berkshire Hathaway is a design agency"
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(

@@ -182,3 +182,16 @@ def firm_cue(text: str, start: int, end: int) -> bool:
     if _POSSESSIVE_NEXT.match(text, end):
         return False
     return bool(_FIRM_BEFORE.search(text[line_start:start]) or _FIRM_AFTER.match(text, end))
+
+
+# function words a title capitalises and a name does not hold ("Carry Me Back To Poland")
+_TITLE_WORDS = frozenset("to me of the in on at for from with your our is are was were it you we us not be "
+                         "into over under about without".split())
+
+
+def reads_as_title(span: str) -> bool:
+    """True if the person-looking ``span`` is a title written in Title Case (a song, book or film):
+    at least two of its words after the first are capitalised function words (``Carry Me Back To
+    Poland``). One is not enough (``Anna To``, ``Luis De La Cruz`` hold particles, not titles)."""
+    words = _WORD.findall(span)[1:]
+    return sum(w[:1].isupper() and not w.isupper() and w.lower() in _TITLE_WORDS for w in words) >= 2

@@ -8,7 +8,7 @@ from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail, ordinary_compound
 from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_context import (after_place_cue, firm_cue, lone_double_surname, more_mentions,
-                                         names_an_organisation, reads_as_street)
+                                         names_an_organisation, reads_as_street, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import build_lexicon
 
@@ -264,3 +264,26 @@ def test_firms_and_places_after_cues_are_left_and_people_masked(deid: Deidentifi
     want = case(expected).replace("<person>", "<PERSON>")
     # Execute / Assert
     assert deid.redact(case(text))[0] == want
+
+
+@pytest.mark.parametrize("span,expected", [
+    ("Carry Me Back To Poland", True),         # two capitalised function words: a song title
+    ("Gone With The Wind", True),
+    ("Maria De La Cruz", False),               # particles, not function words
+    ("Anna To", False),                        # one is not enough
+    ("Tarvo Quellin", False),
+    ("CARRY ME BACK TO POLAND", False),        # all capitals: no Title Case to read
+])
+def test_reads_as_title(span: str, expected: bool) -> None:
+    # Execute / Assert
+    assert reads_as_title(span) is expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('He loved the song "Carry Me Back To Poland" as a boy.', 'He loved the song "Carry Me Back To Poland" as a boy.'),
+    ("Maria Garcia wrote Back To The Sea in 1990.", "<PERSON> wrote Back To The Sea in 1990."),
+    ("Dear Maria De La Cruz, thanks.", "Dear <PERSON>, thanks."),
+])
+def test_title_case_titles_are_no_names(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected
