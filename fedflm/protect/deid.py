@@ -30,8 +30,8 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import countries, country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_context import (after_place_cue, lone_double_surname, more_mentions,
-                                         names_an_organisation, reads_as_street)
+from fedflm.protect.deid_context import (after_place_cue, firm_cue, lone_double_surname, more_mentions,
+                                         names_an_organisation, reads_as_street, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
@@ -180,7 +180,7 @@ class Deidentifier:
         # type), and a model span that starts inside a number the patterns found is dropped
         numbers = [sp for sp in spans if sp.entity in _NEEDS_DIGIT or sp.entity == "EMAIL_ADDRESS"]
         spans += [Span(s, e, label, 0.5) for s, e, label in ner
-                  if not any(n.start <= s < n.end for n in numbers)]
+                  if not any(n.start <= s < n.end and not _opens_address(text, n, s, e, label) for n in numbers)]
         cased = _cased(text)
         for rec in self._cased:
             view = self._view(rec, text, has_digit)
@@ -189,18 +189,24 @@ class Deidentifier:
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end]))]
         spans = [self._address_tail(text, _street_name(text, sp)) for sp in self._given_names(text, _merge(spans))
                  if not self._organisation(text, sp, cased)]
-        return _merge(spans + self._more_mentions(text, spans))
+        return _house_numbers(text, _merge(spans + self._more_mentions(text, spans)))
 
     def _organisation(self, text: str, sp: Span, cased: bool) -> bool:
         """A person span, or an address span without a street word, that names a company (or a place)."""
         if sp.entity == "STREET_ADDRESS" and any(w.lower() in self._street for w in _LETTER_WORDS.findall(
                 text, sp.start, sp.end)):
             return False
-        if sp.entity == "PERSON" and (after_place_cue(text, sp.start, sp.end)
-                                      or text[sp.start:sp.end].lower() in countries()):
+        # a digit-less address without a street word is a name-like run the model took for an address
+        named = sp.entity == "PERSON" or sp.entity == "STREET_ADDRESS" and not any(
+            c.isdigit() for c in text[sp.start:sp.end])
+        if named and (after_place_cue(text, sp.start, sp.end) or text[sp.start:sp.end].lower() in countries()):
             return True  # a place ("flew to Tarvona", "from Czech Republic")
         if sp.entity == "PERSON" and lone_double_surname(text, sp.start, sp.end, _TITLES):
             return True  # a firm: "During 1971, Mayo-Walters invested"
+        if sp.entity == "PERSON" and cased and reads_as_title(text[sp.start:sp.end]):
+            return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
+        if named and firm_cue(text, sp.start, sp.end):
+            return True  # a firm: "which later became Credit Karma", "Berkshire Hathaway is a design agency"
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
 
@@ -289,6 +295,33 @@ class Deidentifier:
 
 
 _LETTER_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _opens_address(text: str, number: Span, start: int, end: int, label: str) -> bool:
+    """True if the model's street address ``text[start:end]`` starts with a phone-looking pair of
+    numbers (``94941 2505 heatherleigh suite``) and runs on to a word: they are its house number."""
+    return (label == "STREET_ADDRESS" and number.entity == "PHONE_NUMBER" and number.start == start
+            and end > number.end and bool(_TWO_NUMBERS.fullmatch(text, number.start, number.end))
+            and bool(_LETTER_WORDS.search(text, number.end, end)))
+
+
+def _house_numbers(text: str, spans: list[Span]) -> list[Span]:
+    """A phone-looking pair of numbers (``9816 214``: no leading 0, no third group) with a street
+    address right after it on its line (only spaces between: ``at 9816 214 Pavlou Drandaki``) is
+    that address's building and house number: one address span."""
+    out: list[Span] = []
+    for sp in spans:
+        prev = out[-1] if out else None
+        if (sp.entity == "STREET_ADDRESS" and prev is not None and prev.entity == "PHONE_NUMBER"
+                and _SPACES.fullmatch(text, prev.end, sp.start) and _TWO_NUMBERS.fullmatch(text, prev.start, prev.end)):
+            out[-1] = Span(prev.start, sp.end, "STREET_ADDRESS", sp.score)
+        else:
+            out.append(sp)
+    return out
+
+
+_SPACES = re.compile(r"[ \t]+")
+_TWO_NUMBERS = re.compile(r"[1-9]\d{0,5}[ \t]\d{1,5}")  # building + house number; a phone has more groups or a 0
 
 
 def _street_name(text: str, sp: Span) -> Span:

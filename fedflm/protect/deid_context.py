@@ -139,7 +139,7 @@ _PLACE_CUE = re.compile(
     r"|\bhome[ \t]+(?:city|town)|\b(?:city|town|village|capital)[ \t]+of"
     r"|\b(?:came|comes|moved|emigrated|immigrated|flew|arrived|returned)[ \t]+(?:back[ \t]+)?from)[ \t]*$",
     re.IGNORECASE)
-_POSSESSIVE_NEXT = re.compile(r"['’]s\b")
+_POSSESSIVE_NEXT = re.compile(r"['’][sS]\b")
 
 
 def after_place_cue(text: str, start: int, end: int) -> bool:
@@ -148,3 +148,50 @@ def after_place_cue(text: str, start: int, end: int) -> bool:
     Bernardino``); not when it is a possessive (``moved to Maria's house``)."""
     line_start = text.rfind("\n", 0, start) + 1
     return bool(_PLACE_CUE.search(text[line_start:start])) and not _POSSESSIVE_NEXT.match(text, end)
+
+
+# earlier or later names of one list ("at Jones, Mitchell and Williams as"): capitalised runs joined
+# by commas or and/&
+_RUN = r"\p{Lu}[\w'’.-]*(?:[ \t]+\p{Lu}[\w'’.-]*)*"
+_JOIN = r"(?:,[ \t]*|[ \t]+(?:and|&)[ \t]+|,[ \t]*(?:and|&)[ \t]+)"
+_LIST_HEAD = "(?-i:(?:" + _RUN + _JOIN + ")*)"
+_LIST_TAIL = "(?-i:(?:" + _JOIN + _RUN + ")*)"
+# what stands right before a firm's name: "later became", "acquired by", "a year at", "worked at";
+# and right after one: "is a design agency", "is an insurance company" (a person is not an agency)
+_FIRM_BEFORE = re.compile(
+    r"(?:\b(?:later|then|since|eventually|soon|which|that|it|and)[ \t]+became|\brenamed(?:[ \t]+(?:to|as))?"
+    r"|\b(?:acquired|bought|owned|founded|taken[ \t]+over)[ \t]+by|\bmerged[ \t]+with|\bsubsidiary[ \t]+of"
+    r"|\bspun[ \t]+off[ \t]+from|\bshares[ \t]+(?:of|in)"
+    r"|\b(?:worked|works|working|job|jobs|internship|interned|year|years|months|career|position|role)[ \t]+at)"
+    r"[ \t]*" + _LIST_HEAD + "$", re.IGNORECASE)
+_FIRM_NOUNS = ("agency|company|firm|startup|start-up|business|corporation|brand|retailer|manufacturer|provider|"
+               "publisher|bank|consultancy|conglomerate|maker|supplier|vendor|organi[sz]ation|nonprofit|"
+               "non-profit|charity|employer|insurer|lender|carrier|airline|chain")
+_FIRM_AFTER = re.compile(_LIST_TAIL + r"[ \t]+(?:is|was|has[ \t]+been)[ \t]+(?:an?|the)[ \t]+(?:[\w-]+[ \t]+){0,2}(?:"
+                         + _FIRM_NOUNS + r")\b", re.IGNORECASE)
+
+
+def firm_cue(text: str, start: int, end: int) -> bool:
+    """True if the person-looking ``text[start:end]`` stands where a firm is named: right after
+    ``later became``, ``acquired by``, ``merged with``, ``worked at``, ``a year at``
+    (``which later became Credit Karma``), or right before ``is a ... agency/company/firm``
+    (``Berkshire Hathaway is a design agency``), also as a later or earlier name of a list
+    (``a year at Jones, Mitchell and Williams``, ``Lopez, Santos and Coleman is a design agency``);
+    not when it is a possessive (``worked at Maria's bakery``)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if _POSSESSIVE_NEXT.match(text, end):
+        return False
+    return bool(_FIRM_BEFORE.search(text[line_start:start]) or _FIRM_AFTER.match(text, end))
+
+
+# function words a title capitalises and a name does not hold ("Carry Me Back To Poland")
+_TITLE_WORDS = frozenset("to me of the in on at for from with your our is are was were it you we us not be "
+                         "into over under about without".split())
+
+
+def reads_as_title(span: str) -> bool:
+    """True if the person-looking ``span`` is a title written in Title Case (a song, book or film):
+    at least two of its words after the first are capitalised function words (``Carry Me Back To
+    Poland``). One is not enough (``Anna To``, ``Luis De La Cruz`` hold particles, not titles)."""
+    words = _WORD.findall(span)[1:]
+    return sum(w[:1].isupper() and not w.isupper() and w.lower() in _TITLE_WORDS for w in words) >= 2

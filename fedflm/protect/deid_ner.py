@@ -88,7 +88,8 @@ def plausible(span: str, label: str, street: frozenset[str], is_name=lambda w: F
       is capitalised (``wild``, ``major kudos``), or it is one capitalised dictionary word
       that no name list holds (``Users``, ``Pedestrians``); a capitalised ``Mark`` stays.
     * STREET_ADDRESS: every word is a dictionary word other than a street word (``10 complete
-      misses``, ``pun-laden dialogue``). A span without digits is kept otherwise: the model
+      misses``, ``pun-laden dialogue``), or it ends in a unit and holds no street word (a
+      quantity: ``110 claustrophobic minutes``). A span without digits is kept otherwise: the model
       sometimes labels a name as an address, and it must stay masked.
     """
     from fedflm.protect.deid_dictionary import is_ordinary
@@ -99,10 +100,17 @@ def plausible(span: str, label: str, street: frozenset[str], is_name=lambda w: F
         titled = any(w[:1].isupper() and not w.isupper() for w in words)
         return titled or not all(map(is_ordinary, words))
     if label == "STREET_ADDRESS":
+        if words and words[-1].lower() in _UNITS and not any(w.lower() in street for w in words):
+            return False  # a quantity: "110 claustrophobic minutes", "25 euros"
         return any(w.lower() in street or not is_ordinary(w) for w in words)
     return True
 
 
+# what a number counts, not where someone lives (plural forms; street words are checked apart)
+_UNITS = frozenset(
+    "seconds minutes mins hours hrs days nights weeks months years yrs decades centuries times pages chapters "
+    "episodes scenes movies films songs people persons euros dollars pounds bucks cents percent miles kilometers "
+    "kilometres km feet inches meters metres kilos kg grams calories degrees points votes stars".split())
 _PERSON_SHAPE = re.compile(r"^(?:(?:Dr|Mr|Mrs|Ms|Prof|Sir|Dame)\.?\s+\p{Lu}|\p{Lu}\p{L}+\s+\p{Lu}\.?\s+\p{Lu}\p{L})")
 
 

@@ -61,6 +61,9 @@ _DATE_SHAPE = re.compile(r"^(?:\d{1,4}[-./]\d{1,2}[-./]\d{1,4}|\d{1,2}[-./]\d{1,
 _IP_SHAPE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _TIME_NEXT = re.compile(r":\d\d")  # "2021-06-19 14:55": the last group is an hour, the whole a date-time
+# "my zip code is 90010-170", "Postcode: 1234 567": a postal code, not a phone
+_POSTCODE_BEFORE = re.compile(r"(?i:\b(?:zip|zip[ \t]*code|post[ \t]*code|postal[ \t]*code|cep|plz)"
+                              r"[ \t]*(?:is|:|#|no\.?|number)?[ \t]*)$")
 
 
 def compact_date(digits: str) -> bool:
@@ -93,6 +96,8 @@ class IntlPhoneRecognizer(RegexRecognizer):
                 continue
             if _TIME_NEXT.match(text, e) or compact_date(cand):
                 continue  # a date with its time, or a date written without separators
+            if _POSTCODE_BEFORE.search(text, max(0, s - 24), s):
+                continue
             plus = "+" in cand or cand.startswith("00") or "(" in cand
             grouped = any(c in cand for c in " -./()")
             if not plus and not grouped and main_digits not in (8, 9, 10, 11):

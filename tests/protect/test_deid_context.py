@@ -6,8 +6,9 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail, ordinary_compound
-from fedflm.protect.deid_context import (after_place_cue, lone_double_surname, more_mentions, names_an_organisation,
-                                         reads_as_street)
+from fedflm.protect.deid_case import lower, upper
+from fedflm.protect.deid_context import (after_place_cue, firm_cue, lone_double_surname, more_mentions,
+                                         names_an_organisation, reads_as_street, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import build_lexicon
 
@@ -214,5 +215,75 @@ def test_lone_double_surname(text: str, name: str, expected: bool) -> None:
 ])
 def test_lone_double_surnames_are_firms_but_titled_or_given_ones_people(deid: Deidentifier, text: str,
                                                                          expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+@pytest.mark.parametrize("text,name,expected", [
+    ("Ines spent a year at Hartwell Quinlan as an intern", "Hartwell Quinlan", True),
+    ("the bank, which later became Quinlan Tarvo in 2001", "Quinlan Tarvo", True),
+    ("It was acquired by Brennan Holloway", "Brennan Holloway", True),
+    ("Tarvo Brennan is a design agency in Essen", "Tarvo Brennan", True),
+    ("Tarvo Brennan is an insurance company", "Tarvo Brennan", True),
+    ("Ines worked at Maria Garcia's bakery", "Maria Garcia", False),    # a possessive: a person's place
+    ("Maria Garcia is a designer in Essen", "Maria Garcia", False),     # a person's job, not a firm
+    ("I met Maria Garcia at the bank", "Maria Garcia", False),
+])
+def test_firm_cue(case, text: str, name: str, expected: bool) -> None:
+    # Prepare
+    text, name = case(text), case(name)
+    start = text.index(name)
+    # Execute / Assert
+    assert firm_cue(text, start, start + len(name)) is expected
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("Ines spent a year at Hartwell, Quinlan and Brennan as an intern", "Brennan", True),   # later list name
+    ("Hartwell, Quinlan and Brennan is a design agency", "Hartwell, Quinlan", True),        # earlier list name
+    ("Ines spent a year at Hartwell, Quinlan and Brennan as an intern", "Ines", False),
+])
+def test_firm_cue_covers_every_name_of_a_list(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert firm_cue(text, start, start + len(name)) is expected
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+@pytest.mark.parametrize("text,expected", [
+    ("Tarvo Brennan is a design agency based in Essen.", "Tarvo Brennan is a design agency based in Essen."),
+    ("Aino works at Brennan Holloway since May.", "<PERSON> works at Brennan Holloway since May."),
+    ("Aino worked at Maria Garcia's bakery for a year.", "<PERSON> worked at <PERSON>'s bakery for a year."),
+    ("Maria Garcia is a designer based in Essen.", "<PERSON> is a designer based in Essen."),
+    ("Mr. Okafor flew to Reguengos de Monsaraz on Tuesday.", "Mr. <PERSON> to Reguengos de Monsaraz on Tuesday."),
+])
+def test_firms_and_places_after_cues_are_left_and_people_masked(deid: Deidentifier, case, text: str,
+                                                                expected: str) -> None:
+    # Prepare
+    want = case(expected).replace("<person>", "<PERSON>")
+    # Execute / Assert
+    assert deid.redact(case(text))[0] == want
+
+
+@pytest.mark.parametrize("span,expected", [
+    ("Carry Me Back To Poland", True),         # two capitalised function words: a song title
+    ("Gone With The Wind", True),
+    ("Maria De La Cruz", False),               # particles, not function words
+    ("Anna To", False),                        # one is not enough
+    ("Tarvo Quellin", False),
+    ("CARRY ME BACK TO POLAND", False),        # all capitals: no Title Case to read
+])
+def test_reads_as_title(span: str, expected: bool) -> None:
+    # Execute / Assert
+    assert reads_as_title(span) is expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('He loved the song "Carry Me Back To Poland" as a boy.', 'He loved the song "Carry Me Back To Poland" as a boy.'),
+    ("Maria Garcia wrote Back To The Sea in 1990.", "<PERSON> wrote Back To The Sea in 1990."),
+    ("Dear Maria De La Cruz, thanks.", "Dear <PERSON>, thanks."),
+])
+def test_title_case_titles_are_no_names(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute / Assert
     assert deid.redact(text)[0] == expected

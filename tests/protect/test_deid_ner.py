@@ -82,6 +82,11 @@ _STREET = frozenset({"street", "road", "rua"})
     ("12 high street", "STREET_ADDRESS", True),        # a street word
     ("rua augusta, 1500", "STREET_ADDRESS", True),
     ("77 marszalkowska", "STREET_ADDRESS", True),      # a word outside the dictionary
+    ("110 claustrophobic minutes", "STREET_ADDRESS", False),  # a quantity: ends in a unit
+    ("110 CLAUSTROPHOBIC MINUTES", "STREET_ADDRESS", False),
+    ("110 Claustrophobic Minutes", "STREET_ADDRESS", False),
+    ("12 Miles Street", "STREET_ADDRESS", True),       # a unit word, but a street word too
+    ("12 MILES STREET", "STREET_ADDRESS", True),
 ])
 def test_plausible_drops_model_spans_that_read_as_ordinary_english(span: str, label: str, expected: bool) -> None:
     # Execute / Assert

@@ -6,6 +6,7 @@ import pytest
 
 from fedflm.errors import DeidError
 from fedflm.protect.deid import DeidConfig, Deidentifier
+from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_lexicon import NameLexicon
 from fedflm.protect.deid_recognizers import LexiconPersonRecognizer, given_after_comma, iban_checksum_ok, luhn_ok
 
@@ -255,3 +256,29 @@ def test_lower_case_rare_words_are_left_alone_and_unknown_names_masked(deid: Dei
                                                                        expected: str) -> None:
     # Execute / Assert
     assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+@pytest.mark.parametrize("text,expected", [
+    ("My zip code is 90010-170", "My zip code is 90010-170"),                  # a postal code, not a phone
+    ("my postcode: 1234 567, thanks", "my postcode: 1234 567, thanks"),
+    ("zip 90010-170, phone 0783 533 7406", "zip 90010-170, phone <PHONE>"),    # the phone after it still is
+    ("My code is 0783 533 7406", "My code is <PHONE>"),                        # no postal cue
+])
+def test_a_number_after_a_postcode_cue_is_no_phone(deid: Deidentifier, case, text: str, expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(case(text))[0] == case(expected).replace("<phone>", "<PHONE>")
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+@pytest.mark.parametrize("text,expected", [
+    ("The restaurant is at 9816 214 Pavlou Drandaki", "The restaurant is at <ADDRESS>"),  # building + house
+    ("Please return to 94941 2505 Heatherleigh Suite today", "Please return to <ADDRESS> today"),
+    ("call 0783 533 7406 Pavlou Drandaki", "call <PHONE> <ADDRESS>"),  # a phone: a leading 0 and 3 groups
+])
+def test_two_numbers_right_before_a_street_are_its_house_number(deid: Deidentifier, case, text: str,
+                                                                expected: str) -> None:
+    # Execute
+    redacted = deid.redact(case(text))[0]
+    # Assert
+    assert redacted == case(expected).replace("<address>", "<ADDRESS>").replace("<phone>", "<PHONE>")
