@@ -205,10 +205,18 @@ class Deidentifier:
             return True  # a firm: "During 1971, Mayo-Walters invested"
         if sp.entity == "PERSON" and cased and reads_as_title(text[sp.start:sp.end]):
             return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
-        if named and firm_cue(text, sp.start, sp.end):
+        if named and firm_cue(text, sp.start, sp.end) and not self._starts_with_given_name(text, sp):
             return True  # a firm: "which later became Credit Karma", "Berkshire Hathaway is a design agency"
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
+
+    def _starts_with_given_name(self, text: str, sp: Span) -> bool:
+        """True if the span opens with a word known only as a given name: after a firm cue that is
+        still a person (``she married and became Maria Lopez``, ``worked at Maria Garcia``); the cue
+        drops only name-like firms and surname lists (``Credit Karma``, ``Brennan Holloway``,
+        ``Jones, Mitchell and Williams``: their first words are surnames too)."""
+        words = _LETTER_WORDS.findall(text, sp.start, sp.end)
+        return bool(words) and self._lexicon.is_first(words[0]) and not self._lexicon.is_last(words[0])
 
     def _address_tail(self, text: str, sp: Span) -> Span:
         """An address span grown over a trailing country (``... NUNGATTA Australia``)."""

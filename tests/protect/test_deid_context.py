@@ -256,6 +256,11 @@ def test_firm_cue_covers_every_name_of_a_list(text: str, name: str, expected: bo
     ("Aino works at Brennan Holloway since May.", "<PERSON> works at Brennan Holloway since May."),
     ("Aino worked at Maria Garcia's bakery for a year.", "<PERSON> worked at <PERSON>'s bakery for a year."),
     ("Maria Garcia is a designer based in Essen.", "<PERSON> is a designer based in Essen."),
+    # a firm cue before a known given name is still a person: a married name, an employer who is a person
+    ("She married in May and became Maria Lopez.", "She married in May and became <PERSON>."),
+    ("The bank later became Maria Lopez's.", "The bank later became <PERSON>'s."),
+    ("She later became Maria Lopez.", "She later became <PERSON>."),
+    ("Aino worked at Maria Garcia for a year.", "<PERSON> worked at <PERSON> for a year."),
     ("Mr. Okafor flew to Reguengos de Monsaraz on Tuesday.", "Mr. <PERSON> to Reguengos de Monsaraz on Tuesday."),
 ])
 def test_firms_and_places_after_cues_are_left_and_people_masked(deid: Deidentifier, case, text: str,
