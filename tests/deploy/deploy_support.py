@@ -48,6 +48,7 @@ def cmdline(proc: psutil.Process) -> str:
     except psutil.Error:
         return ""
 
+
 def run_submitted(run_dir: Path, timeout: float = 300.0) -> None:
     """Wait until ``fedflm server start --out RUN_DIR`` has registered the owners' keys and submitted its run
     (its SuperLink logs Flower's StartRun, which comes after every key's registration). Tests that start the
