@@ -59,7 +59,13 @@ demo-nodp: $(STAMP)
 # took 1,038 s and the rest 774 s: the deployment tests had grown (secagg, auth, reconnect), so the two
 # Ray simulations moved back to the rest (DP restart 62 s, secagg 44 s; issue 19, session 15). In CI on
 # 44b629d the side took 699 s and the rest 920 s, of which the secagg end-to-end test took 119 s: it
-# moves to the side again (expected about 800 s each).
+# moves to the side again (expected about 800 s each). In the last CI of session 15 the side took 890 s, 720 CPU
+# seconds (it computes, waits little). Issue 19 (session 16) cut its CPU: the deployment tests' nodes run
+# warm trainers where a node trains more than once (one torch import per node, not per message; the
+# resume test 162 -> 108 CPU s), the TLS and lifetime tests start the nodes once the keys are registered
+# (152 -> 115 CPU s for TLS), the secagg simulation runs one ClientApp actor, and `fedflm client start`
+# no longer imports `datasets` at start-up: the whole side, main vs this, on the shared 2-core machine:
+# 786 -> 701 CPU s (pytest + reaped children), i.e. an expected 740-800 s in CI; still above 10 minutes.
 SIDE_TESTS = tests/deploy tests/fl/test_secagg_e2e.py
 DEPLOY_LOG = .pytest-deploy.log
 test: $(STAMP)

@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-from datasets import ClassLabel, Dataset, Features, Value
+from typing import TYPE_CHECKING, Any
 
 from fedflm.errors import DecryptionError, KeyFileError, StoreError
 from fedflm.io import fsync_dir, write_atomic, write_synced
 from fedflm.protect import store_format as fmt
 from fedflm.protect.keys import DataKey
+
+if TYPE_CHECKING:  # `datasets` costs ~2 CPU s to import: only open_store needs it, not a node's start-up
+    from datasets import Dataset
 
 DEFAULT_ROWS_PER_SHARD = 5000
 
@@ -189,6 +190,8 @@ def open_store(store: str | os.PathLike, key: DataKey) -> Dataset:
         labels.extend(lab)
     if len(texts) != manifest.body["rows"]:
         raise DecryptionError(f"{manifest.path}: {len(texts)} rows read, manifest says {manifest.body['rows']}")
+    from datasets import ClassLabel, Dataset, Features, Value
+
     feats = Features({"text": Value("string"), "label": ClassLabel(names=manifest.label_names)})
     return Dataset.from_dict({"text": texts, "label": labels}, features=feats)
 

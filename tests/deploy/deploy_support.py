@@ -18,6 +18,7 @@ from fedflm.config import DataConfig, RunConfig
 from fedflm.deploy.certs import make_certs
 from fedflm.deploy.client import ClientOptions, start_client, write_node_config
 from fedflm.deploy.control import CONNECTION, flwr_cmd
+from fedflm.deploy.node_supervisor import NodeSupervisor
 from fedflm.deploy.procs import Proc, free_port
 from fedflm.deploy.server import ServerOptions, ServerRun
 from fedflm.fl.client_data import client_partition
@@ -46,6 +47,18 @@ def cmdline(proc: psutil.Process) -> str:
         return " ".join(proc.cmdline())
     except psutil.Error:
         return ""
+
+
+def run_submitted(run_dir: Path, timeout: float = 300.0) -> None:
+    """Wait until ``fedflm server start --out RUN_DIR`` has registered the owners' keys and submitted its run
+    (its SuperLink logs Flower's StartRun, which comes after every key's registration). Tests that start the
+    owners' nodes only then spare each node a first attempt that the SuperLink refuses (a SuperNode and its
+    SuperExec started for nothing, ~5 CPU s, then the supervisor's back-off); the retry path itself is
+    covered by tests/deploy/test_deploy_reconnect.py."""
+    log = run_dir / "superlink" / "superlink.log"
+    wait_for(lambda: log.exists() and "ControlServicer.StartRun" in log.read_text(errors="replace"), timeout,
+             f"the run submitted to the SuperLink ({log})", poll=0.5)
+
 
 def supernodes(run: ServerRun) -> list[dict]:
     """The SuperLink's node list as ``flwr supernode ls --format json`` prints it (status, online-elapsed,
@@ -104,7 +117,7 @@ class Processes:
 
     def __init__(self, tmp: Path, certs: Path, stores: dict[str, tuple[Path, Path]]) -> None:
         self.tmp, self.certs, self.stores = tmp, certs, stores
-        self.items: list[Proc | ServerRun] = []
+        self.items: list[Proc | ServerRun | NodeSupervisor] = []
 
     def server(self, cfg: RunConfig, port: int = 0, **opts) -> ServerRun:
         keys = tuple(self.certs / "nodes" / f"{n}.pub" for n in NODES)
@@ -130,16 +143,20 @@ class Processes:
 
         return parse_config_args([str(write_node_config(self.client_options("127.0.0.1:1", name, **opts)))])
 
-    def client(self, run: ServerRun, name: str, auth_key: Path | None = None, ca_cert: Path | None = None,
-               **opts) -> Proc:
-        o = self.owner(name)
-        proc = start_client(ClientOptions(server=run.address, store=o.store, key_file=o.key_file,
-                                          state_dir=o.state_dir, owner_id=name,
-                                          ca_cert=ca_cert or self.certs / "ca.pem",
-                                          auth_key=auth_key or o.auth_key, **{"policy": TEST_POLICY, **opts}),
-                            self.tmp / "logs" / f"{name}-{len(self.items)}.log")
-        self.items.append(proc)
-        return proc
+    def client(self, run: ServerRun, name: str, warm: bool = True, **opts) -> Proc:
+        """The SuperNode of owner ``name`` (``opts`` override its ClientOptions). ``warm``: with the owner's warm
+        trainer, as ``fedflm client start`` runs a node (one process imports torch and loads the model for all
+        of the node's messages; each message's ClientApp only forwards). ``warm=False``: a bare SuperNode, as
+        ``client start --no-warm`` runs it: every message starts a ClientApp process that imports torch (10-13
+        CPU s) -- the tests that keep this path covered say so."""
+        copts = self.client_options(run.address, name, **opts)
+        if not warm:
+            proc = start_client(copts, self.tmp / "logs" / f"{name}-{len(self.items)}.log")
+            self.items.append(proc)
+            return proc
+        node = NodeSupervisor(copts, say=lambda s: None)
+        self.items.append(node)  # stopped (SuperNode and trainer) at teardown
+        return node.start_background()
 
     def cli(self, name: str, *args: str, cwd: Path | None = None) -> Proc:
         """``fedflm ARGS`` as its own process (stopped with its whole tree at teardown), run in ``cwd``."""
@@ -153,15 +170,24 @@ class Processes:
     def stop_all(self) -> None:
         """Stop every process at once: each ``Proc.stop`` sends SIGTERM and waits up to its grace period, so
         one at a time the waits added up (teardowns of 5-15 s in CI); in parallel they overlap."""
-        procs = [p for item in self.items
-                 for p in ((item.runner, item.superlink) if isinstance(item, ServerRun) else (item,))
-                 if p is not None]
+        procs = [p for item in self.items for p in _parts(item) if p is not None]
         with ThreadPoolExecutor(max_workers=max(1, len(procs))) as pool:
             for _ in pool.map(_stop_quietly, procs):
                 pass
+        for item in self.items:
+            if isinstance(item, NodeSupervisor):
+                _stop_quietly(item)  # its processes are down: removes the trainer's socket directory
 
 
-def _stop_quietly(proc: Proc) -> None:
+def _parts(item: Proc | ServerRun | NodeSupervisor) -> tuple[Proc | None, ...]:
+    if isinstance(item, ServerRun):
+        return item.runner, item.superlink
+    if isinstance(item, NodeSupervisor):
+        return item.proc, item.warm
+    return (item,)
+
+
+def _stop_quietly(proc: Proc | NodeSupervisor) -> None:
     try:
         proc.stop()
     except Exception:  # keep stopping the others

@@ -35,11 +35,11 @@ def test_unregistered_key_and_foreign_ca_refused_registered_node_joins_too_few_e
                            max_skipped_rounds=1)
     other = make_certs(tmp_path / "other-pki", "127.0.0.1")
 
-    # Execute
-    rogue = processes.client(run, "node-0", auth_key=processes.certs / "nodes" / "rogue.key",
+    # Execute: bare SuperNodes (`client start --no-warm`): nothing trains here, so no warm trainer is needed
+    rogue = processes.client(run, "node-0", warm=False, auth_key=processes.certs / "nodes" / "rogue.key",
                              max_retries=1, max_wait_time=20)
-    no_ca = processes.client(run, "node-1", ca_cert=other.ca_cert, max_retries=1, max_wait_time=20)
-    good = processes.client(run, "node-2")
+    no_ca = processes.client(run, "node-1", warm=False, ca_cert=other.ca_cert, max_retries=1, max_wait_time=20)
+    good = processes.client(run, "node-2", warm=False)
     rogue_code, no_ca_code = _wait_exit(rogue), _wait_exit(no_ca)
 
     # Assert

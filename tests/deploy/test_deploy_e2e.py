@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from deploy_support import NODES, TEST_POLICY, run_config
+from deploy_support import NODES, TEST_POLICY, run_config, run_submitted
 from fedflm.deploy.checkpoint import load_checkpoint
 from fedflm.deploy.client import ClientOptions, start_client
 from fedflm.deploy.procs import free_port
@@ -45,6 +45,7 @@ def test_server_start_and_three_client_starts_over_tls(processes, tiny_model_dir
                            "--min-clients", "3", "--rounds", "2", "--eval-samples", "64", "--batch-size", "8",
                            "--local-steps", "2", "--max-length", "32", "--dp", "sample", "--epsilon", "8",
                            "--round-timeout", "120", "--device", "cpu", "--out", "runs/fed1", cwd=operator)
+    run_submitted(out)  # keys registered: each node joins at its first attempt
     clients = []
     for name in NODES:
         o, home = processes.owner(name), tmp_path / name

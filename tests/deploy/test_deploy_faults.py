@@ -55,11 +55,13 @@ def test_node_killed_mid_round_is_found_by_its_heartbeat_and_run_completes_with_
     # Prepare: 3 nodes with a 10 s heartbeat (`client start --heartbeat 10`), at least 2 needed. The round
     # timeout (300 s) is far longer than the heartbeat's 2 x 10 s, so only the heartbeat can end the wait
     # for the dead node's reply. The owners seed their own randomness (dropout) so that a direct
-    # computation can reproduce their updates
+    # computation can reproduce their updates. Bare SuperNodes (`client start --no-warm`): the per-message
+    # ClientApp that trains is the SuperNode's child, so killing the node's tree kills the training
     out = tmp_path / "run"
     cfg = run_config(tiny_model_dir, out, rounds=1, min_clients=2, round_timeout=300.0)
     run = processes.server(cfg)
-    nodes = {name: processes.client(run, name, secure_mode=False, seed=3, heartbeat=HEARTBEAT) for name in NODES}
+    nodes = {name: processes.client(run, name, warm=False, secure_mode=False, seed=3, heartbeat=HEARTBEAT)
+             for name in NODES}
     run.submit()
 
     # Execute: SIGKILL node-2 and its ClientApp once it is training
@@ -99,7 +101,9 @@ def test_server_killed_after_round_1_of_3_resumes_to_the_uninterrupted_result(pr
     # server), which an exact comparison needs. The round
     # timeout is generous: after the restart the nodes reconnect with back-off, and on a loaded 2-core
     # machine the first resumed round once took over 60 s and was skipped (a legitimate outcome,
-    # but not the one under test here)
+    # but not the one under test here). The nodes are warm, as `fedflm client start` runs them: one trainer
+    # per owner serves every round, across the server's crash (secure mode off: it rebuilds the model for
+    # each message, so the noise is that of a fresh per-message process)
     out, key = tmp_path / "run", read_key_file(processes.certs / "checkpoint.key")
     # The run id is fixed as `fedflm server start --resume` reads it from RUN/config.toml: a checkpoint
     # binds its run id, and a resume under another id is refused

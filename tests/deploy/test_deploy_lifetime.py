@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from deploy_support import NODES, cmdline, wait_for
+from deploy_support import NODES, cmdline, run_submitted, wait_for
 from fedflm.deploy.procs import free_port
 
 pytestmark = pytest.mark.slow
@@ -63,6 +63,7 @@ def test_sigkill_of_client_start_then_of_server_start_stops_each_ones_flower_pro
                            "--local-steps", "20", "--max-length", "32", "--dp", "sample", "--epsilon", "8",
                            "--round-timeout", "300", "--device", "cpu", "--out", str(out))
     o = processes.owner(NODES[0])
+    run_submitted(out)  # keys registered: the node joins at its first attempt
     client = processes.cli("client", "client", "start", "--server", f"127.0.0.1:{port}",
                            "--ca-cert", str(certs / "ca.pem"), "--auth-key", str(o.auth_key),
                            "--store", str(o.store), "--key-file", str(o.key_file),

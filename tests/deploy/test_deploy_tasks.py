@@ -10,13 +10,11 @@ import json
 
 import pytest
 
-from deploy_support import NODES, TEST_POLICY, wait_for
+from deploy_support import NODES, wait_for
 from fedflm.causal.config import CausalRunConfig
 from fedflm.causal.records import synthetic_records, write_jsonl
 from fedflm.config import DPConfig
-from fedflm.deploy.client import ClientOptions
 from fedflm.deploy.finish import finish_run
-from fedflm.deploy.node_supervisor import NodeSupervisor
 from fedflm.owner.task_store import prepare_task_file
 from fedflm.privacy import ledger
 from fedflm.protect.deid import DeidConfig
@@ -41,14 +39,8 @@ def _store(root, name: str, task: str, seed: int):
 
 
 def _client(processes, run, name: str, store) -> None:
-    """The owner's node as ``fedflm client start`` runs it: a SuperNode and its warm trainer."""
-    o = processes.owner(name)
-    opts = ClientOptions(server=run.address, store=store[0], key_file=store[1], state_dir=o.state_dir, owner_id=name,
-                         ca_cert=processes.certs / "ca.pem", auth_key=o.auth_key, policy=TEST_POLICY,
-                         env={"OMP_NUM_THREADS": "1"})
-    node = NodeSupervisor(opts, say=lambda s: None)
-    processes.items.append(node)  # stopped (SuperNode and trainer) at teardown
-    node.start_background()
+    """The owner's node as ``fedflm client start`` runs it (a SuperNode and its warm trainer) on ``store``."""
+    processes.client(run, name, store=store[0], key_file=store[1])
 
 
 def _rows(run) -> list[dict]:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from fedflm.jsonl import read_jsonl
+from one_actor import ONE_ACTOR
 
 pytestmark = pytest.mark.slow  # starts two real (tiny) federations
 
@@ -24,8 +25,9 @@ def test_secagg_run_matches_the_plain_run_and_sends_only_coarse_numbers(tiny_mod
             "lr": 0.3, "dp": "sample", "epsilon": 8.0, "run_id": "same-noise", "seed": 5}
 
     # Execute
-    plain = fedflm.simulate({**flat, "out": str(tmp_path / "plain")}).run_dir
-    secure = fedflm.simulate({**flat, "secagg": True, "out": str(tmp_path / "secagg")}).run_dir
+    # (one ClientApp actor runs the three owners in turn: nothing here is about clients in parallel)
+    plain = fedflm.simulate({**flat, "out": str(tmp_path / "plain")}, resources=ONE_ACTOR).run_dir
+    secure = fedflm.simulate({**flat, "secagg": True, "out": str(tmp_path / "secagg")}, resources=ONE_ACTOR).run_dir
 
     # Assert: the same model within the quantisation error (prototype round 1, then a head round)
     a = load_file(str(plain / "adapter" / "adapter_model.safetensors"))
