@@ -152,7 +152,7 @@ def run_simulation(cfg: RunConfig | dict[str, Any],
         cfg = RunConfig.from_flat(cfg)
     if resources.client_gpus:  # a GPU share that cannot be met fails before the data loads (the only request
         backend_config(cfg, resources)  # that can fail; asking for it imports torch, so bad data fails faster)
-    reach_cluster(resources.ray_address)  # so does a cluster that does not answer
+    reach_cluster(resources.cluster)  # so does a cluster that does not answer
     cfg, rundir, stats, names = prepare_run(cfg)
     if on_prepared is not None:
         on_prepared(stats, names)
