@@ -64,9 +64,15 @@ def shared_ray_cluster():
         stop_cluster(tmp)
 
 
+#: Slow tests here never start Ray (Flower's deployment processes): no cluster is started for them.
+NO_RAY_DIRS = (ROOT / "tests" / "deploy",)
+
+
 @pytest.fixture(autouse=True)
 def _ray_for_federations(request: pytest.FixtureRequest) -> None:
     """Tests that may run a simulation (marked ``slow`` or ``federation``) get the shared cluster."""
+    if any(Path(request.node.path).is_relative_to(d) for d in NO_RAY_DIRS):
+        return
     if request.node.get_closest_marker("slow") or request.node.get_closest_marker("federation"):
         request.getfixturevalue("shared_ray_cluster")
 
