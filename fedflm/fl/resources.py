@@ -27,8 +27,9 @@ class SimResources:
     """The Ray cluster and each simulated client's resources (simulation only; not a run-config key).
 
     ``ray_address`` "" starts a private local Ray instance unless ``RAY_ADDRESS`` names a cluster
-    (:attr:`cluster`); "auto" or "HOST:PORT" joins a running cluster. ``client_cpus``/``client_gpus`` None choose: the local cores split among the clients
-    that can run at once; a quarter of a GPU per client when the model runs on a GPU, else none.
+    (:attr:`cluster`); "auto" or "HOST:PORT" joins a running cluster. ``client_cpus``/``client_gpus``
+    None choose: the local cores split among the clients that can run at once; a quarter of a GPU per
+    client when the model runs on a GPU, else none.
     """
 
     ray_address: str = ""
