@@ -61,7 +61,7 @@ def shared_ray_cluster():
             os.environ.pop("RAY_ADDRESS", None)
         else:
             os.environ["RAY_ADDRESS"] = before
-        stop_cluster(tmp)
+        stop_cluster(tmp, int(address.rsplit(":", 1)[1]))
 
 
 #: Slow tests here never start Ray (Flower's deployment processes): no cluster is started for them.

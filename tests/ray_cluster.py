@@ -31,7 +31,8 @@ def _free_port() -> int:
 def start_cluster(num_cpus: int) -> tuple[str, str]:
     """Start a one-node cluster with ``num_cpus`` CPUs and no GPU in a short temp dir under /tmp (Ray's
     socket paths are length-limited, so never under pytest's tmp path); returns (HOST:PORT, temp dir).
-    A start that fails or times out half-way is stopped before the error is raised."""
+    A start that fails or times out half-way is stopped before the error is raised. Stop it with
+    ``stop_cluster(tmp, port)``."""
     tmp = tempfile.mkdtemp(prefix="fray", dir="/tmp")
     port = _free_port()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
@@ -42,18 +43,23 @@ def start_cluster(num_cpus: int) -> tuple[str, str]:
                         "--include-dashboard", "false", "--disable-usage-stats"],
                        check=True, env=env, capture_output=True, timeout=180)
     except BaseException:
-        stop_cluster(tmp)
+        stop_cluster(tmp, port)
         raise
     return f"127.0.0.1:{port}", tmp
 
 
-def stop_cluster(tmp: str) -> None:
-    """Stop only this cluster's processes: those whose command line names its temp dir, and their
-    children (``ray stop`` would stop every Ray instance of this user on the machine); remove the dir."""
+def _ours(args: list[str], tmp: str, port: int) -> bool:
+    """The cluster's processes name its temp dir, except Ray's client server, which names the GCS port."""
+    return any(tmp in a or (a.startswith("--address=") and a.endswith(f":{port}")) for a in args)
+
+
+def stop_cluster(tmp: str, port: int) -> None:
+    """Stop only this cluster's processes (see :func:`_ours`) and their children (``ray stop`` would stop
+    every Ray instance of this user on the machine); remove the temp dir."""
     ours = []
     for p in psutil.process_iter(["cmdline"]):
         try:
-            if any(tmp in a for a in (p.info["cmdline"] or [])):
+            if _ours(p.info["cmdline"] or [], tmp, port):
                 ours.append(p)
         except psutil.Error:
             pass
