@@ -76,6 +76,10 @@ test: $(STAMP)
 	wait $$deploy; dep=$$?; echo "---- $(SIDE_TESTS) (run alongside) ----"; cat $(DEPLOY_LOG); \
 	echo "side process exit $$dep, other tests exit $$rest"; test $$rest -eq 0 -a $$dep -eq 0
 
+# Each pytest process starts one Ray cluster (tests/conftest.py: shared_ray_cluster, joined through
+# RAY_ADDRESS) on its first slow or federation test outside tests/deploy, and stops it by pid at the end:
+# the Ray simulations join it instead of starting and stopping a private Ray each (issue 19).
+
 # Everything but the tests that run a real federation (Ray or separate processes) or the real model.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not federation"

@@ -43,6 +43,40 @@ def pytest_terminal_summary(terminalreporter) -> None:
         f"{kids.ru_utime + kids.ru_stime:.0f} s; wall {time.monotonic() - _STARTED:.0f} s")
 
 
+@pytest.fixture(scope="session")
+def shared_ray_cluster():
+    """One Ray cluster for this pytest process's simulations, joined through Ray's ``RAY_ADDRESS`` variable
+    (read by fedflm's SimResources, and inherited by the CLI subprocesses that tests start): each
+    simulation then skips a private Ray start and stop (issue 19). Started on the first test that runs a
+    federation; stopped by pid when the session ends, also after a failure (tests/ray_cluster.py)."""
+    from tests.ray_cluster import start_cluster, stop_cluster
+
+    before = os.environ.get("RAY_ADDRESS")
+    address, tmp = start_cluster(os.cpu_count() or 1)  # the CPUs a private Ray would have (resources.py)
+    os.environ["RAY_ADDRESS"] = address
+    try:
+        yield address
+    finally:
+        if before is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = before
+        stop_cluster(tmp, int(address.rsplit(":", 1)[1]))
+
+
+#: Slow tests here never start Ray (Flower's deployment processes): no cluster is started for them.
+NO_RAY_DIRS = (ROOT / "tests" / "deploy",)
+
+
+@pytest.fixture(autouse=True)
+def _ray_for_federations(request: pytest.FixtureRequest) -> None:
+    """Tests that may run a simulation (marked ``slow`` or ``federation``) get the shared cluster."""
+    if any(Path(request.node.path).is_relative_to(d) for d in NO_RAY_DIRS):
+        return
+    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("federation"):
+        request.getfixturevalue("shared_ray_cluster")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that needs a real federation run ``federation`` (``make test-fast`` skips them)."""
     for item in items:
@@ -118,7 +152,7 @@ def _user_csv(path: Path, rows: list[tuple[str, int]]) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sim_run_nodp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, sst2_sample):
+def sim_run_nodp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, sst2_sample, shared_ray_cluster):
     """One tiny real federation without DP on a user's own CSV simulated without ``--prepare`` (so its
     text was never de-identified): 3 clients, IID, 96 examples each, 2 rounds; run once per session.
     LoRA + head, 20 local epochs at lr 0.01: the random tiny BERT fits its rows, so the train loss falls from
@@ -137,7 +171,7 @@ def sim_run_nodp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture(scope="session")
-def sim_run_dp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+def sim_run_dp(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, shared_ray_cluster):
     """One tiny real DP-SGD federation on built-in SST-2 with ``--prepare`` (each simulated owner
     de-identifies and encrypts its partition under its own key): 2 clients, 2 rounds; once per session."""
     import fedflm

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("where the simulated clients run (Flower's Ray backend)")
     g.add_argument("--ray-address", metavar="ADDRESS", default="",
                    help="join a running Ray cluster (auto, or HOST:PORT of `ray start --head`) instead of "
-                        "starting a private one on this machine")
+                        "starting a private one on this machine (default: Ray's RAY_ADDRESS variable if set)")
     g.add_argument("--client-cpus", metavar="N", type=float, default=None,
                    help="CPUs each simulated client reserves (default: the local cores split among the clients)")
     g.add_argument("--client-gpus", metavar="FRACTION", type=float, default=None,

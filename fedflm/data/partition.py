@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasets import Dataset
-from flwr_datasets.partitioner import (
-    DirichletPartitioner,
-    IidPartitioner,
-    NaturalIdPartitioner,
-    Partitioner,
-    PathologicalPartitioner,
-)
 
 from fedflm.errors import PartitionError
+
+if TYPE_CHECKING:  # flwr-datasets (with matplotlib and seaborn) is imported only to partition
+    from datasets import Dataset
+    from flwr_datasets.partitioner import Partitioner
 
 
 @dataclass(frozen=True)
@@ -34,6 +31,13 @@ class PartitionStats:
 
 def make_partitioner(spec: str, num_clients: int, seed: int) -> Partitioner:
     """Build the flwr-datasets partitioner for ``spec``."""
+    from flwr_datasets.partitioner import (
+        DirichletPartitioner,
+        IidPartitioner,
+        NaturalIdPartitioner,
+        PathologicalPartitioner,
+    )
+
     kind, _, arg = spec.partition(":")
     if kind == "iid":
         return IidPartitioner(num_partitions=num_clients)

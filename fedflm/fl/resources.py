@@ -26,14 +26,21 @@ __all__ = ["ClientWatch", "SimResources", "backend_config", "threads_per_client"
 class SimResources:
     """The Ray cluster and each simulated client's resources (simulation only; not a run-config key).
 
-    ``ray_address`` "" starts a private local Ray instance; "auto" or "HOST:PORT" joins a running
-    cluster. ``client_cpus``/``client_gpus`` None choose: the local cores split among the clients
-    that can run at once; a quarter of a GPU per client when the model runs on a GPU, else none.
+    ``ray_address`` "" starts a private local Ray instance unless ``RAY_ADDRESS`` names a cluster
+    (:attr:`cluster`); "auto" or "HOST:PORT" joins a running cluster. ``client_cpus``/``client_gpus``
+    None choose: the local cores split among the clients that can run at once; a quarter of a GPU per
+    client when the model runs on a GPU, else none.
     """
 
     ray_address: str = ""
     client_cpus: float | None = None
     client_gpus: float | None = None
+
+    @property
+    def cluster(self) -> str:
+        """The cluster the clients run on: ``ray_address``, else Ray's own ``RAY_ADDRESS`` variable (which
+        ``ray.init`` would join anyway), else ``""``: a private local Ray."""
+        return self.ray_address or os.environ.get("RAY_ADDRESS", "").strip()
 
     def __post_init__(self) -> None:
         if self.client_cpus is not None and not (math.isfinite(self.client_cpus) and self.client_cpus > 0):
@@ -72,7 +79,7 @@ def client_resources(cfg: RunConfig, res: SimResources, gpu_here: bool) -> dict[
         gpus = res.client_gpus
     else:
         gpus = 1.0 / min(cfg.fed.clients, 4) if gpu_here else 0.0
-    if gpus > 0 and not gpu_here and not res.ray_address:
+    if gpus > 0 and not gpu_here and not res.cluster:
         raise ConfigError(f"--client-gpus {gpus:g} asks for a GPU share, but no CUDA GPU is usable here "
                           f"(device {cfg.model.device!r}); drop the flag or join a GPU cluster with --ray-address")
     return {"num_cpus": float(cpus), "num_gpus": float(gpus)}
@@ -82,8 +89,8 @@ def backend_config(cfg: RunConfig, res: SimResources) -> dict[str, Any]:
     """The backend config handed to Flower's Ray backend."""
     gpu = _gpu_here(cfg)
     init: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.ERROR, "log_to_driver": True}
-    if res.ray_address:  # an existing cluster brings its own CPUs and GPUs (ray.init refuses them)
-        init["address"] = res.ray_address
+    if res.cluster:  # an existing cluster brings its own CPUs and GPUs (ray.init refuses them)
+        init["address"] = res.cluster
     else:
         init.update(num_cpus=os.cpu_count() or 1, num_gpus=1 if gpu else 0)
     return {"client_resources": client_resources(cfg, res, gpu), "init_args": init}
@@ -157,7 +164,7 @@ def describe(res: SimResources, backend: dict[str, Any], watch: ClientWatch) -> 
     import torch
     cr = backend["client_resources"]
     record: dict[str, Any] = {
-        "backend": "ray", "ray_address": res.ray_address or "local",
+        "backend": "ray", "ray_address": res.cluster or "local",
         "client_resources": cr, "clients_at_once": watch.clients_at_once,
         "device": "cpu", "client_worker_peak_rss_bytes": max(watch.peaks.values(), default=None),
         "client_workers_measured": len(watch.peaks),

@@ -150,8 +150,9 @@ def run_simulation(cfg: RunConfig | dict[str, Any],
     t0 = time.perf_counter()
     if not isinstance(cfg, RunConfig):
         cfg = RunConfig.from_flat(cfg)
-    backend_config(cfg, resources)  # a resource request that cannot be met fails before the data loads
-    reach_cluster(resources.ray_address)  # so does a cluster that does not answer
+    if resources.client_gpus:  # a GPU share that cannot be met fails before the data loads (the only request
+        backend_config(cfg, resources)  # that can fail; asking for it imports torch, so bad data fails faster)
+    reach_cluster(resources.cluster)  # so does a cluster that does not answer
     cfg, rundir, stats, names = prepare_run(cfg)
     if on_prepared is not None:
         on_prepared(stats, names)

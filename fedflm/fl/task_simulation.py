@@ -41,8 +41,9 @@ def simulate_task(cfg: Any, config_type: type[C], owner_sizes: Callable[[C], lis
     t0 = time.perf_counter()
     if not isinstance(cfg, config_type):
         cfg = config_type.from_flat(cfg)  # type: ignore[attr-defined]
-    backend_config(cfg.as_run_config(), resources)  # a resource request that cannot be met fails first
-    reach_cluster(resources.ray_address)  # so does a cluster that does not answer
+    if resources.client_gpus:  # a GPU share that cannot be met fails first (the only request that can fail)
+        backend_config(cfg.as_run_config(), resources)
+    reach_cluster(resources.cluster)  # so does a cluster that does not answer
     cfg = resolve_run_paths(cfg)
     sizes = owner_sizes(cfg)
     if on_prepared is not None:

@@ -73,6 +73,7 @@ def _run(case: str, args: list[str], tmp: Path) -> Outcome:
     ray_dir.mkdir(parents=True)
     env = {**os.environ, "RAY_TMPDIR": str(ray_dir), "OMP_NUM_THREADS": "1",
            "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+    env.pop("RAY_ADDRESS", None)  # a private Ray, which would leave its session directory in ray_dir
     proc = subprocess.run([sys.executable, "-m", "fedflm.cli.main", "simulate", *args,
                            "--out", str(run_dir), "--quiet"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)

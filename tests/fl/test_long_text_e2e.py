@@ -19,7 +19,7 @@ DOCS, BATCH = 60, 4
 
 
 @pytest.fixture(scope="module")
-def sliding_run(tiny_model_dir, sst2_sample, tmp_path_factory) -> Path:
+def sliding_run(tiny_model_dir, sst2_sample, tmp_path_factory, shared_ray_cluster) -> Path:
     """60 documents of 3 SST-2 sentences each (labelled by the last), 2 owners, 2 rounds, epsilon 8."""
     tmp = tmp_path_factory.mktemp("long-text")
     rows = ["text,label"]

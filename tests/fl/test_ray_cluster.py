@@ -1,70 +1,20 @@
-"""``--ray-address``: a tiny simulation on an existing Ray cluster (a loopback ``ray start --head``)."""
+"""``--ray-address``: a tiny simulation on an existing Ray cluster (the suite's loopback ``ray start --head``,
+tests/conftest.py's ``shared_ray_cluster``, given here as an explicit address)."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-import psutil
 import pytest
 
 from fedflm.fl.resources import SimResources
 from tests.conftest import _user_csv
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-RAY = str(Path(sys.executable).with_name("ray"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop_cluster(tmp: str) -> None:
-    """Stop only this cluster's processes: those whose command line names its temp dir, and their
-    children (``ray stop`` would stop every Ray instance of this user on the machine)."""
-    ours = [p for p in psutil.process_iter(["cmdline"]) if any(tmp in a for a in (p.info["cmdline"] or []))]
-    procs = {p.pid: p for p in ours}
-    for p in ours:
-        try:
-            procs.update({c.pid: c for c in p.children(recursive=True)})
-        except psutil.Error:
-            pass
-    for p in procs.values():
-        try:
-            p.terminate()
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(list(procs.values()), timeout=15)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
-
-
-@pytest.fixture()
-def loopback_cluster():
-    """A one-node Ray cluster on 127.0.0.1 with 2 CPUs, in a short temp dir (Ray's socket paths are
-    length-limited); afterwards its own processes are stopped by pid."""
-    tmp = tempfile.mkdtemp(prefix="fray", dir="/tmp")
-    port = _free_port()
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    try:  # stopped also when the start fails or times out half-way (a loaded machine starts slowly)
-        subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
-                        "--num-cpus", "2", "--num-gpus", "0", "--temp-dir", tmp, "--include-dashboard", "false",
-                        "--disable-usage-stats"], check=True, env=env, capture_output=True, timeout=180)
-        yield f"127.0.0.1:{port}"
-    finally:
-        _stop_cluster(tmp)
-        shutil.rmtree(tmp, ignore_errors=True)
+#: The shared cluster (tests/conftest.py) has as many CPUs as this machine; each client reserves all of them.
+CPUS = float(os.cpu_count() or 1)
 
 
 def _rows(path: Path) -> list[dict]:
@@ -72,9 +22,9 @@ def _rows(path: Path) -> list[dict]:
 
 
 def test_simulation_runs_on_an_existing_cluster_with_the_clients_resources(
-        loopback_cluster: str, tiny_model_dir: Path, sst2_sample, tmp_path: Path, monkeypatch) -> None:
+        shared_ray_cluster: str, tiny_model_dir: Path, sst2_sample, tmp_path: Path, monkeypatch) -> None:
     # Prepare: 20 owners, 2 sampled per round for 3 rounds, under DP-SGD calibrated for the rounds each
-    # owner is sampled in; each client reserves both of the cluster's CPUs. Flower's own Ray backend is
+    # owner is sampled in; each client reserves every CPU of the cluster. Flower's own Ray backend is
     # watched (it still runs) to see the backend config it was actually handed.
     import fedflm
     from flwr.server.superlink.fleet.vce.backend.raybackend import RayBackend
@@ -94,7 +44,7 @@ def test_simulation_runs_on_an_existing_cluster_with_the_clients_resources(
            "participation": "sampled", "proto_fraction": 0.0, "out": str(tmp_path / "run"), "seed": 3}
 
     # Execute
-    res = fedflm.simulate(cfg, resources=SimResources(ray_address=loopback_cluster, client_cpus=2))
+    res = fedflm.simulate(cfg, resources=SimResources(ray_address=shared_ray_cluster, client_cpus=CPUS))
 
     # Assert: the run completed on that cluster; Flower's Ray backend got our address and client resources,
     # and sized its actor pool from them
@@ -102,10 +52,10 @@ def test_simulation_runs_on_an_existing_cluster_with_the_clients_resources(
     sim = summary["simulation"]
     assert summary["status"] == "complete"  # an owner sampled in all 3 rounds (p ~ 2 %) refuses its third
     assert [r["clients_ok"] + r["clients_failed"] for r in res.metrics[1:]] == [2, 2, 2]
-    assert len(handed) == 1 and handed[0]["init_args"]["address"] == loopback_cluster
-    assert handed[0]["client_resources"] == {"num_cpus": 2.0, "num_gpus": 0.0}
-    assert sim["ray_address"] == loopback_cluster and sim["client_resources"] == {"num_cpus": 2.0, "num_gpus": 0.0}
-    assert sim["clients_at_once"] == 1 and sim["client_workers_measured"] == 1  # 2 CPUs / 2 per client
+    assert len(handed) == 1 and handed[0]["init_args"]["address"] == shared_ray_cluster
+    assert handed[0]["client_resources"] == {"num_cpus": CPUS, "num_gpus": 0.0}
+    assert sim["ray_address"] == shared_ray_cluster and sim["client_resources"] == {"num_cpus": CPUS, "num_gpus": 0.0}
+    assert sim["clients_at_once"] == 1 and sim["client_workers_measured"] == 1  # all CPUs / all per client
     assert sim["device"] == "cpu" and sim["client_worker_peak_rss_bytes"] > 50 * 2**20
     # Assert: partial participation -- every owner's ledger holds exactly the rounds Flower sampled it in,
     # and its epsilon is Opacus' RDP accountant over those rounds alone (the direct computation)

@@ -14,7 +14,7 @@ ROUNDS, PATIENCE, BATCH = 5, 1, 16
 
 
 @pytest.fixture(scope="module")
-def stopped_run(tiny_model_dir, tmp_path_factory):
+def stopped_run(tiny_model_dir, tmp_path_factory, shared_ray_cluster):
     """Round 1 trains at lr 0.3; the exponential schedule (x 1e-6 per round) freezes the later rounds,
     so the validation metric stops moving and patience runs out long before round 5."""
     import fedflm

@@ -9,6 +9,12 @@ from fedflm.errors import ConfigError
 from fedflm.fl.resources import SimResources, backend_config, threads_per_client
 
 
+@pytest.fixture(autouse=True)
+def _no_ray_address(monkeypatch):
+    """These tests build the private-Ray config; the suite's shared cluster sets RAY_ADDRESS (tests/conftest.py)."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+
+
 @pytest.mark.parametrize(("clients", "cpus", "expected"), [
     (1, 2, 2),     # central run: the one client gets every core
     (10, 2, 1),    # two clients at a time, one thread each
@@ -92,3 +98,28 @@ def test_the_start_table_of_1000_clients_shows_their_spread() -> None:
     # Assert: two rows of quantiles, not 1,000 rows
     assert len(text.splitlines()) < 12 and "Clients (1000; spread over clients)" in text
     assert "examples" in text and "labels present" in text
+
+
+def test_ray_address_variable_is_the_cluster_unless_an_address_is_given(monkeypatch):
+    # Prepare: Ray's own variable, which ray.init would join anyway (and refuse the CPU count we give it)
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.7:6379")
+    cfg = RunConfig.from_flat({"clients": 2, "device": "cpu", "dp": "none"})
+
+    # Execute
+    joined = backend_config(cfg, SimResources())
+    given = backend_config(cfg, SimResources(ray_address="10.0.0.5:6379"))
+
+    # Assert: the variable is joined without CPU/GPU counts; an explicit address wins over it
+    assert SimResources().cluster == "10.0.0.7:6379"
+    assert joined["init_args"]["address"] == "10.0.0.7:6379"
+    assert "num_cpus" not in joined["init_args"] and "num_gpus" not in joined["init_args"]
+    assert given["init_args"]["address"] == "10.0.0.5:6379"
+
+
+def test_without_an_address_or_the_variable_ray_starts_privately():
+    # Execute
+    backend = backend_config(RunConfig.from_flat({"clients": 2, "device": "cpu", "dp": "none"}), SimResources())
+
+    # Assert
+    assert SimResources().cluster == "" and "address" not in backend["init_args"]
+    assert backend["init_args"]["num_cpus"] >= 1
