@@ -12,7 +12,7 @@ encoder lie in one cone (they share a common direction, the encoder's mean vecto
 below is about 0.46 x its record count on Banking77's training vectors with MiniLM), so an honest owner's **total** over its class rows,
 ``T_i = sum_c S_i[c] = n_i * mean_i + N(0, classes * sigma^2 I)``, points along it for any label mix.
 The reference is the coordinate-wise median of the owners' totals (robust while fewer than half
-the owners are wrong); an owner whose total has a projection <= 0 on the reference's direction
+the owners are wrong; taken again from the kept owners once the implausible ones are out); an owner whose total has a projection <= 0 on the reference's direction
 sends sums that no set of sentence vectors can produce, up to its noise, and is **rejected whole**.
 The threshold 0 is set by reasoning, not tuned: an honest owner falls below it only when its noise
 along one direction (std ``sigma * sqrt(classes)``) outweighs its signal (``0.46 * n_i`` above), i.e. when its release
@@ -63,19 +63,27 @@ def screen_prototypes(deltas: np.ndarray) -> ScreenResult:
     """Screen the owners' prototype updates ``deltas`` (``[owners, classes, hidden]``: each owner's
     head weight as sent minus the head the round started from).
 
-    If no owner scores above 0 (no common direction to tell by) every owner is kept, unclipped."""
+    Two passes: the reference from all owners rejects the implausible ones; the reference and the
+    clip bound are then taken again from the kept owners alone (so owners rejected in the first pass
+    change nothing), and a kept owner scoring <= 0 against it is rejected too. If no owner scores
+    above 0 (no common direction to tell by) every owner is kept, unclipped."""
     deltas = np.asarray(deltas, dtype=np.float64)
     if deltas.ndim != 3 or len(deltas) == 0:
         raise ValueError(f"prototype updates must be [owners, classes, hidden], got shape {deltas.shape}")
-    totals = deltas.sum(axis=1)
-    ref = np.median(totals, axis=0)
-    scores = totals @ (ref / max(float(np.linalg.norm(ref)), 1e-300))
-    keep = scores > 0
-    if keep.any():
-        bound = float(np.median(scores[keep]))
-        factors = np.where(keep, np.minimum(1.0, bound / np.where(keep, scores, 1.0)), 0.0)
-    else:
-        factors = np.ones(len(deltas))
-    actions = tuple("rejected" if f == 0 else "clipped" if f < 1 else "kept" for f in factors)
+    totals, everyone = deltas.sum(axis=1), np.ones(len(deltas), dtype=bool)
     norms = tuple(float(np.linalg.norm(d)) for d in deltas)
+    first = _scores(totals, everyone) > 0
+    scores = _scores(totals, first) if first.any() else np.zeros(len(deltas))
+    keep = first & (scores > 0)
+    if not keep.any():  # nothing to tell by: everyone counts, as without a robust rule
+        return ScreenResult(np.ones(len(deltas)), ("kept",) * len(deltas), norms, scores)
+    bound = float(np.median(scores[keep]))
+    factors = np.where(keep, np.minimum(1.0, bound / np.where(keep, scores, 1.0)), 0.0)
+    actions = tuple("rejected" if f == 0 else "clipped" if f < 1 else "kept" for f in factors)
     return ScreenResult(factors, actions, norms, scores)
+
+
+def _scores(totals: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Each total's projection on the direction of the coordinate-wise median of the totals ``among``."""
+    ref = np.median(totals[among], axis=0)
+    return totals @ (ref / max(float(np.linalg.norm(ref)), 1e-300))
