@@ -7,7 +7,10 @@ weigh clients equally (the plain mean weighs by ``weighted_by_key``).
 
 Round 1 of a prototype run sends class sums, not updates (:meth:`RobustAvg.aggregate_prototypes`):
 without a robust rule their plain mean, as always; with one, whatever the rule, the per-owner
-screen of ``robust_proto.py`` first, then the plain mean of the owners it kept.
+screen of ``robust_proto.py`` first, then the plain mean of the owners it kept (as it clipped them).
+An owner the screen rejected is rejected in every later round of the run too (recorded so), and
+the rule works on the others: its release was no set of sentence vectors, so its updates are not
+trusted either.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class RobustAvg(FedAvg):
         self.robust_label = robust
         #: the head weight's key in the adapter state: the prototype round's class sums (server/app.py)
         self.prototype_key: str | None = None
+        #: node ids the prototype screen rejected: rejected again in every later round of the run
+        self.excluded: set[int] = set()
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Any) -> Iterable[Message]:
@@ -51,10 +56,16 @@ class RobustAvg(FedAvg):
         if not valid or self.global_state is None:
             return None, None
         ref = self.global_state
-        result = aggregate(self.robust, flatten([from_record(m.content["arrays"]) for m in valid], ref))
-        self.robust_actions = {m.metadata.src_node_id: (a, n)
-                               for m, a, n in zip(valid, result.actions, result.norms)}
-        metrics = self.train_metrics_aggr_fn([m.content for m in valid], self.weighted_by_key)
+        deltas = flatten([from_record(m.content["arrays"]) for m in valid], ref)
+        trusted = [i for i, m in enumerate(valid) if m.metadata.src_node_id not in self.excluded]
+        self.robust_actions = {m.metadata.src_node_id: ("rejected", float(np.linalg.norm(d)))
+                               for m, d in zip(valid, deltas)}  # the screen's rejects; the rule's actions below
+        if not trusted:
+            return None, None
+        result = aggregate(self.robust, deltas[trusted])
+        for i, action, norm in zip(trusted, result.actions, result.norms):
+            self.robust_actions[valid[i].metadata.src_node_id] = (action, norm)
+        metrics = self.train_metrics_aggr_fn([valid[i].content for i in trusted], self.weighted_by_key)
         return to_record(unflatten(result.update, ref)), metrics
 
     def aggregate_prototypes(self, server_round: int,
@@ -76,6 +87,7 @@ class RobustAvg(FedAvg):
         screen = screen_prototypes(deltas)
         self.robust_actions = {m.metadata.src_node_id: (a, n)
                                for m, a, n in zip(valid, screen.actions, screen.norms)}
+        self.excluded = {m.metadata.src_node_id for m, a in zip(valid, screen.actions) if a == "rejected"}
         kept = [m for m, f in zip(valid, screen.factors) if f > 0]
         arrays, metrics = FedAvg.aggregate_train(self, server_round, kept)  # every other tensor, the metrics
         if arrays is None:

@@ -9,11 +9,13 @@ drags that row wherever it likes. Krum's distances are dominated by how many rec
 
 The screen uses what every honest release shares whatever its labels: all sentence vectors of an
 encoder lie in one cone (they share a common direction, the encoder's mean vector: an owner's score
-below is about 0.46 x its record count on Banking77's training vectors with MiniLM), so an honest owner's **total** over its class rows,
-``T_i = sum_c S_i[c] = n_i * mean_i + N(0, classes * sigma^2 I)``, points along it for any label mix.
-The reference is the coordinate-wise median of the owners' totals (robust while fewer than half
-the owners are wrong; taken again from the kept owners once the implausible ones are out); an owner whose total has a projection <= 0 on the reference's direction
-sends sums that no set of sentence vectors can produce, up to its noise, and is **rejected whole**.
+below is about 0.46 x its record count on Banking77's training vectors with MiniLM), so an honest
+owner's **total** over its class rows, ``T_i = sum_c S_i[c] = n_i * mean_i + N(0, classes * sigma^2 I)``,
+points along it for any label mix. The reference is the coordinate-wise median of the owners' totals
+(robust while fewer than half the owners are wrong; taken again from the kept owners once the
+implausible ones are out); an owner whose total has a projection <= 0 on the reference's direction
+sends sums that no set of sentence vectors can produce, up to its noise, and is **rejected whole**
+(in this round and, ``RobustAvg``, in every later round of the run).
 The threshold 0 is set by reasoning, not tuned: an honest owner falls below it only when its noise
 along one direction (std ``sigma * sqrt(classes)``) outweighs its signal (``0.46 * n_i`` above), i.e. when its release
 carries next to no signal, so rejecting it costs nothing; a sign-flipped owner (``-T_i``) falls

@@ -115,7 +115,8 @@ class Recording:
                 row["robust"], row["update_norm"] = action, round(norm, 6)
                 if action in named:  # the client's partition id where it sent one, else its node id
                     named[action].append(row.get("partition_id", row["node_id"]))
-        return {"robust": {"rule": getattr(self, "robust_label", self.robust), **{k: sorted(v) for k, v in named.items()}}}
+        rule = getattr(self, "robust_label", self.robust)  # the prototype round: the screen under the rule
+        return {"robust": {"rule": rule, **{k: sorted(v) for k, v in named.items()}}}
 
 
 class RecordingFedAvg(Recording, RobustAvg):

@@ -147,3 +147,30 @@ def test_a_robust_prototype_round_screens_owners_and_records_it_the_default_roun
     assert {r["node_id"]: r["robust"] for r in robust.last_round["clients"]}[1] == "rejected"
     np.testing.assert_allclose(mean["head"], (w[:, None, None] * sent).sum(0) / w.sum(), rtol=1e-6)
     assert "robust" not in plain.last_round
+
+
+def test_owners_the_screen_rejected_stay_rejected_in_later_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Prepare: round 1 rejects owners 1 and 2 (sign-flipped sums); in round 2 everyone sends an update
+    from flwr.supercore.task_identity import TaskIdentity
+    for attr, value in (("_run_id", 1), ("_node_id", 0), ("_task_id", 0)):
+        monkeypatch.setattr(TaskIdentity, attr, value)
+    sent = _owner_sums(1)
+    sent[:2] *= -1.0
+    strategy, head, _ = _prototype_round("trimmed:0.2", sent, [10] * OWNERS)
+    updates = np.random.default_rng(9).normal(size=(OWNERS, CLASSES * HIDDEN + CLASSES))
+    state = {"head": head["head"], "bias": head["bias"]}
+    strategy.configure_train(2, to_record(state), ConfigRecord({}), _Nodes())
+    replies = [_reply({"head": state["head"] + u[:-CLASSES].reshape(CLASSES, HIDDEN),
+                       "bias": state["bias"] + u[-CLASSES:]}, 10, i + 1) for i, u in enumerate(updates)]
+
+    # Execute
+    arrays, _ = strategy.aggregate_train(2, replies)
+
+    # Assert: owners 1 and 2 are rejected again and recorded; the rule (trimmed mean) ran on the other 8
+    from fedflm.fl.robust import trimmed_mean
+    want = trimmed_mean(updates[2:], 0.2).update
+    got = from_record(arrays)
+    np.testing.assert_allclose(np.concatenate([(got["head"] - state["head"]).ravel(), got["bias"] - state["bias"]]),
+                               want, rtol=1e-5, atol=1e-6)
+    record = strategy.last_round["robust"]
+    assert record["rule"] == "trimmed:0.2" and record["rejected"] == [1, 2]
