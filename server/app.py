@@ -34,8 +34,8 @@ from fedflm.fl.rundir import RunDir, default_run_dir
 from fedflm.fl.secagg import SecAggFedAvg
 from fedflm.fl.selection import EarlyStop, Selector, split_validation
 from fedflm.fl.strategy import ProgressGrid, Recording, build_strategy
-from fedflm.models.lora import (build_model, get_adapter_state, head_linear, load_tokenizer, pooled_classifier,
-                                resolve_device, save_adapter, set_adapter_state, set_head)
+from fedflm.models.lora import (build_model, get_adapter_state, head_linear, head_weight_key, load_tokenizer,
+                                pooled_classifier, resolve_device, save_adapter, set_adapter_state, set_head)
 from fedflm.privacy.participation import participation_rate
 from fedflm.privacy.prototypes import prototype_head
 from fedflm.train.batching import TokenizedDataset
@@ -264,6 +264,7 @@ def _federate(grid: ProgressGrid, cfg: RunConfig, rundir: RunDir) -> Path:
     evaluator = GlobalEvaluator(cfg, rundir, strategy)
     if phase_of_round(cfg.train, cfg.fed.rounds, 1, cfg.privacy.dp, cfg.privacy.noise_multiplier is not None) == "proto":
         strategy.post_aggregate = _prototype_head(cfg, evaluator.model, evaluator.label_names)  # it loads each evaluated state anyway
+        strategy.prototype_key = head_weight_key(evaluator.model)  # issue 21: what a robust rule's screen reads
     runner: Any = strategy
     if cfg.privacy.dp == "client":  # Flower's client-level DP wrapper + our accountant
         runner = evaluator.client_dp = ClientLevelDP(strategy, cfg, cfg.fed.sampled_clients())

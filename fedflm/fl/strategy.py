@@ -83,9 +83,9 @@ class Recording:
             bytes_up += record_nbytes(msg.content["arrays"])
             clients.append(reply_row(server_round, msg))
         if self.post_aggregate is not None and server_round == 1:
-            # the prototype round's replies are class sums, not model deltas: their (robust) mean, never a
-            # server optimizer's step (fedflm.privacy.prototypes)
-            arrays, agg = RobustAvg.aggregate_train(self, server_round, replies)
+            # the prototype round's replies are class sums, not model deltas: their mean (under a robust
+            # rule, of the owners the prototype screen keeps), never a server optimizer's step
+            arrays, agg = RobustAvg.aggregate_prototypes(self, server_round, replies)
         else:
             arrays, agg = super().aggregate_train(server_round, replies)
         robust = self._robust_record(clients)
@@ -115,7 +115,8 @@ class Recording:
                 row["robust"], row["update_norm"] = action, round(norm, 6)
                 if action in named:  # the client's partition id where it sent one, else its node id
                     named[action].append(row.get("partition_id", row["node_id"]))
-        return {"robust": {"rule": self.robust, **{k: sorted(v) for k, v in named.items()}}}
+        rule = getattr(self, "robust_label", self.robust)  # the prototype round: the screen under the rule
+        return {"robust": {"rule": rule, **{k: sorted(v) for k, v in named.items()}}}
 
 
 class RecordingFedAvg(Recording, RobustAvg):

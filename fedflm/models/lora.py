@@ -158,6 +158,14 @@ def get_adapter_state(model: PeftModel) -> "OrderedDict[str, np.ndarray]":
     return OrderedDict((k, v.detach().cpu().numpy().copy()) for k, v in state.items())
 
 
+def head_weight_key(model: PeftModel) -> str:
+    """The head weight's name in :func:`get_adapter_state` (the prototype round's class sums travel in it)."""
+    keys = [k for k in _travelling_state(model) if k.endswith("classifier.weight")]
+    if len(keys) != 1:
+        raise ModelError(f"expected one head weight among the adapter tensors, found {keys}")
+    return keys[0]
+
+
 def set_adapter_state(model: PeftModel, state: dict[str, np.ndarray]) -> None:
     """Load trainable tensors; refuses missing, unexpected or mis-shaped tensors."""
     current = _travelling_state(model)

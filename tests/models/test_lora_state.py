@@ -11,8 +11,8 @@ from peft import PeftModel
 
 from fedflm.config import ModelConfig
 from fedflm.errors import ModelError
-from fedflm.models.lora import (adapter_nbytes, build_model, get_adapter_state, model_nbytes,
-                                set_adapter_state)
+from fedflm.models.lora import (adapter_nbytes, build_model, get_adapter_state, head_linear, head_weight_key,
+                                model_nbytes, set_adapter_state)
 
 LABELS = ("negative", "positive")
 
@@ -149,3 +149,15 @@ def test_missing_model_directory_is_a_model_error(tmp_path: Path) -> None:
 
     # Assert
     assert "no-such-model" in str(info.value) and "not found" in str(info.value)
+
+
+def test_head_weight_key_names_the_head_weight_in_the_state(model: PeftModel) -> None:
+    # Prepare: issue 21's prototype screen reads the class sums under this key
+    state = get_adapter_state(model)
+
+    # Execute
+    key = head_weight_key(model)
+
+    # Assert
+    np.testing.assert_array_equal(state[key], head_linear(model).weight.detach().numpy())
+    assert state[key].shape == (len(LABELS), head_linear(model).in_features)
