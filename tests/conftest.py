@@ -19,6 +19,14 @@ from hypothesis import settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One OpenMP/BLAS thread per process (before anything imports torch; inherited by every process a test
+# starts, the test Ray cluster's workers included): `make test` runs two pytest processes side by side on
+# 2 cores, and torch's default of a thread per core made its idle OpenMP threads spin against the other
+# process. Measured under load (issue 19): tests/audit/test_audit_empirical.py::...canaries_are_detected
+# 52 -> 19 CPU s; tests/fl/test_simulation_e2e.py + tests/audit/test_audit_empirical.py: pytest process
+# 68 -> 38 CPU s. A developer's own setting wins (setdefault).
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from one_actor import ONE_ACTOR
 
 pytestmark = [pytest.mark.slow, pytest.mark.federation]
 
@@ -35,7 +36,8 @@ def sliding_run(tiny_model_dir, sst2_sample, tmp_path_factory, shared_ray_cluste
     proc = subprocess.run([sys.executable, "-m", "fedflm.cli.main", "simulate", "--dataset", str(csv),
                            "--model", str(tiny_model_dir), "--clients", "2", "--rounds", "2", "--partition", "iid",
                            "--max-length", "96", "--long-text", "sliding:16:8:max", "--batch-size", str(BATCH),
-                           "--dp", "sample", "--epsilon", "8", "--seed", "1", "--out", str(out), "--quiet"],
+                           "--dp", "sample", "--epsilon", "8", "--seed", "1", "--out", str(out), "--quiet",
+                           "--client-cpus", str(ONE_ACTOR.client_cpus)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out

@@ -7,6 +7,7 @@ import json
 import pytest
 
 import fedflm
+from one_actor import ONE_ACTOR
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +89,8 @@ def test_packaged_minilm_learns_sst2(tmp_path):
            "samples_per_client": 200, "eval_samples": 200, "local_epochs": 2, "batch_size": 16,
            "out": str(tmp_path / "minilm"), "seed": 3, "dp": "none"}
 
-    # Execute
-    res = fedflm.simulate(cfg)
+    # Execute (both clients in one ClientApp actor: one load of the real model, not two)
+    res = fedflm.simulate(cfg, resources=ONE_ACTOR)
 
     # Assert: the global model beats the untrained one on the held-out set
     r0, r1 = res.metrics[0], res.metrics[1]

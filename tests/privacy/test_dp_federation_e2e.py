@@ -17,6 +17,7 @@ import fedflm
 from fedflm.privacy.accounting import epsilon
 from fedflm.privacy.ledger import verify
 from fedflm.privacy.state import OwnerPrivacy
+from one_actor import ONE_ACTOR
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGMA, Q, STEPS, DELTA = 1.0, 0.25, 4, 1e-5  # 64 examples, batch 16 -> q 0.25, 4 steps per epoch
@@ -41,7 +42,7 @@ def _rows(path: Path) -> list[dict]:
 def test_restart_continues_epsilon_and_caps_refuse(tiny_model_dir: Path, tmp_path: Path) -> None:
     # Prepare: run A trains 2 rounds in this process
     state = tmp_path / "owners"
-    run_a = fedflm.simulate(_cfg(tiny_model_dir, state, tmp_path / "run-a"))
+    run_a = fedflm.simulate(_cfg(tiny_model_dir, state, tmp_path / "run-a"), resources=ONE_ACTOR)
     # client-0 then spends budget elsewhere (another study on the same data)
     other = OwnerPrivacy(state / "client-0", "client-0", DELTA)
     for r in (1, 2, 3):
@@ -50,7 +51,9 @@ def test_restart_continues_epsilon_and_caps_refuse(tiny_model_dir: Path, tmp_pat
     cfg_b = _cfg(tiny_model_dir, state, tmp_path / "run-b", max_epsilon=cap)
 
     # Execute: run B is a restart in a NEW process on the same owners' state
-    code = f"import fedflm, json; fedflm.simulate(json.loads({json.dumps(json.dumps(cfg_b))}))"
+    code = ("import fedflm, json; from fedflm.fl.resources import SimResources; "
+            f"fedflm.simulate(json.loads({json.dumps(json.dumps(cfg_b))}), "
+            f"resources=SimResources(client_cpus={ONE_ACTOR.client_cpus}))")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
 
