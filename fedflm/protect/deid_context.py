@@ -115,7 +115,8 @@ _STREET_END = frozenset(
     "street st road rd avenue ave boulevard blvd drive suite apt apartment highway hwy parkway pkwy terrace "
     "crescent court courts flat flats plaza square strasse straße straat gatan utca út ul calle rua rue".split())
 _HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\d:/.,-])\d{1,5}[a-zA-Z]?[ \t]+$")
-_HOUSE_NUMBER_AFTER = re.compile(r"[ \t]+(?:(?:u|ul|út|utca|nr|no)\.?[ \t]*)?\d{1,5}[a-zA-Z]?(?![\w:/-]|[.,]\d)")
+_NUMBER_GROUP_END = re.compile(r"\d[ \t]*$")
+_HOUSE_NUMBER_AFTER = re.compile(r"[ \t]+(?:(?i:u|ul|út|utca|nr|no)\.?[ \t]*)?\d{1,5}[a-zA-Z]?(?![\w:/-]|[.,]\d)")
 
 
 def reads_as_street(text: str, start: int, end: int) -> bool:
@@ -129,6 +130,18 @@ def reads_as_street(text: str, start: int, end: int) -> bool:
     return bool(_HOUSE_NUMBER_BEFORE.search(text[line_start:start]) or _HOUSE_NUMBER_AFTER.match(text, end))
 
 
+def street_extent(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` of the street name ``text[start:end]`` grown over its house number right
+    before or after it on its line (``9816 Tarvo Mellin``, ``Király u. 15``); not over the last
+    group of a longer number (``0783 533 7406 Pavlou``: a phone's)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = _HOUSE_NUMBER_BEFORE.search(text, line_start, start)
+    if before and _NUMBER_GROUP_END.search(text, line_start, before.start()):
+        before = None
+    after = _HOUSE_NUMBER_AFTER.match(text, end)
+    return (before.start() if before else start, after.end() if after else end)
+
+
 
 # what stands right before a place: "flew to", "grew up in", "home city", "I'm in", "came from"
 _PLACE_CUE = re.compile(
@@ -137,15 +150,23 @@ _PLACE_CUE = re.compile(
     r"|\b(?:lives?|lived|living|born|grew[ \t]+up|raised|based|located|situated|staying|stayed|resides?|resided|"
     r"headquartered|settled|i'?m|i[ \t]+am|we'?re|we[ \t]+are)[ \t]+in"
     r"|\bhome[ \t]+(?:city|town)|\b(?:city|town|village|capital)[ \t]+of"
-    r"|\b(?:came|comes|moved|emigrated|immigrated|flew|arrived|returned)[ \t]+(?:back[ \t]+)?from)[ \t]*$",
+    r"|\b(?:came|comes|moved|emigrated|immigrated|flew|arrived|returned)[ \t]+(?:(?:back|here|there)[ \t]+)?from"
+    r"|\b(?:arrived|arriving|arrives|landed|landing)[ \t]+(?:at|in)"
+    # bare "in": a person is named after "in" only as a possessive ("in Maria's flat"), or after a
+    # word that takes a person as its object ("believe in", "interest in"); a place, a firm or a
+    # title otherwise ("an office in Bremen Ohlenhof", "at Balefire Global in Amsterdam")
+    r"|(?<!\b(?:believes?|believed|believing|faith|trust|trusted|confidence|interest|interested|involved|"
+    r"invested|investing|disappointed)[ \t]+)\bin"
+    r")[ \t]*$",
     re.IGNORECASE)
 _POSSESSIVE_NEXT = re.compile(r"['’][sS]\b")
 
 
 def after_place_cue(text: str, start: int, end: int) -> bool:
     """True if the person-looking ``text[start:end]`` stands where a place is named: right after
-    ``flew to``, ``grew up in``, ``home city``, ``I'm in``, ``came from`` (``returned to San
-    Bernardino``); not when it is a possessive (``moved to Maria's house``)."""
+    ``flew to``, ``grew up in``, ``home city``, ``I'm in``, ``came from``, ``arrived at`` or a bare
+    ``in`` (``returned to San Bernardino``, ``an office in Bremen Ohlenhof``); not when it is a
+    possessive (``moved to Maria's house``), nor after ``believe in``, ``interest in``."""
     line_start = text.rfind("\n", 0, start) + 1
     return bool(_PLACE_CUE.search(text[line_start:start])) and not _POSSESSIVE_NEXT.match(text, end)
 
