@@ -149,7 +149,8 @@ _PLACE_CUE = re.compile(
     r"driving|relocated|emigrated|headed|commuted?|trip|flight|journey)[ \t]+(?:back[ \t]+)?to"
     r"|\b(?:lives?|lived|living|born|grew[ \t]+up|raised|based|located|situated|staying|stayed|resides?|resided|"
     r"headquartered|settled|i'?m|i[ \t]+am|we'?re|we[ \t]+are)[ \t]+in"
-    r"|\bhome[ \t]+(?:city|town)|\b(?:city|town|village|capital)[ \t]+of"
+    r"|\bhome[ \t]+(?:city|town)|\b(?:city|town|village|capital|university|province|county|region|district|"
+    r"outskirts|suburbs?|mayor|governor)[ \t]+of|\b(?:northern|southern|eastern|western)"
     r"|\b(?:came|comes|moved|emigrated|immigrated|flew|arrived|returned)[ \t]+(?:(?:back|here|there)[ \t]+)?from"
     r"|\b(?:arrived|arriving|arrives|landed|landing)[ \t]+(?:at|in)"
     # bare "in": a person is named after "in" only as a possessive ("in Maria's flat"), or after a
@@ -160,15 +161,19 @@ _PLACE_CUE = re.compile(
     r")[ \t]*$",
     re.IGNORECASE)
 _POSSESSIVE_NEXT = re.compile(r"['’][sS]\b")
+_COMPASS = re.compile(r"(?i:northern|southern|eastern|western)[ \t]+\w", re.IGNORECASE)
 
 
 def after_place_cue(text: str, start: int, end: int) -> bool:
     """True if the person-looking ``text[start:end]`` stands where a place is named: right after
-    ``flew to``, ``grew up in``, ``home city``, ``I'm in``, ``came from``, ``arrived at`` or a bare
-    ``in`` (``returned to San Bernardino``, ``an office in Bremen Ohlenhof``); not when it is a
+    ``flew to``, ``grew up in``, ``home city``, ``I'm in``, ``came from``, ``arrived at``,
+    ``university of``, ``Southern`` or a bare ``in`` (``returned to San Bernardino``, ``an office
+    in Bremen Ohlenhof``), or it opens with ``Northern``/``Southern``/...; not when it is a
     possessive (``moved to Maria's house``), nor after ``believe in``, ``interest in``."""
     line_start = text.rfind("\n", 0, start) + 1
-    return bool(_PLACE_CUE.search(text[line_start:start])) and not _POSSESSIVE_NEXT.match(text, end)
+    if _POSSESSIVE_NEXT.match(text, end):
+        return False
+    return bool(_PLACE_CUE.search(text[line_start:start]) or _COMPASS.match(text, start, end))
 
 
 # earlier or later names of one list ("at Jones, Mitchell and Williams as"): capitalised runs joined

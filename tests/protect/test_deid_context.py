@@ -127,6 +127,10 @@ def test_reads_as_street(text: str, name: str, expected: bool) -> None:
     ("We stayed in Maria's flat", "Maria", False),                               # a possessive
     ("I believe in Tarvo Lomb", "Tarvo Lomb", False),                            # "believe in" a person
     ("her interest in Tarvo Lomb grew", "Tarvo Lomb", False),
+    ("studied at the University of Quellin Park", "Quellin Park", True),         # "university of"
+    ("an orchestra serving Southern Quellin", "Quellin", True),                  # a compass adjective
+    ("an orchestra serving Southern Quellin", "Southern Quellin", True),
+    ("I talked to Tarvo Western", "Tarvo Western", False),                       # not its first word
 ])
 def test_after_place_cue(text: str, name: str, expected: bool) -> None:
     # Prepare
