@@ -30,7 +30,8 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import countries, country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_context import (after_place_cue, firm_cue, lone_double_surname, more_mentions,
+from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
+                                         more_mentions,
                                          names_an_organisation, reads_as_street, reads_as_title,
                                          street_extent)
 from fedflm.protect.deid_dictionary import is_ordinary
@@ -219,6 +220,9 @@ class Deidentifier:
             return True  # a firm: "During 1971, Mayo-Walters invested"
         if sp.entity == "PERSON" and cased and reads_as_title(text[sp.start:sp.end]):
             return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
+        if (sp.entity == "PERSON" and cased and in_firm_list(text, sp.start, sp.end, is_ordinary)
+                and not self._lexicon.is_first(_LETTER_WORDS.findall(text, sp.start, sp.end)[0])):
+            return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
         if named and firm_cue(text, sp.start, sp.end) and not self._starts_with_given_name(text, sp):
             return True  # a firm: "which later became Credit Karma", "Berkshire Hathaway is a design agency"
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(

@@ -210,6 +210,29 @@ def firm_cue(text: str, start: int, end: int) -> bool:
     return bool(_FIRM_BEFORE.search(text[line_start:start]) or _FIRM_AFTER.match(text, end))
 
 
+# a company's coined one-word name: a stem fused with a trade suffix ("Karmadata", "Mandasoft");
+# no given name or surname of the lexicon's 39,000 ends so (unlike -net, -gen, -com, -tech)
+_FIRM_WORD = re.compile(r"(?<!\w)[^\W\d_]{3,}(?:data|soft|ware|works|labs|logic|matics|tronics|sys)(?!\w)",
+                        re.IGNORECASE)
+_LIST_BEFORE = re.compile(_LIST_HEAD + r"(?:\p{Lu}\.?[ \t]+)?$")  # "... and T Rowe Price"
+_LIST_AFTER = re.compile(_LIST_TAIL)
+
+
+def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False) -> bool:
+    """True if the person-looking ``text[start:end]`` is a name of a list of three or more
+    (``A, B and C``) one of whose names is a coined company word that is no dictionary word
+    (``Demystdata, Reed Elsevier and T Rowe Price``): a list of firms. A name and its firm after a
+    comma (``Ana Lutz, Karmadata``) is no such list, nor is a dictionary word (``Software``)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    head = _LIST_BEFORE.search(text, line_start, start)
+    first = head.start() if head else start
+    last = _LIST_AFTER.match(text, end).end()
+    members = text[first:last]
+    if not (re.search(r"\s(?:and|&)\s", members) and "," in members):
+        return False
+    return any(not ordinary(m.group()) for m in _FIRM_WORD.finditer(members))
+
+
 # function words a title capitalises and a name does not hold ("Carry Me Back To Poland")
 _TITLE_WORDS = frozenset("to me of the in on at for from with your our is are was were it you we us not be "
                          "into over under about without".split())

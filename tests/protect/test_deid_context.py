@@ -7,7 +7,8 @@ import pytest
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail, ordinary_compound
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_context import (after_place_cue, firm_cue, lone_double_surname, more_mentions,
+from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
+                                         more_mentions,
                                          names_an_organisation, reads_as_street, reads_as_title,
                                          street_extent)
 from fedflm.protect.deid_dictionary import is_ordinary
@@ -359,3 +360,40 @@ def test_a_model_person_over_lines_is_judged_line_by_line(deid: Deidentifier, ca
     assert not [text[s:e] for s, e, label in spans
                 if label == "PERSON" and ("\n" in text[s:e] or any(c.isdigit() for c in text[s:e]))]
     assert not any(c.isdigit() for c in redacted) and "<ADDRESS>" in redacted
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("home city Assen: Demystdata, Reed Elsevier and T Rowe Price.", "Reed Elsevier", True),
+    ("home city Assen: Demystdata, Reed Elsevier and T Rowe Price.", "Rowe Price", True),   # after an initial
+    ("Optuminsight, Karmadata and Berkery Noyes Mandasoft.", "Berkery Noyes", True),
+    ("Regards, Ana Lutz, Karmadata", "Ana Lutz", False),                # a name and its firm: no list
+    ("Ana Lutz and Karmadata signed", "Ana Lutz", False),               # two names: no list
+    ("Ana Lutz, Software and Hardware", "Ana Lutz", False),             # dictionary words, no coined firm
+    ("Ana Lutz, Tarvo Lomb and Quinta Mellin", "Tarvo Lomb", False),    # people
+])
+def test_in_firm_list(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert in_firm_list(text, start, start + len(name), is_ordinary) is expected
+
+
+def test_a_list_holding_a_coined_firm_is_left(deid: Deidentifier) -> None:
+    # Prepare
+    firms = "The economy of Assen: Demystdata, Reed Elsevier and T Rowe Price."
+    people = "Thanks to Maria Lopez, Reed Elsevier and John Smith."
+    # Execute
+    left, masked = deid.redact(firms)[0], deid.redact(people)[0]
+    # Assert: firms left as written; without a coined firm word the list is people, all masked
+    assert left == firms
+    assert not any(w in masked for w in ("Maria", "Lopez", "Reed", "Elsevier", "John", "Smith"))
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+def test_people_listed_with_a_firm_are_still_masked(deid: Deidentifier, case) -> None:
+    # Prepare: a given name opens a person even in a firm list; without capitals the rule is off
+    text = case("Thanks to Maria Lopez, Karmadata and John Smith.")
+    # Execute
+    redacted = deid.redact(text)[0]
+    # Assert
+    assert not any(w in redacted.lower() for w in ("maria", "lopez", "john", "smith"))
