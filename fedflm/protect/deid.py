@@ -221,7 +221,7 @@ class Deidentifier:
         if sp.entity == "PERSON" and cased and reads_as_title(text[sp.start:sp.end]):
             return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
         if (sp.entity == "PERSON" and cased and in_firm_list(text, sp.start, sp.end, is_ordinary)
-                and not self._lexicon.is_first(_LETTER_WORDS.findall(text, sp.start, sp.end)[0])):
+                and not self._lexicon.is_first((_LETTER_WORDS.findall(text, sp.start, sp.end) or [""])[0])):
             return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
         if named and firm_cue(text, sp.start, sp.end) and not self._starts_with_given_name(text, sp):
             return True  # a firm: "which later became Credit Karma", "Berkshire Hathaway is a design agency"
