@@ -153,11 +153,7 @@ _PLACE_CUE = re.compile(
     r"outskirts|suburbs?|mayor|governor)[ \t]+of|\b(?:northern|southern|eastern|western)"
     r"|\b(?:came|comes|moved|emigrated|immigrated|flew|arrived|returned)[ \t]+(?:(?:back|here|there)[ \t]+)?from"
     r"|\b(?:arrived|arriving|arrives|landed|landing)[ \t]+(?:at|in)"
-    # bare "in": a person is named after "in" only as a possessive ("in Maria's flat"), or after a
-    # word that takes a person as its object ("believe in", "interest in"); a place, a firm or a
-    # title otherwise ("an office in Bremen Ohlenhof", "at Balefire Global in Amsterdam")
-    r"|(?<!\b(?:believes?|believed|believing|faith|trust|trusted|confidence|interest|interested|involved|"
-    r"invested|investing|disappointed)[ \t]+)\bin"
+    # no bare "in": bank chat names people after it ("i put the money in maria gonzalez account")
     r")[ \t]*$",
     re.IGNORECASE)
 _POSSESSIVE_NEXT = re.compile(r"['’][sS]\b")
@@ -167,9 +163,9 @@ _COMPASS = re.compile(r"(?i:northern|southern|eastern|western)[ \t]+\w", re.IGNO
 def after_place_cue(text: str, start: int, end: int) -> bool:
     """True if the person-looking ``text[start:end]`` stands where a place is named: right after
     ``flew to``, ``grew up in``, ``home city``, ``I'm in``, ``came from``, ``arrived at``,
-    ``university of``, ``Southern`` or a bare ``in`` (``returned to San Bernardino``, ``an office
-    in Bremen Ohlenhof``), or it opens with ``Northern``/``Southern``/...; not when it is a
-    possessive (``moved to Maria's house``), nor after ``believe in``, ``interest in``."""
+    ``university of`` or ``Southern`` (``returned to San Bernardino``), or it opens with
+    ``Northern``/``Southern``/...; not when it is a possessive (``moved to Maria's house``). A bare
+    ``in`` is no cue: bank chat names people after it (``i put the money in maria gonzalez account``)."""
     line_start = text.rfind("\n", 0, start) + 1
     if _POSSESSIVE_NEXT.match(text, end):
         return False

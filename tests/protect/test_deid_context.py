@@ -121,13 +121,11 @@ def test_reads_as_street(text: str, name: str, expected: bool) -> None:
     ("We moved to Maria's flat", "Maria", False),                                # a possessive
     ("I talked to Tarvo Lomb today", "Tarvo Lomb", False),                       # not a place cue
     ("A message from Tarvo Lomb", "Tarvo Lomb", False),                          # bare "from" is not
-    ("We opened an office in Jackson Heights", "Jackson Heights", True),         # bare "in"
-    ("at Balefire Global in Bremen Ohlenhof, which", "Bremen Ohlenhof", True),
+    ("We opened an office in Jackson Heights", "Jackson Heights", False),        # bare "in": no cue
+    ("i put the money in maria gonzalez account", "maria gonzalez", False),      # (bank chat names people)
     ("We moved here from Santa Clara", "Santa Clara", True),                     # "moved here from"
     ("The plane landed at Owen Hill today", "Owen Hill", True),                  # "landed at"
     ("We stayed in Maria's flat", "Maria", False),                               # a possessive
-    ("I believe in Tarvo Lomb", "Tarvo Lomb", False),                            # "believe in" a person
-    ("her interest in Tarvo Lomb grew", "Tarvo Lomb", False),
     ("studied at the University of Quellin Park", "Quellin Park", True),         # "university of"
     ("an orchestra serving Southern Quellin", "Quellin", True),                  # a compass adjective
     ("an orchestra serving Southern Quellin", "Southern Quellin", True),
@@ -309,12 +307,12 @@ def test_title_case_titles_are_no_names(deid: Deidentifier, text: str, expected:
 
 @pytest.mark.parametrize("case", [str, lower, upper])
 @pytest.mark.parametrize("text,expected", [
-    ("She works at Balefire Global in Bremen Ohlenhof now.", "She works at Balefire Global in Bremen Ohlenhof now."),
     ("We moved here from Santa Clara in May.", "We moved here from Santa Clara in May."),
-    ("I believe in Maria Lopez.", "I believe in <PERSON>."),                   # a person after "believe in"
+    ("I put the money in Maria Lopez account.", "I put the money in <PERSON> account."),  # no bare "in" cue
+    ("We met in Tarvo Lomb office.", "We met in <PERSON> office."),
     ("We stayed in Maria Lopez's flat.", "We stayed in <PERSON>'s flat."),     # a possessive stays a name
 ])
-def test_places_after_in_are_left_and_people_masked(deid: Deidentifier, case, text: str, expected: str) -> None:
+def test_places_after_place_cues_are_left_and_people_after_in_masked(deid: Deidentifier, case, text: str, expected: str) -> None:
     # Execute
     redacted = deid.redact(case(text))[0]
     # Assert
