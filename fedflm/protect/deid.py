@@ -30,8 +30,10 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import countries, country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_context import (after_place_cue, firm_cue, lone_double_surname, more_mentions,
-                                         names_an_organisation, reads_as_street, reads_as_title)
+from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
+                                         more_mentions,
+                                         names_an_organisation, reads_as_street, reads_as_title,
+                                         street_extent)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
@@ -158,11 +160,24 @@ class Deidentifier:
             spans = []
             for ent in doc.ents:
                 if ent.label_ in wanted:
-                    edge = self._person_edge if ent.label_ == "PERSON" else self._address_edge
-                    cut = trim_span(text, ent.start_char, ent.end_char, edge, numbers=ent.label_ == "PERSON")
-                    if cut and plausible(text[cut[0]:cut[1]], ent.label_, self._street, self._lexicon.is_name):
-                        spans.append((cut[0], cut[1], model_label(text[cut[0]:cut[1]], ent.label_, self._street)))
+                    spans += self._model_spans(text, ent.start_char, ent.end_char, ent.label_)
             out.append(spans)
+        return out
+
+    def _model_spans(self, text: str, start: int, end: int, label: str) -> list[tuple[int, int, str]]:
+        """One model span trimmed and judged; a PERSON running over line breaks is judged line by line,
+        and a line of it that holds a digit is an address line (a name is one line without digits:
+        ``Dataweave\\n\\nFuglie 41 Popović Dam\\n Suite 860`` is a firm atop an address)."""
+        pieces = [(start, end, label)]
+        if label == "PERSON" and "\n" in text[start:end]:
+            pieces = [(m.start(), m.end(), "STREET_ADDRESS" if any(c.isdigit() for c in m.group()) else label)
+                      for m in _LINE.finditer(text, start, end)]
+        out = []
+        for s, e, lab in pieces:
+            edge = self._person_edge if lab == "PERSON" else self._address_edge
+            cut = trim_span(text, s, e, edge, numbers=lab == "PERSON")
+            if cut and plausible(text[cut[0]:cut[1]], lab, self._street, self._lexicon.is_name):
+                out.append((cut[0], cut[1], model_label(text[cut[0]:cut[1]], lab, self._street)))
         return out
 
     def analyze(self, text: str, ner: list[tuple[int, int, str]] | None = None) -> list[Span]:
@@ -205,6 +220,9 @@ class Deidentifier:
             return True  # a firm: "During 1971, Mayo-Walters invested"
         if sp.entity == "PERSON" and cased and reads_as_title(text[sp.start:sp.end]):
             return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
+        if (sp.entity == "PERSON" and cased and in_firm_list(text, sp.start, sp.end, is_ordinary)
+                and not self._lexicon.is_first((_LETTER_WORDS.findall(text, sp.start, sp.end) or [""])[0])):
+            return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
         if named and firm_cue(text, sp.start, sp.end) and not self._starts_with_given_name(text, sp):
             return True  # a firm: "which later became Credit Karma", "Berkshire Hathaway is a design agency"
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
@@ -303,6 +321,7 @@ class Deidentifier:
 
 
 _LETTER_WORDS = re.compile(r"[^\W\d_]+")
+_LINE = re.compile(r"[^\n]+")
 
 
 def _opens_address(text: str, number: Span, start: int, end: int, label: str) -> bool:
@@ -316,12 +335,17 @@ def _opens_address(text: str, number: Span, start: int, end: int, label: str) ->
 def _house_numbers(text: str, spans: list[Span]) -> list[Span]:
     """A phone-looking pair of numbers (``9816 214``: no leading 0, no third group) with a street
     address right after it on its line (only spaces between: ``at 9816 214 Pavlou Drandaki``) is
-    that address's building and house number: one address span."""
+    that address's building and house number: one address span. A name right after ``at`` and
+    joined by ``and`` to a street address is the other street of a corner (``is at Růžena and
+    Király u. 15``): one address span too."""
     out: list[Span] = []
     for sp in spans:
         prev = out[-1] if out else None
         if (sp.entity == "STREET_ADDRESS" and prev is not None and prev.entity == "PHONE_NUMBER"
                 and _SPACES.fullmatch(text, prev.end, sp.start) and _TWO_NUMBERS.fullmatch(text, prev.start, prev.end)):
+            out[-1] = Span(prev.start, sp.end, "STREET_ADDRESS", sp.score)
+        elif (sp.entity == "STREET_ADDRESS" and prev is not None and prev.entity == "PERSON"
+                and _CORNER_AND.fullmatch(text, prev.end, sp.start) and _AT_BEFORE.search(text, 0, prev.start)):
             out[-1] = Span(prev.start, sp.end, "STREET_ADDRESS", sp.score)
         else:
             out.append(sp)
@@ -329,13 +353,16 @@ def _house_numbers(text: str, spans: list[Span]) -> list[Span]:
 
 
 _SPACES = re.compile(r"[ \t]+")
+_CORNER_AND = re.compile(r"[ \t]+(?:and|&)[ \t]+", re.IGNORECASE)
+_AT_BEFORE = re.compile(r"(?<!\w)(?:at|of)[ \t]+$", re.IGNORECASE)
 _TWO_NUMBERS = re.compile(r"[1-9]\d{0,5}[ \t]\d{1,5}")  # building + house number; a phone has more groups or a 0
 
 
 def _street_name(text: str, sp: Span) -> Span:
-    """A person span that reads as a street name (a house number next to it) is an address."""
+    """A person span that reads as a street name (a house number next to it) is an address, and
+    takes that house number in (``Király u. 15``, ``9816 Tarvo Mellin``)."""
     if sp.entity == "PERSON" and reads_as_street(text, sp.start, sp.end):
-        return Span(sp.start, sp.end, "STREET_ADDRESS", sp.score)
+        return Span(*street_extent(text, sp.start, sp.end), "STREET_ADDRESS", sp.score)
     return sp
 
 

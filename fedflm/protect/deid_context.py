@@ -115,7 +115,8 @@ _STREET_END = frozenset(
     "street st road rd avenue ave boulevard blvd drive suite apt apartment highway hwy parkway pkwy terrace "
     "crescent court courts flat flats plaza square strasse straße straat gatan utca út ul calle rua rue".split())
 _HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\d:/.,-])\d{1,5}[a-zA-Z]?[ \t]+$")
-_HOUSE_NUMBER_AFTER = re.compile(r"[ \t]+(?:(?:u|ul|út|utca|nr|no)\.?[ \t]*)?\d{1,5}[a-zA-Z]?(?![\w:/-]|[.,]\d)")
+_NUMBER_GROUP_END = re.compile(r"\d[ \t]*$")
+_HOUSE_NUMBER_AFTER = re.compile(r"[ \t]+(?:(?i:u|ul|út|utca|nr|no)\.?[ \t]*)?\d{1,5}[a-zA-Z]?(?![\w:/-]|[.,]\d)")
 
 
 def reads_as_street(text: str, start: int, end: int) -> bool:
@@ -129,6 +130,18 @@ def reads_as_street(text: str, start: int, end: int) -> bool:
     return bool(_HOUSE_NUMBER_BEFORE.search(text[line_start:start]) or _HOUSE_NUMBER_AFTER.match(text, end))
 
 
+def street_extent(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` of the street name ``text[start:end]`` grown over its house number right
+    before or after it on its line (``9816 Tarvo Mellin``, ``Király u. 15``); not over the last
+    group of a longer number (``0783 533 7406 Pavlou``: a phone's)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = _HOUSE_NUMBER_BEFORE.search(text, line_start, start)
+    if before and _NUMBER_GROUP_END.search(text, line_start, before.start()):
+        before = None
+    after = _HOUSE_NUMBER_AFTER.match(text, end)
+    return (before.start() if before else start, after.end() if after else end)
+
+
 
 # what stands right before a place: "flew to", "grew up in", "home city", "I'm in", "came from"
 _PLACE_CUE = re.compile(
@@ -136,18 +149,27 @@ _PLACE_CUE = re.compile(
     r"driving|relocated|emigrated|headed|commuted?|trip|flight|journey)[ \t]+(?:back[ \t]+)?to"
     r"|\b(?:lives?|lived|living|born|grew[ \t]+up|raised|based|located|situated|staying|stayed|resides?|resided|"
     r"headquartered|settled|i'?m|i[ \t]+am|we'?re|we[ \t]+are)[ \t]+in"
-    r"|\bhome[ \t]+(?:city|town)|\b(?:city|town|village|capital)[ \t]+of"
-    r"|\b(?:came|comes|moved|emigrated|immigrated|flew|arrived|returned)[ \t]+(?:back[ \t]+)?from)[ \t]*$",
+    r"|\bhome[ \t]+(?:city|town)|\b(?:city|town|village|capital|university|province|county|region|district|"
+    r"outskirts|suburbs?|mayor|governor)[ \t]+of|\b(?:northern|southern|eastern|western)"
+    r"|\b(?:came|comes|moved|emigrated|immigrated|flew|arrived|returned)[ \t]+(?:(?:back|here|there)[ \t]+)?from"
+    r"|\b(?:arrived|arriving|arrives|landed|landing)[ \t]+(?:at|in)"
+    # no bare "in": bank chat names people after it ("i put the money in maria gonzalez account")
+    r")[ \t]*$",
     re.IGNORECASE)
 _POSSESSIVE_NEXT = re.compile(r"['’][sS]\b")
+_COMPASS = re.compile(r"(?i:northern|southern|eastern|western)[ \t]+\w", re.IGNORECASE)
 
 
 def after_place_cue(text: str, start: int, end: int) -> bool:
     """True if the person-looking ``text[start:end]`` stands where a place is named: right after
-    ``flew to``, ``grew up in``, ``home city``, ``I'm in``, ``came from`` (``returned to San
-    Bernardino``); not when it is a possessive (``moved to Maria's house``)."""
+    ``flew to``, ``grew up in``, ``home city``, ``I'm in``, ``came from``, ``arrived at``,
+    ``university of`` or ``Southern`` (``returned to San Bernardino``), or it opens with
+    ``Northern``/``Southern``/...; not when it is a possessive (``moved to Maria's house``). A bare
+    ``in`` is no cue: bank chat names people after it (``i put the money in maria gonzalez account``)."""
     line_start = text.rfind("\n", 0, start) + 1
-    return bool(_PLACE_CUE.search(text[line_start:start])) and not _POSSESSIVE_NEXT.match(text, end)
+    if _POSSESSIVE_NEXT.match(text, end):
+        return False
+    return bool(_PLACE_CUE.search(text[line_start:start]) or _COMPASS.match(text, start, end))
 
 
 # earlier or later names of one list ("at Jones, Mitchell and Williams as"): capitalised runs joined
@@ -182,6 +204,29 @@ def firm_cue(text: str, start: int, end: int) -> bool:
     if _POSSESSIVE_NEXT.match(text, end):
         return False
     return bool(_FIRM_BEFORE.search(text[line_start:start]) or _FIRM_AFTER.match(text, end))
+
+
+# a company's coined one-word name: a stem fused with a trade suffix ("Karmadata", "Mandasoft");
+# no given name or surname of the lexicon's 39,000 ends so (unlike -net, -gen, -com, -tech)
+_FIRM_WORD = re.compile(r"(?<!\w)[^\W\d_]{3,}(?:data|soft|ware|works|labs|logic|matics|tronics|sys)(?!\w)",
+                        re.IGNORECASE)
+_LIST_BEFORE = re.compile(_LIST_HEAD + r"(?:\p{Lu}\.?[ \t]+)?$")  # "... and T Rowe Price"
+_LIST_AFTER = re.compile(_LIST_TAIL)
+
+
+def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False) -> bool:
+    """True if the person-looking ``text[start:end]`` is a name of a list of three or more
+    (``A, B and C``) one of whose names is a coined company word that is no dictionary word
+    (``Demystdata, Reed Elsevier and T Rowe Price``): a list of firms. A name and its firm after a
+    comma (``Ana Lutz, Karmadata``) is no such list, nor is a dictionary word (``Software``)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    head = _LIST_BEFORE.search(text, line_start, start)
+    first = head.start() if head else start
+    last = _LIST_AFTER.match(text, end).end()
+    members = text[first:last]
+    if not (re.search(r"\s(?:and|&)\s", members) and "," in members):
+        return False
+    return any(not ordinary(m.group()) for m in _FIRM_WORD.finditer(members))
 
 
 # function words a title capitalises and a name does not hold ("Carry Me Back To Poland")

@@ -89,7 +89,9 @@ def plausible(span: str, label: str, street: frozenset[str], is_name=lambda w: F
       that no name list holds (``Users``, ``Pedestrians``); a capitalised ``Mark`` stays.
     * STREET_ADDRESS: every word is a dictionary word other than a street word (``10 complete
       misses``, ``pun-laden dialogue``), or it ends in a unit and holds no street word (a
-      quantity: ``110 claustrophobic minutes``). A span without digits is kept otherwise: the model
+      quantity: ``110 claustrophobic minutes``), or its only numbers are years after a preposition
+      and it holds no street word (``Balefire Global in Amsterdam, which later became Zillow in
+      2014``). A span without digits is kept otherwise: the model
       sometimes labels a name as an address, and it must stay masked.
     """
     from fedflm.protect.deid_dictionary import is_ordinary
@@ -100,12 +102,20 @@ def plausible(span: str, label: str, street: frozenset[str], is_name=lambda w: F
         titled = any(w[:1].isupper() and not w.isupper() for w in words)
         return titled or not all(map(is_ordinary, words))
     if label == "STREET_ADDRESS":
-        if words and words[-1].lower() in _UNITS and not any(w.lower() in street for w in words):
-            return False  # a quantity: "110 claustrophobic minutes", "25 euros"
+        if not any(w.lower() in street for w in words):
+            if words and words[-1].lower() in _UNITS:
+                return False  # a quantity: "110 claustrophobic minutes", "25 euros"
+            numbers = [m.span() for m in _NUMBER.finditer(span)]
+            years = {m.span(1) for m in _YEAR.finditer(span)}
+            if numbers and all(n in years for n in numbers):
+                return False  # its only numbers are years: "Balefire Global in Amsterdam ... in 2014"
         return any(w.lower() in street or not is_ordinary(w) for w in words)
     return True
 
 
+_NUMBER = re.compile(r"\d+")
+# a year after its preposition ("in 2014", "since 1998"), not a house number
+_YEAR = re.compile(r"(?i:\b(?:in|since|during|until|till|from|by|of)[ \t]+)((?:1[89]|20)\d\d)\b")
 # what a number counts, not where someone lives (plural forms; street words are checked apart)
 _UNITS = frozenset(
     "seconds minutes mins hours hrs days nights weeks months years yrs decades centuries times pages chapters "

@@ -7,8 +7,10 @@ import pytest
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail, ordinary_compound
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_context import (after_place_cue, firm_cue, lone_double_surname, more_mentions,
-                                         names_an_organisation, reads_as_street, reads_as_title)
+from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
+                                         more_mentions,
+                                         names_an_organisation, reads_as_street, reads_as_title,
+                                         street_extent)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import build_lexicon
 
@@ -119,6 +121,15 @@ def test_reads_as_street(text: str, name: str, expected: bool) -> None:
     ("We moved to Maria's flat", "Maria", False),                                # a possessive
     ("I talked to Tarvo Lomb today", "Tarvo Lomb", False),                       # not a place cue
     ("A message from Tarvo Lomb", "Tarvo Lomb", False),                          # bare "from" is not
+    ("We opened an office in Jackson Heights", "Jackson Heights", False),        # bare "in": no cue
+    ("i put the money in maria gonzalez account", "maria gonzalez", False),      # (bank chat names people)
+    ("We moved here from Santa Clara", "Santa Clara", True),                     # "moved here from"
+    ("The plane landed at Owen Hill today", "Owen Hill", True),                  # "landed at"
+    ("We stayed in Maria's flat", "Maria", False),                               # a possessive
+    ("studied at the University of Quellin Park", "Quellin Park", True),         # "university of"
+    ("an orchestra serving Southern Quellin", "Quellin", True),                  # a compass adjective
+    ("an orchestra serving Southern Quellin", "Southern Quellin", True),
+    ("I talked to Tarvo Western", "Tarvo Western", False),                       # not its first word
 ])
 def test_after_place_cue(text: str, name: str, expected: bool) -> None:
     # Prepare
@@ -292,3 +303,95 @@ def test_reads_as_title(span: str, expected: bool) -> None:
 def test_title_case_titles_are_no_names(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute / Assert
     assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+@pytest.mark.parametrize("text,expected", [
+    ("We moved here from Santa Clara in May.", "We moved here from Santa Clara in May."),
+    ("I put the money in Maria Lopez account.", "I put the money in <PERSON> account."),  # no bare "in" cue
+    ("We met in Tarvo Lomb office.", "We met in <PERSON> office."),
+    ("We stayed in Maria Lopez's flat.", "We stayed in <PERSON>'s flat."),     # a possessive stays a name
+])
+def test_places_after_place_cues_are_left_and_people_after_in_masked(deid: Deidentifier, case, text: str, expected: str) -> None:
+    # Execute
+    redacted = deid.redact(case(text))[0]
+    # Assert
+    assert redacted == case(expected).replace("<person>", "<PERSON>")
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("The office is at 9816 Tarvo Mellin today", "Tarvo Mellin", "9816 Tarvo Mellin"),   # number before
+    ("The office is at Királyvári u. 15. today", "Királyvári", "Királyvári u. 15"),       # number after
+    ("THE OFFICE IS AT KIRÁLYVÁRI U. 15. TODAY", "KIRÁLYVÁRI", "KIRÁLYVÁRI U. 15"),       # in any case
+    ("call 0783 533 7406 Pavlou Drandaki", "Pavlou Drandaki", "Pavlou Drandaki"),        # a phone's last group
+    ("Oskar Mellin was here", "Oskar Mellin", "Oskar Mellin"),                           # no number
+])
+def test_street_extent(text: str, name: str, expected: str) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute
+    s, e = street_extent(text, start, start + len(name))
+    # Assert
+    assert text[s:e] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("The Propublica office is at Růžena and Király u. 15.", "The Propublica office is at <ADDRESS>."),  # a corner
+    ("I met Maria Lopez and 12 Tallow Road.", "I met <PERSON> and <ADDRESS>"),  # no "at": a person and a street
+    ("I MET MARIA LOPEZ AND 12 TALLOW ROAD.", "I MET <PERSON> AND <ADDRESS>"),
+])
+def test_a_name_joined_to_a_street_after_at_is_a_corner(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute
+    redacted = deid.redact(text)[0]
+    # Assert
+    assert redacted == expected
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+def test_a_model_person_over_lines_is_judged_line_by_line(deid: Deidentifier, case) -> None:
+    # Prepare: a firm's name atop an address, which the model may read as one person over six lines
+    text = case("Dataweave\n\nFuglie 41 Popović Dam\n Suite 860\n UPPLANDS VÄSBY\n Sweden 56687")
+    # Execute
+    spans = deid.ner([text])[0]
+    redacted = deid.redact(text)[0]
+    # Assert: no model person holds a line break or a digit, and every number of the address is masked
+    assert not [text[s:e] for s, e, label in spans
+                if label == "PERSON" and ("\n" in text[s:e] or any(c.isdigit() for c in text[s:e]))]
+    assert not any(c.isdigit() for c in redacted) and "<ADDRESS>" in redacted
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("home city Assen: Demystdata, Reed Elsevier and T Rowe Price.", "Reed Elsevier", True),
+    ("home city Assen: Demystdata, Reed Elsevier and T Rowe Price.", "Rowe Price", True),   # after an initial
+    ("Optuminsight, Karmadata and Berkery Noyes Mandasoft.", "Berkery Noyes", True),
+    ("Regards, Ana Lutz, Karmadata", "Ana Lutz", False),                # a name and its firm: no list
+    ("Ana Lutz and Karmadata signed", "Ana Lutz", False),               # two names: no list
+    ("Ana Lutz, Software and Hardware", "Ana Lutz", False),             # dictionary words, no coined firm
+    ("Ana Lutz, Tarvo Lomb and Quinta Mellin", "Tarvo Lomb", False),    # people
+])
+def test_in_firm_list(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert in_firm_list(text, start, start + len(name), is_ordinary) is expected
+
+
+def test_a_list_holding_a_coined_firm_is_left(deid: Deidentifier) -> None:
+    # Prepare
+    firms = "The economy of Assen: Demystdata, Reed Elsevier and T Rowe Price."
+    people = "Thanks to Maria Lopez, Reed Elsevier and John Smith."
+    # Execute
+    left, masked = deid.redact(firms)[0], deid.redact(people)[0]
+    # Assert: firms left as written; without a coined firm word the list is people, all masked
+    assert left == firms
+    assert not any(w in masked for w in ("Maria", "Lopez", "Reed", "Elsevier", "John", "Smith"))
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+def test_people_listed_with_a_firm_are_still_masked(deid: Deidentifier, case) -> None:
+    # Prepare: a given name opens a person even in a firm list; without capitals the rule is off
+    text = case("Thanks to Maria Lopez, Karmadata and John Smith.")
+    # Execute
+    redacted = deid.redact(text)[0]
+    # Assert
+    assert not any(w in redacted.lower() for w in ("maria", "lopez", "john", "smith"))

@@ -87,6 +87,12 @@ _STREET = frozenset({"street", "road", "rua"})
     ("110 Claustrophobic Minutes", "STREET_ADDRESS", False),
     ("12 Miles Street", "STREET_ADDRESS", True),       # a unit word, but a street word too
     ("12 MILES STREET", "STREET_ADDRESS", True),
+    ("Balefire Global in Amsterdam, which later became Zillow in 2014", "STREET_ADDRESS", False),  # a year
+    ("balefire global in amsterdam, which later became zillow in 2014", "STREET_ADDRESS", False),
+    ("BALEFIRE GLOBAL IN AMSTERDAM SINCE 1998", "STREET_ADDRESS", False),
+    ("Quellin 2014", "STREET_ADDRESS", True),          # a house number: no preposition before it
+    ("Quellin Street in 2014", "STREET_ADDRESS", True),  # a street word
+    ("Quellin in 2014, 12 Tarvona", "STREET_ADDRESS", True),  # another number
 ])
 def test_plausible_drops_model_spans_that_read_as_ordinary_english(span: str, label: str, expected: bool) -> None:
     # Execute / Assert
