@@ -66,6 +66,9 @@ demo-nodp: $(STAMP)
 # (152 -> 115 CPU s for TLS), the secagg simulation runs one ClientApp actor, and `fedflm client start`
 # no longer imports `datasets` at start-up: the whole side, main vs this, on the shared 2-core machine:
 # 786 -> 701 CPU s (pytest + reaped children), i.e. an expected 740-800 s in CI; still above 10 minutes.
+# Session 18: tests/conftest.py sets one OpenMP thread per test process (torch's thread per core spun
+# against the other process) and three more simulations run one ClientApp actor: on an idle 2-core
+# machine the rest went 785 -> 653 s (pytest CPU 278 -> 215 s) and the side 742 -> 701 s; still above 10 min.
 SIDE_TESTS = tests/deploy tests/fl/test_secagg_e2e.py
 DEPLOY_LOG = .pytest-deploy.log
 test: $(STAMP)
