@@ -31,9 +31,8 @@ from fedflm.errors import DeidError
 from fedflm.protect.deid_address import countries, country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
 from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
-                                         more_mentions,
-                                         names_an_organisation, reads_as_street, reads_as_title,
-                                         street_extent)
+                                         more_mentions, names_an_organisation, reads_as_street,
+                                         reads_as_title, street_extent)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
@@ -221,7 +220,7 @@ class Deidentifier:
         if sp.entity == "PERSON" and cased and reads_as_title(text[sp.start:sp.end]):
             return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
         if (sp.entity == "PERSON" and cased and in_firm_list(text, sp.start, sp.end, is_ordinary)
-                and not self._lexicon.is_first((_LETTER_WORDS.findall(text, sp.start, sp.end) or [""])[0])):
+                and not self._lexicon.is_first(_first_word(text, sp))):
             return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
         if named and firm_cue(text, sp.start, sp.end) and not self._starts_with_given_name(text, sp):
             return True  # a firm: "which later became Credit Karma", "Berkshire Hathaway is a design agency"
@@ -233,8 +232,8 @@ class Deidentifier:
         still a person (``she married and became Maria Lopez``, ``worked at Maria Garcia``); the cue
         drops only name-like firms and surname lists (``Credit Karma``, ``Brennan Holloway``,
         ``Jones, Mitchell and Williams``: their first words are surnames too)."""
-        words = _LETTER_WORDS.findall(text, sp.start, sp.end)
-        return bool(words) and self._lexicon.is_first(words[0]) and not self._lexicon.is_last(words[0])
+        first = _first_word(text, sp)
+        return bool(first) and self._lexicon.is_first(first) and not self._lexicon.is_last(first)
 
     def _address_tail(self, text: str, sp: Span) -> Span:
         """An address span grown over a trailing country (``... NUNGATTA Australia``)."""
@@ -321,6 +320,12 @@ class Deidentifier:
 
 
 _LETTER_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _first_word(text: str, sp: Span) -> str:
+    """The span's first run of letters ("" if it holds none)."""
+    m = _LETTER_WORDS.search(text, sp.start, sp.end)
+    return m.group() if m else ""
 _LINE = re.compile(r"[^\n]+")
 
 

@@ -142,7 +142,6 @@ def street_extent(text: str, start: int, end: int) -> tuple[int, int]:
     return (before.start() if before else start, after.end() if after else end)
 
 
-
 # what stands right before a place: "flew to", "grew up in", "home city", "I'm in", "came from"
 _PLACE_CUE = re.compile(
     r"(?:\b(?:flew|fly|flies|flying|moved|moving|move|returned|return|returning|travel+ed|travel+ing|drove|"
@@ -157,7 +156,7 @@ _PLACE_CUE = re.compile(
     r")[ \t]*$",
     re.IGNORECASE)
 _POSSESSIVE_NEXT = re.compile(r"['’][sS]\b")
-_COMPASS = re.compile(r"(?i:northern|southern|eastern|western)[ \t]+\w", re.IGNORECASE)
+_COMPASS = re.compile(r"(?:northern|southern|eastern|western)[ \t]+\w", re.IGNORECASE)
 
 
 def after_place_cue(text: str, start: int, end: int) -> bool:
@@ -212,6 +211,7 @@ _FIRM_WORD = re.compile(r"(?<!\w)[^\W\d_]{3,}(?:data|soft|ware|works|labs|logic|
                         re.IGNORECASE)
 _LIST_BEFORE = re.compile(_LIST_HEAD + r"(?:\p{Lu}\.?[ \t]+)?$")  # "... and T Rowe Price"
 _LIST_AFTER = re.compile(_LIST_TAIL)
+_LIST_AND = re.compile(r"\s(?:and|&)\s")
 
 
 def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False) -> bool:
@@ -224,7 +224,7 @@ def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False) -> b
     first = head.start() if head else start
     last = _LIST_AFTER.match(text, end).end()
     members = text[first:last]
-    if not (re.search(r"\s(?:and|&)\s", members) and "," in members):
+    if not (_LIST_AND.search(members) and "," in members):
         return False
     return any(not ordinary(m.group()) for m in _FIRM_WORD.finditer(members))
 
