@@ -350,7 +350,8 @@ def _house_numbers(text: str, spans: list[Span]) -> list[Span]:
                 and _SPACES.fullmatch(text, prev.end, sp.start) and _TWO_NUMBERS.fullmatch(text, prev.start, prev.end)):
             out[-1] = Span(prev.start, sp.end, "STREET_ADDRESS", sp.score)
         elif (sp.entity == "STREET_ADDRESS" and prev is not None and prev.entity == "PERSON"
-                and _CORNER_AND.fullmatch(text, prev.end, sp.start) and _AT_BEFORE.search(text, 0, prev.start)):
+                and _CORNER_AND.fullmatch(text, prev.end, sp.start)
+                and _AT_BEFORE.search(text, text.rfind("\n", 0, prev.start) + 1, prev.start)):
             out[-1] = Span(prev.start, sp.end, "STREET_ADDRESS", sp.score)
         else:
             out.append(sp)
