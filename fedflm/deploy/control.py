@@ -9,13 +9,15 @@ file, node registration, and submitting the fedflm run as a Flower App.
   (which runs ``clients.app`` code, in the owner's warm trainer or in place).
   ``flwr run`` refuses override keys that the App does not declare, so the
   run's config travels as the App's own defaults.
-* :func:`register_node` -- ``flwr supernode register KEY.pub``.
+* :func:`register_nodes` -- Flower's ``flwr supernode register KEY.pub`` for every key, in one process
+  (:mod:`fedflm.deploy.register`).
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from fedflm.config import RunConfig
 from fedflm.deploy.procs import flower_bin, flower_env
 from fedflm.errors import FederationError
 
-__all__ = ["CONNECTION", "write_flower_home", "write_app_dir", "register_node", "flwr_cmd"]
+__all__ = ["CONNECTION", "write_flower_home", "write_app_dir", "register_nodes", "flwr_cmd"]
 
 CONNECTION = "fedflm"
 
@@ -70,16 +72,23 @@ def flwr_cmd(home: Path, *args: str, timeout: float = 60.0) -> subprocess.Comple
     return res
 
 
-def register_node(home: Path, public_key: Path, timeout: float = 180.0) -> int:
-    """Register a SuperNode's public key (OpenSSH); returns its node id. The generous ``timeout``
-    is for the ``flwr`` CLI's own start-up (it imports Flower), which takes over 60 s on a loaded
-    2-core machine; the SuperLink's port is already known to be open when this is called."""
-    res = flwr_cmd(home, "supernode", "register", str(public_key), CONNECTION, "--format", "json",
-                   timeout=timeout)
+def register_nodes(home: Path, public_keys: list[Path], timeout: float = 180.0) -> dict[Path, int | str]:
+    """Register SuperNodes' public keys (OpenSSH) in one process; each key's node id, or Flower's error message
+    for it (e.g. "Public key already in use", or the SuperLink unavailable while it starts up). The generous
+    ``timeout`` is for the process's start-up (it imports Flower), which takes over 60 s on a loaded 2-core
+    machine; the SuperLink's port is already known to be open when this is called."""
+    argv = [sys.executable, "-m", "fedflm.deploy.register", CONNECTION, *(str(k) for k in public_keys)]
+    try:
+        res = subprocess.run(argv, env=flower_env({"FLWR_HOME": str(home)}), capture_output=True, text=True,
+                             timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise FederationError(f"registering {len(public_keys)} node key(s): no answer within {timeout:.0f} s") from None
     answer = _json_answer(res.stdout)
-    if not answer.get("success") or "node-id" not in answer:
-        raise FederationError(f"flwr supernode register {public_key}: {answer.get('error-message', res.stdout)}")
-    return int(answer["node-id"])
+    if res.returncode != 0 or set(answer) != {str(k) for k in public_keys}:
+        tail = (res.stdout + res.stderr).strip().splitlines()[-3:]
+        raise FederationError(f"registering node keys failed (exit {res.returncode}): {' | '.join(tail)}")
+    return {key: int(a["node-id"]) if "node-id" in a else str(a.get("error", a))
+            for key, a in ((k, answer[str(k)]) for k in public_keys)}
 
 
 def _json_answer(stdout: str) -> dict[str, Any]:

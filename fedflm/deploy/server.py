@@ -14,7 +14,6 @@ import json
 import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 from fedflm.config import RunConfig
 from fedflm.deploy import env as envvars
 from fedflm.deploy.finish import finish_run
-from fedflm.deploy.control import CONNECTION, register_node, write_app_dir, write_flower_home
+from fedflm.deploy.control import CONNECTION, register_nodes, write_app_dir, write_flower_home
 from fedflm.deploy.paths import absolute, absolute_run_paths, absolute_task_paths
 from fedflm.deploy.procs import Proc, flower_bin, flower_env, wait_for_port
 from fedflm.errors import ConfigError, FederationError
@@ -140,24 +139,29 @@ class ServerRun:
         wait_for_port(self.address.rsplit(":", 1)[0], self.opts.port, self.opts.ready_timeout, self.superlink)
         write_flower_home(self.home, self.address, None if self.opts.insecure else self.opts.certs / "ca.pem")
         keys = [] if self.opts.insecure else public_keys(self.opts.authorized_keys)
-        # one `flwr supernode register` process per key, side by side: each spends most of its time starting up
-        with ThreadPoolExecutor(max_workers=max(1, len(keys))) as pool:
-            self.node_ids.update(zip((pub.stem for pub in keys), pool.map(self._register, keys)))
+        self.node_ids.update((pub.stem, node_id) for pub, node_id in self._register(keys).items())
         self.say(f"SuperLink on {self.address} ({'INSECURE' if self.opts.insecure else 'TLS + node auth'}); "
                  f"{len(self.node_ids)} node key(s) registered; log {self.work / 'superlink.log'}")
 
-    def _register(self, pub: Path) -> int:
-        """Register a key; the Control API may answer 'unavailable' while the SuperLink starts up."""
-        end = time.monotonic() + self.opts.ready_timeout
-        while True:
-            try:
-                return register_node(self.home, pub)
-            except FederationError as exc:
-                if "already in use" in str(exc):  # registered before a restart (--resume)
-                    return -1
-                if "unavailable" not in str(exc) or time.monotonic() > end:
-                    raise
+    def _register(self, keys: list[Path]) -> dict[Path, int]:
+        """Register the keys (one process); the Control API may answer 'unavailable' while the SuperLink
+        starts up: those keys are tried again, each second, until the ready timeout."""
+        end, ids, pending = time.monotonic() + self.opts.ready_timeout, {}, list(keys)
+        while pending:
+            retry = []
+            for pub, answer in register_nodes(self.home, pending).items():
+                if isinstance(answer, int):
+                    ids[pub] = answer
+                elif "already in use" in answer:  # registered before a restart (--resume)
+                    ids[pub] = -1
+                elif "unavailable" in answer and time.monotonic() < end:
+                    retry.append(pub)
+                else:
+                    raise FederationError(f"registering node key {pub}: {answer}")
+            if retry:
                 time.sleep(1.0)
+            pending = retry
+        return ids
 
     def submit(self) -> None:
         app = write_app_dir(self.work / "app", self.cfg)
