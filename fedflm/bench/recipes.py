@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fedflm.errors import ConfigError, DataError
+from fedflm.fl.resources import SimResources
 from fedflm.report.results import CAUSAL, FLAT_TASKS, RECOMMEND, git_commit, machine_info, make_row
 from fedflm.report.rundir import load_run
 
@@ -146,19 +147,19 @@ def _ranking(summary: dict[str, Any]) -> dict[str, Any]:
             | {f"popularity_{k}": pop[k] for k in keys})
 
 
-def _simulate(recipe: Recipe, cfg: Any) -> tuple[Path, int]:
+def _simulate(recipe: Recipe, cfg: Any, resources: SimResources) -> tuple[Path, int]:
     """Run the recipe's federation; (its run directory, how many simulated clients)."""
     if recipe.task == CAUSAL:
         from fedflm.causal.simulate import simulate_causal
 
-        return Path(simulate_causal(cfg)["run_dir"]), cfg.clients
+        return Path(simulate_causal(cfg, resources)["run_dir"]), cfg.clients
     if recipe.task == RECOMMEND:
         from fedflm.recommend.simulate import simulate_recommend
 
-        return Path(simulate_recommend(cfg)["run_dir"]), cfg.clients
+        return Path(simulate_recommend(cfg, resources)["run_dir"]), cfg.clients
     from fedflm.fl.simulation import run_simulation
 
-    return run_simulation(cfg).run_dir, cfg.fed.clients
+    return run_simulation(cfg, resources=resources).run_dir, cfg.fed.clients
 
 
 def _resolved(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
@@ -169,8 +170,10 @@ def _resolved(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
     return json.loads(json.dumps(resolved))
 
 
-def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict[str, Any]:
-    """Run one seed of ``recipe``; write its report; return its validated result row."""
+def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path,
+               resources: SimResources = SimResources()) -> dict[str, Any]:
+    """Run one seed of ``recipe``; write its report; return its validated result row. ``resources``: what
+    each simulated client reserves (default: Flower's split of this machine's cores, fedflm.fl.resources)."""
     from fedflm.fl.resources import threads_per_client
     from fedflm.report.html import write_report
 
@@ -178,8 +181,10 @@ def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path) -> dict
     out = runs_dir / recipe.name / f"seed{seed}-{commit[:7]}"
     cfg = run_config(recipe, seed, out)
     machine = machine_info()  # before the run: the load average says how shared the machine was
-    run_dir, clients = _simulate(recipe, cfg)
-    machine["torch_threads"] = threads_per_client(clients)  # what each client actor trained with
+    run_dir, clients = _simulate(recipe, cfg, resources)
+    # what each client actor trained with (Ray sets its OMP_NUM_THREADS to the CPUs it reserved)
+    machine["torch_threads"] = (max(1, int(resources.client_cpus)) if resources.client_cpus is not None
+                                else threads_per_client(clients))
     write_report(run_dir)
     if recipe.task in FLAT_TASKS or cfg.model.device == "cpu":  # causal-lm and recommend train on the CPU
         machine["gpu"] = None  # a GPU sat idle: the figures are CPU figures
@@ -214,14 +219,15 @@ def row_line(row: dict[str, Any]) -> str:
 
 
 def run_and_record(name_or_path: str, *, seeds: tuple[int, ...] | None, recipes_dir: Path, runs_dir: Path,
-                   results_dir: Path | None, repo: Path) -> list[dict[str, Any]]:
+                   results_dir: Path | None, repo: Path,
+                   resources: SimResources = SimResources()) -> list[dict[str, Any]]:
     """Run the given seeds (default: the recipe's) and write one result row per seed."""
     from fedflm.report.results import write_row
 
     recipe = load_recipe(resolve_recipe_path(name_or_path, recipes_dir))
     rows = []
     for seed in seeds or recipe.seeds:
-        row = run_recipe(recipe, seed, runs_dir=runs_dir, repo=repo)
+        row = run_recipe(recipe, seed, runs_dir=runs_dir, repo=repo, resources=resources)
         if results_dir is not None:
             row["result_file"] = str(write_row(row, results_dir))
         rows.append(row)

@@ -13,6 +13,7 @@ from fedflm.report.html import SECTIONS
 from fedflm.bench.recipes import load_recipe, run_and_record
 from fedflm.report.results import load_rows
 from fedflm.report.results_md import render_results
+from one_actor import ONE_ACTOR
 
 ROOT = Path(__file__).resolve().parents[2]
 IMG = re.compile(r'<img alt="([^"]*)" src="data:image/png;base64,')
@@ -56,10 +57,11 @@ def test_tiny_dp_recipe_writes_row_results_and_complete_report(tmp_path: Path, t
 
     # Execute
     (row,) = run_and_record(str(recipe), seeds=None, recipes_dir=tmp_path, runs_dir=tmp_path / "runs",
-                            results_dir=results, repo=ROOT)
+                            results_dir=results, repo=ROOT, resources=ONE_ACTOR)  # both clients in one actor
 
     # Assert: the row is complete and RESULTS.md can be generated from it
     assert row["config"]["fed"]["clients"] == 2 and row["config"]["fed"]["seed"] == 0
+    assert row["machine"]["torch_threads"] == int(ONE_ACTOR.client_cpus)  # the CPUs the one actor reserved
     summary = json.loads((ROOT / row["run_dir"] / "summary.json").read_text())
     matrix = summary["confusion_matrix"]  # rows: true labels of the 64 held-out examples
     assert sum(map(sum, matrix)) == 64

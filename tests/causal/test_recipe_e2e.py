@@ -11,6 +11,7 @@ import pytest
 from fedflm.bench.recipes import load_recipe, run_and_record
 from fedflm.report.results import load_rows
 from fedflm.report.results_md import render_results
+from one_actor import ONE_ACTOR
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +47,7 @@ def test_causal_recipe_writes_a_perplexity_row_and_results_table(tiny_llama_dir:
 
     # Execute
     (row,) = run_and_record(str(path), seeds=None, recipes_dir=tmp_path, runs_dir=tmp_path / "runs",
-                            results_dir=results, repo=ROOT)
+                            results_dir=results, repo=ROOT, resources=ONE_ACTOR)  # both clients in one actor
 
     # Assert: the row holds the run's own figures and config, and matches its recipe
     summary = json.loads((Path(row["run_dir"]) / "summary.json").read_text())
