@@ -58,7 +58,8 @@ TRAIN_TEMPLATES = (
     "we are at {A}", "{P}, {A}", "Deliver to: {P}, {A}", "is {A} the right address?",
     "visit us at {A}", "home: {A}\nwork: {A2}", "my old address was {A}",
 )
-# firms {O}, cities {C}, countries {CO}, states / regions {S}: never labelled; {P} is labelled
+# firms {O}, cities {C}, countries {CO}, states / regions {S}: never labelled; {P} and {A} are (an address
+# below a firm's name is still an address)
 HARD_TEMPLATES = (
     "I used to work at {O} before I moved to {C}", "{O} charged my card twice this month",
     "the refund from {O} never reached my account", "is {O} a real merchant? never heard of them",
@@ -66,22 +67,25 @@ HARD_TEMPLATES = (
     "Subject: your invoice from {O}", "{O} customer service told me to contact you",
     "shares of {O} dropped after the report", "She joined {O} in 2015 as an analyst",
     "{O} and {O2} merged last year", "{O} opened a new office in {C}", "our supplier {O} is based in {C}",
-    "Sent from the {O} office", "{O} | {C}", "{O}\n{C}, {CO}", "paid {O} for the flight to {C}",
+    "Sent from the {O} office", "{O}\n\n{A}", "{O}, {A}", "paid {O} for the flight to {C}",
     "the card was declined in {C} yesterday", "I'm travelling to {C} next week, will my card work there?",
     "does the app work in {CO}?", "can I use my card in {CO} and {CO2}?", "the ATM in {C} kept my card",
     "flight to {C} cancelled, refund please", "I grew up in {C}, {S}", "born in {C} but living in {CO} now",
     "moving from {CO} to {CO2} in the summer", "exchange rate for a transfer to {CO}?",
     "the {C} branch was closed today", "we have offices in {C}, {C2} and {C3}",
     "the conference in {C} was sponsored by {O}", "weather in {C} is awful lol", "any branches left in {S}?",
-    "Headquarters: {C}, {S}", "{C} is lovely in spring", "Greetings from {C}!", "a charge from {O} in {CO}",
+    "our headquarters moved to {C} this year", "{C} is lovely in spring", "Greetings from {C}!",
+    "a charge from {O} in {CO}",
     "bought a subscription from {O}, cancel it", "{O} sent me a cheque, how do i deposit it",
     "Visit {C} and {C2} this autumn", "top up via {O} not working", "the tour covers {CO}, {CO2} and {CO3}",
     "{P} from {O} called me about the loan", "{P} works at {O} in {C}", "my friend {P} lives in {C} now",
     "I sent money to {P} in {CO}", "{P}, head of sales at {O}", "Dear {P}, thank you for choosing {O}",
     "{P} ({O})", "{P} moved to {C} last year", "hi, i'm {P} from {O}", "transfer to {P} via {O} failed",
-    "{P}\n{O}\n{C}, {CO}", "Regards, {P} | {O} | {C}", "{P} flew to {C} with my card",
+    "{P}\n{O}\n{A}", "Regards, {P} | {O} | {C}", "{P} flew to {C} with my card",
     "i put the money in {P} account", "the card is in {P} name", "it's in {P}'s wallet",
     "we met in {P} office in {C}", "I believe in {P}", "payment from {P} in {C} is missing",
+    "{P} has worked for {O} since 2019", "{P} started working for {O} in 2019", "{P} left {O} for a job in {C}",
+    "{P}: did {O} ever reply?", "{P} grew up in {C} and studied in {C2}",
 )
 # coined firm words: a stem and an ending (``Brightlogic``, ``Novaware Systems``), never a name list's word
 _FIRM_STEMS = ("Bright", "Blue", "Nova", "Quant", "Opti", "Terra", "Aero", "Veri", "Clear", "Peak", "Swift",

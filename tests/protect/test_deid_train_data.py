@@ -13,7 +13,7 @@ from fedflm.protect.deid_lexicon import HELDOUT_LOCALES
 pytest.importorskip("faker")
 
 
-def test_hard_negatives_label_only_persons() -> None:
+def test_hard_negatives_label_only_persons_and_addresses() -> None:
     # Prepare
     rng = random.Random(3)
     vals = T._Values(rng, 3)
@@ -21,10 +21,13 @@ def test_hard_negatives_label_only_persons() -> None:
     # Execute
     filled = [T._fill(t, vals, rng) for t in T.HARD_TEMPLATES for _ in range(3)]
 
-    # Assert: a template without {P} has no span; one with {P} has exactly its persons
+    # Assert: only the template's persons and addresses are labelled, never its firms and places
     for template, (text, spans) in zip([t for t in T.HARD_TEMPLATES for _ in range(3)], filled):
+        labels = [label for _, _, label in spans]
         assert "{" not in text, text
-        assert [label for _, _, label in spans] == ["PERSON"] * template.count("{P}"), (template, spans)
+        assert labels.count("PERSON") == template.count("{P}"), (template, spans)
+        assert labels.count("STREET_ADDRESS") == template.count("{A}") and len(labels) == len(spans)
+        assert len(spans) == template.count("{P}") + template.count("{A}")
 
 
 def test_without_hard_negatives_the_data_is_unchanged() -> None:
