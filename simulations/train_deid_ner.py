@@ -2,10 +2,11 @@
 
 Data: :func:`fedflm.protect.deid_train_data.generate_training` (Faker values from the
 training locales only, training templates, case and layout augmentation, PII-free
-sentences from the built-in train splits). 5 % of it is carved off as the
+sentences from the built-in train splits, and ``--hard`` firm / place sentences where those names
+are left unlabelled). 5 % of it is carved off as the
 validation split that picks the epoch; no evaluation set is used here.
 
-    python simulations/train_deid_ner.py [--n 30000] [--negatives 8000] [--epochs 12] \
+    python simulations/train_deid_ner.py [--n 30000] [--negatives 8000] [--hard 0] [--epochs 12] \
         [--minutes 20] [--out fedflm/protect/deid_model]
 
 Writes the model directory and prints its SHA-256 (paste it into
@@ -61,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=30000)
     parser.add_argument("--negatives", type=int, default=8000)
+    parser.add_argument("--hard", type=int, default=0, help="firm / place hard-negative sentences")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--minutes", type=float, default=20.0, help="stop after this much training time")
     parser.add_argument("--seed", type=int, default=0)
@@ -68,7 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     spacy.util.fix_random_seed(args.seed)
-    data = generate_training(args.n, seed=args.seed, negatives=args.negatives)
+    data = generate_training(args.n, seed=args.seed, negatives=args.negatives, hard=args.hard)
     cut = len(data) // 20
     nlp = spacy.blank("en")
     ner = nlp.add_pipe("ner", config=NER_CONFIG)

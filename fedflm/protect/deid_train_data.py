@@ -11,6 +11,16 @@ formatting (one line, several lines, comma separated).
 Negative examples (no PII) are sentences from the *train* splits of the
 built-in SST-2 and Banking77 copies; their dev/test splits are what the
 benchmark measures false positives on.
+
+Hard negatives (:data:`HARD_TEMPLATES`): firm names (Faker ``company()`` of the
+training locales, and coined firm words built here from :data:`_FIRM_STEMS` and
+:data:`_FIRM_ENDINGS`) and place names (Faker ``city()``, ``country()``,
+``state()``) in carrier sentences written for this purpose, left unlabelled, so
+the model learns that a capitalised run naming a firm or a place is no person or
+address. Some of them also hold a person, who alone is labelled
+(``{P} from {O} called about the loan``), and some put a person where a place
+often stands (``i put it in {P} account``), so that ``in X`` is not learned as a
+place by itself.
 """
 
 from __future__ import annotations
@@ -48,6 +58,45 @@ TRAIN_TEMPLATES = (
     "we are at {A}", "{P}, {A}", "Deliver to: {P}, {A}", "is {A} the right address?",
     "visit us at {A}", "home: {A}\nwork: {A2}", "my old address was {A}",
 )
+# firms {O}, cities {C}, countries {CO}, states / regions {S}: never labelled; {P} and {A} are (an address
+# below a firm's name is still an address)
+HARD_TEMPLATES = (
+    "I used to work at {O} before I moved to {C}", "{O} charged my card twice this month",
+    "the refund from {O} never reached my account", "is {O} a real merchant? never heard of them",
+    "my salary from {O} is late again", "direct debit to {O} failed, why?", "why does {O} show on my statement",
+    "Subject: your invoice from {O}", "{O} customer service told me to contact you",
+    "shares of {O} dropped after the report", "She joined {O} in 2015 as an analyst",
+    "{O} and {O2} merged last year", "{O} opened a new office in {C}", "our supplier {O} is based in {C}",
+    "Sent from the {O} office", "{O}\n\n{A}", "{O}, {A}", "paid {O} for the flight to {C}",
+    "the card was declined in {C} yesterday", "I'm travelling to {C} next week, will my card work there?",
+    "does the app work in {CO}?", "can I use my card in {CO} and {CO2}?", "the ATM in {C} kept my card",
+    "flight to {C} cancelled, refund please", "I grew up in {C}, {S}", "born in {C} but living in {CO} now",
+    "moving from {CO} to {CO2} in the summer", "exchange rate for a transfer to {CO}?",
+    "the {C} branch was closed today", "we have offices in {C}, {C2} and {C3}",
+    "the conference in {C} was sponsored by {O}", "weather in {C} is awful lol", "any branches left in {S}?",
+    "our headquarters moved to {C} this year", "{C} is lovely in spring", "Greetings from {C}!",
+    "a charge from {O} in {CO}",
+    "bought a subscription from {O}, cancel it", "{O} sent me a cheque, how do i deposit it",
+    "Visit {C} and {C2} this autumn", "top up via {O} not working", "the tour covers {CO}, {CO2} and {CO3}",
+    "{P} from {O} called me about the loan", "{P} works at {O} in {C}", "my friend {P} lives in {C} now",
+    "I sent money to {P} in {CO}", "{P}, head of sales at {O}", "Dear {P}, thank you for choosing {O}",
+    "{P} ({O})", "{P} moved to {C} last year", "hi, i'm {P} from {O}", "transfer to {P} via {O} failed",
+    "{P}\n{O}\n{A}", "Regards, {P} | {O} | {C}", "{P} flew to {C} with my card",
+    "i put the money in {P} account", "the card is in {P} name", "it's in {P}'s wallet",
+    "we met in {P} office in {C}", "I believe in {P}", "payment from {P} in {C} is missing",
+    "{P} has worked for {O} since 2019", "{P} started working for {O} in 2019", "{P} left {O} for a job in {C}",
+    "{P}: did {O} ever reply?", "{P} grew up in {C} and studied in {C2}",
+)
+# coined firm words: a stem and an ending (``Brightlogic``, ``Novaware Systems``), never a name list's word
+_FIRM_STEMS = ("Bright", "Blue", "Nova", "Quant", "Opti", "Terra", "Aero", "Veri", "Clear", "Peak", "Swift",
+               "Iron", "Silver", "Green", "Omni", "Next", "Lumi", "Core", "Data", "Zeta", "Hexa", "Cloud",
+               "Sun", "Flux", "Pixel", "Vertex", "Orbit", "Cobalt", "Amber", "Rapid", "Deep", "Smart")
+_FIRM_ENDINGS = ("data", "soft", "ware", "works", "labs", "logic", "matics", "ly", "ify", "hub", "stack",
+                 "wave", "point", "bridge", "base", "cloud", "pay", "flow", "line", "scape", "tech", "gen",
+                 "sys", "mind", "sense", "forge", "grid", "path")
+_FIRM_WORDS = ("Analytics", "Systems", "Solutions", "Capital", "Partners", "Technologies", "Media", "Health",
+               "Logistics", "Foods", "Energy", "Bank", "Insurance", "Consulting", "Digital", "Group",
+               "Ventures", "Studios", "Networks", "Ltd", "Inc", "AG", "GmbH", "SA", "LLC", "Holdings")
 # numbers the pattern recognizers mask: present in training so the model leaves them (and their
 # key words: IBAN, SSN, card) alone
 NEGATIVE_TEMPLATES = (
@@ -119,6 +168,27 @@ class _Values:
                     f"{f.city()} - {self.rng.choice(['SP', 'RJ', 'MG', 'BA', 'PR'])}, {n(10000, 99999)}-{n(0, 999):03d}")
         return f"{n(1, 9999)} {f.last_name()} {self.rng.choice(['St', 'Rd', 'Ave', 'Blvd'])}\n{f.city()}"
 
+    def firm(self) -> str:
+        """A Faker company of a training locale (two in three) or a coined firm name."""
+        f, r = self.rng.choice(self.fakers), self.rng.random()
+        if r < 0.66:
+            value = f.company()
+            return value if _latin(value) else self.firm()
+        word = self.rng.choice(_FIRM_STEMS) + self.rng.choice(_FIRM_ENDINGS)
+        return word if r < 0.85 else f"{word} {self.rng.choice(_FIRM_WORDS)}"
+
+    def place(self, kind: str) -> str:
+        """A city, country or state (region) name from a training locale (en_US where one lacks it)."""
+        f = self.rng.choice(self.fakers)
+        for maker in (f, self.us):
+            try:
+                value = getattr(maker, kind)()
+            except AttributeError:
+                continue
+            if _latin(value):
+                return value
+        return self.us.city()
+
     def _layout(self, value: str) -> str:
         return pick_form(self.rng.random(), [(0.35, lambda: value.replace("\n", ", ")),
                                              (0.45, lambda: value.replace("\n", " ")), (1.0, lambda: value)])
@@ -134,6 +204,11 @@ _UNLABELLED = {"{IBAN}": "iban", "{SSN}": "ssn", "{CARD}": "credit_card_number",
                "{EMAIL}": "email", "{IP}": "ipv4", "{SWIFT}": "swift"}
 
 
+# firm and place slots of HARD_TEMPLATES: filled, never labelled
+_HARD = {"{O}": "firm", "{O2}": "firm", "{C}": "city", "{C2}": "city", "{C3}": "city", "{CO}": "country",
+         "{CO2}": "country", "{CO3}": "country", "{S}": "state"}
+
+
 def _fill(template: str, vals: _Values, rng: random.Random) -> tuple[str, list[tuple[int, int, str]]]:
     out, spans, pos = [], [], 0
     slots = {"{P}": "PERSON", "{P2}": "PERSON", "{A}": "STREET_ADDRESS", "{A2}": "STREET_ADDRESS"}
@@ -141,7 +216,13 @@ def _fill(template: str, vals: _Values, rng: random.Random) -> tuple[str, list[t
     while i < len(template):
         slot = next((s for s in slots if template.startswith(s, i)), None)
         other = next((s for s in _UNLABELLED if template.startswith(s, i)), None)
-        if other:
+        hard = next((s for s in _HARD if template.startswith(s, i)), None)
+        if hard:
+            value = vals.firm() if _HARD[hard] == "firm" else vals.place(_HARD[hard])
+            out.append(value)
+            pos += len(value)
+            i += len(hard)
+        elif other:
             value = str(getattr(vals.us, _UNLABELLED[other])())
             out.append(value)
             pos += len(value)
@@ -176,8 +257,10 @@ def builtin_negatives(n: int, rng: random.Random) -> list[str]:
     return rng.sample(texts, min(n, len(texts)))
 
 
-def generate_training(n: int, seed: int = 0, negatives: int = 0) -> list[tuple[str, list[tuple[int, int, str]]]]:
-    """``n`` labelled synthetic examples plus ``negatives`` PII-free ones, shuffled."""
+def generate_training(n: int, seed: int = 0, negatives: int = 0,
+                      hard: int = 0) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    """``n`` labelled synthetic examples, ``hard`` firm / place sentences (only persons labelled)
+    and ``negatives`` PII-free ones, shuffled."""
     rng = random.Random(seed)
     vals = _Values(rng, seed)
     data = []
@@ -185,6 +268,11 @@ def generate_training(n: int, seed: int = 0, negatives: int = 0) -> list[tuple[s
         template = rng.choice(TRAIN_TEMPLATES if rng.random() < 0.85 else NEGATIVE_TEMPLATES)
         text, spans = _fill(template, vals, rng)
         data.append((case_variant(text, rng), spans))
+    hard_rng = random.Random(seed + 7919)  # its own stream: the other examples stay as without it
+    hard_vals = _Values(hard_rng, seed + 7919)
+    for _ in range(hard):
+        text, spans = _fill(hard_rng.choice(HARD_TEMPLATES), hard_vals, hard_rng)
+        data.append((case_variant(text, hard_rng), spans))
     data += [(t if rng.random() < 0.7 else case_variant(t, rng), []) for t in builtin_negatives(negatives, rng)]
     rng.shuffle(data)
     return data
