@@ -174,7 +174,7 @@ def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path,
                resources: SimResources = SimResources()) -> dict[str, Any]:
     """Run one seed of ``recipe``; write its report; return its validated result row. ``resources``: what
     each simulated client reserves (default: Flower's split of this machine's cores, fedflm.fl.resources)."""
-    from fedflm.fl.resources import threads_per_client
+    from fedflm.fl.resources import reserved_cpus
     from fedflm.report.html import write_report
 
     commit, dirty = git_commit(repo)
@@ -182,9 +182,7 @@ def run_recipe(recipe: Recipe, seed: int, *, runs_dir: Path, repo: Path,
     cfg = run_config(recipe, seed, out)
     machine = machine_info()  # before the run: the load average says how shared the machine was
     run_dir, clients = _simulate(recipe, cfg, resources)
-    # what each client actor trained with (Ray sets its OMP_NUM_THREADS to the CPUs it reserved)
-    machine["torch_threads"] = (max(1, int(resources.client_cpus)) if resources.client_cpus is not None
-                                else threads_per_client(clients))
+    machine["torch_threads"] = max(1, int(reserved_cpus(resources, clients)))  # what each client actor trained with
     write_report(run_dir)
     if recipe.task in FLAT_TASKS or cfg.model.device == "cpu":  # causal-lm and recommend train on the CPU
         machine["gpu"] = None  # a GPU sat idle: the figures are CPU figures

@@ -60,16 +60,7 @@ def write_app_dir(folder: Path, cfg: RunConfig | Any) -> Path:
 
 def flwr_cmd(home: Path, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """Run ``flwr ARGS`` against the connection in ``home``; raises on failure."""
-    argv = [flower_bin("flwr"), *args]
-    try:
-        res = subprocess.run(argv, env=flower_env({"FLWR_HOME": str(home)}), capture_output=True,
-                             text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise FederationError(f"flwr {' '.join(args)}: no answer within {timeout:.0f} s") from None
-    if res.returncode != 0:
-        tail = (res.stdout + res.stderr).strip().splitlines()[-3:]
-        raise FederationError(f"flwr {' '.join(args)} failed (exit {res.returncode}): {' | '.join(tail)}")
-    return res
+    return _run(home, [flower_bin("flwr"), *args], f"flwr {' '.join(args)}", timeout)
 
 
 def register_nodes(home: Path, public_keys: list[Path], timeout: float = 180.0) -> dict[Path, int | str]:
@@ -78,17 +69,26 @@ def register_nodes(home: Path, public_keys: list[Path], timeout: float = 180.0) 
     ``timeout`` is for the process's start-up (it imports Flower), which takes over 60 s on a loaded 2-core
     machine; the SuperLink's port is already known to be open when this is called."""
     argv = [sys.executable, "-m", "fedflm.deploy.register", CONNECTION, *(str(k) for k in public_keys)]
-    try:
-        res = subprocess.run(argv, env=flower_env({"FLWR_HOME": str(home)}), capture_output=True, text=True,
-                             timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise FederationError(f"registering {len(public_keys)} node key(s): no answer within {timeout:.0f} s") from None
+    res = _run(home, argv, "registering node keys", timeout)
     answer = _json_answer(res.stdout)
-    if res.returncode != 0 or set(answer) != {str(k) for k in public_keys}:
-        tail = (res.stdout + res.stderr).strip().splitlines()[-3:]
-        raise FederationError(f"registering node keys failed (exit {res.returncode}): {' | '.join(tail)}")
+    if set(answer) != {str(k) for k in public_keys}:
+        raise FederationError(f"registering node keys: no answer for every key in {res.stdout.strip()[-300:]!r}")
     return {key: int(a["node-id"]) if "node-id" in a else str(a.get("error", a))
             for key, a in ((k, answer[str(k)]) for k in public_keys)}
+
+
+def _run(home: Path, argv: list[str], what: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a Flower client command with ``FLWR_HOME=home``; FederationError (naming ``what`` and the output's
+    last lines) on a timeout or a non-zero exit."""
+    try:
+        res = subprocess.run(argv, env=flower_env({"FLWR_HOME": str(home)}), capture_output=True,
+                             text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise FederationError(f"{what}: no answer within {timeout:.0f} s") from None
+    if res.returncode != 0:
+        tail = (res.stdout + res.stderr).strip().splitlines()[-3:]
+        raise FederationError(f"{what} failed (exit {res.returncode}): {' | '.join(tail)}")
+    return res
 
 
 def _json_answer(stdout: str) -> dict[str, Any]:

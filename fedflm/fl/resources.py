@@ -72,9 +72,15 @@ def _gpu_here(cfg: RunConfig) -> bool:
     return cfg.model.device != "cpu" and torch.cuda.is_available()
 
 
+def reserved_cpus(res: SimResources, clients: int) -> float:
+    """The CPUs one ClientApp actor reserves (and trains with: Ray sets its ``OMP_NUM_THREADS`` to match):
+    ``client_cpus`` when given, else :func:`threads_per_client`."""
+    return res.client_cpus if res.client_cpus is not None else threads_per_client(clients)
+
+
 def client_resources(cfg: RunConfig, res: SimResources, gpu_here: bool) -> dict[str, float]:
     """Flower's ``client_resources``: what one ClientApp actor reserves."""
-    cpus = res.client_cpus if res.client_cpus is not None else threads_per_client(cfg.fed.clients)
+    cpus = reserved_cpus(res, cfg.fed.clients)
     if res.client_gpus is not None:
         gpus = res.client_gpus
     else:
