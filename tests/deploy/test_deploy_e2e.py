@@ -13,11 +13,9 @@ import time
 import psutil
 import pytest
 
-from deploy_support import NODES, TEST_POLICY, run_config, run_submitted
+from deploy_support import NODES, run_submitted
 from fedflm.deploy.checkpoint import load_checkpoint
-from fedflm.deploy.client import ClientOptions, start_client
 from fedflm.deploy.procs import free_port
-from fedflm.deploy.server import ServerOptions, ServerRun
 from fedflm.privacy import ledger
 from fedflm.protect.keys import read_key_file
 from fedflm.report.findings import INSECURE_TRANSPORT_WARNING
@@ -92,27 +90,3 @@ def test_server_start_and_three_client_starts_over_tls(processes, tiny_model_dir
     assert client_codes == [0, 0, 0]
     assert not [p for p in helpers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
-
-def test_insecure_deployment_is_recorded_and_warned_in_the_report(processes, tiny_model_dir, tmp_path):
-    # Prepare: --insecure on both sides (no TLS, no node authentication), 2 owners, 1 round
-    out = tmp_path / "run"
-    cfg = run_config(tiny_model_dir, out, clients=2, min_clients=2, rounds=1)
-    run = ServerRun(cfg, ServerOptions(port=free_port(), insecure=True, env={"OMP_NUM_THREADS": "1"}),
-                    say=lambda s: None)
-    processes.items.append(run)
-    run.start()
-    for name in NODES[:2]:
-        o = processes.owner(name)
-        processes.items.append(start_client(
-            ClientOptions(server=run.address, store=o.store, key_file=o.key_file, state_dir=o.state_dir,
-                          owner_id=name, insecure=True, policy=TEST_POLICY), tmp_path / f"{name}.log"))
-    run.submit()
-
-    # Execute
-    status = run.wait(timeout=300)
-    page = write_report(out).read_text(encoding="utf-8")
-
-    # Assert: the run itself records how its updates travelled, and the report says it loudly
-    assert status == "complete", (run.work / "run.log").read_text()[-3000:]
-    assert json.loads((out / "summary.json").read_text())["transport"] == "insecure"
-    assert INSECURE_TRANSPORT_WARNING in page

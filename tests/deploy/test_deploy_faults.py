@@ -1,6 +1,8 @@
 """Fault tolerance on loopback: a node SIGKILLed mid-round (its 10 s heartbeat
 stops, the SuperLink marks it offline within 2 x 10 s and answers for it, the
-run completes and the aggregate is FedAvg over the survivors), and a server crash after
+run completes and the aggregate is FedAvg over the survivors; this deployment is
+also the insecure one: --insecure on both sides is recorded in the run and warned
+in its report), and a server crash after
 round 1 of 3 followed by ``--resume`` (two resumed rounds: same final adapter as a direct,
 uninterrupted computation; no owner's epsilon reset)."""
 
@@ -19,6 +21,8 @@ from fedflm.deploy.checkpoint import load_checkpoint
 from fedflm.deploy.procs import kill_tree
 from fedflm.privacy import ledger
 from fedflm.protect.keys import read_key_file
+from fedflm.report.findings import INSECURE_TRANSPORT_WARNING
+from fedflm.report.html import write_report
 
 pytestmark = pytest.mark.slow
 NAMES = ("negative", "positive")
@@ -50,17 +54,20 @@ def run_id_of(server_round: int, base: str = "fault-run") -> str:
     return base if server_round <= KILLED_AFTER else f"{base}.r1"
 
 
-def test_node_killed_mid_round_is_found_by_its_heartbeat_and_run_completes_with_fedavg_of_survivors(
+def test_insecure_node_killed_mid_round_is_found_by_its_heartbeat_and_run_completes_with_fedavg_of_survivors(
         processes, tiny_model_dir, tmp_path):
-    # Prepare: 3 nodes with a 10 s heartbeat (`client start --heartbeat 10`), at least 2 needed. The round
+    # Prepare: --insecure on both sides (no TLS, no node authentication: the TLS deployment is
+    # test_deploy_e2e.py's; one deployment fewer in the suite, ~50 CPU s, issue 19).
+    # 3 nodes with a 10 s heartbeat (`client start --heartbeat 10`), at least 2 needed. The round
     # timeout (300 s) is far longer than the heartbeat's 2 x 10 s, so only the heartbeat can end the wait
     # for the dead node's reply. The owners seed their own randomness (dropout) so that a direct
     # computation can reproduce their updates. Bare SuperNodes (`client start --no-warm`): the per-message
     # ClientApp that trains is the SuperNode's child, so killing the node's tree kills the training
     out = tmp_path / "run"
     cfg = run_config(tiny_model_dir, out, rounds=1, min_clients=2, round_timeout=300.0)
-    run = processes.server(cfg)
-    nodes = {name: processes.client(run, name, warm=False, secure_mode=False, seed=3, heartbeat=HEARTBEAT)
+    run = processes.server(cfg, insecure=True)
+    nodes = {name: processes.client(run, name, warm=False, secure_mode=False, seed=3, heartbeat=HEARTBEAT,
+                                    insecure=True)
              for name in NODES}
     run.submit()
 
@@ -92,6 +99,9 @@ def test_node_killed_mid_round_is_found_by_its_heartbeat_and_run_completes_with_
                                                                 state_dir=tmp_path / "ref" / n), start, 1)
                        for n in ("node-0", "node-1")])
     assert max_abs_diff(got, expected) < 1e-6
+    # ...and the run itself records how its updates travelled, and its report says it loudly
+    assert json.loads((out / "summary.json").read_text())["transport"] == "insecure"
+    assert INSECURE_TRANSPORT_WARNING in write_report(out).read_text(encoding="utf-8")
 
 
 def test_server_killed_after_round_1_of_3_resumes_to_the_uninterrupted_result(processes, tiny_model_dir,

@@ -29,8 +29,10 @@ def test_wrong_port_prints_connection_refused_diagnosis(processes):
     # Prepare: nothing listens on this port
     port = free_port()
 
-    # Execute: one connection retry per SuperNode start (the default 4 cost ~15 s of Flower's back-off per attempt)
-    client = _client_cli(processes, f"127.0.0.1:{port}", "--connect-retries", "1")
+    # Execute: one connection retry per SuperNode start (the default 4 cost ~15 s of Flower's back-off per attempt);
+    # a bare SuperNode (--no-warm): the diagnosis is the supervisor's, and a warm trainer would import torch and
+    # load the model for nothing here (~9 CPU s, issue 19)
+    client = _client_cli(processes, f"127.0.0.1:{port}", "--connect-retries", "1", "--no-warm")
     line = f"diagnosis after 3 failed attempts: connection refused at 127.0.0.1:{port}"
     wait_for(lambda: line in client.log_text(), 240, "the diagnosis line")
     client.popen.send_signal(signal.SIGTERM)
