@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from fedflm.cli.resource_flags import add_resource_flags, resources_from  # noqa: E402
 from fedflm.errors import FedflmError  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs-dir", type=Path, default=ROOT / "runs" / "recipes", help="where run dirs go")
     parser.add_argument("--results", type=Path, default=HERE / "results", help="where result rows go")
     parser.add_argument("--list", action="store_true", help="list the recipes and exit")
+    add_resource_flags(parser)
     args = parser.parse_args(argv)
     from fedflm.bench.recipes import load_recipe, row_line, run_and_record
 
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{recipe.name:32s} seeds {list(recipe.seeds)}  {recipe.description}")
             return 0
         rows = run_and_record(args.recipe, seeds=tuple(args.seeds or ()), recipes_dir=HERE / "recipes",
-                              runs_dir=args.runs_dir, results_dir=args.results, repo=ROOT)
+                              runs_dir=args.runs_dir, results_dir=args.results, repo=ROOT,
+                              resources=resources_from(args))
     except FedflmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -6,13 +6,16 @@ import argparse
 from pathlib import Path
 
 from fedflm.cli.command import add_command
+from fedflm.cli.resource_flags import add_resource_flags, resources_from
 
 
 def _run(args: argparse.Namespace) -> int:
+    resources = resources_from(args)  # a bad value fails here, before any run
     from fedflm.bench.recipes import row_line, run_and_record
 
     rows = run_and_record(args.recipe, seeds=tuple(args.seeds or ()), recipes_dir=Path(args.recipes_dir),
-                          runs_dir=Path(args.runs_dir), results_dir=Path(args.results), repo=Path(args.repo))
+                          runs_dir=Path(args.runs_dir), results_dir=Path(args.results), repo=Path(args.repo),
+                          resources=resources)
     for row in rows:
         print(row_line(row))
     return 0
@@ -31,3 +34,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--runs-dir", default="runs/recipes", help="parent of the run directories")
     parser.add_argument("--results", default="simulations/results", help="folder for result rows")
     parser.add_argument("--repo", default=".", help="git checkout whose commit is recorded")
+    add_resource_flags(parser)  # the row records what each client trained with (machine.torch_threads)

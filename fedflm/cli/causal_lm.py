@@ -77,9 +77,9 @@ def run_causal(args: argparse.Namespace, file_values: dict[str, Any]) -> int:
 
     cfg = CausalRunConfig.from_flat(causal_values(args, file_values))  # config errors before heavy imports
     from fedflm.causal.simulate import simulate_causal
-    from fedflm.fl.resources import SimResources
+    from fedflm.cli.resource_flags import resources_from
 
-    resources = SimResources(args.ray_address, args.client_cpus, args.client_gpus)
+    resources = resources_from(args)
     summary = simulate_causal(cfg, resources, on_prepared=_announce)
     print(f"perplexity on {summary['eval_records']} held-out records: {summary['perplexity_before']:.3f} -> "
           f"{summary['perplexity_after']:.3f}; epsilon max {summary['epsilon_max']}; "

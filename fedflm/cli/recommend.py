@@ -29,10 +29,10 @@ def run_recommend(args: argparse.Namespace, file_values: dict[str, Any]) -> int:
     from fedflm.recommend.config import RecommendRunConfig
 
     cfg = RecommendRunConfig.from_flat(task_values(RecommendRunConfig, args, file_values))  # errors first
-    from fedflm.fl.resources import SimResources
+    from fedflm.cli.resource_flags import resources_from
     from fedflm.recommend.simulate import simulate_recommend
 
-    resources = SimResources(args.ray_address, args.client_cpus, args.client_gpus)
+    resources = resources_from(args)
     summary = simulate_recommend(cfg, resources, on_prepared=_announce)
     b, a, p = summary["before"], summary["after"], summary["popularity_baseline"]
     print(f"{summary['eval_users']} held-out users: AUC {b['auc']:.4f} -> {a['auc']:.4f}, NDCG@10 "

@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from fedflm.cli.resource_flags import add_resource_flags, resources_from
 from fedflm.cli.run_flags import add_run_config_flags
 from fedflm.config import RunConfig, run_warnings
 from fedflm.errors import ConfigError
@@ -21,15 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_config_flags(p)
     from fedflm.cli.causal_lm import add_task_flags  # issue 25: --task causal-lm
     add_task_flags(p)
-    g = p.add_argument_group("where the simulated clients run (Flower's Ray backend)")
-    g.add_argument("--ray-address", metavar="ADDRESS", default="",
-                   help="join a running Ray cluster (auto, or HOST:PORT of `ray start --head`) instead of "
-                        "starting a private one on this machine (default: Ray's RAY_ADDRESS variable if set)")
-    g.add_argument("--client-cpus", metavar="N", type=float, default=None,
-                   help="CPUs each simulated client reserves (default: the local cores split among the clients)")
-    g.add_argument("--client-gpus", metavar="FRACTION", type=float, default=None,
-                   help="GPU share each client reserves: 0.25 lets 4 clients share one GPU "
-                        "(default: 1/min(clients, 4) when the model runs on a GPU, else 0)")
+    add_resource_flags(p)
     p.set_defaults(handler=run)
 
 
@@ -60,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
         from fedflm.cli.recommend import run_recommend
         return run_recommend(args, load_config_file(args.config) if args.config is not None else {})
     cfg = resolve_config(args)  # config errors first, before the heavy imports
-    from fedflm.fl.resources import SimResources
-    resources = SimResources(args.ray_address, args.client_cpus, args.client_gpus)
+    resources = resources_from(args)
     from fedflm.cli.display import RichReporter, client_table, console, summary_table, warn
     from fedflm.fl import progress
     from fedflm.api import simulate

@@ -10,7 +10,8 @@ import pytest
 
 from fedflm.errors import ConfigError
 from fedflm.report.html import SECTIONS
-from fedflm.bench.recipes import load_recipe, run_and_record
+from fedflm.bench.recipes import load_recipe
+from fedflm.cli.main import main
 from fedflm.report.results import load_rows
 from fedflm.report.results_md import render_results
 from one_actor import ONE_ACTOR
@@ -55,11 +56,13 @@ def test_tiny_dp_recipe_writes_row_results_and_complete_report(tmp_path: Path, t
     recipe.write_text(TINY_RECIPE.format(model=tiny_model_dir))
     results = tmp_path / "results"
 
-    # Execute
-    (row,) = run_and_record(str(recipe), seeds=None, recipes_dir=tmp_path, runs_dir=tmp_path / "runs",
-                            results_dir=results, repo=ROOT, resources=ONE_ACTOR)  # both clients in one actor
+    # Execute: `fedflm bench`, both clients in one actor (--client-cpus: every core for one client)
+    code = main(["bench", str(recipe), "--recipes-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs"),
+                 "--results", str(results), "--repo", str(ROOT), "--client-cpus", str(ONE_ACTOR.client_cpus)])
 
-    # Assert: the row is complete and RESULTS.md can be generated from it
+    # Assert: the row is written, complete, and RESULTS.md can be generated from it
+    assert code == 0
+    (row,) = load_rows(results)
     assert row["config"]["fed"]["clients"] == 2 and row["config"]["fed"]["seed"] == 0
     assert row["machine"]["torch_threads"] == int(ONE_ACTOR.client_cpus)  # the CPUs the one actor reserved
     summary = json.loads((ROOT / row["run_dir"] / "summary.json").read_text())
