@@ -66,6 +66,17 @@ def test_opacus_rdp_series_equals_opacus_accountant(rounds, delta) -> None:
             assert google[k] == pytest.approx(expected, rel=0.01)
 
 
+def test_a_mechanism_repeated_round_after_round_gives_opacus_values_on_every_entry() -> None:
+    # Prepare: a ledger's usual shape, one mechanism per stretch of rounds (the one-step RDP is reused)
+    rounds = [(1.1, 0.05, 20)] * 5 + [(0.9, 0.02, 7)] * 3 + [(1.1, 0.05, 20)]
+    blocks = [Block(s, q, n, 1e-5) for s, q, n in rounds]
+    # Execute
+    ours = opacus_rdp_series(blocks, [True] * len(blocks))
+    # Assert: Opacus' RDPAccountant after every entry
+    assert ours == [pytest.approx(opacus_epsilon(rounds[: k + 1], 1e-5, "rdp"), rel=1e-12)
+                    for k in range(len(rounds))]
+
+
 def test_lowered_epsilon_is_flagged(tmp_path: Path) -> None:
     # Prepare: lower the last (unchained) entry's epsilon by 0.5 % -- within 1 %, but below
     path = write_ledger(tmp_path / "ann.jsonl", make_entries("ann", [(1.0, 0.05, 100)] * 3))
