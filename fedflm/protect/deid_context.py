@@ -16,7 +16,9 @@ import regex as re
 
 LEGAL_FORMS = frozenset(
     "inc incorporated llc llp lp ltd limited corp corporation co company plc gmbh ag kg ohg ug sa sas "
-    "sarl srl spa bv nv oy oyj ab asa aps pty pte bhd kk".split())
+    "sarl srl spa bv nv oy oyj ab asa aps pty pte bhd kk"
+    # more one-word legal forms of Faker's company providers (training locales)
+    " kgaa gbr gesbr mbh ltda lda limitada eurl sàrl snc vof commv".split())
 ORG_NOUNS = frozenset(
     "group associates partners holdings technologies technology systems solutions services consulting "
     "consultants investments insurance bank bancorp capital industries enterprises labs laboratories "

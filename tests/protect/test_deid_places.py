@@ -94,3 +94,26 @@ def test_firm_cue_for_employers_and_family_firms(text: str, name: str, expected:
     start = text.index(name)
     # Execute / Assert
     assert firm_cue(text, start, start + len(name)) is expected
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+@pytest.mark.parametrize("text", [
+    "Payment to Hartmann Lindqvist KGaA is late",
+    "Invoice from Oliveira Santos Ltda attached",
+])
+def test_legal_forms_of_other_countries_name_firms(deid: Deidentifier, case, text: str) -> None:
+    # Execute
+    out, counts = deid.redact(case(text))
+    # Assert
+    assert out == case(text) and not counts
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+def test_a_person_running_on_into_a_firm_keeps_the_person_masked(deid: Deidentifier, case) -> None:
+    # Prepare: the model reads "Bjørg Knutsen from Bauwens" as one name; "Inc" makes it a firm
+    text = case("Bjørg Knutsen from Bauwens Inc called me about the loan")
+    # Execute
+    out, counts = deid.redact(text)
+    # Assert: the firm is what follows "from"; the person before it stays masked
+    assert out == "<PERSON>" + text[len("Bjørg Knutsen"):]
+    assert counts == {"PERSON": 1}
