@@ -28,16 +28,16 @@ from dataclasses import dataclass, field
 import regex as re
 
 from fedflm.errors import DeidError
-from fedflm.protect.deid_address import countries, country_tail, street_words
+from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
-                                         more_mentions, names_an_organisation, reads_as_street,
-                                         reads_as_title, street_extent)
+from fedflm.protect.deid_context import more_mentions, reads_as_street, street_extent
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
-from fedflm.protect.deid_recognizers import TITLES as _TITLES
+from fedflm.protect.deid_organisation import LETTER_WORDS as _LETTER_WORDS
+from fedflm.protect.deid_organisation import OrganisationJudge
+from fedflm.protect.deid_places import regions, towns
 from spacy.lang.en.stop_words import STOP_WORDS
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
@@ -141,6 +141,8 @@ class Deidentifier:
         self._street = street_words()
         self._lexicon = build_lexicon(tuple(self.config.lexicon_exclude_locales))
         self._address_edge = (self._vocab | _ADDRESS_EDGE) - self._street
+        self._organisations = OrganisationJudge(self._lexicon, self._street)
+        regions(), towns()  # build the gazetteer now, not on the first record
         wanted = set(self.config.entities)
         self._nlp = None
         if self.config.engine == "spacy" and "PERSON" in wanted:
@@ -201,39 +203,14 @@ class Deidentifier:
             if view is not None:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end]))]
-        spans = [self._address_tail(text, _street_name(text, sp)) for sp in self._given_names(text, _merge(spans))
-                 if not self._organisation(text, sp, cased)]
+        spans = [self._address_tail(text, _street_name(text, kept)) for sp in self._given_names(text, _merge(spans))
+                 for kept in self._not_organisation(text, sp, cased)]
         return _house_numbers(text, _merge(spans + self._more_mentions(text, spans)))
 
-    def _organisation(self, text: str, sp: Span, cased: bool) -> bool:
-        """A person span, or an address span without a street word, that names a company (or a place)."""
-        if sp.entity == "STREET_ADDRESS" and any(w.lower() in self._street for w in _LETTER_WORDS.findall(
-                text, sp.start, sp.end)):
-            return False
-        # a digit-less address without a street word is a name-like run the model took for an address
-        named = sp.entity == "PERSON" or sp.entity == "STREET_ADDRESS" and not any(
-            c.isdigit() for c in text[sp.start:sp.end])
-        if named and (after_place_cue(text, sp.start, sp.end) or text[sp.start:sp.end].lower() in countries()):
-            return True  # a place ("flew to Tarvona", "from Czech Republic")
-        if sp.entity == "PERSON" and lone_double_surname(text, sp.start, sp.end, _TITLES):
-            return True  # a firm: "During 1971, Mayo-Walters invested"
-        if sp.entity == "PERSON" and cased and reads_as_title(text[sp.start:sp.end]):
-            return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
-        if (sp.entity == "PERSON" and cased and in_firm_list(text, sp.start, sp.end, is_ordinary)
-                and not self._lexicon.is_first(_first_word(text, sp))):
-            return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
-        if named and firm_cue(text, sp.start, sp.end) and not self._starts_with_given_name(text, sp):
-            return True  # a firm: "which later became Credit Karma", "Berkshire Hathaway is a design agency"
-        return sp.entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
-            text, sp.start, sp.end, cased=cased and sp.entity == "PERSON")
-
-    def _starts_with_given_name(self, text: str, sp: Span) -> bool:
-        """True if the span opens with a word known only as a given name: after a firm cue that is
-        still a person (``she married and became Maria Lopez``, ``worked at Maria Garcia``); the cue
-        drops only name-like firms and surname lists (``Credit Karma``, ``Brennan Holloway``,
-        ``Jones, Mitchell and Williams``: their first words are surnames too)."""
-        first = _first_word(text, sp)
-        return bool(first) and self._lexicon.is_first(first) and not self._lexicon.is_last(first)
+    def _not_organisation(self, text: str, sp: Span, cased: bool) -> list[Span]:
+        """``[sp]``, ``[]`` if it names a company or a place, or its head (:mod:`deid_organisation`)."""
+        end = self._organisations.kept_end(text, sp.start, sp.end, sp.entity, cased)
+        return [] if end is None else [Span(sp.start, end, sp.entity, sp.score)]
 
     def _address_tail(self, text: str, sp: Span) -> Span:
         """An address span grown over a trailing country (``... NUNGATTA Australia``)."""
@@ -319,13 +296,6 @@ class Deidentifier:
         return "".join(parts), counts
 
 
-_LETTER_WORDS = re.compile(r"[^\W\d_]+")
-
-
-def _first_word(text: str, sp: Span) -> str:
-    """The span's first run of letters ("" if it holds none)."""
-    m = _LETTER_WORDS.search(text, sp.start, sp.end)
-    return m.group() if m else ""
 _LINE = re.compile(r"[^\n]+")
 
 

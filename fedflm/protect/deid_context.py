@@ -16,7 +16,9 @@ import regex as re
 
 LEGAL_FORMS = frozenset(
     "inc incorporated llc llp lp ltd limited corp corporation co company plc gmbh ag kg ohg ug sa sas "
-    "sarl srl spa bv nv oy oyj ab asa aps pty pte bhd kk".split())
+    "sarl srl spa bv nv oy oyj ab asa aps pty pte bhd kk"
+    # more one-word legal forms of Faker's company providers (training locales)
+    " kgaa gbr gesbr mbh ltda lda limitada eurl sàrl snc vof commv".split())
 ORG_NOUNS = frozenset(
     "group associates partners holdings technologies technology systems solutions services consulting "
     "consultants investments insurance bank bancorp capital industries enterprises labs laboratories "
@@ -183,7 +185,8 @@ _FIRM_BEFORE = re.compile(
     r"(?:\b(?:later|then|since|eventually|soon|which|that|it|and)[ \t]+became|\brenamed(?:[ \t]+(?:to|as))?"
     r"|\b(?:acquired|bought|owned|founded|taken[ \t]+over)[ \t]+by|\bmerged[ \t]+with|\bsubsidiary[ \t]+of"
     r"|\bspun[ \t]+off[ \t]+from|\bshares[ \t]+(?:of|in)"
-    r"|\b(?:worked|works|working|job|jobs|internship|interned|year|years|months|career|position|role)[ \t]+at)"
+    r"|\b(?:worked|works|working|job|jobs|internship|interned|year|years|months|career|position|role)[ \t]+at"
+    r"|\b(?:work|works|worked|working)[ \t]+for|\bemployed[ \t]+by)"
     r"[ \t]*" + _LIST_HEAD + "$", re.IGNORECASE)
 _FIRM_NOUNS = ("agency|company|firm|startup|start-up|business|corporation|brand|retailer|manufacturer|provider|"
                "publisher|bank|consultancy|conglomerate|maker|supplier|vendor|organi[sz]ation|nonprofit|"
@@ -194,7 +197,8 @@ _FIRM_AFTER = re.compile(_LIST_TAIL + r"[ \t]+(?:is|was|has[ \t]+been)[ \t]+(?:a
 
 def firm_cue(text: str, start: int, end: int) -> bool:
     """True if the person-looking ``text[start:end]`` stands where a firm is named: right after
-    ``later became``, ``acquired by``, ``merged with``, ``worked at``, ``a year at``
+    ``later became``, ``acquired by``, ``merged with``, ``worked at``, ``a year at``, ``work for``,
+    ``employed by``
     (``which later became Credit Karma``), or right before ``is a ... agency/company/firm``
     (``Berkshire Hathaway is a design agency``), also as a later or earlier name of a list
     (``a year at Jones, Mitchell and Williams``, ``Lopez, Santos and Coleman is a design agency``);
@@ -202,7 +206,18 @@ def firm_cue(text: str, start: int, end: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     if _POSSESSIVE_NEXT.match(text, end):
         return False
-    return bool(_FIRM_BEFORE.search(text[line_start:start]) or _FIRM_AFTER.match(text, end))
+    return bool(_FIRM_BEFORE.search(text[line_start:start]) or _FIRM_AFTER.match(text, end)
+                or _FAMILY_FIRM.match(text, end) or _FAMILY_FIRM_END.search(text, start, end))
+
+
+# a family or partnership firm's tail, in the forms Faker's company providers of the training locales
+# write (``and Sons``, ``& Söhne``, ``et Fils``, ``e Figli``, ``og Sønner``, ``& Co.``, ``y Asociados``),
+# right after the span or as its own end (the lexicon reads ``Rossi e Figli`` as one run); the tail
+# word must be capitalised: ``i visited maria and sons`` keeps Maria
+_FAMILY_TAIL = (r"[ \t]+(?:and|&|und|et|e|y|og|och|en)[ \t]+(?-i:(?=\p{Lu}))(?:sons|söhne|sohn|fils|figli|hijos|"
+                r"filhos|sønner|søn|zonen|co|cie|partners?|associates|associés|asociados)\.?")
+_FAMILY_FIRM = re.compile(_FAMILY_TAIL + r"(?!\w)", re.IGNORECASE)
+_FAMILY_FIRM_END = re.compile(_FAMILY_TAIL + r"$", re.IGNORECASE)
 
 
 # a company's coined one-word name: a stem fused with a trade suffix ("Karmadata", "Mandasoft");

@@ -282,6 +282,12 @@ class LexiconPersonRecognizer(RegexRecognizer):
         return bool(m) and m.group(1).lower() in TITLES
 
 
+def person_cue_before(before: str) -> bool:
+    """True if ``before``, the text right before a span, ends in a person cue: a title (``Mr.``,
+    ``Dr``) or a cue phrase (``my name is``, ``Dear``, ``patient``, ``calls me``)."""
+    return bool(_CUES.search(before)) or LexiconPersonRecognizer._title_before(before)
+
+
 _COMMA_PAIR = re.compile(r"(?<![\w@.'’-])([^\W\d_]{3,})[ \t]?,[ \t]+([^\W\d_]{3,})(?![\w@-]|\.\w)")
 _GIVEN_AFTER_COMMA = re.compile(r"[ \t]?,[ \t]+([^\W\d_]{2,}(?:[-'’][^\W\d_]+)*)(?![\w@.-]\w)")
 

@@ -1,0 +1,94 @@
+"""Person spans (and digit-less address spans) that name a company or a place, not a person.
+
+:class:`OrganisationJudge` decides, for one merged span of :class:`fedflm.protect.deid.Deidentifier`,
+whether it stays, is dropped, or keeps only its head. It combines the cues of
+:mod:`fedflm.protect.deid_context` (place and firm cues, designators, firm lists, titles), the country
+list and the place gazetteer (:mod:`fedflm.protect.deid_places`), and the name lexicon: a firm cue
+before a known given name (``worked at Maria Garcia``) and a person cue before a place name
+(``Mr. Salamanca``) leave a person.
+"""
+
+from __future__ import annotations
+
+import regex as re
+
+from fedflm.protect.deid_address import countries
+from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
+                                         names_an_organisation, reads_as_title)
+from fedflm.protect.deid_dictionary import is_ordinary
+from fedflm.protect.deid_lexicon import NameLexicon
+from fedflm.protect.deid_places import names_a_place
+from fedflm.protect.deid_recognizers import TITLES, person_cue_before
+
+LETTER_WORDS = re.compile(r"[^\W\d_]+")
+_CUE_WINDOW = 30  # characters before a span searched for a person cue (the lexicon's window)
+_CONNECTOR = re.compile(r"[ \t]+(?:from|at|with|for|by|of|in)[ \t]+", re.IGNORECASE)  # "Maria from Acme Inc"
+
+
+class OrganisationJudge:
+    """Judges merged spans with the name ``lexicon`` and the ``street`` words (street types)."""
+
+    def __init__(self, lexicon: NameLexicon, street: frozenset[str]) -> None:
+        self._lexicon = lexicon
+        self._street = street
+
+    def kept_end(self, text: str, start: int, end: int, entity: str, cased: bool) -> int | None:
+        """``end`` if ``text[start:end]`` names no company or place; None if it does; but a person
+        span that runs on over a lower-case ``from``/``at``/... into a firm keeps its head
+        (``Bjørg Knutsen from Bauwens Inc``: the firm is only what follows ``from``), judged again."""
+        if not self.names_organisation(text, start, end, entity, cased):
+            return end
+        m = _CONNECTOR.search(text, start, end) if entity == "PERSON" else None
+        if m is None or self.names_organisation(text, start, m.start(), entity, cased):
+            return None
+        return m.start()
+
+    def names_organisation(self, text: str, start: int, end: int, entity: str, cased: bool) -> bool:
+        """A person span, or an address span without a street word, that names a company (or a place)."""
+        if entity == "STREET_ADDRESS" and any(w.lower() in self._street for w in LETTER_WORDS.findall(
+                text, start, end)):
+            return False
+        person = entity == "PERSON"
+        # a digit-less address without a street word is a name-like run the model took for an address
+        named = person or entity == "STREET_ADDRESS" and not any(c.isdigit() for c in text[start:end])
+        if named and (after_place_cue(text, start, end) or text[start:end].lower() in countries()):
+            return True  # a place ("flew to Tarvona", "from Czech Republic")
+        if person and self._place_name(text, start, end):
+            return True  # a place by the gazetteer ("we drove to San Bernardino")
+        if person and lone_double_surname(text, start, end, TITLES):
+            return True  # a firm: "During 1971, Mayo-Walters invested"
+        if person and cased and reads_as_title(text[start:end]):
+            return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
+        if (person and cased and in_firm_list(text, start, end, is_ordinary)
+                and not self._lexicon.is_first(_first_word(text, start, end))):
+            return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
+        if (named and firm_cue(text, start, end) and not self._starts_with_given_name(text, start, end)
+                and not _person_cue(text, start)):
+            return True  # a firm: "which later became Credit Karma", "I work for Wolters Kluwer"
+        return entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
+            text, start, end, cased=cased and person)
+
+    def _place_name(self, text: str, start: int, end: int) -> bool:
+        """True if the span is, as a whole, a place of the gazetteer (:mod:`deid_places`) and no
+        person cue stands right before it (``Mr. Salamanca``, ``my name is Naantali`` stay people)."""
+        return (names_a_place(text[start:end], self._lexicon.is_first, self._lexicon.is_name)
+                and not _person_cue(text, start))
+
+    def _starts_with_given_name(self, text: str, start: int, end: int) -> bool:
+        """True if the span opens with a word known only as a given name: after a firm cue that is
+        still a person (``she married and became Maria Lopez``, ``worked at Maria Garcia``); the cue
+        drops only name-like firms and surname lists (``Credit Karma``, ``Brennan Holloway``,
+        ``Jones, Mitchell and Williams``: their first words are surnames too)."""
+        first = _first_word(text, start, end)
+        return bool(first) and self._lexicon.is_first(first) and not self._lexicon.is_last(first)
+
+
+def _person_cue(text: str, start: int) -> bool:
+    """True if a title or a cue phrase stands right before ``start`` (``Mr.``, ``my name is``)."""
+    return person_cue_before(text[max(0, start - _CUE_WINDOW):start])
+
+
+def _first_word(text: str, start: int, end: int) -> str:
+    """The first run of letters of ``text[start:end]`` ("" if it holds none)."""
+    m = LETTER_WORDS.search(text, start, end)
+    return m.group() if m else ""

@@ -1,0 +1,119 @@
+"""Places and firms that are also names: left alone where they name a place or a firm, masked where a
+person cue says they name a person (fedflm.protect.deid_places, the firm cues of deid_context)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fedflm.protect.deid import Deidentifier
+from fedflm.protect.deid_case import lower, upper
+from fedflm.protect.deid_context import firm_cue
+from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, build_lexicon
+from fedflm.protect.deid_places import _TOWN_LISTS, _locales, _provider_lists, names_a_place, regions, towns
+
+
+@pytest.fixture(scope="module")
+def deid() -> Deidentifier:
+    return Deidentifier()
+
+
+@pytest.mark.parametrize("span,expected", [
+    ("Salamanca", True),            # a Spanish province; in the lexicon only as a surname
+    ("SALAMANCA", True),
+    ("San Bernardino", True),       # a town of two words ("Bernardino" is a given name, "San" is not)
+    ("naantali", True),             # a one-word town that is no name
+    ("Victoria", False),            # a state, but a given name first
+    ("Roth", False),                # a one-word town that is a surname: stays a person
+    ("Maria Lopez", False),
+    ("Li", False),                  # too short to be sure
+])
+def test_names_a_place(span: str, expected: bool) -> None:
+    # Prepare
+    lex = build_lexicon()
+    # Execute / Assert
+    assert names_a_place(span, lex.is_first, lex.is_name) is expected
+
+
+def test_gazetteer_holds_no_held_out_locale() -> None:
+    # Prepare: towns listed only by the held-out locales (the evaluation's own places)
+    training = set().union(*(_provider_lists(loc, _TOWN_LISTS) for loc in _locales()))
+    held_only = set().union(*(_provider_lists(loc, _TOWN_LISTS) for loc in HELDOUT_LOCALES)) - training
+    # Execute / Assert
+    assert not set(_locales()) & set(HELDOUT_LOCALES)
+    assert held_only, "the held-out locales list towns of their own"
+    assert not held_only & towns()
+    assert "salamanca" in regions() and "naantali" in towns()
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+@pytest.mark.parametrize("text", [
+    "the branch in San Bernardino is closed",
+    "We drove through Grumello del Monte on Sunday.",
+    "Salamanca called about the loan",
+    "I work for Wolters Kluwer",
+    "Johnson and Sons sent the invoice",
+    "Rossi e Figli shipped the order",
+    "Invoice from Weber & Söhne attached",
+])
+def test_places_and_firms_that_are_also_names_are_left_alone(deid: Deidentifier, case, text: str) -> None:
+    # Execute
+    out, counts = deid.redact(case(text))
+    # Assert
+    assert out == case(text) and not counts
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+@pytest.mark.parametrize("text,expected", [
+    ("Mr. Salamanca called about the loan", "Mr. <PERSON> called about the loan"),
+    ("My name is Naantali", "My name is <PERSON>"),
+    ("Dear Mr. Bernardino, thanks", "Dear Mr. <PERSON>, thanks"),
+    ("I work for Maria Garcia", "I work for <PERSON>"),           # a given name first: an employer who is a person
+    ("I work for Mr. Lindqvist", "I work for Mr. <PERSON>"),
+    ("Ana Lutz and Sons sent the invoice", "<PERSON> and Sons sent the invoice"),
+    ("Mr. Johnson and Sons sent the invoice", "Mr. <PERSON> and Sons sent the invoice"),
+    ("Hi Virginia, your card is ready", "Hi <PERSON>, your card is ready"),  # a state, but a given name
+])
+def test_the_same_words_with_a_person_cue_are_masked(deid: Deidentifier, case, text: str, expected: str) -> None:
+    # Prepare
+    want = case(expected).replace("<person>", "<PERSON>")
+    # Execute / Assert
+    assert deid.redact(case(text))[0] == want
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("I work for Wolters Kluwer", "Wolters Kluwer", True),
+    ("She used to work for Brennan Holloway", "Brennan Holloway", True),
+    ("He was employed by Tarvo Quellin", "Tarvo Quellin", True),
+    ("Johnson and Sons sent the invoice", "Johnson", True),
+    ("Rossi e Figli shipped it", "Rossi e Figli", True),          # the tail inside the span
+    ("i visited johnson and sons", "johnson", False),             # lower-case "sons": his children
+    ("I work with Wolters every day", "Wolters", False),
+])
+def test_firm_cue_for_employers_and_family_firms(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert firm_cue(text, start, start + len(name)) is expected
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+@pytest.mark.parametrize("text", [
+    "Payment to Hartmann Lindqvist KGaA is late",
+    "Invoice from Oliveira Santos Ltda attached",
+])
+def test_legal_forms_of_other_countries_name_firms(deid: Deidentifier, case, text: str) -> None:
+    # Execute
+    out, counts = deid.redact(case(text))
+    # Assert
+    assert out == case(text) and not counts
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+def test_a_person_running_on_into_a_firm_keeps_the_person_masked(deid: Deidentifier, case) -> None:
+    # Prepare: the model reads "Bjørg Knutsen from Bauwens" as one name; "Inc" makes it a firm
+    text = case("Bjørg Knutsen from Bauwens Inc called me about the loan")
+    # Execute
+    out, counts = deid.redact(text)
+    # Assert: the firm is what follows "from"; the person before it stays masked
+    assert out == "<PERSON>" + text[len("Bjørg Knutsen"):]
+    assert counts == {"PERSON": 1}
