@@ -1,7 +1,8 @@
 """Frozen, validated configuration for a fedflm run.
 
 One dataclass per concern; each validates itself on construction and names
-the bad value. :class:`RunConfig` bundles them and converts to and from the
+the bad value; the rules across sections are in :mod:`fedflm.config_rules`.
+:class:`RunConfig` bundles them and converts to and from the
 flat ``key = value`` form used by the CLI, ``--config FILE`` (TOML) and
 Flower's ``run_config`` (keys with dashes, scalar values only).
 """
@@ -14,17 +15,14 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
+from fedflm.config_rules import ATTACKS, ROBUST_RULES, STRATEGIES, check_combination, parse_spec
+from fedflm.config_rules import check as _check
 from fedflm.data.holdout import parse_whole_text
 from fedflm.errors import ConfigError
-from fedflm.options import (AMPLIFICATION_THREAT_MODEL, LEAKAGE_MODES, LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_augment, parse_long_text,
-                             parse_loss, parse_schedule)
+from fedflm.options import (LEAKAGE_MODES, LR_WITHIN, RESAMPLE, SELECT_METRICS, parse_augment, parse_long_text,
+                            parse_loss, parse_schedule)
 
 _PARTITION_RE = re.compile(r"^(iid|dirichlet:[0-9.eE+-]+|pathological:\d+|column:.+)$")
-
-
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise ConfigError(msg)
 
 
 def check_epsilon_cap(value: float | None, name: str = "max_epsilon") -> None:
@@ -243,29 +241,6 @@ class DPConfig:
                f"run_id must be up to 128 characters [A-Za-z0-9._-], got {self.run_id!r}")
 
 
-#: name -> (minimum, maximum) number of ``:``-separated numbers after it (issue 21)
-STRATEGIES = {"fedavg": (0, 0), "fedprox": (1, 1), "fedavgm": (0, 1), "fedadam": (0, 1), "fedyogi": (0, 1),
-              "fedadagrad": (0, 1)}
-ROBUST_RULES = {"none": (0, 0), "norm": (1, 1), "median": (0, 0), "trimmed": (1, 1), "krum": (1, 1),
-                "multikrum": (2, 2)}
-ATTACKS = {"none": (0, 0), "signflip": (0, 0), "scale": (1, 1), "labelflip": (0, 0), "noise": (1, 1)}
-
-
-def parse_spec(text: str, grammar: dict[str, tuple[int, int]], key: str) -> tuple[str, tuple[float, ...]]:
-    """``"name:1.5:2"`` -> ``("name", (1.5, 2.0))``, checked against ``grammar``; errors name ``key``."""
-    name, *raw = str(text).split(":")
-    forms = " | ".join(n + "".join(f":{'X' if i < lo else '[X]'}" for i in range(hi))
-                       for n, (lo, hi) in grammar.items())
-    _check(name in grammar and grammar[name][0] <= len(raw) <= grammar[name][1],
-           f"{key} must be one of {forms}, got {text!r}")
-    try:
-        args = tuple(float(a) for a in raw)
-    except ValueError:
-        raise ConfigError(f"{key}: the numbers after {name!r} must be numbers, got {text!r}") from None
-    _check(all(math.isfinite(a) for a in args), f"{key}: numbers must be finite, got {text!r}")
-    return name, args
-
-
 @dataclass(frozen=True)
 class AggConfig:
     """How the server combines updates (issue 21): strategy, robust rule, and the attack simulation."""
@@ -328,23 +303,7 @@ class RunConfig:
     agg: AggConfig = field(default_factory=AggConfig)
 
     def __post_init__(self) -> None:
-        check_combination(self)
-        _check(not (self.train.resample == "oversample" and self.privacy.dp == "sample"),
-               "resample 'oversample' is refused under dp 'sample': duplicated records would count as "
-               "independent samples in DP-SGD's sampling rate q; use --loss weighted or --resample undersample")
-        _check(not (self.train.augment != "none" and self.train.loss.startswith("weighted")
-                    and self.privacy.dp == "sample"),
-               f"augment {self.train.augment!r} with loss {self.train.loss!r} under dp 'sample': class weights act "
-               "per row, augmented copies are clipped per record; use --loss ce or focal with --augment")
-        sliding = parse_long_text(self.data.long_text) is not None
-        _check(not (sliding and self.train.loss.startswith("weighted") and self.privacy.dp == "sample"),
-               f"long_text {self.data.long_text!r} with loss {self.train.loss!r} under dp 'sample': class weights "
-               "act per row, a document's windows are clipped per document; use --loss ce or focal")
-        _check(not (sliding and self.train.augment != "none"),
-               f"long_text {self.data.long_text!r} with augment {self.train.augment!r}: both group rows into one "
-               "privacy unit and cannot be combined yet; choose one")
-        _check(not (self.fed.patience and self.data.val_fraction <= 0),
-               f"patience {self.fed.patience} needs a validation split: set --val-fraction (e.g. 0.5)")
+        check_combination(self)  # the rules across sections (fedflm/config_rules.py)
 
     # ------------------------------------------------------------ flat form
     @staticmethod
@@ -416,79 +375,3 @@ def coerce_fields(cls: type, values: dict[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be of type {t}, got {value!r}") from None
     return out
-
-
-def check_combination(cfg: RunConfig) -> None:
-    """Refuse settings that do not go together (issue 21), with one line saying why."""
-    agg, name = cfg.agg, cfg.agg.strategy.split(":")[0]
-    _check(not (cfg.model.lora_variant == "ffa" and cfg.train.train_mode == "head"),
-           "lora_variant ffa changes how LoRA trains, but train_mode head trains no LoRA: "
-           "use --train lora or lp-ft, or --lora-variant standard")
-    _check(not (cfg.privacy.dp == "client" and name in ("fedavgm", "fedadam", "fedyogi", "fedadagrad")),
-           f"strategy {agg.strategy!r} with dp client: client-level DP adds its noise after the inner strategy, "
-           "so a server optimizer would step on the un-noised mean; use fedavg or fedprox with --dp client")
-    _check(not (cfg.privacy.dp == "client" and agg.robust != "none"),
-           f"robust {agg.robust!r} with dp client: client-level DP's noise is calibrated to the mean of clipped "
-           "updates, not to a robust aggregate; use --dp sample (or none) with --robust")
-    _check(not (cfg.fed.init_from and cfg.train.proto_fraction > 0 and cfg.fed.rounds > 1
-                and cfg.train.train_mode != "lora" and cfg.privacy.dp == "sample"),
-           f"init_from {cfg.fed.init_from!r} with proto_fraction {cfg.train.proto_fraction}: the prototype round "
-           "would replace the continued head; pass --proto-fraction 0 (the default when --init-from is given)")
-    rule, args = parse_spec(agg.robust, ROBUST_RULES, "robust")
-    n = cfg.fed.sampled_clients()
-    _check(not (cfg.privacy.amplify_by_sampling and cfg.train.proto_fraction > 0 and cfg.train.train_mode != "lora"
-                and cfg.fed.rounds >= 2 and cfg.privacy.noise_multiplier is None),
-           f"amplify_by_sampling with proto_fraction {cfg.train.proto_fraction}: round 1's prototype release is another "
-           "mechanism than the DP-SGD rounds, and an owner not sampled in round 1 has no record of it, so its "
-           "unsampled rounds could not be charged safely; pass --proto-fraction 0")
-    _check(not (cfg.privacy.amplify_by_sampling and agg.secagg),
-           "amplify_by_sampling with secagg: the secure-aggregation round samples owners with Flower's seeded "
-           "sampler, not the secret Poisson sampler the amplification needs; drop one of them")
-    if agg.secagg:
-        _check_secagg(cfg, name, n)
-    if rule in ("krum", "multikrum"):
-        _check(n >= 2 * args[0] + 3, f"robust {agg.robust!r} needs at least 2F+3 = {int(2 * args[0] + 3)} "
-                                     f"clients per round, got {n}")
-    if rule == "multikrum":
-        _check(args[1] <= n - args[0], f"robust {agg.robust!r}: M must be at most clients per round - F = "
-                                       f"{n - int(args[0])}")
-
-
-#: SecAgg+ sums each coordinate modulo 2**32; no more clients than this fit the sum with quantisation to
-#: at least 2**20 levels (fedflm/fl/secagg.py: quantisation_range)
-SECAGG_MAX_CLIENTS = 4095
-
-
-def _check_secagg(cfg: RunConfig, strategy: str, n: int) -> None:
-    """Combinations that need each client's update, which --secagg hides from the server."""
-    agg = cfg.agg
-    _check(agg.robust == "none", f"robust {agg.robust!r} with secagg: a robust rule needs each client's update, "
-                                 "and secure aggregation gives the server only their sum; drop one of them")
-    _check(cfg.privacy.dp != "client", "dp client with secagg: client-level DP clips each client's update on the "
-                                       "server, which secure aggregation hides; use --dp sample with --secagg")
-    _check(strategy in ("fedavg", "fedprox"), f"strategy {agg.strategy!r} with secagg: the secure sum feeds "
-                                              "FedAvg only in this version; use fedavg or fedprox")
-    _check(n >= 3, f"secagg needs at least 3 clients per round (with 2, either one learns the other's update "
-                   f"from the sum), got {n}")
-    _check(cfg.fed.clients <= SECAGG_MAX_CLIENTS, f"secagg supports at most {SECAGG_MAX_CLIENTS} clients "
-                                                  f"(the masked sum is taken modulo 2**32), got {cfg.fed.clients}")
-
-
-def run_warnings(cfg: RunConfig) -> list[str]:
-    """Loud warnings about insecure or non-private settings (terminal, summary, report)."""
-    warnings = []
-    if cfg.privacy.dp == "none":
-        warnings.append("no differential privacy (--dp none): this run has NO formal privacy guarantee")
-    if cfg.privacy.dp == "sample" and not cfg.privacy.secure_mode:
-        warnings.append("DP secure_mode off: DP-SGD noise and sampling use PyTorch's non-cryptographic "
-                        "generator (fine for simulation; use --secure-mode true in deployment)")
-    if cfg.privacy.dp == "client":
-        warnings.append("client-level DP clips and noises on the server: the server sees raw client "
-                        "updates (clients are Poisson-sampled; noise follows the updates that arrive)")
-    if cfg.privacy.amplify_by_sampling:
-        warnings.append("PRIVACY AMPLIFICATION BY CLIENT SAMPLING (--amplify-by-sampling): the 'epsilon_amplified' "
-                        "figures are " + AMPLIFICATION_THREAT_MODEL)
-    if cfg.agg.attack != "none":
-        warnings.append(f"ATTACK SIMULATION (evaluation only): {cfg.agg.attackers:.0%} of the clients send "
-                        f"poisoned updates ({cfg.agg.attack}); this run's model must not be used")
-    return warnings

@@ -19,7 +19,8 @@ import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
-from fedflm.config import RunConfig, run_warnings
+from fedflm.config import RunConfig
+from fedflm.config_rules import run_warnings
 from fedflm.data import leakage
 from fedflm.deploy import env
 from fedflm.deploy.rounds import DeploymentSession, QuorumLost

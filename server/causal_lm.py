@@ -15,7 +15,7 @@ from flwr.serverapp import Grid
 
 from fedflm.causal.config import CausalRunConfig
 from fedflm.causal.heldout import HeldOut
-from fedflm.config import run_warnings
+from fedflm.config_rules import run_warnings
 from fedflm.fl.arrays import record_nbytes, to_record
 from fedflm.fl.rundir import RunDir
 from fedflm.fl.strategy import ProgressGrid

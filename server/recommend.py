@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flwr.serverapp import Grid
 
-from fedflm.config import run_warnings
+from fedflm.config_rules import run_warnings
 from fedflm.fl.arrays import record_nbytes, to_record
 from fedflm.fl.rundir import RunDir
 from fedflm.fl.strategy import ProgressGrid

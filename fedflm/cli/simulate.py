@@ -10,7 +10,8 @@ from typing import Any
 
 from fedflm.cli.resource_flags import add_resource_flags, resources_from
 from fedflm.cli.run_flags import add_run_config_flags
-from fedflm.config import RunConfig, run_warnings
+from fedflm.config import RunConfig
+from fedflm.config_rules import run_warnings
 from fedflm.errors import ConfigError
 
 def register(sub: argparse._SubParsersAction) -> None:

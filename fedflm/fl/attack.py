@@ -23,7 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from fedflm.config import ATTACKS, AggConfig, parse_spec
+from fedflm.config import AggConfig
+from fedflm.config_rules import ATTACKS, parse_spec
 from fedflm.train.batching import TokenizedDataset
 
 MARKER = "ATTACK_SIMULATION"

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from flwr.serverapp.strategy.fedtrimmedavg import trim_mean
 
-from fedflm.config import ROBUST_RULES, parse_spec
+from fedflm.config_rules import ROBUST_RULES, parse_spec
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from typing import Any, Iterable
 from flwr.app import Message
 from flwr.serverapp.strategy import FedAdagrad, FedAdam, FedAvgM, FedYogi
 
-from fedflm.config import STRATEGIES, AggConfig, parse_spec
+from fedflm.config import AggConfig
+from fedflm.config_rules import STRATEGIES, parse_spec
 
 from fedflm.fl.arrays import record_nbytes
 from fedflm.fl.dp_server import enough_clients_or_stop, error_row, ledger_copies, poisson_subset, reply_row

@@ -170,7 +170,7 @@ def test_the_flag_needs_sample_level_dp_and_no_secagg(tmp_path: Path) -> None:
     # Execute / Assert
     with pytest.raises(ConfigError, match="amplify_by_sampling needs dp sample"):
         _cfg(tmp_path, dp="client")
-    from fedflm.config import check_combination
+    from fedflm.config_rules import check_combination
     with pytest.raises(ConfigError, match="amplify_by_sampling with proto_fraction 0.3"):
         check_combination(_cfg(tmp_path, proto_fraction=0.3, train_mode="head", noise_multiplier=""))
     with pytest.raises(ConfigError, match="amplify_by_sampling with secagg"):
