@@ -165,6 +165,10 @@ class Deidentifier:
             out.append(spans)
         return out
 
+    def analyze_batch(self, texts: list[str]) -> list[list[Span]]:
+        """:meth:`analyze` of each text, the model run batched (the path ``prepare`` takes)."""
+        return [self.analyze(text, ner) for text, ner in zip(texts, self.ner(texts))]
+
     def _model_spans(self, text: str, start: int, end: int, label: str) -> list[tuple[int, int, str]]:
         """One model span trimmed and judged; a PERSON running over line breaks is judged line by line,
         and a line of it that holds a digit is an address line (a name is one line without digits:
@@ -277,8 +281,8 @@ class Deidentifier:
         """Redact many texts (the model runs batched); returns texts and summed counts."""
         total: Counter = Counter()
         out: list[str] = []
-        for text, ner in zip(texts, self.ner(texts)):
-            red, counts = self._replace(text, self.analyze(text, ner))
+        for text, spans in zip(texts, self.analyze_batch(texts)):
+            red, counts = self._replace(text, spans)
             out.append(red)
             total.update(counts)
         return out, total
