@@ -30,6 +30,7 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
+from fedflm.protect.deid_chat import chat_only
 from fedflm.protect.deid_context import more_mentions, reads_as_street, street_extent
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
@@ -207,6 +208,8 @@ class Deidentifier:
             if view is not None:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end]))]
+        spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
+                 if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
         spans = [self._address_tail(text, _street_name(text, kept)) for sp in self._given_names(text, _merge(spans))
                  for kept in self._not_organisation(text, sp, cased)]
         return _house_numbers(text, _merge(spans + self._more_mentions(text, spans)))
