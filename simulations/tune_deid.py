@@ -47,7 +47,7 @@ def tuning_rows(n: int, seed: int = 0) -> tuple[list[str], frozenset[str]]:
 def negatives(engine: str, rows: int) -> dict:
     texts, held_out = tuning_rows(rows)
     deid = Deidentifier(DeidConfig(engine=engine), vocab=common_vocab(held_out=held_out))
-    spans = [deid.analyze(t, n) for t, n in zip(texts, deid.ner(texts))]
+    spans = deid.analyze_batch(texts)
     kinds = Counter(sp.entity for ss in spans for sp in ss)
     changed = 1000 * sum(bool(s) for s in spans) / len(texts)
     print(f"negatives: {len(texts)} SST-2 train sentences held out of the vocabulary "
@@ -61,7 +61,7 @@ def positives(engine: str, n: int, seed: int) -> dict:
     out = {}
     for variant, recs in case_variants(records).items():
         texts = [r.text for r in recs]
-        table = score(recs, [deid.analyze(t, s) for t, s in zip(texts, deid.ner(texts))])
+        table = score(recs, deid.analyze_batch(texts))
         sup = sum(table[k]["support"] for k in HIGH_RISK)
         hit = sum(table[k]["recall"] * table[k]["support"] for k in HIGH_RISK if table[k]["support"])
         key = variant.replace(" ", "_")

@@ -30,6 +30,7 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
+from fedflm.protect.deid_chat import chat_only
 from fedflm.protect.deid_context import more_mentions, reads_as_street, street_extent
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
@@ -165,6 +166,10 @@ class Deidentifier:
             out.append(spans)
         return out
 
+    def analyze_batch(self, texts: list[str]) -> list[list[Span]]:
+        """:meth:`analyze` of each text, the model run batched (the path ``prepare`` takes)."""
+        return [self.analyze(text, ner) for text, ner in zip(texts, self.ner(texts))]
+
     def _model_spans(self, text: str, start: int, end: int, label: str) -> list[tuple[int, int, str]]:
         """One model span trimmed and judged; a PERSON running over line breaks is judged line by line,
         and a line of it that holds a digit is an address line (a name is one line without digits:
@@ -203,6 +208,8 @@ class Deidentifier:
             if view is not None:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end]))]
+        spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
+                 if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
         spans = [self._address_tail(text, _street_name(text, kept)) for sp in self._given_names(text, _merge(spans))
                  for kept in self._not_organisation(text, sp, cased)]
         return _house_numbers(text, _merge(spans + self._more_mentions(text, spans)))
@@ -277,8 +284,8 @@ class Deidentifier:
         """Redact many texts (the model runs batched); returns texts and summed counts."""
         total: Counter = Counter()
         out: list[str] = []
-        for text, ner in zip(texts, self.ner(texts)):
-            red, counts = self._replace(text, self.analyze(text, ner))
+        for text, spans in zip(texts, self.analyze_batch(texts)):
+            red, counts = self._replace(text, spans)
             out.append(red)
             total.update(counts)
         return out, total

@@ -1,0 +1,47 @@
+"""Chat noise: interjections, internet abbreviations and drawn-out words, which are never names.
+
+Casual text (WNUT-17's tweets and comments; simulations/bench_deid_wnut.py) is full of words such as
+``lol``, ``lmao``, ``plz``, ``Hahahaha`` or ``Aaawww`` that are in no dictionary and no training split,
+so the name recognizers took them, alone or in pairs, for unknown names. A person span made ONLY of
+such words is dropped (:func:`chat_only`); a span that also holds another word is judged as before.
+No listed word is a name of the lexicon, and a drawn-out word that is one (``Aaaqil``) stays a name.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import regex as re
+
+from fedflm.protect.deid_dictionary import is_ordinary
+
+CHAT_WORDS = frozenset("""
+lol lols lmao lmfao rofl omg omfg wtf wth smh tbh idk imho btw ftw plz pls plox thx bruh
+haha hehe heh hah lmk ikr fml ugh aww aw yay woah whoa oops yep yup nope meh hmm gg xd xoxo
+tho gonna wanna gotta kinda sorta dunno lemme gimme yall ur
+""".split())
+_WORD = re.compile(r"[^\W\d_]+")
+#: a letter three times in a row (``Aaawww``, ``sooo``) or a pair of letters three times (``hahaha``, ``LOLOLOL``)
+_DRAWN_OUT = re.compile(r"([^\W\d_])\1\1|([^\W\d_]{2})\2\2")
+_RUN = re.compile(r"([^\W\d_])\1+")
+_LAUGH = re.compile(r"([^\W\d_]{2})\1+[^\W\d_]?")
+
+
+def is_chat_noise(word: str) -> bool:
+    """True for a chat interjection or abbreviation, or a drawn-out one (``Aaawww``, ``loool``), a
+    drawn-out ordinary word (``sooo``, ``ROOOAAADDD``) or laughter (``Hahahahhaha``, ``kekekeke``).
+    A drawn-out name (``Jonyeee``) is none of these and is no noise."""
+    w = word.lower()
+    if w in CHAT_WORDS:
+        return True
+    if not _DRAWN_OUT.search(w):
+        return False
+    single, double = _RUN.sub(r"\1", w), _RUN.sub(r"\1\1", w)
+    return (single in CHAT_WORDS or double in CHAT_WORDS or is_ordinary(single) or is_ordinary(double)
+            or bool(_LAUGH.fullmatch(single)))
+
+
+def chat_only(span: str, is_name: Callable[[str], bool]) -> bool:
+    """True when every word of ``span`` is chat noise and no known name (Faker lists ``Aaaqil``)."""
+    words = _WORD.findall(span)
+    return bool(words) and all(is_chat_noise(w) and not is_name(w) for w in words)
