@@ -207,7 +207,8 @@ class Deidentifier:
             view = self._view(rec, text, has_digit)
             if view is not None:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
-                          if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end]))]
+                          if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end])
+                                  and not self._named_after_cue(text, sp))]
         spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
                  if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
         spans = [self._address_tail(text, _street_name(text, kept)) for sp in self._given_names(text, _merge(spans))
@@ -232,6 +233,17 @@ class Deidentifier:
             return []
         ordinary = lambda w: w.lower() in self._person_edge or is_ordinary(w)  # noqa: E731
         return [Span(s, e, "PERSON", 0.5) for s, e in more_mentions(text, persons, ordinary)]
+
+    def _named_after_cue(self, text: str, sp: Span) -> bool:
+        """A lower-case span right after ``my name is`` / ``I'm`` / ``call me`` whose words are neither
+        dictionary words nor chat noise (``My name is krithika``, not ``my name is not important``,
+        ``I'm gonna``): a name written in lower case, kept even in text with capitals elsewhere."""
+        from fedflm.protect.deid_chat import is_chat_noise
+        from fedflm.protect.deid_recognizers import names_someone_before
+
+        words = _LETTER_WORDS.findall(text, sp.start, sp.end)
+        return (names_someone_before(text[max(0, sp.start - 40):sp.start]) and bool(words)
+                and not any(is_ordinary(w.lower()) or is_chat_noise(w) for w in words))
 
     def _lower_words(self, span: str) -> bool:
         """True for a span written in lower case with no known name (``microprocessor designs

@@ -282,6 +282,17 @@ class LexiconPersonRecognizer(RegexRecognizer):
         return bool(m) and m.group(1).lower() in TITLES
 
 
+#: a speaker naming themself or someone being named: strong enough that an unknown lower-case word after it
+#: is a name even in text that uses capitals elsewhere (``My name is krithika``; WNUT-17 dev)
+_SELF_NAMING = re.compile(r"(?i:\b(?:name\s+is|named|called|calls?\s+me|i\s+am|i'm|i’m|this\s+is)[:,]?\s+)$")
+
+
+def names_someone_before(before: str) -> bool:
+    """True if ``before``, the text right before a span, ends in ``my name is``, ``I'm``, ``call me``,
+    ``named`` or ``this is``: a lower-case word after it is written that way, not because it is no name."""
+    return bool(_SELF_NAMING.search(before))
+
+
 def person_cue_before(before: str) -> bool:
     """True if ``before``, the text right before a span, ends in a person cue: a title (``Mr.``,
     ``Dr``) or a cue phrase (``my name is``, ``Dear``, ``patient``, ``calls me``)."""

@@ -85,3 +85,22 @@ def test_lower_case_names_beside_dictionary_words_are_still_masked(deid: Deident
                                                                    expected: str) -> None:
     # Execute / Assert
     assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("My name is krithika and I love it.", "My name is <PERSON> and I love it."),
+    ("Hello. I'm krithika, my card was blocked.", "Hello. I'm <PERSON>, my card was blocked."),
+    ("Hello. I am tavoni and I lost my card.", "Hello. I am <PERSON> and I lost my card."),
+    ("Please call me tavoni. I lost my card.", "Please call me <PERSON>. I lost my card."),
+    # dictionary words and chat noise after the cue stay
+    ("My name is not important. The card is lost.", "My name is not important. The card is lost."),
+    ("I'm gonna call later. Thanks.", "I'm gonna call later. Thanks."),
+    ("I am baffled. The Bank said no.", "I am baffled. The Bank said no."),
+])
+def test_a_lower_case_name_after_my_name_is_is_masked_in_text_with_capitals(deid: Deidentifier, text: str,
+                                                                          expected: str) -> None:
+    # Prepare: text with capitals elsewhere, where a lower-case word is normally no name (WNUT-17 dev kind)
+    # Execute
+    out, _ = deid.redact(text)
+    # Assert
+    assert out == expected
