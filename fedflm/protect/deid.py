@@ -30,7 +30,7 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
-from fedflm.protect.deid_chat import chat_only
+from fedflm.protect.deid_chat import chat_only, is_chat_noise
 from fedflm.protect.deid_context import more_mentions, reads_as_street, street_extent
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
@@ -238,7 +238,6 @@ class Deidentifier:
         """A lower-case span right after ``my name is`` / ``I'm`` / ``call me`` whose words are neither
         dictionary words nor chat noise (``My name is krithika``, not ``my name is not important``,
         ``I'm gonna``): a name written in lower case, kept even in text with capitals elsewhere."""
-        from fedflm.protect.deid_chat import is_chat_noise
         from fedflm.protect.deid_recognizers import names_someone_before
 
         words = _LETTER_WORDS.findall(text, sp.start, sp.end)

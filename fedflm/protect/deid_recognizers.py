@@ -112,9 +112,10 @@ TITLES = frozenset(
     "srta dña don doña sig sig.ra dott ing pan pani dhr mevr mw rev fr father sister brother "
     "capt captain col sgt lt gen".split())
 _GREETINGS = frozenset("dear hi hello hey attn regards thanks cheers sincerely".split())
-_CUES = re.compile(r"(?i:\b(?:name\s+is|named|called|i\s+am|i'm|this\s+is|signed|regards|"
-                   r"sincerely|thanks|cheers|dear|hi|hello|hey|attn|contact|calls?\s+me|patient|customer|client|"
-                   r"applicant|employee|tenant|holder|owner)[:,]?\s+)$")
+#: how a speaker names themself or someone is named (``my name is``, ``I'm``, ``call me``): the strongest cues
+_NAMING = r"name\s+is|named|called|i\s+am|i'm|this\s+is|calls?\s+me"
+_CUES = re.compile(r"(?i:\b(?:" + _NAMING + r"|signed|regards|sincerely|thanks|cheers|dear|hi|hello|hey|attn|"
+                   r"contact|patient|customer|client|applicant|employee|tenant|holder|owner)[:,]?\s+)$")
 _LAST_COMMA = re.compile(r"(\p{Lu}[\w'’-]+(?:[ \t]+\p{Lu}[\w'’-]+)?),[ \t]$")
 _LAST_COMMA_PART = re.compile(r"((?:(?:da|de|del|van|von|di|le|la|dos|das)[ \t]+)+\p{Lu}[\w'’-]+),[ \t]$")
 
@@ -282,9 +283,9 @@ class LexiconPersonRecognizer(RegexRecognizer):
         return bool(m) and m.group(1).lower() in TITLES
 
 
-#: a speaker naming themself or someone being named: strong enough that an unknown lower-case word after it
-#: is a name even in text that uses capitals elsewhere (``My name is krithika``; WNUT-17 dev)
-_SELF_NAMING = re.compile(r"(?i:\b(?:name\s+is|named|called|calls?\s+me|i\s+am|i'm|i’m|this\s+is)[:,]?\s+)$")
+#: the naming cues alone (and the typographic ``I’m``): strong enough that an unknown lower-case word after
+#: one is a name even in text that uses capitals elsewhere (``My name is krithika``; WNUT-17 dev)
+_SELF_NAMING = re.compile(r"(?i:\b(?:" + _NAMING + r"|i’m)[:,]?\s+)$")
 
 
 def names_someone_before(before: str) -> bool:
