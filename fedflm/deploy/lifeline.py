@@ -149,8 +149,12 @@ def main(argv: Sequence[str]) -> int:
             return 137
         if stop["asked"] and not forwarded:
             forwarded = True
+            # os.kill, not Popen.send_signal: that one first polls (waitpid) the child and, when a stop that
+            # signalled the whole tree has killed it already, reaps it there -- _reap below never saw its exit
+            # and the lifeline spun until it was killed (every normal node stop waited the wrapper's 5 s grace).
+            # Only _reap waits for the child, so its pid cannot be reused before this signal is sent.
             try:
-                child.send_signal(signal.SIGTERM)
+                os.kill(child.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
         code = _reap(child.pid)

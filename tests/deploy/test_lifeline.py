@@ -77,3 +77,25 @@ def test_the_commands_exit_code_passes_through_and_leftover_helpers_stop(tmp_pat
     # Assert
     assert code == 3
     assert not _alive(int(helper_file.read_text()))
+
+
+def test_a_stop_that_signals_the_whole_tree_ends_the_lifeline_with_the_commands_code(tmp_path):
+    # Prepare: lifeline -> command; a normal stop (Proc.stop, `kill_tree`) sends SIGTERM to both at once, so the
+    # command is usually dead before the lifeline handles its own SIGTERM
+    from fedflm.deploy.lifeline import lifeline_argv
+    from fedflm.deploy.procs import kill_tree
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    lifeline = subprocess.Popen(lifeline_argv([sys.executable, "-c", "import time; time.sleep(120)"]), env=env,
+                                start_new_session=True)
+    try:
+        assert _wait_for(lambda: psutil.Process(lifeline.pid).children(), 30)
+
+        # Execute
+        kill_tree(lifeline.pid, signal.SIGTERM)
+
+        # Assert: it ends by itself (it used to miss the command's exit and spin until SIGKILL), with the
+        # command's code (killed by SIGTERM: 128 + 15)
+        assert lifeline.wait(timeout=4) == 128 + signal.SIGTERM
+    finally:
+        lifeline.kill()
