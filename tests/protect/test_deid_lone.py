@@ -9,7 +9,7 @@ import pytest
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_lexicon import build_lexicon, common_vocab
-from fedflm.protect.deid_lone import NOT_LONE_NAMES, lone_name, lone_names
+from fedflm.protect.deid_lone import NOT_LONE_NAMES, lone_name, lone_names, unknown_word
 
 VARIANTS = pytest.mark.parametrize("recase", [str, lower, upper], ids=["as written", "lower", "upper"])
 UNCASED = pytest.mark.parametrize("recase", [lower, upper], ids=["lower", "upper"])
@@ -85,3 +85,29 @@ def test_text_without_a_person_is_unchanged(deid: Deidentifier, recase, text: st
     # Execute / Assert
     assert _persons(deid, recase(text)) == []
 
+
+
+@pytest.mark.parametrize("word,expected", [
+    ("brakowitz", True), ("Tulliver's", True),
+    ("keep", False), ("lol", False), ("ok", False), ("chase", False),
+])
+def test_unknown_word(word: str, expected: bool) -> None:
+    # Execute / Assert
+    assert unknown_word(word, common_vocab()) is expected
+
+
+@pytest.mark.parametrize("text,recase,name", [
+    ("Great video Brakowitz , keep going", lower, "brakowitz"),
+    ("Wow Tulliver , your edit is amazing", lower, "tulliver"),
+    ("Wow Tulliver , your edit is amazing", upper, "TULLIVER"),
+    ("So nice meeting you and Zelimir !", upper, "ZELIMIR"),
+    ("Kaldoran , so much better player than him", lower, "kaldoran"),
+])
+def test_the_model_reads_a_recased_view_of_text_without_capitals(deid: Deidentifier, text: str, recase,
+                                                                  name: str) -> None:
+    # Prepare: names no list holds; the model took them only when capitalised (on main, in this case variant)
+    cased = recase(text)
+    # Execute
+    persons = _persons(deid, cased)
+    # Assert: the name alone, no comma or neighbouring word
+    assert persons == [name]
