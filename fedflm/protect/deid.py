@@ -217,8 +217,9 @@ class Deidentifier:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end])
                                   and not self._named_after_cue(text, sp))]
-        if not cased and "PERSON" in self.config.entities:  # no capitals to go by: lone known names
-            spans += [Span(s, e, "PERSON", 0.5) for s, e in lone_names(text, self._lexicon, self._vocab)]
+        if "PERSON" in self.config.entities:  # lone known names where no capitals mark them (deid_lone)
+            spans += [Span(s, e, "PERSON", 0.5) for s, e in lone_names(text, self._lexicon, self._vocab)
+                      if not cased or text[s:e].islower()]
         spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
                  if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
         spans = [self._address_tail(text, _street_name(text, kept)) for sp in self._given_names(text, _merge(spans))

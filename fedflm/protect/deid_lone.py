@@ -5,9 +5,11 @@ lexicon recognizer: a capitalised word the name lists hold. Written ``casey is a
 ``CASEY IS A GREAT PERSON`` the capitals say nothing, and the re-cased view (:mod:`deid_case`)
 judges runs strictly (two words, or a cue before), so the lone name passed. On WNUT-17 dev
 (simulations/bench_deid_wnut.py) such names were most of what the lower- and upper-case variants
-lost against the text as written.
+lost against the text as written. Casual text that does use capitals often writes a name in
+lower case all the same (``Good luck to you and davis``): there the caller (``Deidentifier.analyze``)
+keeps the lone names written in lower case.
 
-:func:`lone_names` finds, in such text only, each word that
+:func:`lone_names` finds each word that
 
 * a name list of the lexicon holds as a given name or surname (:class:`NameLexicon`),
 * is no ordinary English word (:func:`deid_dictionary.is_ordinary`: ``mark``, ``will``, ``grace``,

@@ -111,3 +111,26 @@ def test_the_model_reads_a_recased_view_of_text_without_capitals(deid: Deidentif
     persons = _persons(deid, cased)
     # Assert: the name alone, no comma or neighbouring word
     assert persons == [name]
+
+
+@pytest.mark.parametrize("text,names", [
+    ("Good luck to you and davis with everything", ["davis"]),
+    ("Is it true that jedidiah left the band?", ["jedidiah"]),
+    ("We met Sarah at the Plaza and thanked doug for it", ["Sarah", "doug"]),
+])
+def test_a_lone_name_written_lower_case_in_cased_text_is_masked(deid: Deidentifier, text: str,
+                                                                names: list[str]) -> None:
+    # Execute: main left the lower-case name (text with capitals elsewhere)
+    persons = _persons(deid, text)
+    # Assert
+    assert persons == names
+
+
+@pytest.mark.parametrize("text", [
+    "What is the max amount I can top up with my Visa card?",
+    "Why wasn't my contactless accepted at the metro?",
+    "My Grace period ended, will you chase the payment?",
+])
+def test_cased_text_without_a_person_is_unchanged(deid: Deidentifier, text: str) -> None:
+    # Execute / Assert
+    assert _persons(deid, text) == []
