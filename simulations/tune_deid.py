@@ -4,11 +4,15 @@
   split. The detector's vocabulary (:func:`fedflm.protect.deid_lexicon.common_vocab`) is
   rebuilt WITHOUT every train row contained in them (SST-2 train also holds each sentence's
   phrases), so their rare words are as unseen as a dev sentence's would be.
-  Prints records changed per 1,000 and spans per detector type.
+  Prints records changed per 1,000 and spans per detector type. Likewise ``--bank`` Banking77
+  *train* messages (as written and all lower case), left out of the vocabulary the same way.
 * Positives: our generator (``deid_synth``) with held-out names, seed ``--seed`` (the
-  benchmark uses seed 11), every record in three case variants: recall per type.
+  benchmark uses seed 11), every record in three case variants: recall per type, and records
+  per CPU second (one core).
+* ``--presidio-dev``: the dev part of presidio-research's set (the templates bench_deid.py's
+  split gives to development; never its held-out part): high-risk and person recall/precision.
 
-    python simulations/tune_deid.py [--rows 800] [--n 300] [--seed 101]
+    python simulations/tune_deid.py [--rows 800] [--bank 2000] [--n 300] [--seed 101] [--presidio-dev]
 
 Prints a summary and ``TUNE_JSON {...}`` last; never prints the texts.
 """
@@ -16,10 +20,12 @@ Prints a summary and ``TUNE_JSON {...}`` last; never prints the texts.
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
 import json
 import random
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -28,6 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from fedflm.protect.deid import HIGH_RISK, DeidConfig, Deidentifier  # noqa: E402
+from fedflm.protect.deid_case import lower  # noqa: E402
 from fedflm.protect.deid_lexicon import build_lexicon, common_vocab, heldout_names  # noqa: E402
 from fedflm.protect.deid_synth import LOCALES, case_variants, generate, score  # noqa: E402
 
@@ -44,24 +51,62 @@ def tuning_rows(n: int, seed: int = 0) -> tuple[list[str], frozenset[str]]:
     return chosen, frozenset(r for r in set(rows) if r in joined)
 
 
-def negatives(engine: str, rows: int) -> dict:
-    texts, held_out = tuning_rows(rows)
-    deid = Deidentifier(DeidConfig(engine=engine), vocab=common_vocab(held_out=held_out))
+def bank_rows(n: int, seed: int = 0) -> list[str]:
+    """``n`` distinct Banking77 *train* messages."""
+    with gzip.open(BUILTIN / "banking77_train.csv.gz", "rt", encoding="utf-8") as fh:
+        rows = sorted({r["text"] for r in csv.DictReader(fh)})
+    return random.Random(seed).sample(rows, n)
+
+
+def _changed(deid: Deidentifier, name: str, texts: list[str], note: str = "") -> float:
     spans = deid.analyze_batch(texts)
     kinds = Counter(sp.entity for ss in spans for sp in ss)
     changed = 1000 * sum(bool(s) for s in spans) / len(texts)
-    print(f"negatives: {len(texts)} SST-2 train sentences held out of the vocabulary "
-          f"({len(held_out)} train rows left out): {changed:.1f} changed per 1,000; spans {dict(kinds)}")
-    return {"tune_sst2_changed_per_1000": changed}
+    print(f"negatives: {len(texts)} {name}{note}: {changed:.1f} changed per 1,000; spans {dict(kinds)}")
+    return changed
+
+
+def negatives(engine: str, rows: int, bank: int) -> dict:
+    texts, held_out = tuning_rows(rows)
+    deid = Deidentifier(DeidConfig(engine=engine), vocab=common_vocab(held_out=held_out))
+    out = {"tune_sst2_changed_per_1000": _changed(
+        deid, "SST-2 train sentences", texts, f" held out of the vocabulary ({len(held_out)} train rows left out)")}
+    if bank:
+        msgs = bank_rows(bank)
+        deid = Deidentifier(DeidConfig(engine=engine), vocab=common_vocab(held_out=frozenset(msgs)))
+        out["tune_bank_changed_per_1000"] = _changed(deid, "Banking77 train messages held out of the vocabulary", msgs)
+        out["tune_bank_lower_changed_per_1000"] = _changed(deid, "Banking77 train messages, all lower case",
+                                                           [lower(t) for t in msgs])
+    return out
+
+
+def presidio_dev(engine: str) -> dict:
+    """High-risk and person recall / precision on the dev templates of presidio-research's set."""
+    from simulations.bench_deid import pooled, presidio_records, presidio_split
+
+    dev, _ = presidio_split()
+    records = presidio_records()
+    recs = [records[i] for i in dev]
+    table = score(recs, Deidentifier(DeidConfig(engine=engine)).analyze_batch([r.text for r in recs]))
+    rec, prec = pooled(table, HIGH_RISK)
+    print(f"presidio dev part: {len(recs)} records, high-risk recall {rec:.4f}, precision {prec:.4f}; person "
+          f"recall {table['PERSON']['recall']:.4f}, precision {table['PERSON']['precision']:.4f}")
+    return {"tune_presidio_dev_high_risk_recall": rec, "tune_presidio_dev_precision": prec,
+            "tune_presidio_dev_person_recall": table["PERSON"]["recall"],
+            "tune_presidio_dev_person_precision": table["PERSON"]["precision"]}
 
 
 def positives(engine: str, n: int, seed: int) -> dict:
     deid = Deidentifier(DeidConfig(engine=engine))
     records = generate(n, seed=seed, locales=LOCALES, names=heldout_names(build_lexicon()))
-    out = {}
+    deid.analyze_batch(["warm-up: My name is Maria Garcia, 12 Main Street."] * 20)
+    out, cpu, total = {}, 0.0, 0
     for variant, recs in case_variants(records).items():
         texts = [r.text for r in recs]
-        table = score(recs, deid.analyze_batch(texts))
+        c0 = time.process_time()
+        spans = deid.analyze_batch(texts)
+        cpu, total = cpu + time.process_time() - c0, total + len(texts)
+        table = score(recs, spans)
         sup = sum(table[k]["support"] for k in HIGH_RISK)
         hit = sum(table[k]["recall"] * table[k]["support"] for k in HIGH_RISK if table[k]["support"])
         key = variant.replace(" ", "_")
@@ -72,18 +117,24 @@ def positives(engine: str, n: int, seed: int) -> dict:
         print(f"positives {variant:10s}: person recall {table['PERSON']['recall']:.3f} "
               f"(precision {table['PERSON']['precision']:.3f}), address recall "
               f"{table['STREET_ADDRESS']['recall']:.3f}, high-risk recall {hit / sup:.3f}")
+    out["tune_records_s_core"] = total / cpu
+    print(f"throughput: {total / cpu:.0f} generated records/s on one core")
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=800, help="held-out SST-2 train sentences")
+    parser.add_argument("--bank", type=int, default=2000, help="held-out Banking77 train messages (0: none)")
+    parser.add_argument("--presidio-dev", action="store_true", help="also score presidio-research's dev part")
     parser.add_argument("--n", type=int, default=300, help="generated records (x 3 case variants)")
     parser.add_argument("--seed", type=int, default=101, help="generator seed (the benchmark uses 11)")
     parser.add_argument("--engine", default="learned")
     args = parser.parse_args()
-    result = negatives(args.engine, args.rows)
+    result = negatives(args.engine, args.rows, args.bank)
     result.update(positives(args.engine, args.n, args.seed))
+    if args.presidio_dev:
+        result.update(presidio_dev(args.engine))
     print("TUNE_JSON " + json.dumps({k: round(v, 4) for k, v in result.items()}))
 
 

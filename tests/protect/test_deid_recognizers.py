@@ -108,7 +108,9 @@ NEGATIVES = [
     "Is there any place I cannot use my card?",
     "Is there any place I've not used it?",
     "Can I top-up via Apple Pay?",
-    "natalie babbitt 's gentle , endearing 1975 children 's novel",
+    # (a number before words: no address; this SST-2 row opened with an author's name, "natalie babbitt",
+    # now masked in lower case: tests/protect/test_deid_lone.py)
+    "the gentle , endearing 1975 children 's novel",
 ]
 
 

@@ -1,0 +1,114 @@
+"""Lone names in text without capitals to go by (all lower case chat, all upper case shouting).
+
+Written with capitals, a single given name with no cue (``Casey is a great person``) is found by the
+lexicon recognizer: a capitalised word the name lists hold. Written ``casey is a great person`` or
+``CASEY IS A GREAT PERSON`` the capitals say nothing, and the re-cased view (:mod:`deid_case`)
+judges runs strictly (two words, or a cue before), so the lone name passed. On WNUT-17 dev
+(simulations/bench_deid_wnut.py) such names were most of what the lower- and upper-case variants
+lost against the text as written. Casual text that does use capitals often writes a name in
+lower case all the same (``Good luck to you and davis``): there the caller (``Deidentifier.analyze``)
+keeps the lone names written in lower case.
+
+:func:`lone_names` finds each word that
+
+* a name list of the lexicon holds as a given name or surname (:class:`NameLexicon`),
+* is no ordinary English word (:func:`deid_dictionary.is_ordinary`: ``mark``, ``will``, ``grace``,
+  ``brett`` stay), no word of the built-in vocabulary (``vocab``: words of the name-free Banking77
+  messages such as ``chase``) and no chat noise (:mod:`deid_chat`),
+* has at least three letters, and is not one of :data:`NOT_LONE_NAMES`;
+
+and joins such words next to each other (one space between) into one span: ``ryan gosling``.
+A word followed by a family firm's tail (``johnson and sons``, ``rossi e figli``:
+:data:`deid_context.FAMILY_TAIL_ANY_CASE`) is taken for a firm: a lone word is weak evidence.
+A hyphenated word counts only if each of its parts does (``avant-garde``, ``wal-mart`` are no names).
+
+Names no list holds (``bye capwin``) are left to the learned model, which in such text also reads
+the re-cased view (:func:`view_model_names`), keeping only its one-word spans of unknown words.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import regex as re
+
+from fedflm.protect.deid_chat import is_chat_noise
+from fedflm.protect.deid_context import FAMILY_TAIL_ANY_CASE
+from fedflm.protect.deid_dictionary import is_ordinary
+from fedflm.protect.deid_lexicon import KEY_WORDS, NameLexicon
+
+#: words of the name lists that, written without capitals and with no cue, far more often name an
+#: industry, an award, a faith or people, a place, or are a verb form, than a person. Drawn from the
+#: words this rule found most often in SST-2 *train* reviews and on WNUT-17 dev that were no person.
+NOT_LONE_NAMES = frozenset("""
+hollywood bollywood oscar oscars indie held christian christians muslim muslims alabama brooklyn london
+venice asia imo lotta
+""".split())
+_PART = r"[^\W\d_]+(?:['’][^\W\d_]+)*"
+_WORD = re.compile(rf"(?<![\w@#/.-]){_PART}(?:-{_PART})*(?![\w@/-])")
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+_JOIN = re.compile(r"[ \t]+")
+MIN_LETTERS = 3
+
+
+def lone_name(word: str, lexicon: NameLexicon, vocab: frozenset[str]) -> bool:
+    """True for a word of the name lists that is no ordinary word, vocabulary word or chat noise."""
+    bare = _POSSESSIVE.sub("", word)
+    low = bare.lower()
+    if "-" in bare:
+        return all(lone_name(part, lexicon, vocab) for part in bare.split("-"))
+    return (len(bare) >= MIN_LETTERS and lexicon.is_name(bare) and low not in vocab and low not in KEY_WORDS
+            and low not in NOT_LONE_NAMES and not is_ordinary(bare) and not is_chat_noise(bare))
+
+
+def lone_names(text: str, lexicon: NameLexicon, vocab: frozenset[str]) -> list[tuple[int, int]]:
+    """(start, end) of the lone known names of ``text`` (see the module text), neighbours joined;
+    a possessive ``'s`` stays outside the span."""
+    out: list[tuple[int, int]] = []
+    for m in _WORD.finditer(text):
+        if not lone_name(m.group(0), lexicon, vocab) or FAMILY_TAIL_ANY_CASE.match(text, m.end()):
+            continue
+        end = _bare_end(m)
+        if out and _JOIN.fullmatch(text, out[-1][1], m.start()):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((m.start(), end))
+    return out
+
+
+def _bare_end(m: re.Match) -> int:
+    """End of the word matched by ``m`` without a possessive ``'s``."""
+    p = _POSSESSIVE.search(m.group(0))
+    return m.end() - (len(p.group(0)) if p else 0)
+
+
+def unknown_word(word: str, vocab: frozenset[str]) -> bool:
+    """True for a word of at least three letters that is no vocabulary word, dictionary word or chat noise."""
+    bare = _POSSESSIVE.sub("", word)
+    return (len(bare) >= MIN_LETTERS and bare.lower() not in vocab and bare.lower() not in KEY_WORDS
+            and not is_ordinary(bare) and not is_chat_noise(bare))
+
+
+def view_model_names(nlp, views: list[tuple[str, str]], vocab: frozenset[str],
+                     model_spans: Callable[[str, int, int, str], list[tuple[int, int, str]]]
+                     ) -> list[list[tuple[int, int, str]]]:
+    """The learned model's one-word PERSON spans on the re-cased view of texts without capitals.
+
+    ``views``: (text, its :func:`deid_case.case_view`) pairs. On the view a name the lexicon does not
+    know stands capitalised among lower-case words (``bye Capwin !``), as it would in written text,
+    and the model takes it; the raw lower- or upper-case text hides it. Only a span of ONE word that
+    is no vocabulary word, dictionary word or chat noise (:func:`unknown_word`) is kept: longer view
+    spans were mostly runs of chat and foreign words on WNUT-17 dev. ``model_spans`` judges a raw
+    model span against the text (``Deidentifier._model_spans``)."""
+    out: list[list[tuple[int, int, str]]] = []
+    for (text, _), doc in zip(views, nlp.pipe([v for _, v in views], batch_size=256)):
+        found = []
+        for ent in doc.ents:
+            if ent.label_ != "PERSON":
+                continue
+            for s, e, label in model_spans(text, ent.start_char, ent.end_char, ent.label_):
+                words = list(_WORD.finditer(text, s, e))
+                if label == "PERSON" and len(words) == 1 and unknown_word(words[0].group(), vocab):
+                    found.append((words[0].start(), _bare_end(words[0]), label))  # the word alone: no ", "
+        out.append(found)
+    return out
