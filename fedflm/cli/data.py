@@ -111,9 +111,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def _print_risk(texts: list[str], top: int) -> None:
     """Residual-risk tokens, on this console only (never logged or saved)."""
-    from fedflm.protect.deid_lexicon import common_vocab
+    from fedflm.protect.deid_lexicon import build_lexicon, common_vocab
     from fedflm.protect.deid_risk import risk_tokens
-    tokens = risk_tokens(texts, common_vocab(), top)
+    tokens = risk_tokens(texts, common_vocab(), top, build_lexicon().is_name)
     print(f"residual risk: {len(tokens)} token(s) most likely to be missed names or numbers "
           f"(shown on this console only; review them before training):")
     width = max((len(t.token) for t in tokens), default=0)

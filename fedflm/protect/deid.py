@@ -32,6 +32,7 @@ import regex as re
 from fedflm.errors import DeidError
 from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
+from fedflm.protect.deid_case import is_cased as _cased
 from fedflm.protect.deid_chat import chat_only, is_chat_noise
 from fedflm.protect.deid_context import more_mentions, reads_as_street, street_extent
 from fedflm.protect.deid_dictionary import is_ordinary
@@ -369,20 +370,6 @@ def _street_name(text: str, sp: Span) -> Span:
     if sp.entity == "PERSON" and reads_as_street(text, sp.start, sp.end):
         return Span(*street_extent(text, sp.start, sp.end), "STREET_ADDRESS", sp.score)
     return sp
-
-
-def _cased(text: str) -> bool:
-    """True for text written with capitals where they belong, as opposed to chat in all lower
-    case or shouting in all upper case: fewer than half its letters are capitals, and it starts
-    with one or has at least two capitalised words (one stray ``İ`` does not make text cased)."""
-    letters = [c for c in text if c.isalpha()]
-    upper = sum(c.isupper() for c in letters)
-    if not 0 < upper < 0.5 * len(letters):
-        return False
-    return letters[0].isupper() or len(_CAPITALISED.findall(text)) >= 2
-
-
-_CAPITALISED = re.compile(r"(?<!\w)\p{Lu}\p{Ll}")
 
 
 def _merge(spans: list[Span]) -> list[Span]:

@@ -12,6 +12,18 @@ from __future__ import annotations
 import regex as re
 
 _WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['’][^\W\d_]+)*(?!\w)")
+_CAPITALISED = re.compile(r"(?<!\w)\p{Lu}\p{Ll}")
+
+
+def is_cased(text: str) -> bool:
+    """True for text written with capitals where they belong, as opposed to chat in all lower
+    case or shouting in all upper case: fewer than half its letters are capitals, and it starts
+    with one or has at least two capitalised words (one stray ``İ`` does not make text cased)."""
+    letters = [c for c in text if c.isalpha()]
+    upper = sum(c.isupper() for c in letters)
+    if not 0 < upper < 0.5 * len(letters):
+        return False
+    return letters[0].isupper() or len(_CAPITALISED.findall(text)) >= 2
 
 
 def lower(text: str) -> str:

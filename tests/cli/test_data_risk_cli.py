@@ -42,3 +42,22 @@ def test_inspect_risk_rejects_a_bad_count(tmp_path: Path, capsys: pytest.Capture
     # Assert: one line naming the bad value, non-zero exit
     err = capsys.readouterr().err
     assert code != 0 and err.count("\n") == 1 and "got 0" in err
+
+
+def test_inspect_risk_lists_a_kept_name_list_word_of_lower_case_chat(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    # Prepare: chat in lower case naming `nick`, a given name that is also an English word, which the
+    # default de-identification keeps (no cue); with no capitals the old view listed nothing here
+    (tmp_path / "in.csv").write_text('text,label\n"my card got declined so nick paid for lunch",a\n"all good",b\n')
+    key = str(tmp_path / "k")
+    assert main(["keygen", "--out", key]) == 0
+    assert main(["prepare", str(tmp_path / "in.csv"), "--text-column", "text", "--label-column", "label",
+                 "--out", str(tmp_path / "store"), "--key-file", key]) == 0
+    capsys.readouterr()
+    # Execute
+    code = main(["inspect", str(tmp_path / "store"), "--key-file", key, "--show", "1", "--risk", "5"])
+    out = capsys.readouterr().out
+    # Assert: the record still holds the name, and the risk view names it for the owner's review
+    assert code == 0 and "so nick paid" in out
+    assert any(line.split()[:1] == ["nick"] and "name-list word, text without capitals" in line
+               for line in out.splitlines())
