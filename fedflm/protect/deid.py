@@ -39,6 +39,7 @@ from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
+from fedflm.protect.deid_cue import cue_names
 from fedflm.protect.deid_lone import lone_names, view_model_names
 from fedflm.protect.deid_organisation import LETTER_WORDS as _LETTER_WORDS
 from fedflm.protect.deid_organisation import OrganisationJudge
@@ -218,9 +219,9 @@ class Deidentifier:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end])
                                   and not self._named_after_cue(text, sp))]
-        if "PERSON" in self.config.entities:  # lone known names where no capitals mark them (deid_lone)
+        if "PERSON" in self.config.entities:  # names where no capitals mark them: lone (deid_lone), cued (deid_cue)
             spans += [Span(s, e, "PERSON", 0.5) for s, e in lone_names(text, self._lexicon, self._vocab)
-                      if not cased or text[s:e].islower()]
+                      + cue_names(text, self._lexicon, self._vocab) if not cased or text[s:e].islower()]
         spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
                  if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
         spans = [self._address_tail(text, _street_name(text, kept)) for sp in self._given_names(text, _merge(spans))
