@@ -40,7 +40,7 @@ from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
 from fedflm.protect.deid_cue import cue_names
-from fedflm.protect.deid_lone import lone_names, view_model_names
+from fedflm.protect.deid_lone import lone_names, surname_after, view_model_names
 from fedflm.protect.deid_organisation import LETTER_WORDS as _LETTER_WORDS
 from fedflm.protect.deid_organisation import OrganisationJudge
 from fedflm.protect.deid_places import regions, towns
@@ -268,9 +268,10 @@ class Deidentifier:
                    for w in words)
 
     def _given_names(self, text: str, spans: list[Span]) -> list[Span]:
-        """Person spans grown over a given name after a comma (``kodrič, grațian``)."""
+        """Person spans grown over a surname (``nicolas cage``: deid_lone) and a given name after a comma."""
         from fedflm.protect.deid_recognizers import given_after_comma
-        return [Span(sp.start, given_after_comma(text, sp.end, self._person_edge), sp.entity, sp.score)
+        grown = lambda sp: surname_after(text, sp.start, sp.end, self._lexicon, _cased(text))  # noqa: E731
+        return [Span(sp.start, given_after_comma(text, grown(sp), self._person_edge), sp.entity, sp.score)
                 if sp.entity == "PERSON" else sp for sp in spans]
 
     def _view(self, rec, text: str, has_digit: bool) -> str | None:

@@ -22,6 +22,9 @@ A word followed by a family firm's tail (``johnson and sons``, ``rossi e figli``
 :data:`deid_context.FAMILY_TAIL_ANY_CASE`) is taken for a firm: a lone word is weak evidence.
 A hyphenated word counts only if each of its parts does (``avant-garde``, ``wal-mart`` are no names).
 
+A lone given name is grown over the next word when that is a surname of the lexicon or the census,
+even a dictionary word (:func:`surname_after`: ``nicolas cage``, ``steve martin``, ``stan lee``).
+
 Names no list holds (``bye capwin``) are left to the learned model, which in such text also reads
 the re-cased view (:func:`view_model_names`), keeping only its one-word spans of unknown words.
 """
@@ -31,7 +34,9 @@ from __future__ import annotations
 from typing import Callable
 
 import regex as re
+from spacy.lang.en.stop_words import STOP_WORDS
 
+from fedflm.protect.deid_census import is_census_surname
 from fedflm.protect.deid_chat import is_chat_noise
 from fedflm.protect.deid_context import FAMILY_TAIL_ANY_CASE
 from fedflm.protect.deid_dictionary import is_ordinary
@@ -48,6 +53,7 @@ _PART = r"[^\W\d_]+(?:['’][^\W\d_]+)*"
 _WORD = re.compile(rf"(?<![\w@#/.-]){_PART}(?:-{_PART})*(?![\w@/-])")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _JOIN = re.compile(r"[ \t]+")
+_NEXT_WORD = re.compile(rf"[ \t]+({_PART})(?![\w@/-])")
 MIN_LETTERS = 3
 
 
@@ -74,6 +80,26 @@ def lone_names(text: str, lexicon: NameLexicon, vocab: frozenset[str]) -> list[t
         else:
             out.append((m.start(), end))
     return out
+
+
+def surname_after(text: str, start: int, end: int, lexicon: NameLexicon, cased: bool) -> int:
+    """End of the name span ``text[start:end]`` grown over a surname after it; else ``end``.
+
+    Only in text without capitals (``cased`` false) and only for a span of one given name: the next
+    word counts if the lexicon or the census (:mod:`deid_census`) holds it as a surname, even a
+    dictionary word (``nicolas cage``, ``kevin love``), unless it is a stop word (``maria so``), a key
+    word, chat noise, too short, or a family firm's tail follows it. A possessive ``'s`` stays outside."""
+    if cased or not lexicon.is_first(text[start:end]):
+        return end
+    m = _NEXT_WORD.match(text, end)
+    if not m:
+        return end
+    word = _POSSESSIVE.sub("", m.group(1))
+    low = word.lower()
+    if (len(word) < MIN_LETTERS or low in STOP_WORDS or low in KEY_WORDS or is_chat_noise(word)
+            or not (lexicon.is_last(word) or is_census_surname(word)) or FAMILY_TAIL_ANY_CASE.match(text, m.end())):
+        return end
+    return m.start(1) + len(word)
 
 
 def _bare_end(m: re.Match) -> int:

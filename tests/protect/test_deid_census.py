@@ -1,0 +1,116 @@
+"""US Census 1990 surnames (fedflm.protect.deid_census): surnames the Faker lists lack join the lexicon
+(``lebron``, ``cowell``), and in text without capitals a lone given name grows over the surname after it,
+even a dictionary word (``nicolas cage``: deid_lone.surname_after). The held-out evaluation names stay
+names no list knows."""
+
+from __future__ import annotations
+
+import pytest
+
+from fedflm.protect.deid import Deidentifier
+from fedflm.protect.deid_case import lower, upper
+from fedflm.protect.deid_census import census_surnames, is_census_surname, lexicon_surnames
+from fedflm.protect.deid_lexicon import build_lexicon, heldout_names, _tokens
+from fedflm.protect.deid_lone import surname_after
+
+UNCASED = pytest.mark.parametrize("recase", [lower, upper], ids=["lower", "upper"])
+
+
+@pytest.fixture(scope="module")
+def deid() -> Deidentifier:
+    return Deidentifier()
+
+
+def _persons(deid: Deidentifier, text: str) -> list[str]:
+    return [text[sp.start:sp.end] for sp in deid.analyze(text) if sp.entity == "PERSON"]
+
+
+def test_the_shipped_file_holds_the_5000_most_frequent_surnames() -> None:
+    # Prepare / Execute
+    names = census_surnames()
+    # Assert
+    assert len(names) == 5000 and {"smith", "lebron", "cage", "martin"} <= names
+    assert all(n == n.lower() and n.isalpha() for n in names)
+
+
+@pytest.mark.parametrize("word,in_lexicon", [
+    ("lebron", True), ("cowell", True), ("witherspoon", True),   # no dictionary word: a lexicon surname
+    ("cage", False), ("love", False),                            # dictionary words: only after a given name
+])
+def test_only_non_dictionary_surnames_join_the_lexicon(word: str, in_lexicon: bool) -> None:
+    # Prepare / Execute
+    lex = build_lexicon()
+    # Assert
+    assert is_census_surname(word)
+    assert (word in lexicon_surnames()) is in_lexicon
+    assert lex.is_last(word) is in_lexicon
+
+
+def test_no_held_out_name_is_a_census_surname() -> None:
+    # Prepare / Execute
+    firsts, lasts = heldout_names(build_lexicon())
+    # Assert: the generator's names are still unknown to every list the detector uses
+    assert firsts and lasts
+    assert not any(is_census_surname(t) for n in firsts + lasts for t in _tokens(n))
+
+
+@UNCASED
+@pytest.mark.parametrize("text,names", [
+    ("lebron is by far the best player", ["lebron"]),             # fail on main: no list held them
+    ("no way that cowell stopped it", ["cowell"]),
+    ("i love nicolas cage movies", ["nicolas cage"]),             # fail on main: only the given name
+    ("steve martin is funny", ["steve martin"]),
+    ("i really do think stan lee is the watcher", ["stan lee"]),
+    ("especially kevin love", ["kevin love"]),
+])
+def test_census_names_are_masked_without_capitals(deid: Deidentifier, recase, text: str, names: list[str]) -> None:
+    # Prepare
+    text = recase(text)
+    # Execute
+    found = _persons(deid, text)
+    # Assert
+    assert found == [recase(n) for n in names]
+
+
+@UNCASED
+@pytest.mark.parametrize("text,names", [
+    ("thanks maria so much", ["maria"]),                          # a stop word is no surname
+    ("hi its maria gonzalez again", ["maria gonzalez"]),
+    ("kevin 's car is red", ["kevin"]),
+    ("we saw steve today", ["steve"]),
+    ("call linda martin and sons today", ["linda"]),              # a family firm
+    ("i will pay the bill today", []),
+    ("is there an unknown charge on my card?", []),
+])
+def test_texts_that_stay_as_they_were(deid: Deidentifier, recase, text: str, names: list[str]) -> None:
+    # Prepare
+    text = recase(text)
+    # Execute
+    found = _persons(deid, text)
+    # Assert
+    assert found == [recase(n) for n in names]
+
+
+@pytest.mark.parametrize("text,cased,expected", [
+    ("nicolas cage movies", False, "nicolas cage"),
+    ("nicolas cage's movies", False, "nicolas cage"),             # the possessive stays outside
+    ("nicolas the cage", False, "nicolas"),                       # a stop word ends it
+    ("nicolas cage movies", True, "nicolas"),                     # cased text: the capitals decide
+    ("cage nicolas", False, "cage"),                              # the span must be a given name
+])
+def test_surname_after(text: str, cased: bool, expected: str) -> None:
+    # Prepare
+    end = text.index(" ")
+    # Execute
+    grown = surname_after(text, 0, end, build_lexicon(), cased)
+    # Assert
+    assert text[:grown] == expected
+
+
+def test_written_with_capitals_is_unchanged(deid: Deidentifier) -> None:
+    # Prepare
+    text = "Steve Martin is funny, Sarah Cage too"
+    # Execute
+    found = _persons(deid, text)
+    # Assert
+    assert found == ["Steve Martin", "Sarah Cage"]
