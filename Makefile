@@ -71,7 +71,8 @@ demo-nodp: $(STAMP)
 # machine the rest went 785 -> 653 s (pytest CPU 278 -> 215 s) and the side 742 -> 701 s; still above 10 min.
 # Session 21: a lifeline that missed its command's exit spun until SIGKILL at every warm node's stop (5 s
 # teardowns), and the lifetime test waited 20 s where 8 do; a fresh clone on an idle 2-core machine
-# (CI=true bash .ci/run): install 67 s, the rest 462 s, the side 437 s; a second run, 73 tests more: 530 / 537 s.
+# (CI=true bash .ci/run): install 67 s, the rest 462 s, the side 437 s; later runs, up to 112 tests more: 530 / 537 s,
+# 568 / 514 s (the same federation tests took up to twice as long: the VM's noise).
 SIDE_TESTS = tests/deploy tests/fl/test_secagg_e2e.py
 DEPLOY_LOG = .pytest-deploy.log
 test: $(STAMP)
