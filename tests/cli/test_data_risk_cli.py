@@ -10,14 +10,20 @@ import pytest
 from fedflm.cli.data import main
 
 
-def test_inspect_risk_lists_leftover_tokens_without_logging(tmp_path: Path, capsys: pytest.CaptureFixture,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
-    # Prepare: a record whose reference number and odd capitalised word are not PII types
-    (tmp_path / "in.csv").write_text('text,label\n"Ref 99887766554433221 from Qwertzuiop, thanks",a\n"all good",b\n')
+def _store(tmp_path: Path, rows: str, *extra: str) -> str:
+    """A de-identified encrypted store of the CSV ``rows`` at tmp_path/store; returns its key file."""
+    (tmp_path / "in.csv").write_text("text,label\n" + rows)
     key = str(tmp_path / "k")
     assert main(["keygen", "--out", key]) == 0
     assert main(["prepare", str(tmp_path / "in.csv"), "--text-column", "text", "--label-column", "label",
-                 "--out", str(tmp_path / "store"), "--key-file", key]) == 0
+                 "--out", str(tmp_path / "store"), "--key-file", key, *extra]) == 0
+    return key
+
+
+def test_inspect_risk_lists_leftover_tokens_without_logging(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    # Prepare: a record whose reference number and odd capitalised word are not PII types
+    key = _store(tmp_path, '"Ref 99887766554433221 from Qwertzuiop, thanks",a\n"all good",b\n')
     capsys.readouterr()
     caplog.set_level(logging.DEBUG)
     # Execute
@@ -31,11 +37,7 @@ def test_inspect_risk_lists_leftover_tokens_without_logging(tmp_path: Path, caps
 
 def test_inspect_risk_rejects_a_bad_count(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     # Prepare
-    (tmp_path / "in.csv").write_text('text,label\n"fine",a\n')
-    key = str(tmp_path / "k")
-    main(["keygen", "--out", key])
-    main(["prepare", str(tmp_path / "in.csv"), "--text-column", "text", "--label-column", "label",
-          "--out", str(tmp_path / "store"), "--key-file", key, "--deid-engine", "patterns"])
+    key = _store(tmp_path, '"fine",a\n', "--deid-engine", "patterns")
     capsys.readouterr()
     # Execute
     code = main(["inspect", str(tmp_path / "store"), "--key-file", key, "--risk", "0"])
@@ -48,11 +50,7 @@ def test_inspect_risk_lists_a_kept_name_list_word_of_lower_case_chat(tmp_path: P
                                                                       capsys: pytest.CaptureFixture) -> None:
     # Prepare: chat in lower case naming `nick`, a given name that is also an English word, which the
     # default de-identification keeps (no cue); with no capitals the old view listed nothing here
-    (tmp_path / "in.csv").write_text('text,label\n"my card got declined so nick paid for lunch",a\n"all good",b\n')
-    key = str(tmp_path / "k")
-    assert main(["keygen", "--out", key]) == 0
-    assert main(["prepare", str(tmp_path / "in.csv"), "--text-column", "text", "--label-column", "label",
-                 "--out", str(tmp_path / "store"), "--key-file", key]) == 0
+    key = _store(tmp_path, '"my card got declined so nick paid for lunch",a\n"all good",b\n')
     capsys.readouterr()
     # Execute
     code = main(["inspect", str(tmp_path / "store"), "--key-file", key, "--show", "1", "--risk", "5"])

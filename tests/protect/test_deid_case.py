@@ -13,11 +13,6 @@ from test_deid_recognizers import CASES, NEGATIVES  # same directory (rootdir im
 _PLACEHOLDER = re.compile(r"<[A-Z_]+>")
 
 
-@pytest.fixture(scope="module")
-def deid() -> Deidentifier:
-    return Deidentifier()
-
-
 def _expected(expected: str, recase) -> str:
     """``expected`` with ``recase`` applied to everything but the placeholders."""
     parts, tags = _PLACEHOLDER.split(expected), _PLACEHOLDER.findall(expected) + [""]

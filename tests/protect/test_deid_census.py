@@ -13,16 +13,9 @@ from fedflm.protect.deid_census import census_surnames, is_census_surname, lexic
 from fedflm.protect.deid_lexicon import build_lexicon, heldout_names, _tokens
 from fedflm.protect.deid_lone import surname_after
 
+from deid_support import persons
+
 UNCASED = pytest.mark.parametrize("recase", [lower, upper], ids=["lower", "upper"])
-
-
-@pytest.fixture(scope="module")
-def deid() -> Deidentifier:
-    return Deidentifier()
-
-
-def _persons(deid: Deidentifier, text: str) -> list[str]:
-    return [text[sp.start:sp.end] for sp in deid.analyze(text) if sp.entity == "PERSON"]
 
 
 def test_the_shipped_file_holds_the_5000_most_frequent_surnames() -> None:
@@ -67,7 +60,7 @@ def test_census_names_are_masked_without_capitals(deid: Deidentifier, recase, te
     # Prepare
     text = recase(text)
     # Execute
-    found = _persons(deid, text)
+    found = persons(deid, text)
     # Assert
     assert found == [recase(n) for n in names]
 
@@ -86,7 +79,7 @@ def test_texts_that_stay_as_they_were(deid: Deidentifier, recase, text: str, nam
     # Prepare
     text = recase(text)
     # Execute
-    found = _persons(deid, text)
+    found = persons(deid, text)
     # Assert
     assert found == [recase(n) for n in names]
 
@@ -111,6 +104,6 @@ def test_written_with_capitals_is_unchanged(deid: Deidentifier) -> None:
     # Prepare
     text = "Steve Martin is funny, Sarah Cage too"
     # Execute
-    found = _persons(deid, text)
+    found = persons(deid, text)
     # Assert
     assert found == ["Steve Martin", "Sarah Cage"]

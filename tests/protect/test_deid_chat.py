@@ -11,11 +11,6 @@ from fedflm.protect.deid_chat import CHAT_WORDS, chat_only
 from fedflm.protect.deid_lexicon import build_lexicon
 
 
-@pytest.fixture(scope="module")
-def deid() -> Deidentifier:
-    return Deidentifier()
-
-
 def test_no_chat_word_is_a_lexicon_name() -> None:
     # Prepare
     lex = build_lexicon()

@@ -15,11 +15,6 @@ from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import build_lexicon
 
 
-@pytest.fixture(scope="module")
-def deid() -> Deidentifier:
-    return Deidentifier()
-
-
 @pytest.mark.parametrize("text,name,expected", [
     ("She joined Hartley Inc. last year", "Hartley", True),                       # legal form next
     ("She joined Hartley Brennan Consulting Group in May", "Hartley Brennan", True),  # run reaches it

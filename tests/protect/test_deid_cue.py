@@ -12,22 +12,15 @@ from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_cue import COMMON_NOUNS, CUES, cue_names, cue_word
 from fedflm.protect.deid_lexicon import build_lexicon, common_vocab
 
+from deid_support import persons
+
 VARIANTS = pytest.mark.parametrize("recase", [str, lower, upper], ids=["as written", "lower", "upper"])
 UNCASED = pytest.mark.parametrize("recase", [lower, upper], ids=["lower", "upper"])
 
 
 @pytest.fixture(scope="module")
-def deid() -> Deidentifier:
-    return Deidentifier()
-
-
-@pytest.fixture(scope="module")
 def lex_vocab():
     return build_lexicon(), common_vocab()
-
-
-def _persons(deid: Deidentifier, text: str) -> list[str]:
-    return [text[sp.start:sp.end] for sp in deid.analyze(text) if sp.entity == "PERSON"]
 
 
 @pytest.mark.parametrize("word,expected", [
@@ -106,7 +99,7 @@ def test_a_cued_dictionary_word_name_without_capitals_is_masked(deid: Deidentifi
     # Prepare
     text, name = recase(text), recase(name)
     # Execute
-    found = _persons(deid, text)
+    found = persons(deid, text)
     # Assert
     assert name in found
 

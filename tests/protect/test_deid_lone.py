@@ -11,17 +11,10 @@ from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_lexicon import build_lexicon, common_vocab
 from fedflm.protect.deid_lone import NOT_LONE_NAMES, lone_name, lone_names, unknown_word
 
+from deid_support import persons
+
 VARIANTS = pytest.mark.parametrize("recase", [str, lower, upper], ids=["as written", "lower", "upper"])
 UNCASED = pytest.mark.parametrize("recase", [lower, upper], ids=["lower", "upper"])
-
-
-@pytest.fixture(scope="module")
-def deid() -> Deidentifier:
-    return Deidentifier()
-
-
-def _persons(deid: Deidentifier, text: str) -> list[str]:
-    return [text[sp.start:sp.end] for sp in deid.analyze(text) if sp.entity == "PERSON"]
 
 
 @pytest.mark.parametrize("word,expected", [
@@ -67,9 +60,9 @@ def test_a_lone_name_without_capitals_is_masked(deid: Deidentifier, recase, text
     # Prepare: main found the name only as written (a capitalised known name); in lower / upper case it passed
     cased = recase(text)
     # Execute
-    persons = _persons(deid, cased)
+    found = persons(deid, cased)
     # Assert
-    assert persons == [recase(name)]
+    assert found == [recase(name)]
 
 
 @VARIANTS
@@ -83,7 +76,7 @@ def test_a_lone_name_without_capitals_is_masked(deid: Deidentifier, recase, text
 ])
 def test_text_without_a_person_is_unchanged(deid: Deidentifier, recase, text: str) -> None:
     # Execute / Assert
-    assert _persons(deid, recase(text)) == []
+    assert persons(deid, recase(text)) == []
 
 
 
@@ -108,9 +101,9 @@ def test_the_model_reads_a_recased_view_of_text_without_capitals(deid: Deidentif
     # Prepare: names no list holds; the model took them only when capitalised (on main, in this case variant)
     cased = recase(text)
     # Execute
-    persons = _persons(deid, cased)
+    found = persons(deid, cased)
     # Assert: the name alone, no comma or neighbouring word
-    assert persons == [name]
+    assert found == [name]
 
 
 @pytest.mark.parametrize("text,names", [
@@ -121,9 +114,9 @@ def test_the_model_reads_a_recased_view_of_text_without_capitals(deid: Deidentif
 def test_a_lone_name_written_lower_case_in_cased_text_is_masked(deid: Deidentifier, text: str,
                                                                 names: list[str]) -> None:
     # Execute: main left the lower-case name (text with capitals elsewhere)
-    persons = _persons(deid, text)
+    found = persons(deid, text)
     # Assert
-    assert persons == names
+    assert found == names
 
 
 @pytest.mark.parametrize("text", [
@@ -133,4 +126,4 @@ def test_a_lone_name_written_lower_case_in_cased_text_is_masked(deid: Deidentifi
 ])
 def test_cased_text_without_a_person_is_unchanged(deid: Deidentifier, text: str) -> None:
     # Execute / Assert
-    assert _persons(deid, text) == []
+    assert persons(deid, text) == []

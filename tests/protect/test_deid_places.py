@@ -12,11 +12,6 @@ from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, build_lexicon
 from fedflm.protect.deid_places import _TOWN_LISTS, _locales, _provider_lists, names_a_place, regions, towns
 
 
-@pytest.fixture(scope="module")
-def deid() -> Deidentifier:
-    return Deidentifier()
-
-
 @pytest.mark.parametrize("span,expected", [
     ("Salamanca", True),            # a Spanish province; in the lexicon only as a surname
     ("SALAMANCA", True),

@@ -11,11 +11,6 @@ from fedflm.protect.deid_lexicon import NameLexicon
 from fedflm.protect.deid_recognizers import LexiconPersonRecognizer, given_after_comma, iban_checksum_ok, luhn_ok
 
 
-@pytest.fixture(scope="module")
-def deid() -> Deidentifier:
-    return Deidentifier()
-
-
 CASES = [
     # e-mail
     ("mail me at jane.doe+news@example.co.uk today", "mail me at <EMAIL> today"),
