@@ -32,18 +32,10 @@ import argparse
 import csv
 import gzip
 import json
-import os
 import random
-import sys
 import time
-from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from deid_bench_setup import ROOT  # first: one thread per library, offline, the repository on sys.path
 
 from fedflm.protect.deid import ENGINES, HIGH_RISK, DeidConfig, Deidentifier, Span  # noqa: E402
 from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, build_lexicon, heldout_names  # noqa: E402

@@ -25,17 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import deid_bench_setup  # noqa: F401  (first: one thread per library, offline, the repository on sys.path)
 
 from fedflm.errors import FedflmError  # noqa: E402
 from fedflm.protect.deid import ENGINES, DeidConfig, Deidentifier  # noqa: E402
