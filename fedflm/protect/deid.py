@@ -224,7 +224,8 @@ class Deidentifier:
                       + cue_names(text, self._lexicon, self._vocab) if not cased or text[s:e].islower()]
         spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
                  if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
-        spans = [self._address_tail(text, _street_name(text, kept)) for sp in self._given_names(text, _merge(spans))
+        spans = [self._address_tail(text, _street_name(text, kept))
+                 for sp in self._given_names(text, _merge(spans), cased)
                  for kept in self._not_organisation(text, sp, cased)]
         return _house_numbers(text, _merge(spans + self._more_mentions(text, spans)))
 
@@ -267,10 +268,11 @@ class Deidentifier:
         return any(w.islower() and w not in PARTICLES and is_ordinary(w) and not self._lexicon.is_name(w)
                    for w in words)
 
-    def _given_names(self, text: str, spans: list[Span]) -> list[Span]:
-        """Person spans grown over a surname (``nicolas cage``: deid_lone) and a given name after a comma."""
+    def _given_names(self, text: str, spans: list[Span], cased: bool) -> list[Span]:
+        """Person spans grown over a surname (``nicolas cage``: deid_lone) and a given name after a comma;
+        ``cased``: :func:`deid_case.is_cased` of ``text``, which the caller has."""
         from fedflm.protect.deid_recognizers import given_after_comma
-        grown = lambda sp: surname_after(text, sp.start, sp.end, self._lexicon, _cased(text))  # noqa: E731
+        grown = lambda sp: surname_after(text, sp.start, sp.end, self._lexicon, cased)  # noqa: E731
         return [Span(sp.start, given_after_comma(text, grown(sp), self._person_edge), sp.entity, sp.score)
                 if sp.entity == "PERSON" else sp for sp in spans]
 
