@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import regex as re
 
-from fedflm.protect.deid_chat import is_chat_noise
-from fedflm.protect.deid_lexicon import KEY_WORDS, NameLexicon
-from fedflm.protect.deid_lone import NOT_LONE_NAMES, lone_name
+from fedflm.protect.deid_lexicon import NameLexicon
+from fedflm.protect.deid_lone import NOT_LONE_NAMES, free_word, lone_name
 
 #: given names of the lists that casual text uses far more often as a noun of address or a common noun
 COMMON_NOUNS = frozenset("""
@@ -71,8 +70,8 @@ CUES: dict[str, re.Pattern] = {
 def cue_word(word: str, lexicon: NameLexicon, vocab: frozenset[str]) -> bool:
     """True for a given name of the lists that no vocabulary, key word or chat noise claims."""
     low = word.lower()
-    return (len(low) >= 3 and lexicon.is_first(low) and low not in vocab and low not in KEY_WORDS
-            and low not in NOT_LONE_NAMES and low not in COMMON_NOUNS and not is_chat_noise(low))
+    return (free_word(low, vocab) and lexicon.is_first(low) and low not in NOT_LONE_NAMES
+            and low not in COMMON_NOUNS)
 
 
 def cue_names(text: str, lexicon: NameLexicon, vocab: frozenset[str],

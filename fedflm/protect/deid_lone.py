@@ -57,14 +57,20 @@ _NEXT_WORD = re.compile(rf"[ \t]+({_PART})(?![\w@/-])")
 MIN_LETTERS = 3
 
 
+def free_word(word: str, vocab: frozenset[str]) -> bool:
+    """True for a word of at least three letters that no vocabulary word, key word or chat noise claims
+    (what every rule here asks of a word before it may be a name)."""
+    low = word.lower()
+    return len(word) >= MIN_LETTERS and low not in vocab and low not in KEY_WORDS and not is_chat_noise(word)
+
+
 def lone_name(word: str, lexicon: NameLexicon, vocab: frozenset[str]) -> bool:
     """True for a word of the name lists that is no ordinary word, vocabulary word or chat noise."""
     bare = _POSSESSIVE.sub("", word)
-    low = bare.lower()
     if "-" in bare:
         return all(lone_name(part, lexicon, vocab) for part in bare.split("-"))
-    return (len(bare) >= MIN_LETTERS and lexicon.is_name(bare) and low not in vocab and low not in KEY_WORDS
-            and low not in NOT_LONE_NAMES and not is_ordinary(bare) and not is_chat_noise(bare))
+    return (free_word(bare, vocab) and lexicon.is_name(bare) and bare.lower() not in NOT_LONE_NAMES
+            and not is_ordinary(bare))
 
 
 def lone_names(text: str, lexicon: NameLexicon, vocab: frozenset[str]) -> list[tuple[int, int]]:
@@ -111,8 +117,7 @@ def _bare_end(m: re.Match) -> int:
 def unknown_word(word: str, vocab: frozenset[str]) -> bool:
     """True for a word of at least three letters that is no vocabulary word, dictionary word or chat noise."""
     bare = _POSSESSIVE.sub("", word)
-    return (len(bare) >= MIN_LETTERS and bare.lower() not in vocab and bare.lower() not in KEY_WORDS
-            and not is_ordinary(bare) and not is_chat_noise(bare))
+    return free_word(bare, vocab) and not is_ordinary(bare)
 
 
 def view_model_names(nlp, views: list[tuple[str, str]], vocab: frozenset[str],
