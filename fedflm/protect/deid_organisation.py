@@ -55,13 +55,13 @@ class OrganisationJudge:
         named = person or entity == "STREET_ADDRESS" and not any(c.isdigit() for c in text[start:end])
         if named and (after_place_cue(text, start, end) or text[start:end].lower() in countries()):
             return True  # a place ("flew to Tarvona", "from Czech Republic")
-        if person and self._place_name(text, start, end):
+        if person and self._place_name(text, start, end, cased):
             return True  # a place by the gazetteer ("we drove to San Bernardino")
         if person and lone_double_surname(text, start, end, TITLES):
             return True  # a firm: "During 1971, Mayo-Walters invested"
         if person and cased and reads_as_title(text[start:end]):
             return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
-        if person and not cased and quoted_title(text, start, end):
+        if person and not cased and quoted_title(text, start, end, self._lexicon.is_name):
             return True  # a title in lower-case text: "to see `` simone , '' and" (deid_works)
         if named and in_loan_phrase(text, start, end):
             return True  # a foreign phrase: "his usual modus operandi" (deid_works)
@@ -74,12 +74,12 @@ class OrganisationJudge:
         return entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, start, end, cased=cased and person)
 
-    def _place_name(self, text: str, start: int, end: int) -> bool:
+    def _place_name(self, text: str, start: int, end: int, cased: bool) -> bool:
         """True if the span is, as a whole, a place of the gazetteer or is followed by a venue's noun
         (:mod:`deid_places`: ``the chelsea hotel``) and no person cue stands right before it
         (``Mr. Salamanca``, ``my name is Naantali`` stay people)."""
         return ((names_a_place(text[start:end], self._lexicon.is_first, self._lexicon.is_name)
-                 or before_place_head(text, end)) and not _person_cue(text, start))
+                 or before_place_head(text, start, end, cased, self._lexicon.is_name)) and not _person_cue(text, start))
 
     def _starts_with_given_name(self, text: str, start: int, end: int) -> bool:
         """True if the span opens with a word known only as a given name: after a firm cue that is

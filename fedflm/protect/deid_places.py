@@ -50,6 +50,7 @@ PLACE_PREFIXES = frozenset("san santa santo são sao saint sainte fort puerto po
 PLACE_HEADS = frozenset("hotel motel beach pictures studios airport stadium".split())
 _HEAD_AFTER = re.compile(r"[ \t]+([^\W\d_]+)(?![\w'’-])")
 _SPACE = re.compile(r"\s+")
+_THE_BEFORE = re.compile(r"(?<![\w'’])the\s+$", re.IGNORECASE)
 
 
 def _provider_lists(locale: str, attrs: tuple[str, ...]) -> set[str]:
@@ -116,8 +117,17 @@ def names_a_place(span: str, is_first: Callable[[str], bool], is_name: Callable[
     return key in towns() and (len(words) > 1 or not is_name(words[0]))
 
 
-def before_place_head(text: str, end: int) -> bool:
+def before_place_head(text: str, start: int, end: int, cased: bool, is_name: Callable[[str], bool]) -> bool:
     """True if the word right after ``end`` heads a venue's or place's name (:data:`PLACE_HEADS` but
-    ``beach``, a surname too: ``the chelsea hotel``, ``columbia pictures``)."""
+    ``beach``, a surname too: ``the chelsea hotel``, ``Columbia Pictures``) and the run reads as a
+    name, not as a person followed by a noun (``I sent John pictures``, ``i sent maria lopez pictures``
+    stay people): ``the`` stands right before the span, or the head is capitalised in text with
+    capitals, or, in text without capitals, no word of the span is in the name lists."""
     m = _HEAD_AFTER.match(text, end)
-    return bool(m) and m.group(1).lower() in PLACE_HEADS and m.group(1).lower() != "beach"
+    if not m or m.group(1).lower() not in PLACE_HEADS or m.group(1).lower() == "beach":
+        return False
+    if _THE_BEFORE.search(text, max(0, start - 8), start):
+        return True
+    if cased:
+        return m.group(1)[0].isupper()
+    return not any(is_name(w.lower()) for w in _WORD.findall(text, start, end))

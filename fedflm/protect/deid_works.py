@@ -12,7 +12,10 @@ there are no capitals to go by, but the quotation marks and the phrase remain.
   capitals is a title, unless the quotation reads as speech or chat (a personal pronoun, a form of
   ``be``, ``! ? . :`` or ``@``: ``"i'm roberto's daughter"``, ``" and here comes defrozen ! "``,
   ``" buhari is a formidable opponent ."``) or the span is a possessive
-  (``" tyler ' s waffles "``: a product named after someone). Only double quotes: single ones also
+  (``" tyler ' s waffles "``: a product named after someone), or the quotation holds a full name
+  (two or more words, all of the name lists: ``pay "maria lopez" today``), or a naming word stands
+  right before it (:data:`NAMING_WORDS`: ``the beneficiary "john smith"``, ``sent to "kovacs"``): a
+  privacy tool errs toward masking a name written in quotes. Only double quotes: single ones also
   quote people's names as words (`` ` chris rock , ' ` anthony hopkins ' ``), and apostrophes would
   open false quotations.
 * :func:`in_loan_phrase`: a span inside one of :data:`LOAN_PHRASES` is no name, in any case.
@@ -21,6 +24,8 @@ Measured on SST-2 *train* (simulations/tune_deid.py --dump, hand-labelled; issue
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import regex as re
 
@@ -31,6 +36,11 @@ _QUOTE = re.compile(r"(?:``|\"|“)([^`\"“”\n]*?)(?:''|\"|”)")
 _WORDS = re.compile(r"[^\W\d_]+")
 _SPEECH = re.compile(r"[!?.:@]|(?<![\w'’])(?:i|i'm|im|me|my|mine|we|us|our|you|your|he|she|him|his|her|they|them"
                      r"|their|is|are|was|were|am)(?![\w'’])", re.IGNORECASE)
+#: words that, right before a quotation, say it names someone (payment and contact words of bank and
+#: support messages; hand list): the quotation is then a name, never a title
+NAMING_WORDS = frozenset("to from pay paid payee beneficiary holder name named recipient sender contact "
+                         "dear signed by for account customer client patient".split())
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)[\s:,]*$")
 _POSSESSIVE_AFTER = re.compile(r"\s?['’]\s?s(?!\w)", re.IGNORECASE)
 
 #: foreign phrases English uses as words whose parts the name lists hold or no dictionary does
@@ -48,16 +58,26 @@ _LOAN = re.compile(r"(?<![\w'’])(?:" + "|".join(p.replace(" ", r"\s+") for p i
                    re.IGNORECASE)
 
 
-def quoted_title(text: str, start: int, end: int) -> bool:
+def quoted_title(text: str, start: int, end: int, is_name: Callable[[str], bool]) -> bool:
     """True if ``text[start:end]`` lies inside a double quotation of at most :data:`MAX_TITLE_WORDS`
-    words that reads as no speech, and is no possessive (the caller asks only for text without capitals)."""
+    words that reads as no speech, holds no full name (by ``is_name``, the name lists), follows no
+    naming word, and is no possessive (the caller asks only for text without capitals)."""
     for m in _QUOTE.finditer(text):
         if m.start(1) <= start and end <= m.end(1):
-            return (len(_WORDS.findall(m.group(1))) <= MAX_TITLE_WORDS and not _SPEECH.search(m.group(1))
+            words = _WORDS.findall(m.group(1))
+            return (len(words) <= MAX_TITLE_WORDS and not _SPEECH.search(m.group(1))
+                    and not (len(words) > 1 and all(is_name(w.lower()) for w in words))
+                    and not _named_before(text, m.start())
                     and not _POSSESSIVE_AFTER.match(text, end))
         if m.start() > end:
             break
     return False
+
+
+def _named_before(text: str, quote_start: int) -> bool:
+    """True if the word right before a quotation is one of :data:`NAMING_WORDS`."""
+    m = _WORD_BEFORE.search(text, max(0, quote_start - 40), quote_start)
+    return bool(m) and m.group(1).lower() in NAMING_WORDS
 
 
 def in_loan_phrase(text: str, start: int, end: int) -> bool:

@@ -132,7 +132,6 @@ def test_place_prefixes_and_heads(span: str, expected: bool) -> None:
 @pytest.mark.parametrize("text", [
     "does n't tell you anything except that the chelsea hotel today is populated by whiny artistes .",
     "that begins with the everyday lives of naval personnel in san diego and ends with scenes so true",
-    "wasted minutes of sandler as the voice-over hero in columbia pictures ' perverse idea of a movie",
 ])
 def test_places_and_venues_in_lower_case_reviews(deid: Deidentifier, text: str) -> None:
     # Execute / Assert
@@ -143,6 +142,12 @@ def test_places_and_venues_in_lower_case_reviews(deid: Deidentifier, text: str) 
     ("nicolas cage checked into the hotel late", "nicolas cage"),       # the noun not right after the name
     ("we met john beach at the airport", "john beach"),                 # "beach" after a given name: a surname
     ("i'm moving in with santiago lopez next week", "santiago lopez"),
+    # a person followed by a venue's noun as an object: no "the", no capitalised head, name-list words
+    ("I sent John pictures of the receipt", "John"),
+    ("I sent Maria Lopez pictures of the receipt", "Maria Lopez"),
+    ("i sent maria lopez pictures of the receipt", "maria lopez"),
+    # the known cost: in lower case, a venue whose first word is a name-list word stays masked
+    ("wasted minutes of sandler as the voice-over hero in columbia pictures ' perverse idea", "columbia"),
 ])
 def test_persons_near_place_words_stay_masked(deid: Deidentifier, text: str, name: str) -> None:
     # Execute / Assert

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from fedflm.protect.deid import Deidentifier
+from fedflm.protect.deid_lexicon import build_lexicon
 from fedflm.protect.deid_works import in_loan_phrase, quoted_title
 
 from deid_support import persons
@@ -21,12 +22,15 @@ from deid_support import persons
     ("they are no \" tyler ' s waffles \" waffles .", "tyler", False),  # a possessive: named after someone
     ("`` one two three four five six seven simone ''", "simone", False),  # too long for a title
     ("i saw simone yesterday", "simone", False),                     # no quotation at all
+    ('pay "maria lopez" today please', "maria lopez", False),        # a full name of the name lists
+    ('the beneficiary "kovacs" did not get it', "kovacs", False),    # a naming word before the quote
+    ('i sent it to " simone " yesterday', "simone", False),          # "to" names a recipient
 ])
 def test_quoted_title(text: str, word: str, expected: bool) -> None:
     # Prepare
     start = text.index(word)
     # Execute / Assert
-    assert quoted_title(text, start, start + len(word)) is expected
+    assert quoted_title(text, start, start + len(word), build_lexicon().is_name) is expected
 
 
 @pytest.mark.parametrize("text,span,expected", [
@@ -60,6 +64,8 @@ def test_titles_and_phrases_are_left_alone(deid: Deidentifier, text: str) -> Non
      "shirley temple"),                                             # outside the quotes: still a name
     ('mika: "who are you?" tracy:"i\'m roberto\'s daughter".', "roberto"),
     ("it was written by michael moore , not by anyone else", "michael moore"),
+    ('pay "maria lopez" today please', "maria lopez"),
+    ('the beneficiary "john smith" did not get it', "john smith"),
 ])
 def test_names_outside_titles_stay_masked(deid: Deidentifier, text: str, name: str) -> None:
     # Execute / Assert
