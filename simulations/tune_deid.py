@@ -12,9 +12,16 @@
 * ``--presidio-dev``: the dev part of presidio-research's set (the templates bench_deid.py's
   split gives to development; never its held-out part): high-risk and person recall/precision.
 
-    python simulations/tune_deid.py [--rows 800] [--bank 2000] [--n 300] [--seed 101] [--presidio-dev]
+* ``--dump FILE``: writes each changed SST-2 row (index, text, masked spans and the rules that found
+  each: :func:`simulations.deid_sources.sources`) to FILE, for hand-labelling; a scratch file
+  (``/tmp``), never committed. ``--sample-seed`` / ``--skip`` draw another, disjoint sample: the
+  first ``--skip`` rows of the seed's shuffle are left out (``--rows 2000 --skip 800`` is disjoint
+  from the default 800).
 
-Prints a summary and ``TUNE_JSON {...}`` last; never prints the texts.
+    python simulations/tune_deid.py [--rows 800] [--bank 2000] [--n 300] [--seed 101] [--presidio-dev]
+                                    [--dump /tmp/changed.tsv] [--sample-seed 0] [--skip 0]
+
+Prints a summary and ``TUNE_JSON {...}`` last; never prints the texts (only ``--dump`` writes them).
 """
 
 from __future__ import annotations
@@ -41,12 +48,14 @@ from fedflm.protect.deid_synth import LOCALES, case_variants, generate, score  #
 BUILTIN = ROOT / "fedflm" / "data" / "builtin"
 
 
-def tuning_rows(n: int, seed: int = 0) -> tuple[list[str], frozenset[str]]:
-    """``n`` long SST-2 train sentences and every train row contained in one of them."""
+def tuning_rows(n: int, seed: int = 0, skip: int = 0) -> tuple[list[str], frozenset[str]]:
+    """``n`` long SST-2 train sentences and every train row contained in one of them; ``skip``: none of
+    the ``skip`` sentences the seed draws first (the default sample when ``skip`` is its size)."""
     with gzip.open(BUILTIN / "sst2_train.tsv.gz", "rt", encoding="utf-8") as fh:
         rows = [line.split("\t")[0] for line in fh.read().splitlines()[1:]]
     long = sorted({r for r in rows if len(r.split()) >= 15})
-    chosen = random.Random(seed).sample(long, n)
+    taken = set(random.Random(seed).sample(long, skip)) if skip else set()
+    chosen = random.Random(seed).sample([r for r in long if r not in taken], n)
     joined = "\n".join(chosen)
     return chosen, frozenset(r for r in set(rows) if r in joined)
 
@@ -58,19 +67,23 @@ def bank_rows(n: int, seed: int = 0) -> list[str]:
     return random.Random(seed).sample(rows, n)
 
 
-def _changed(deid: Deidentifier, name: str, texts: list[str], note: str = "") -> float:
+def _changed(deid: Deidentifier, name: str, texts: list[str], note: str = "", dump: str = "") -> float:
     spans = deid.analyze_batch(texts)
+    if dump:
+        from simulations.deid_sources import dump_changed
+        dump_changed(deid, texts, spans, dump)
     kinds = Counter(sp.entity for ss in spans for sp in ss)
     changed = 1000 * sum(bool(s) for s in spans) / len(texts)
     print(f"negatives: {len(texts)} {name}{note}: {changed:.1f} changed per 1,000; spans {dict(kinds)}")
     return changed
 
 
-def negatives(engine: str, rows: int, bank: int) -> dict:
-    texts, held_out = tuning_rows(rows)
+def negatives(engine: str, rows: int, bank: int, seed: int = 0, skip: int = 0, dump: str = "") -> dict:
+    texts, held_out = tuning_rows(rows, seed, skip)
     deid = Deidentifier(DeidConfig(engine=engine), vocab=common_vocab(held_out=held_out))
     out = {"tune_sst2_changed_per_1000": _changed(
-        deid, "SST-2 train sentences", texts, f" held out of the vocabulary ({len(held_out)} train rows left out)")}
+        deid, "SST-2 train sentences", texts, f" held out of the vocabulary ({len(held_out)} train rows left out)",
+        dump)}
     if bank:
         msgs = bank_rows(bank)
         deid = Deidentifier(DeidConfig(engine=engine), vocab=common_vocab(held_out=frozenset(msgs)))
@@ -130,8 +143,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300, help="generated records (x 3 case variants)")
     parser.add_argument("--seed", type=int, default=101, help="generator seed (the benchmark uses 11)")
     parser.add_argument("--engine", default="learned")
+    parser.add_argument("--sample-seed", type=int, default=0, help="seed of the SST-2 train draw")
+    parser.add_argument("--skip", type=int, default=0, help="leave out the first SKIP rows of that draw")
+    parser.add_argument("--dump", default="", help="write the changed SST-2 rows and their rules here (scratch)")
     args = parser.parse_args()
-    result = negatives(args.engine, args.rows, args.bank)
+    result = negatives(args.engine, args.rows, args.bank, args.sample_seed, args.skip, args.dump)
     result.update(positives(args.engine, args.n, args.seed))
     if args.presidio_dev:
         result.update(presidio_dev(args.engine))

@@ -44,10 +44,11 @@ from fedflm.protect.deid_lexicon import KEY_WORDS, NameLexicon
 
 #: words of the name lists that, written without capitals and with no cue, far more often name an
 #: industry, an award, a faith or people, a place, or are a verb form, than a person. Drawn from the
-#: words this rule found most often in SST-2 *train* reviews and on WNUT-17 dev that were no person.
+#: words this rule found most often in SST-2 *train* reviews and on WNUT-17 dev that were no person
+#: (``monty``: ``the full monty``, ``monty python``; ``box``: ``box office``; ``bible``; issue-18b notes).
 NOT_LONE_NAMES = frozenset("""
 hollywood bollywood oscar oscars indie held christian christians muslim muslims alabama brooklyn london
-venice asia imo lotta
+venice asia imo lotta monty box bible
 """.split())
 _PART = r"[^\W\d_]+(?:['’][^\W\d_]+)*"
 _WORD = re.compile(rf"(?<![\w@#/.-]){_PART}(?:-{_PART})*(?![\w@/-])")

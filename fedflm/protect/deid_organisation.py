@@ -1,9 +1,10 @@
-"""Person spans (and digit-less address spans) that name a company or a place, not a person.
+"""Person spans (and digit-less address spans) that name a company, a place or a work, not a person.
 
 :class:`OrganisationJudge` decides, for one merged span of :class:`fedflm.protect.deid.Deidentifier`,
 whether it stays, is dropped, or keeps only its head. It combines the cues of
 :mod:`fedflm.protect.deid_context` (place and firm cues, designators, firm lists, titles), the country
-list and the place gazetteer (:mod:`fedflm.protect.deid_places`), and the name lexicon: a firm cue
+list and the place gazetteer (:mod:`fedflm.protect.deid_places`), quoted titles and foreign phrases
+(:mod:`fedflm.protect.deid_works`), and the name lexicon: a firm cue
 before a known given name (``worked at Maria Garcia``) and a person cue before a place name
 (``Mr. Salamanca``) leave a person.
 """
@@ -17,8 +18,9 @@ from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list
                                          names_an_organisation, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import NameLexicon
-from fedflm.protect.deid_places import names_a_place
+from fedflm.protect.deid_places import before_place_head, names_a_place
 from fedflm.protect.deid_recognizers import TITLES, person_cue_before
+from fedflm.protect.deid_works import in_loan_phrase, quoted_title
 
 LETTER_WORDS = re.compile(r"[^\W\d_]+")
 _CUE_WINDOW = 30  # characters before a span searched for a person cue (the lexicon's window)
@@ -53,12 +55,16 @@ class OrganisationJudge:
         named = person or entity == "STREET_ADDRESS" and not any(c.isdigit() for c in text[start:end])
         if named and (after_place_cue(text, start, end) or text[start:end].lower() in countries()):
             return True  # a place ("flew to Tarvona", "from Czech Republic")
-        if person and self._place_name(text, start, end):
+        if person and self._place_name(text, start, end, cased):
             return True  # a place by the gazetteer ("we drove to San Bernardino")
         if person and lone_double_surname(text, start, end, TITLES):
             return True  # a firm: "During 1971, Mayo-Walters invested"
         if person and cased and reads_as_title(text[start:end]):
             return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
+        if person and not cased and quoted_title(text, start, end, self._lexicon.is_name):
+            return True  # a title in lower-case text: "to see `` simone , '' and" (deid_works)
+        if named and in_loan_phrase(text, start, end):
+            return True  # a foreign phrase: "his usual modus operandi" (deid_works)
         if (person and cased and in_firm_list(text, start, end, is_ordinary)
                 and not self._lexicon.is_first(_first_word(text, start, end))):
             return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
@@ -68,11 +74,12 @@ class OrganisationJudge:
         return entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, start, end, cased=cased and person)
 
-    def _place_name(self, text: str, start: int, end: int) -> bool:
-        """True if the span is, as a whole, a place of the gazetteer (:mod:`deid_places`) and no
-        person cue stands right before it (``Mr. Salamanca``, ``my name is Naantali`` stay people)."""
-        return (names_a_place(text[start:end], self._lexicon.is_first, self._lexicon.is_name)
-                and not _person_cue(text, start))
+    def _place_name(self, text: str, start: int, end: int, cased: bool) -> bool:
+        """True if the span is, as a whole, a place of the gazetteer or is followed by a venue's noun
+        (:mod:`deid_places`: ``the chelsea hotel``) and no person cue stands right before it
+        (``Mr. Salamanca``, ``my name is Naantali`` stay people)."""
+        return ((names_a_place(text[start:end], self._lexicon.is_first, self._lexicon.is_name)
+                 or before_place_head(text, start, end, cased, self._lexicon.is_name)) and not _person_cue(text, start))
 
     def _starts_with_given_name(self, text: str, start: int, end: int) -> bool:
         """True if the span opens with a word known only as a given name: after a firm cue that is

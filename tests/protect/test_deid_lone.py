@@ -21,6 +21,7 @@ UNCASED = pytest.mark.parametrize("recase", [lower, upper], ids=["lower", "upper
     ("casey", True), ("DOUG", True), ("jedidiah", True), ("paul's", True),
     ("grace", False), ("mark", False), ("will", False),    # dictionary words that are also names
     ("hollywood", False), ("indie", False),                # listed: far more often no person
+    ("monty", False), ("box", False), ("bible", False),    # listed: "the full monty", "box office"
     ("lol", False), ("imo", False), ("lotta", False),      # chat noise
     ("al", False),                                         # under three letters
     ("avant-garde", False), ("wal-mart", False),           # a hyphenated word needs every part a name

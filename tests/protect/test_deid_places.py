@@ -11,6 +11,8 @@ from fedflm.protect.deid_context import firm_cue
 from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, build_lexicon
 from fedflm.protect.deid_places import _TOWN_LISTS, _locales, _provider_lists, names_a_place, regions, towns
 
+from deid_support import persons
+
 
 @pytest.mark.parametrize("span,expected", [
     ("Salamanca", True),            # a Spanish province; in the lexicon only as a surname
@@ -112,3 +114,41 @@ def test_a_person_running_on_into_a_firm_keeps_the_person_masked(deid: Deidentif
     # Assert: the firm is what follows "from"; the person before it stays masked
     assert out == "<PERSON>" + text[len("Bjørg Knutsen"):]
     assert counts == {"PERSON": 1}
+
+
+@pytest.mark.parametrize("span,expected", [
+    ("san diego", True), ("Los Angeles", True), ("fort worth", True),   # a place prefix first
+    ("miami beach", True),                                              # a place's noun last
+    ("john beach", False),                                              # a given name first: a person
+    ("santa", False),                                                   # one word: no prefix rule
+])
+def test_place_prefixes_and_heads(span: str, expected: bool) -> None:
+    # Prepare
+    lex = build_lexicon()
+    # Execute / Assert
+    assert names_a_place(span, lex.is_first, lex.is_name) is expected
+
+
+@pytest.mark.parametrize("text", [
+    "does n't tell you anything except that the chelsea hotel today is populated by whiny artistes .",
+    "that begins with the everyday lives of naval personnel in san diego and ends with scenes so true",
+])
+def test_places_and_venues_in_lower_case_reviews(deid: Deidentifier, text: str) -> None:
+    # Execute / Assert
+    assert persons(deid, text) == []
+
+
+@pytest.mark.parametrize("text,name", [
+    ("nicolas cage checked into the hotel late", "nicolas cage"),       # the noun not right after the name
+    ("we met john beach at the airport", "john beach"),                 # "beach" after a given name: a surname
+    ("i'm moving in with santiago lopez next week", "santiago lopez"),
+    # a person followed by a venue's noun as an object: no "the", no capitalised head, name-list words
+    ("I sent John pictures of the receipt", "John"),
+    ("I sent Maria Lopez pictures of the receipt", "Maria Lopez"),
+    ("i sent maria lopez pictures of the receipt", "maria lopez"),
+    # the known cost: in lower case, a venue whose first word is a name-list word stays masked
+    ("wasted minutes of sandler as the voice-over hero in columbia pictures ' perverse idea", "columbia"),
+])
+def test_persons_near_place_words_stay_masked(deid: Deidentifier, text: str, name: str) -> None:
+    # Execute / Assert
+    assert name in persons(deid, text)
