@@ -56,3 +56,40 @@ def test_shouted_model_span_keeps_only_the_name(deid: Deidentifier, text: str, e
 def test_shouted_names_stay_masked(deid: Deidentifier, text: str, name: str) -> None:
     # Execute / Assert
     assert name in persons(deid, text)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Dat first verse", "Dat"),                                  # lower-case dictionary words cut
+    ("Boxers make millions . MMA fighters make peanuts", "Boxers make millions . MMA"),
+    ("Hendrix died 40", "Hendrix died 40"),                      # a trailing number stays (a house number?)
+    ("Jake Paul", "Jake Paul"), ("dana", "dana"),                # capitalised words and names stay
+    ("first verse", None),
+])
+def test_trim_in_cased_text_cuts_only_lower_case_words(text: str, expected: str | None) -> None:
+    # Prepare
+    lex = build_lexicon()
+    # Execute
+    cut = trim_shouted(text, 0, len(text), frozenset({"the", "for"}), lex.is_name, shouted=False)
+    # Assert
+    assert (text[cut[0]:cut[1]] if cut else None) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Dat first verse killed every thing . . . .", ["Dat"]),
+    ("Mr. Okafor flew to Reguengos de Monsaraz on Tuesday.", ["Okafor"]),   # was "Okafor flew"
+    ("Boxers make millions . MMA fighters make peanuts , attribute that directly to dana !",
+     ["Boxers make millions . MMA", "dana"]),
+])
+def test_cased_model_span_loses_its_lower_case_words(deid: Deidentifier, text: str, expected: list[str]) -> None:
+    # Execute / Assert
+    assert persons(deid, text) == expected
+
+
+@pytest.mark.parametrize("text,name", [
+    ("Good luck to you and davis , see you soon", "davis"),
+    ("Gonna watch Jake Paul tonight", "Jake Paul"),
+    ("I spoke with Süner Gürsal Kovaľová yesterday.", "Süner Gürsal Kovaľová"),
+])
+def test_cased_names_stay_masked(deid: Deidentifier, text: str, name: str) -> None:
+    # Execute / Assert
+    assert name in persons(deid, text)
