@@ -44,6 +44,7 @@ from fedflm.protect.deid_lone import lone_names, surname_after, view_model_names
 from fedflm.protect.deid_organisation import LETTER_WORDS as _LETTER_WORDS
 from fedflm.protect.deid_organisation import OrganisationJudge
 from fedflm.protect.deid_places import regions, towns
+from fedflm.protect.deid_shout import is_shouted, trim_shouted
 from spacy.lang.en.stop_words import STOP_WORDS
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
@@ -192,6 +193,8 @@ class Deidentifier:
         for s, e, lab in pieces:
             edge = self._person_edge if lab == "PERSON" else self._address_edge
             cut = trim_span(text, s, e, edge, numbers=lab == "PERSON")
+            if cut and lab == "PERSON" and (is_shouted(text) or _cased(text)):  # no words on from a name (deid_shout)
+                cut = trim_shouted(text, *cut, edge, self._lexicon.is_name, shouted=is_shouted(text))
             if cut and plausible(text[cut[0]:cut[1]], lab, self._street, self._lexicon.is_name):
                 out.append((cut[0], cut[1], model_label(text[cut[0]:cut[1]], lab, self._street)))
         return out

@@ -5,6 +5,10 @@ Casual text (WNUT-17's tweets and comments; simulations/bench_deid_wnut.py) is f
 so the name recognizers took them, alone or in pairs, for unknown names. A person span made ONLY of
 such words is dropped (:func:`chat_only`); a span that also holds another word is judged as before.
 No listed word is a name of the lexicon, and a drawn-out word that is one (``Aaaqil``) stays a name.
+
+Handles, hashtags and web addresses (:func:`web_word`) are no words of a name either: on the re-cased
+view of text without capitals, ``@stjosephs empls`` or ``#lfc http://t.co/...`` read as two unknown
+capitalised words in a row, a name to the lexicon recognizer's strict rule.
 """
 
 from __future__ import annotations
@@ -45,3 +49,12 @@ def chat_only(span: str, is_name: Callable[[str], bool]) -> bool:
     """True when every word of ``span`` is chat noise and no known name (Faker lists ``Aaaqil``)."""
     words = _WORD.findall(span)
     return bool(words) and all(is_chat_noise(w) and not is_name(w) for w in words)
+
+
+def web_word(text: str, start: int, end: int) -> bool:
+    """True if the word ``text[start:end]`` belongs to a handle or hashtag (its whitespace-delimited chunk
+    starts with ``@`` or ``#``) or to a web address (the chunk holds ``://`` or starts with ``www.``)."""
+    left = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start), text.rfind("\t", 0, start)) + 1
+    right = min((i for i in (text.find(c, end) for c in " \n\t") if i >= 0), default=len(text))
+    chunk = text[left:right]
+    return chunk[:1] in ("@", "#") or "://" in chunk or chunk[:4].lower() == "www."

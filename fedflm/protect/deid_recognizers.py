@@ -19,6 +19,7 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from fedflm.protect.deid_chat import web_word
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import COMMON_WORDS, KEY_WORDS, PARTICLES, NameLexicon
 
@@ -160,6 +161,8 @@ class LexiconPersonRecognizer(RegexRecognizer):
 
     def find(self, text: str):
         toks = [(m.start(), m.end(), m.group(0).rstrip(".")) for m in _TOKEN.finditer(text)]
+        if self.strict:  # on a re-cased view no handle, hashtag or web address is part of a name run
+            toks = [t for t in toks if not web_word(text, t[0], t[1])]
         i = 0
         while i < len(toks):
             j = self._run_end(text, toks, i)
@@ -359,7 +362,7 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
-_URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+_URL = re.compile(r"\b(?i:https?://|ftp://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")  # any case: shouted text writes HTTP://
 
 
 class SimpleUrlRecognizer(RegexRecognizer):

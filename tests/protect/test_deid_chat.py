@@ -7,8 +7,9 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_chat import CHAT_WORDS, chat_only
+from fedflm.protect.deid_chat import CHAT_WORDS, chat_only, web_word
 from fedflm.protect.deid_lexicon import build_lexicon
+from deid_support import persons
 
 
 def test_no_chat_word_is_a_lexicon_name() -> None:
@@ -51,3 +52,36 @@ def test_a_name_beside_chat_noise_is_masked(deid: Deidentifier, recase) -> None:
     out, counts = deid.redact(text)
     # Assert
     assert counts["PERSON"] == 1 and "Gonzalez".lower() not in out.lower()
+
+
+@pytest.mark.parametrize("text,word,expected", [
+    ("via @sfoodie today", "sfoodie", True), ("#lfc rocks", "lfc", True),
+    ("see http://t.co/x1 now", "http", True), ("go to www.example.com", "example", True),
+    ("hi maria garcia", "maria", False), ("mail ana@example.com", "mail", False),
+])
+def test_web_word(text: str, word: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(word)
+    # Execute / Assert
+    assert web_word(text, start, start + len(word)) is expected
+
+
+@pytest.mark.parametrize("text", [
+    "@stjosephs empls of the month : great work",        # a handle and the word after it
+    "hope we do it at the bridge ! #lfc http://t.co/r2qnzshzda",  # a hashtag, a web address's scheme
+    "it did a deal with netflix http://dlvr.it/5rgcl",
+])
+@pytest.mark.parametrize("recase", [str, upper], ids=["lower", "upper"])
+def test_handles_and_web_addresses_join_no_name(deid: Deidentifier, recase, text: str) -> None:
+    # Execute / Assert
+    assert persons(deid, recase(text)) == []
+
+
+@pytest.mark.parametrize("text,name", [
+    ("@mandyjiroux hi there , i spoke with aurelio kovačević yesterday", "aurelio kovačević"),
+    ("i spoke with süner gürsal yesterday http://t.co/x1", "süner gürsal"),
+])
+@pytest.mark.parametrize("recase", [str, upper], ids=["lower", "upper"])
+def test_names_beside_handles_stay_masked(deid: Deidentifier, recase, text: str, name: str) -> None:
+    # Execute / Assert
+    assert recase(name) in persons(deid, recase(text))

@@ -267,7 +267,8 @@ def test_firm_cue_covers_every_name_of_a_list(text: str, name: str, expected: bo
     ("The bank later became Maria Lopez's.", "The bank later became <PERSON>'s."),
     ("She later became Maria Lopez.", "She later became <PERSON>."),
     ("Aino worked at Maria Garcia for a year.", "<PERSON> worked at <PERSON> for a year."),
-    ("Mr. Okafor flew to Reguengos de Monsaraz on Tuesday.", "Mr. <PERSON> to Reguengos de Monsaraz on Tuesday."),
+    # (with "flew" the model's span, as written, used to run on over the verb: see test_deid_shout)
+    ("Mr. Okafor moved to Reguengos de Monsaraz on Tuesday.", "Mr. <PERSON> moved to Reguengos de Monsaraz on Tuesday."),
 ])
 def test_firms_and_places_after_cues_are_left_and_people_masked(deid: Deidentifier, case, text: str,
                                                                 expected: str) -> None:

@@ -8,7 +8,8 @@ from fedflm.errors import DeidError
 from fedflm.protect.deid import DeidConfig, Deidentifier
 from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_lexicon import NameLexicon
-from fedflm.protect.deid_recognizers import LexiconPersonRecognizer, given_after_comma, iban_checksum_ok, luhn_ok
+from fedflm.protect.deid_recognizers import (LexiconPersonRecognizer, SimpleUrlRecognizer, given_after_comma,
+                                          iban_checksum_ok, luhn_ok)
 
 
 CASES = [
@@ -279,3 +280,14 @@ def test_two_numbers_right_before_a_street_are_its_house_number(deid: Deidentifi
     redacted = deid.redact(case(text))[0]
     # Assert
     assert redacted == case(expected).replace("<address>", "<ADDRESS>").replace("<phone>", "<PHONE>")
+
+
+@pytest.mark.parametrize("text", ["TRAILER : HTTP://BIT.LY/BHULUM", "GO TO WWW.EXAMPLE.COM NOW",
+                                  "trailer : http://bit.ly/bhulum"])
+def test_web_address_in_any_case_is_a_url(text: str) -> None:
+    # Prepare
+    url = text.split()[-1] if "://" in text else "WWW.EXAMPLE.COM"
+    # Execute
+    found = [(text[s:e]) for s, e, _ in SimpleUrlRecognizer().find(text)]
+    # Assert
+    assert found == [url]
