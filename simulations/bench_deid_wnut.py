@@ -6,6 +6,8 @@ text, much of it lower case, labelled for person, location, corporation, group, 
 creative-work. It is not shipped with fedflm: pass the folder that holds its files.
 
 * ``--part dev``: ``emerging.dev.conll`` (1,009 sentences; what rule changes may be judged on);
+* ``--part train``: ``wnut17train.conll`` (3,394 sentences; tuning data as well, e.g. its
+  corporation / location / group names that are false persons);
 * ``--part test``: ``emerging.test.annotated`` (1,287 sentences; the adjudicated test gold the shared
   task scored on -- ``emerging.test.conll`` joins several annotators' tags with commas).
 
@@ -16,7 +18,7 @@ all lower case and all upper case (same-length case views, fedflm.protect.deid_c
 by span with the false ones split by gold type, sentences without a gold person changed per 1,000.
 Throughput: sentences / CPU seconds of this single-threaded process (one core).
 
-    python simulations/bench_deid_wnut.py --wnut DIR [--part dev|test] [--engine learned]
+    python simulations/bench_deid_wnut.py --wnut DIR [--part dev|train|test] [--engine learned]
 
 Prints tables and ``BENCH_JSON {...}`` last.
 """
@@ -35,7 +37,7 @@ from fedflm.protect.deid import ENGINES, DeidConfig, Deidentifier  # noqa: E402
 from fedflm.protect.deid_case import lower, upper  # noqa: E402
 from fedflm.protect.deid_conll import OUTSIDE, PersonScore, Sentence, read_conll, score_person, sentence_text  # noqa: E402
 
-FILES = {"dev": "emerging.dev.conll", "test": "emerging.test.annotated"}
+FILES = {"dev": "emerging.dev.conll", "train": "wnut17train.conll", "test": "emerging.test.annotated"}
 VARIANTS = {"as written": str, "lower": lower, "upper": upper}
 GOLD_TYPES = ("location", "corporation", "group", "product", "creative-work", OUTSIDE)
 
@@ -101,7 +103,7 @@ def bench_json(part: str, n: int, scores: dict[str, PersonScore], rate: float) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wnut", type=Path, required=True,
-                        help=f"folder holding {FILES['dev']} and {FILES['test']} (github.com/leondz/emerging_entities_17)")
+                        help=f"folder holding {FILES['dev']}, {FILES['train']} and {FILES['test']} (github.com/leondz/emerging_entities_17)")
     parser.add_argument("--part", choices=tuple(FILES), default="dev")
     parser.add_argument("--engine", choices=ENGINES, default="learned")
     args = parser.parse_args()
