@@ -13,6 +13,7 @@ from __future__ import annotations
 import regex as re
 
 from fedflm.protect.deid_address import countries
+from fedflm.protect.deid_company import in_surname_list, names_a_company
 from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
                                          names_an_organisation, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
@@ -53,9 +54,14 @@ class OrganisationJudge:
         named = person or entity == "STREET_ADDRESS" and not any(c.isdigit() for c in text[start:end])
         if named and (after_place_cue(text, start, end) or text[start:end].lower() in countries()):
             return True  # a place ("flew to Tarvona", "from Czech Republic")
+        if named and names_a_company(text, start, end, cased):
+            return True  # a firm by its legal form or firm word: "Johansen A/S", "Spółdzielnia Pęksa"
+        if person and in_surname_list(text, start, end, cased, self._lexicon.is_last, self._given_only):
+            return True  # a partnership: "Tomomi is from Hawkins, Richardson and Santana"
         if person and self._place_name(text, start, end):
             return True  # a place by the gazetteer ("we drove to San Bernardino")
-        if person and lone_double_surname(text, start, end, TITLES):
+        if person and lone_double_surname(text, start, end, TITLES, self._lexicon.is_first, cased,
+                                          self._given_only):
             return True  # a firm: "During 1971, Mayo-Walters invested"
         if person and cased and reads_as_title(text[start:end]):
             return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
@@ -73,6 +79,10 @@ class OrganisationJudge:
         person cue stands right before it (``Mr. Salamanca``, ``my name is Naantali`` stay people)."""
         return (names_a_place(text[start:end], self._lexicon.is_first, self._lexicon.is_name)
                 and not _person_cue(text, start))
+
+    def _given_only(self, word: str) -> bool:
+        """A known given name that is no surname (``Lena``; not ``Murray``, ``Morton``)."""
+        return self._lexicon.is_first(word) and not self._lexicon.is_last(word)
 
     def _starts_with_given_name(self, text: str, start: int, end: int) -> bool:
         """True if the span opens with a word known only as a given name: after a firm cue that is
