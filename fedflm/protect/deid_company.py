@@ -100,7 +100,7 @@ def has_company_tail(text: str, start: int, end: int, cased: bool) -> bool:
     for m in _BEFORE_TAIL.finditer(text, start, end):  # inside the span, after a word of it, to its end
         if m.start() > start and _tail_end(text, m.end(), cased) >= end:
             return True
-    pos, joins = end, ""
+    pos, joins = end, ("," if "," in text[start:end] else "")  # "Paolini, Geraci" + " e Agnesi s.r.l."
     for _ in range(_MAX_NAMES + 1):
         m = _BEFORE_TAIL.match(text, pos)
         if m and _tail_end(text, m.end(), cased) > m.end():
