@@ -18,7 +18,7 @@ from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list
                                          names_an_organisation, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import NameLexicon
-from fedflm.protect.deid_places import names_a_place
+from fedflm.protect.deid_places import generated_city, names_a_place
 from fedflm.protect.deid_recognizers import TITLES, person_cue_before
 
 LETTER_WORDS = re.compile(r"[^\W\d_]+")
@@ -58,7 +58,7 @@ class OrganisationJudge:
             return True  # a firm by its legal form or firm word: "Johansen A/S", "Spółdzielnia Pęksa"
         if person and in_surname_list(text, start, end, cased, self._lexicon.is_last, self._given_only):
             return True  # a partnership: "Tomomi is from Hawkins, Richardson and Santana"
-        if person and self._place_name(text, start, end):
+        if person and self._place_name(text, start, end, cased):
             return True  # a place by the gazetteer ("we drove to San Bernardino")
         if person and lone_double_surname(text, start, end, TITLES, self._lexicon.is_first, cased,
                                           self._given_only):
@@ -74,10 +74,13 @@ class OrganisationJudge:
         return entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, start, end, cased=cased and person)
 
-    def _place_name(self, text: str, start: int, end: int) -> bool:
-        """True if the span is, as a whole, a place of the gazetteer (:mod:`deid_places`) and no
-        person cue stands right before it (``Mr. Salamanca``, ``my name is Naantali`` stay people)."""
-        return (names_a_place(text[start:end], self._lexicon.is_first, self._lexicon.is_name)
+    def _place_name(self, text: str, start: int, end: int, cased: bool) -> bool:
+        """True if the span is, as a whole, a place of the gazetteer or a city in Faker's shape
+        (:mod:`deid_places`: ``East Jessica``, ``Pearsonborough``) and no person cue stands right
+        before it (``Mr. Salamanca``, ``my name is Naantali`` stay people)."""
+        return ((names_a_place(text[start:end], self._lexicon.is_first, self._lexicon.is_name)
+                 or generated_city(text, start, end, cased, self._lexicon.is_name, is_ordinary,
+                                   self._lexicon.is_last))
                 and not _person_cue(text, start))
 
     def _given_only(self, word: str) -> bool:
