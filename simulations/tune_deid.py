@@ -15,7 +15,8 @@
 * ``--presidio-dev``: the dev part of presidio-research's set (the templates bench_deid.py's
   split gives to development; never its held-out part): high-risk and person recall/precision.
 
-    python simulations/tune_deid.py [--rows 800] [--bank 2000] [--n 300] [--seed 101] [--distractors 1000] [--presidio-dev]
+    python simulations/tune_deid.py [--rows 800] [--bank 2000] [--n 300] [--seed 101] [--presidio-dev]
+                                    [--distractors 1000]
 
 Prints a summary and ``TUNE_JSON {...}`` last; never prints the texts.
 """
@@ -39,7 +40,8 @@ if str(ROOT) not in sys.path:
 from fedflm.protect.deid import HIGH_RISK, DeidConfig, Deidentifier  # noqa: E402
 from fedflm.protect.deid_case import lower  # noqa: E402
 from fedflm.protect.deid_lexicon import build_lexicon, common_vocab, heldout_names  # noqa: E402
-from fedflm.protect.deid_synth import DISTRACTOR_KINDS, LOCALES, case_variants, distractors, generate, score  # noqa: E402
+from fedflm.protect.deid_synth import (DISTRACTOR_KINDS, LOCALES, case_variants, distractors, generate,  # noqa: E402
+                                      score)
 
 BUILTIN = ROOT / "fedflm" / "data" / "builtin"
 

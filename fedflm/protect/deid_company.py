@@ -72,8 +72,9 @@ def _alternation(values: set[str]) -> str:
 
 
 @lru_cache(maxsize=1)
-def _patterns() -> tuple[re.Pattern, re.Pattern, frozenset[str]]:
-    """(tail in any case, tail as Faker writes it, head words lower-cased)."""
+def _patterns() -> tuple[re.Pattern, re.Pattern, frozenset[str], re.Pattern]:
+    """(tail in any case, tail as Faker writes it, head words lower-cased, the latter in any case but
+    short English words: ``ab``, ``ag``, ``group``; not ``as``, ``me``, ``sa``)."""
     tails = _provider_values(_TAIL_LISTS)
     sure = {t for t in tails if _sure(t)}
     end = r"(?![\w&])"
@@ -81,7 +82,8 @@ def _patterns() -> tuple[re.Pattern, re.Pattern, frozenset[str]]:
     exact = re.compile(r"(?:" + _alternation(tails - sure) + ")" + end)
     heads = frozenset(h.lower() for h in _provider_values(_HEAD_LISTS)
                       if " " not in h and len(h) >= _MIN_LETTERS and not is_ordinary(h.lower()))
-    return any_case, exact, heads
+    weak = {t for t in tails - sure if not (len(t) <= _MIN_LETTERS and is_ordinary(t.lower()))}
+    return any_case, exact, heads, re.compile(r"(?i:" + _alternation(weak) + ")" + end)
 
 
 _BEFORE_TAIL = re.compile(r"\.?(?:[ \t]*,[ \t]*|[ \t]+-[ \t]+|[ \t]+)")
@@ -94,16 +96,19 @@ _STOP = frozenset("the a an of at in on for from to by with is was are were as w
 _MAX_NAMES = 3
 
 
-def has_company_tail(text: str, start: int, end: int, cased: bool) -> bool:
+def has_company_tail(text: str, start: int, end: int, cased: bool, surnames: bool = False) -> bool:
     """True if ``text[start:end]`` ends in a company's legal-form tail or one follows it
-    (``Johansen A/S``, ``Peltonen Ky``, ``Despacho Integrales`` + ``S.L.``)."""
+    (``Johansen A/S``, ``Peltonen Ky``, ``Despacho Integrales`` + ``S.L.``). ``surnames``: the span is
+    made of surnames known as no given name; then in text without capitals a short tail counts in
+    any case too (``gustafsson ab``, ``hernandez group``; ``johnson group`` and ``maria as well`` are
+    left alone)."""
     for m in _BEFORE_TAIL.finditer(text, start, end):  # inside the span, after a word of it, to its end
-        if m.start() > start and _tail_end(text, m.end(), cased) >= end:
+        if m.start() > start and _tail_end(text, m.end(), cased, surnames) >= end:
             return True
     pos, joins = end, ("," if "," in text[start:end] else "")  # "Paolini, Geraci" + " e Agnesi s.r.l."
     for _ in range(_MAX_NAMES + 1):
         m = _BEFORE_TAIL.match(text, pos)
-        if m and _tail_end(text, m.end(), cased) > m.end():
+        if m and _tail_end(text, m.end(), cased, surnames) > m.end():
             return _list_shape(joins)
         m = _NEXT_NAME.match(text, pos)
         if not m or not _name_word(m.group(1), cased):
@@ -128,10 +133,11 @@ def _name_word(word: str, cased: bool) -> bool:
     return word[:1].isupper() if cased else not is_ordinary(word.lower())
 
 
-def _tail_end(text: str, pos: int, cased: bool) -> int:
+def _tail_end(text: str, pos: int, cased: bool, surnames: bool = False) -> int:
     """Where a tail starting at ``pos`` ends (``pos`` if none starts there)."""
-    any_case, exact, _ = _patterns()
-    m = any_case.match(text, pos) or (exact.match(text, pos) if cased else None)
+    any_case, exact, _, weak = _patterns()
+    m = (any_case.match(text, pos) or (exact.match(text, pos) if cased else None)
+         or (weak.match(text, pos) if surnames and not cased else None))
     return m.end() if m else pos
 
 
@@ -148,29 +154,36 @@ def has_company_head(text: str, start: int, end: int) -> bool:
     return bool(words) and bool(m) and m.group(1).lower() in heads
 
 
-def names_a_company(text: str, start: int, end: int, cased: bool) -> bool:
-    """True if ``text[start:end]`` is (part of) a company name by its tail or its head word."""
-    return has_company_tail(text, start, end, cased) or has_company_head(text, start, end)
+def names_a_company(text: str, start: int, end: int, cased: bool, surname=lambda w: False) -> bool:
+    """True if ``text[start:end]`` is (part of) a company name by its tail or its head word;
+    ``surname(word)``: a known surname that is no given name."""
+    words = _WORD.findall(text, start, end)
+    surnames = bool(words) and all(surname(w) for w in words)
+    return has_company_tail(text, start, end, cased, surnames) or has_company_head(text, start, end)
 
 
 # three surnames listed, the shape of a partnership's name (``Hawkins, Richardson and Santana``,
 # ``Kristiansen, Isaksen og Myhre``, ``Paolini, Geraci e Agnesi``): Faker's company formats of the
 # training locales join them with "and", "og", "e", "y", "en" or "&"
 _MEMBER = r"[^\W\d_][\w'’]*"
-_SURNAME_LIST = re.compile(r"(?<!(?:,|&|\band)[ \t]*)(" + _MEMBER + r"),[ \t]+(" + _MEMBER + r"),?[ \t]+(?:and|&|og|och|e|y|en|und|et)"
-                           r"[ \t]+(" + _MEMBER + r")(?![ \t]*(?:,|&|\band\b)[ \t]*\w)", re.IGNORECASE)
+_SURNAME_LIST = re.compile(r"(?<!(?:,|&|\band)[ \t]*)(" + _MEMBER + r"),[ \t]+(" + _MEMBER + r"),?[ \t]+"
+                           r"(?:and|&|og|och|e|y|en|und|et)[ \t]+(" + _MEMBER + r")(?![ \t]*(?:,|&|\band\b)[ \t]*\w)",
+                           re.IGNORECASE)
 
 
 def in_surname_list(text: str, start: int, end: int, cased: bool, is_last, given_only) -> bool:
     """True if ``text[start:end]`` lies in a list of exactly three words joined ``A, B and C``, each a
     known surname (``is_last``), none a name known only as a given name (``given_only``: ``Anna,
-    Lena and Ola`` are people), capitalised in text with capitals, no English word in text without
-    (``dunn, sampson and cox`` is a firm; ``smith, baker and cook`` is not judged)."""
+    Lena and Ola`` are people), capitalised in text with capitals, at most one English word in text
+    without (``murdoch, harris and burton`` is a firm; ``smith, baker and cook`` is not judged)."""
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     for m in _SURNAME_LIST.finditer(text, line_start, len(text) if line_end < 0 else line_end):
         if m.start() <= start and end <= m.end():
             words = m.groups()
-            return all(is_last(w) and not given_only(w) and (w[:1].isupper() if cased else not is_ordinary(w.lower()))
-                       for w in words)
+            if not all(is_last(w) and not given_only(w) for w in words):
+                return False
+            if cased:
+                return all(w[:1].isupper() for w in words)
+            return sum(is_ordinary(w.lower()) for w in words) <= 1  # "murdoch, harris and burton"
     return False

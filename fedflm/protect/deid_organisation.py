@@ -14,8 +14,8 @@ import regex as re
 
 from fedflm.protect.deid_address import countries
 from fedflm.protect.deid_company import in_surname_list, names_a_company
-from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
-                                         names_an_organisation, reads_as_title)
+from fedflm.protect.deid_context import (FAMILY_TAIL_ANY_CASE, after_place_cue, firm_cue, in_firm_list,
+                                         lone_double_surname, names_an_organisation, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import NameLexicon
 from fedflm.protect.deid_places import generated_city, names_a_place
@@ -54,7 +54,8 @@ class OrganisationJudge:
         named = person or entity == "STREET_ADDRESS" and not any(c.isdigit() for c in text[start:end])
         if named and (after_place_cue(text, start, end) or text[start:end].lower() in countries()):
             return True  # a place ("flew to Tarvona", "from Czech Republic")
-        if named and names_a_company(text, start, end, cased):
+        if (named and names_a_company(text, start, end, cased, self._surname_only)
+                and not _person_cue(text, start) and not self._given_and_family(text, start, end)):
             return True  # a firm by its legal form or firm word: "Johansen A/S", "Spółdzielnia Pęksa"
         if person and in_surname_list(text, start, end, cased, self._lexicon.is_last, self._given_only):
             return True  # a partnership: "Tomomi is from Hawkins, Richardson and Santana"
@@ -82,6 +83,16 @@ class OrganisationJudge:
                  or generated_city(text, start, end, cased, self._lexicon.is_name, is_ordinary,
                                    self._lexicon.is_last))
                 and not _person_cue(text, start))
+
+    def _given_and_family(self, text: str, start: int, end: int) -> bool:
+        """A span opening with a given name before a family firm's tail: a person, as for the firm
+        cues (``Ana Lutz and Sons sent the invoice``)."""
+        return (self._starts_with_given_name(text, start, end)
+                and FAMILY_TAIL_ANY_CASE.search(text, start, min(len(text), end + _CUE_WINDOW)) is not None)
+
+    def _surname_only(self, word: str) -> bool:
+        """A known surname that is no given name (``Gustafsson``; not ``Johnson``)."""
+        return self._lexicon.is_last(word) and not self._lexicon.is_first(word)
 
     def _given_only(self, word: str) -> bool:
         """A known given name that is no surname (``Lena``; not ``Murray``, ``Morton``)."""

@@ -149,10 +149,10 @@ def generated_city(text: str, start: int, end: int, cased: bool, is_name: Callab
                    ordinary: Callable[[str], bool], is_last: Callable[[str], bool] = lambda w: False) -> bool:
     """True if the person-looking ``text[start:end]`` is a city in the shape Faker builds them:
     a name glued to an ending that leaves no known name (``Pearsonborough``, ``Jacquesmouth``; not
-    ``Melville``, a surname), a name with a suffix that is no name and no English word after it
-    (``Nadia Ville``, ``San Héctor los bajos``; ``is_last``: not ``Anna Hill``), or, in text with capitals, a capitalised prefix and
-    one name (``East Jessica``, ``Port Martyn``; ``north daniel`` in lower case is left alone: north,
-    new and lake are English words there)."""
+    ``Melville``, a surname), a name with a suffix that is no surname and no English word after it
+    (``Nadia Ville``, ``San Héctor los bajos``; ``is_last``: not ``Anna Hill``), or, in text with
+    capitals, a capitalised prefix and one name (``East Jessica``, ``Port Martyn``; ``north daniel``
+    in lower case is left alone: north, new and lake are English words there)."""
     prefixes, separate, glued = city_affixes()
     words = _WORD.findall(text, start, end)
     if not words:

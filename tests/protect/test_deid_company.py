@@ -32,6 +32,19 @@ def test_has_company_tail(text: str, name: str, cased: bool, expected: bool) -> 
     assert has_company_tail(text, start, start + len(name), cased) is expected
 
 
+@pytest.mark.parametrize("text,name,surnames,expected", [
+    ("a payment to gustafsson ab failed", "gustafsson", True, True),       # lone surnames: short tail counts
+    ("A PAYMENT TO HERNANDEZ GROUP FAILED", "HERNANDEZ", True, True),
+    ("a payment to gustafsson ab failed", "gustafsson", False, False),     # not known as surnames only
+    ("send it to garcia as well", "garcia", True, False),                  # "as", "me": English words
+])
+def test_short_tails_after_lone_surnames_in_any_case(text: str, name: str, surnames: bool, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert has_company_tail(text, start, start + len(name), False, surnames) is expected
+
+
 @pytest.mark.parametrize("text,name,expected", [
     ("I got a letter from Spółdzielnia Pęksa today.", "Spółdzielnia Pęksa", True),   # head in the span
     ("I got a letter from Laboratorios Reynoso today.", "Reynoso", True),            # head before it
@@ -46,7 +59,8 @@ def test_has_company_head(text: str, name: str, expected: bool) -> None:
     assert has_company_head(text, start, start + len(name)) is expected
 
 
-SURNAMES = {"hawkins", "richardson", "santana", "dunn", "sampson", "nunez", "smith", "baker", "cook", "lena"}
+SURNAMES = {"hawkins", "richardson", "santana", "dunn", "sampson", "nunez", "smith", "baker", "cook", "lena", "murdoch",
+            "harris", "burton"}
 GIVEN_ONLY = {"anna", "lena", "ola"}
 
 
@@ -54,6 +68,8 @@ GIVEN_ONLY = {"anna", "lena", "ola"}
     ("Tomomi is from Hawkins, Richardson and Santana", "Santana", True, True),
     ("Tomomi is from Hawkins, Richardson and Santana", "Hawkins, Richardson", True, True),
     ("a payment to dunn, sampson and nunez failed", "dunn, sampson", False, True),
+    ("a payment to murdoch, harris and burton failed", "burton", False, True),          # one English word
+
     ("I met Anna, Lena and Ola at the bank", "Anna", True, False),                       # given names
     ("i met smith, baker and cook there", "smith", False, False),                        # English words
     ("Hawkins, Richardson, Dunn and Santana", "Santana", True, False),                   # four: not the shape
