@@ -165,7 +165,7 @@ def generated_city(text: str, start: int, end: int, cased: bool, is_name: Callab
     joined = " ".join(w.lower() for w in words)
     after = _NEXT_WORDS.match(text, end)
     nexts = [] if after is None else [" ".join(after.group(1).split()[:k]).lower() for k in (1, 2, 3)]
-    if any(_no_name(s, is_last, ordinary) and (s in nexts or joined.endswith(" " + s)) for s in separate):
+    if any((s in nexts or joined.endswith(" " + s)) and _no_name(s, is_last, ordinary) for s in separate):
         return True  # "Nadia Ville", "San Jaime los altos", "San Héctor" + " los bajos"
     if not cased:
         return False
