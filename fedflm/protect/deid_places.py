@@ -8,7 +8,7 @@ says when a person-looking span is a whole place name instead.
 Source: Faker's address providers (MIT licence, an installed dependency; nothing is downloaded
 or shipped): the ``countries``, ``states``, ``provinces``, ``regions``, ``departments`` and
 ``cities`` lists (and ``cantons``, ``counties``, ``estados``, ``distritos``, whose entries may be
-(code, name) pairs) of every locale except :data:`~fedflm.protect.deid_lexicon.HELDOUT_LOCALES`,
+(code, name) pairs), and the capitals and time-zone cities of its date-time provider, of every locale except :data:`~fedflm.protect.deid_lexicon.HELDOUT_LOCALES`,
 in Latin script. Two tiers, so that a surname is not lost to a town of the same name:
 
 * **regions** (countries, states, provinces, regions, departments): a span that is one of them
@@ -85,11 +85,23 @@ def regions() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def towns() -> frozenset[str]:
-    """Lower-cased city names of the training locales."""
+    """Lower-cased city names of the training locales, and the world's capitals and time-zone cities
+    of Faker's date-time provider (``Montreal``, ``Buenos Aires``: Faker's English providers make up
+    their city names, so no list of theirs holds a real one)."""
     names: set[str] = set()
     for locale in _locales():
         names |= _provider_lists(locale, _TOWN_LISTS)
-    return frozenset(n for n in names if _long_enough(n))
+    return frozenset(n for n in names | _world_cities() if _long_enough(n))
+
+
+def _world_cities() -> set[str]:
+    """Capitals and the city part of the time zones (``America/Buenos_Aires``) of Faker's countries."""
+    from faker.providers.date_time import Provider  # local import: heavy package
+    out: set[str] = set()
+    for country in getattr(Provider, "countries", ()):
+        zones = [z.rsplit("/", 1)[-1].replace("_", " ") for z in getattr(country, "timezones", ())]
+        out.update(_norm(c) for c in [getattr(country, "capital", ""), *zones] if c and _latin(c))
+    return out
 
 
 def names_a_place(span: str, is_first: Callable[[str], bool], is_name: Callable[[str], bool]) -> bool:

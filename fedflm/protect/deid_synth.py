@@ -205,8 +205,15 @@ DISTRACTOR_KINDS = ("company", "city", "country", "state")
 _STATE_MAKERS = ("state", "administrative_unit", "region", "province")
 
 
-def _distractor_value(kind: str, f, us) -> str:
-    """A Faker company, city, country or state (a locale without states: en_US's)."""
+def _distractor_value(kind: str, f, us, locale: str, rng: random.Random) -> str:
+    """A Faker company, city, country or state (a locale without states: en_US's). A locale's fixed
+    city list is drawn from sorted: it_IT builds it through a set, whose order changes per process."""
+    if kind == "city":
+        import importlib
+        listed = getattr(getattr(importlib.import_module(f"faker.providers.address.{locale}"), "Provider", None),
+                         "cities", None)
+        if isinstance(listed, list) and len(listed) > 1000:
+            return rng.choice(sorted(set(listed)))
     if kind == "state":
         maker = next((getattr(x, m) for x in (f, us) for m in _STATE_MAKERS if hasattr(x, m)), us.state)
         return maker()
@@ -228,7 +235,7 @@ def distractors(n: int, seed: int = 0, locales: tuple[str, ...] = LOCALES) -> li
     records = []
     while len(records) < n:
         loc, kind = rng.choice(locales), DISTRACTOR_KINDS[len(records) % len(DISTRACTOR_KINDS)]
-        value = " ".join(_distractor_value(kind, fakers[loc], us).split())
+        value = " ".join(_distractor_value(kind, fakers[loc], us, loc, rng).split())
         if not _latin(value):
             continue
         head, tail = rng.choice(DISTRACTOR_TEMPLATES["company" if kind == "company" else "place"]).split("{}")

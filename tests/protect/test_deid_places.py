@@ -18,6 +18,9 @@ from fedflm.protect.deid_places import (_TOWN_LISTS, _locales, _provider_lists, 
     ("SALAMANCA", True),
     ("San Bernardino", True),       # a town of two words ("Bernardino" is a given name, "San" is not)
     ("naantali", True),             # a one-word town that is no name
+    ("Montreal", True),             # a real city: a time-zone city of Faker's date-time provider
+    ("Addis Ababa", True),          # a capital
+    ("Manila", False),              # a capital that is also a known name: stays a person
     ("Victoria", False),            # a state, but a given name first
     ("Roth", False),                # a one-word town that is a surname: stays a person
     ("Maria Lopez", False),
