@@ -91,7 +91,9 @@ def towns() -> frozenset[str]:
     names: set[str] = set()
     for locale in _locales():
         names |= _provider_lists(locale, _TOWN_LISTS)
-    return frozenset(n for n in names | _world_cities() if _long_enough(n))
+    held_out = set().union(*(_provider_lists(loc, _TOWN_LISTS) for loc in HELDOUT_LOCALES))
+    world = _world_cities() - (held_out - names)  # no town only a held-out locale lists ("Budapest")
+    return frozenset(n for n in names | world if _long_enough(n))
 
 
 def _world_cities() -> set[str]:
