@@ -9,9 +9,11 @@
 * Positives: our generator (``deid_synth``) with held-out names, seed ``--seed`` (the
   benchmark uses seed 11), every record in three case variants: recall per type, and records
   per CPU second (one core).
+* ``--distractors N``: N person-free bank / support sentences holding a Faker company, city,
+  country or state (``deid_synth.distractors``, seed ``--seed``), in the three case variants: spans
+  per type and values masked per 1,000 (by kind; any masked span over the value counts).
 * ``--presidio-dev``: the dev part of presidio-research's set (the templates bench_deid.py's
   split gives to development; never its held-out part): high-risk and person recall/precision.
-
 * ``--dump FILE``: writes each changed SST-2 row (index, text, masked spans and the rules that found
   each: :func:`simulations.deid_sources.sources`) to FILE, for hand-labelling; a scratch file
   (``/tmp``), never committed. ``--sample-seed`` / ``--skip`` draw another, disjoint sample: the
@@ -19,7 +21,7 @@
   from the default 800).
 
     python simulations/tune_deid.py [--rows 800] [--bank 2000] [--n 300] [--seed 101] [--presidio-dev]
-                                    [--dump /tmp/changed.tsv] [--sample-seed 0] [--skip 0]
+                                    [--distractors 1000] [--dump /tmp/changed.tsv] [--sample-seed 0] [--skip 0]
 
 Prints a summary and ``TUNE_JSON {...}`` last; never prints the texts (only ``--dump`` writes them).
 """
@@ -43,7 +45,8 @@ if str(ROOT) not in sys.path:
 from fedflm.protect.deid import HIGH_RISK, DeidConfig, Deidentifier  # noqa: E402
 from fedflm.protect.deid_case import lower  # noqa: E402
 from fedflm.protect.deid_lexicon import build_lexicon, common_vocab, heldout_names  # noqa: E402
-from fedflm.protect.deid_synth import LOCALES, case_variants, generate, score  # noqa: E402
+from fedflm.protect.deid_synth import (DISTRACTOR_KINDS, LOCALES, case_variants, distractors, generate,  # noqa: E402
+                                      score)
 
 BUILTIN = ROOT / "fedflm" / "data" / "builtin"
 
@@ -109,6 +112,27 @@ def presidio_dev(engine: str) -> dict:
             "tune_presidio_dev_person_precision": table["PERSON"]["precision"]}
 
 
+def distractor_figures(engine: str, n: int, seed: int) -> dict:
+    """Company and place values masked per 1,000 (by kind and case variant) in person-free sentences."""
+    deid = Deidentifier(DeidConfig(engine=engine))
+    out = {}
+    for variant, recs in case_variants(distractors(n, seed=seed)).items():
+        spans = deid.analyze_batch([r.text for r in recs])
+        kinds = Counter(sp.entity for ss in spans for sp in ss)
+        masked, total = Counter(), Counter()
+        for rec, ss in zip(recs, spans):
+            g = rec.gold[0]
+            total[g.entity] += 1
+            masked[g.entity] += any(sp.start < g.end and g.start < sp.end for sp in ss)
+        key = variant.replace(" ", "_")
+        rates = {k: 1000 * masked[k] / total[k] for k in DISTRACTOR_KINDS}
+        out.update({f"tune_distractors_{key}_{k}_masked_per_1000": v for k, v in rates.items()})
+        out[f"tune_distractors_{key}_person_spans"] = kinds["PERSON"]
+        print(f"distractors {variant:10s}: {len(recs)} sentences; masked per 1,000: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in rates.items()) + f"; spans {dict(kinds)}")
+    return out
+
+
 def positives(engine: str, n: int, seed: int) -> dict:
     deid = Deidentifier(DeidConfig(engine=engine))
     records = generate(n, seed=seed, locales=LOCALES, names=heldout_names(build_lexicon()))
@@ -142,6 +166,8 @@ def main() -> None:
     parser.add_argument("--presidio-dev", action="store_true", help="also score presidio-research's dev part")
     parser.add_argument("--n", type=int, default=300, help="generated records (x 3 case variants)")
     parser.add_argument("--seed", type=int, default=101, help="generator seed (the benchmark uses 11)")
+    parser.add_argument("--distractors", type=int, default=0,
+                        help="person-free company / place sentences (x 3 case variants; 0: none)")
     parser.add_argument("--engine", default="learned")
     parser.add_argument("--sample-seed", type=int, default=0, help="seed of the SST-2 train draw")
     parser.add_argument("--skip", type=int, default=0, help="leave out the first SKIP rows of that draw")
@@ -149,6 +175,8 @@ def main() -> None:
     args = parser.parse_args()
     result = negatives(args.engine, args.rows, args.bank, args.sample_seed, args.skip, args.dump)
     result.update(positives(args.engine, args.n, args.seed))
+    if args.distractors:
+        result.update(distractor_figures(args.engine, args.distractors, args.seed))
     if args.presidio_dev:
         result.update(presidio_dev(args.engine))
     print("TUNE_JSON " + json.dumps({k: round(v, 4) for k, v in result.items()}))

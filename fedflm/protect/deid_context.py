@@ -74,23 +74,31 @@ def names_an_organisation(text: str, start: int, end: int, cased: bool = True) -
 # a lone double surname with no given name or title before it is a firm's name in the shape
 # Faker-style company names take ("During 1971, Mayo-Walters invested"); a person's double
 # surname comes with a given name or a title ("Zoe Clarke-Williams", "Ms. Clarke-Williams")
-_DOUBLE_SURNAME = re.compile(r"\p{Lu}\p{Ll}+-\p{Lu}\p{Ll}+")
+_DOUBLE_SURNAME = re.compile(r"\p{Lu}[\p{L}'’]*\p{Ll}-\p{Lu}[\p{L}'’]*\p{Ll}")  # also "Gallogly-McPartland"
+_DOUBLE_ANY_CASE = re.compile(r"([^\W\d_]{2,})-([^\W\d_]{2,})")
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)\.?[ \t]*$")
 
 
-def lone_double_surname(text: str, start: int, end: int, titles: frozenset[str] = frozenset()) -> bool:
+def lone_double_surname(text: str, start: int, end: int, titles: frozenset[str] = frozenset(),
+                        is_first=lambda w: False, cased: bool = True, given_only=lambda w: False) -> bool:
     """True if ``text[start:end]`` is a lone double surname (``Mayo-Walters``) with no capitalised
     word and no title of ``titles`` right before it on its line: ``During 1971, Mayo-Walters
     invested`` names a firm; ``Zoe Clarke-Williams`` and ``Ms. Clarke-Williams`` name people.
+    A pair whose second word is only a given name (``given_only``: no surname too) is a double given
+    name (``Anna-Lena``): a person. In text without capitals (``cased=False``) any hyphenated pair
+    counts, and a given name (``is_first``) before it keeps it a person (``anna williams-morton``).
 
-    Three lone surnames listed (``Hawkins, Richardson and Santana``) are often firms too, but
-    measured on presidio-research's set that rule cost more person recall than it gained, so
-    there is none."""
-    if not _DOUBLE_SURNAME.fullmatch(text, start, end):
+    Three lone surnames listed (``Hawkins, Richardson and Santana``) are firms in the shape of
+    :func:`fedflm.protect.deid_company.in_surname_list`."""
+    m = _DOUBLE_ANY_CASE.fullmatch(text, start, end)
+    if not m or given_only(m.group(2)) or cased and not _DOUBLE_SURNAME.fullmatch(text, start, end):
         return False
     line_start = text.rfind("\n", 0, start) + 1
     w = _WORD_BEFORE.search(text, line_start, start)
-    return not w or not (w.group(1)[:1].isupper() or w.group(1).lower() in titles)
+    if not w:
+        return True
+    before = w.group(1)
+    return not (before.lower() in titles or (before[:1].isupper() if cased else is_first(before)))
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 

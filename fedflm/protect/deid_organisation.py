@@ -14,11 +14,12 @@ from __future__ import annotations
 import regex as re
 
 from fedflm.protect.deid_address import countries
-from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
-                                         names_an_organisation, reads_as_title)
+from fedflm.protect.deid_company import in_surname_list, names_a_company
+from fedflm.protect.deid_context import (FAMILY_TAIL_ANY_CASE, after_place_cue, firm_cue, in_firm_list,
+                                         lone_double_surname, names_an_organisation, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import NameLexicon
-from fedflm.protect.deid_places import before_place_head, names_a_place
+from fedflm.protect.deid_places import before_place_head, generated_city, names_a_place
 from fedflm.protect.deid_recognizers import TITLES, person_cue_before
 from fedflm.protect.deid_works import in_loan_phrase, quoted_title
 
@@ -55,9 +56,15 @@ class OrganisationJudge:
         named = person or entity == "STREET_ADDRESS" and not any(c.isdigit() for c in text[start:end])
         if named and (after_place_cue(text, start, end) or text[start:end].lower() in countries()):
             return True  # a place ("flew to Tarvona", "from Czech Republic")
+        if (named and names_a_company(text, start, end, cased, self._surname_only)
+                and not _person_cue(text, start) and not self._given_and_family(text, start, end)):
+            return True  # a firm by its legal form or firm word: "Johansen A/S", "Spółdzielnia Pęksa"
+        if person and in_surname_list(text, start, end, cased, self._lexicon.is_last, self._given_only):
+            return True  # a partnership: "Tomomi is from Hawkins, Richardson and Santana"
         if person and self._place_name(text, start, end, cased):
             return True  # a place by the gazetteer ("we drove to San Bernardino")
-        if person and lone_double_surname(text, start, end, TITLES):
+        if person and lone_double_surname(text, start, end, TITLES, self._lexicon.is_first, cased,
+                                          self._given_only):
             return True  # a firm: "During 1971, Mayo-Walters invested"
         if person and cased and reads_as_title(text[start:end]):
             return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
@@ -75,11 +82,29 @@ class OrganisationJudge:
             text, start, end, cased=cased and person)
 
     def _place_name(self, text: str, start: int, end: int, cased: bool) -> bool:
-        """True if the span is, as a whole, a place of the gazetteer or is followed by a venue's noun
-        (:mod:`deid_places`: ``the chelsea hotel``) and no person cue stands right before it
-        (``Mr. Salamanca``, ``my name is Naantali`` stay people)."""
+        """True if the span is, as a whole, a place of the gazetteer, is followed by a venue's noun
+        (``the chelsea hotel``) or is a city in Faker's shape (``East Jessica``, ``Pearsonborough``:
+        :mod:`deid_places`), and no person cue stands right before it (``Mr. Salamanca``, ``my name
+        is Naantali`` stay people)."""
         return ((names_a_place(text[start:end], self._lexicon.is_first, self._lexicon.is_name)
-                 or before_place_head(text, start, end, cased, self._lexicon.is_name)) and not _person_cue(text, start))
+                 or before_place_head(text, start, end, cased, self._lexicon.is_name)
+                 or generated_city(text, start, end, cased, self._lexicon.is_name, is_ordinary,
+                                   self._lexicon.is_last))
+                and not _person_cue(text, start))
+
+    def _given_and_family(self, text: str, start: int, end: int) -> bool:
+        """A span opening with a given name before a family firm's tail: a person, as for the firm
+        cues (``Ana Lutz and Sons sent the invoice``)."""
+        return (self._starts_with_given_name(text, start, end)
+                and FAMILY_TAIL_ANY_CASE.search(text, start, min(len(text), end + _CUE_WINDOW)) is not None)
+
+    def _surname_only(self, word: str) -> bool:
+        """A known surname that is no given name (``Gustafsson``; not ``Johnson``)."""
+        return self._lexicon.is_last(word) and not self._lexicon.is_first(word)
+
+    def _given_only(self, word: str) -> bool:
+        """A known given name that is no surname (``Lena``; not ``Murray``, ``Morton``)."""
+        return self._lexicon.is_first(word) and not self._lexicon.is_last(word)
 
     def _starts_with_given_name(self, text: str, start: int, end: int) -> bool:
         """True if the span opens with a word known only as a given name: after a firm cue that is

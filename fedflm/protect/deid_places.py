@@ -7,7 +7,8 @@ says when a person-looking span is a whole place name instead.
 
 Source: Faker's address providers (MIT licence, an installed dependency; nothing is downloaded
 or shipped): the ``countries``, ``states``, ``provinces``, ``regions``, ``departments`` and
-``cities`` lists of every locale except :data:`~fedflm.protect.deid_lexicon.HELDOUT_LOCALES`,
+``cities`` lists (and ``cantons``, ``counties``, ``estados``, ``distritos``, whose entries may be
+(code, name) pairs), and the capitals and time-zone cities of its date-time provider, of every locale except :data:`~fedflm.protect.deid_lexicon.HELDOUT_LOCALES`,
 in Latin script. Two tiers, so that a surname is not lost to a town of the same name:
 
 * **regions** (countries, states, provinces, regions, departments): a span that is one of them
@@ -40,7 +41,8 @@ import regex as re
 
 from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, _latin
 
-_REGION_LISTS = ("countries", "states", "provinces", "regions", "departments", "region_names")
+_REGION_LISTS = ("countries", "states", "provinces", "regions", "departments", "region_names", "cantons", "counties",
+                 "estados", "distritos")
 _TOWN_LISTS = ("cities", "city_names")
 _MIN_LETTERS = 4  # "Fo", "Li", "Ta" (country names in some languages) are too short to be sure
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
@@ -53,8 +55,9 @@ _SPACE = re.compile(r"\s+")
 _THE_BEFORE = re.compile(r"(?<![\w'’])the\s+$", re.IGNORECASE)
 
 
-def _provider_lists(locale: str, attrs: tuple[str, ...]) -> set[str]:
-    """Lower-cased Latin-script entries of ``attrs`` of the Faker address provider of ``locale``."""
+def _provider_lists(locale: str, attrs: tuple[str, ...], keep_case: bool = False) -> set[str]:
+    """Lower-cased (or, ``keep_case``, as written) Latin-script entries of ``attrs`` of the Faker
+    address provider of ``locale``."""
     try:
         provider = importlib.import_module(f"faker.providers.address.{locale}").Provider
     except (ImportError, AttributeError):
@@ -65,7 +68,10 @@ def _provider_lists(locale: str, attrs: tuple[str, ...]) -> set[str]:
         if isinstance(values, dict):
             values = tuple(values)
         if isinstance(values, (tuple, list)):
-            out.update(_norm(v) for v in values if isinstance(v, str) and _latin(v))
+            # ("AC", "Acre"), ("AI", "Appenzell Innerrhoden"): the name is an entry's longest string
+            names = (max((x for x in v if isinstance(x, str)), key=len, default="") if isinstance(v, tuple) else v
+                     for v in values)
+            out.update(v if keep_case else _norm(v) for v in names if isinstance(v, str) and v and _latin(v))
     return out
 
 
@@ -94,11 +100,25 @@ def regions() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def towns() -> frozenset[str]:
-    """Lower-cased city names of the training locales."""
+    """Lower-cased city names of the training locales, and the world's capitals and time-zone cities
+    of Faker's date-time provider (``Montreal``, ``Buenos Aires``: Faker's English providers make up
+    their city names, so no list of theirs holds a real one)."""
     names: set[str] = set()
     for locale in _locales():
         names |= _provider_lists(locale, _TOWN_LISTS)
-    return frozenset(n for n in names if _long_enough(n))
+    held_out = set().union(*(_provider_lists(loc, _TOWN_LISTS) for loc in HELDOUT_LOCALES))
+    world = _world_cities() - (held_out - names)  # no town only a held-out locale lists ("Budapest")
+    return frozenset(n for n in names | world if _long_enough(n))
+
+
+def _world_cities() -> set[str]:
+    """Capitals and the city part of the time zones (``America/Buenos_Aires``) of Faker's countries."""
+    from faker.providers.date_time import Provider  # local import: heavy package
+    out: set[str] = set()
+    for country in getattr(Provider, "countries", ()):
+        zones = [z.rsplit("/", 1)[-1].replace("_", " ") for z in getattr(country, "timezones", ())]
+        out.update(_norm(c) for c in [getattr(country, "capital", ""), *zones] if c and _latin(c))
+    return out
 
 
 def names_a_place(span: str, is_first: Callable[[str], bool], is_name: Callable[[str], bool]) -> bool:
@@ -131,3 +151,79 @@ def before_place_head(text: str, start: int, end: int, cased: bool, is_name: Cal
     if cased:
         return m.group(1)[0].isupper()
     return not any(is_name(w.lower()) for w in _WORD.findall(text, start, end))
+
+
+# Faker writes most city names of its English, French, Italian, Spanish and Portuguese providers from
+# a name and an affix ("East Jessica", "Nadia Ville", "Pearsonborough", "San Héctor los bajos"): no
+# list holds them, so they are read by their shape, with the affixes of the same providers
+_AFFIX_LISTS = ("city_prefixes", "city_adjectives", "city_suffixes")
+_MIN_GLUED = 4  # glued endings this long ("mouth", "borough", "ville"), not "ton" or "by" (Clinton, Ashby)
+
+
+_HONORIFICS = frozenset({"sri", "seri"})  # Malay city prefixes that also stand before people's names
+
+
+@lru_cache(maxsize=1)
+def city_affixes() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(prefix words, separate suffixes, glued endings), lower-cased, of the city names of the training
+    locales: ``north``, ``san``; ``ville``, ``los bajos``, ``do sul``; ``mouth``, ``borough`` (glued or
+    apart as the locale's ``city_formats`` write them). Suffixes shorter than four letters are left out
+    (``by``, ``ton``: Ashby, Clinton)."""
+    prefixes, separate, glued = set(), set(), set()
+    for locale in _locales():
+        starts = _provider_lists(locale, ("city_prefixes", "city_adjectives"), keep_case=True)  # Nueva, Vieja
+        formats = " ".join(_provider_lists(locale, ("city_formats",), keep_case=True))
+        for value in _provider_lists(locale, _AFFIX_LISTS, keep_case=True):
+            word = value.strip(" -").lower()
+            if not word or "-" in word:
+                continue
+            if value in starts:
+                if " " not in word and len(word.strip(".'")) >= 3 and word not in _HONORIFICS:
+                    prefixes.add(word)
+            elif max(len(w) for w in word.split()) >= _MIN_GLUED:
+                if "}}{{city_suffix}}" in formats and not value.startswith(" "):
+                    glued.add(word)  # "{{first_name}}{{city_suffix}}": Jacquesmouth
+                if "}} {{city_suffix}}" in formats or value.startswith(" "):
+                    separate.add(word)  # "{{first_name}} {{city_suffix}}": Nadia Ville, Anna terme
+    return frozenset(prefixes), frozenset(separate), frozenset(glued)
+
+
+_NEXT_WORDS = re.compile(r"[ \t]+([^\W\d_]+(?:[ \t]+[^\W\d_]+){0,2})")
+_PREV_WORD = re.compile(r"([^\W\d_]+\.?)[ \t]+$")
+
+
+def generated_city(text: str, start: int, end: int, cased: bool, is_name: Callable[[str], bool],
+                   ordinary: Callable[[str], bool], is_last: Callable[[str], bool] = lambda w: False) -> bool:
+    """True if the person-looking ``text[start:end]`` is a city in the shape Faker builds them:
+    a name glued to an ending that leaves no known name (``Pearsonborough``, ``Jacquesmouth``; not
+    ``Melville``, a surname), a name with a suffix that is no surname and no English word after it
+    (``Nadia Ville``, ``San Héctor los bajos``; ``is_last``: not ``Anna Hill``), or, in text with
+    capitals, a capitalised prefix and one name (``East Jessica``, ``Port Martyn``; ``north daniel``
+    in lower case is left alone: north, new and lake are English words there)."""
+    prefixes, separate, glued = city_affixes()
+    words = _WORD.findall(text, start, end)
+    if not words:
+        return False
+    last = words[-1]
+    low = last.lower()
+    if not is_name(last) and any(low.endswith(g) and len(low) - len(g) >= 3 and is_name(low[:-len(g)])
+                                 for g in glued):
+        return True
+    joined = " ".join(w.lower() for w in words)
+    after = _NEXT_WORDS.match(text, end)
+    nexts = [] if after is None else [" ".join(after.group(1).split()[:k]).lower() for k in (1, 2, 3)]
+    if any((s in nexts or joined.endswith(" " + s)) and _no_name(s, is_last, ordinary) for s in separate):
+        return True  # "Nadia Ville", "San Jaime los altos", "San Héctor" + " los bajos"
+    if not cased:
+        return False
+    before = _PREV_WORD.search(text, text.rfind("\n", 0, start) + 1, start)
+    head = words[0] if len(words) == 2 else before.group(1) if before and len(words) == 1 else ""
+    return bool(head) and head[:1].isupper() and head.lower().rstrip(".") in {p.rstrip(".") for p in prefixes} \
+        and (is_name(words[-1]) or not ordinary(words[-1].lower()))
+
+
+def _no_name(suffix: str, is_last: Callable[[str], bool], ordinary: Callable[[str], bool]) -> bool:
+    """A suffix of several words (``los bajos``, ``de la montaña``), or one word that is no surname
+    (``is_last``) and no English word (``paulista``, ``ville``; not ``hill``)."""
+    return " " in suffix or not (is_last(suffix) or ordinary(suffix))
+

@@ -183,3 +183,61 @@ def score(records: list[Record], predicted: list[list]) -> dict[str, dict[str, f
         table[kind] = {"support": support[kind], "recall": hit[kind] / support[kind] if support[kind] else float("nan"),
                        "predicted": npred[kind], "precision": tp[kind] / npred[kind] if npred[kind] else float("nan")}
     return table
+
+
+# Distractors: company and place names in bank / support sentences with no person in them (tuning
+# negatives for person precision: Faker companies are mostly built from surnames, ``Wilson-Hodges``,
+# ``Thomsen & Kjeldsen ApS``). Written for evaluation, distinct from the training HARD_TEMPLATES.
+DISTRACTOR_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "company": ("Why is there a payment to {} on my statement?", "The refund from {} has not arrived yet.",
+                "{} sent me an invoice I do not recognise.", "My salary from {} was not paid this month.",
+                "Can I set up a direct debit to {}?", "The merchant {} declined my card.",
+                "I bought a laptop from {} and want a chargeback.", "Transfer to {} failed again.",
+                "{} says the payment went through, but I see nothing.", "Is {} a partner of your bank?",
+                "Please block all payments to {}.", "I got a letter from {} about my loan."),
+    "place": ("My card was declined in {}.", "I am travelling to {} next month.",
+              "Can I withdraw cash in {} without a fee?", "I was charged twice for a hotel in {}.",
+              "Is there a branch in {}?", "{} is where I opened the account.",
+              "Payments to {} are blocked, why?", "Does my card work in {}?",
+              "The transfer from {} is still pending.", "We moved from {} last year and need a new card."),
+}
+DISTRACTOR_KINDS = ("company", "city", "country", "state")
+_STATE_MAKERS = ("state", "administrative_unit", "region", "province")
+
+
+def _distractor_value(kind: str, f, us, locale: str, rng: random.Random) -> str:
+    """A Faker company, city, country or state (a locale without states: en_US's). A locale's fixed
+    city list is drawn from sorted: it_IT builds it through a set, whose order changes per process."""
+    if kind == "city":
+        import importlib
+        listed = getattr(getattr(importlib.import_module(f"faker.providers.address.{locale}"), "Provider", None),
+                         "cities", None)
+        if isinstance(listed, list) and len(listed) > 1000:
+            return rng.choice(sorted(set(listed)))
+    if kind == "state":
+        maker = next((getattr(x, m) for x in (f, us) for m in _STATE_MAKERS if hasattr(x, m)), us.state)
+        return maker()
+    return getattr(f, kind)()
+
+
+def distractors(n: int, seed: int = 0, locales: tuple[str, ...] = LOCALES) -> list[Record]:
+    """``n`` person-free sentences each holding one company, city, country or state of a Faker
+    locale; the value's span is kept as gold of its kind (``company``, ``city``, ...): a masked span
+    over it is a false one. Latin-script values only."""
+    from faker import Faker  # dev/bench dependency, imported on use
+
+    from fedflm.protect.deid_lexicon import _latin
+    rng = random.Random(seed)
+    fakers = {loc: Faker(loc) for loc in locales}
+    us = Faker("en_US")
+    for i, fk in enumerate([*fakers.values(), us]):
+        fk.seed_instance(seed * 1000 + i)
+    records = []
+    while len(records) < n:
+        loc, kind = rng.choice(locales), DISTRACTOR_KINDS[len(records) % len(DISTRACTOR_KINDS)]
+        value = " ".join(_distractor_value(kind, fakers[loc], us, loc, rng).split())
+        if not _latin(value):
+            continue
+        head, tail = rng.choice(DISTRACTOR_TEMPLATES["company" if kind == "company" else "place"]).split("{}")
+        records.append(Record(head + value + tail, (Gold(len(head), len(head) + len(value), kind),), loc))
+    return records

@@ -9,7 +9,8 @@ from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_context import firm_cue
 from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, build_lexicon
-from fedflm.protect.deid_places import _TOWN_LISTS, _locales, _provider_lists, names_a_place, regions, towns
+from fedflm.protect.deid_places import (_TOWN_LISTS, _locales, _provider_lists, generated_city, names_a_place,
+                                        regions, towns)
 
 from deid_support import persons
 
@@ -19,6 +20,9 @@ from deid_support import persons
     ("SALAMANCA", True),
     ("San Bernardino", True),       # a town of two words ("Bernardino" is a given name, "San" is not)
     ("naantali", True),             # a one-word town that is no name
+    ("Montreal", True),             # a real city: a time-zone city of Faker's date-time provider
+    ("Addis Ababa", True),          # a capital
+    ("Manila", False),              # a capital that is also a known name: stays a person
     ("Victoria", False),            # a state, but a given name first
     ("Roth", False),                # a one-word town that is a surname: stays a person
     ("Maria Lopez", False),
@@ -152,3 +156,57 @@ def test_places_and_venues_in_lower_case_reviews(deid: Deidentifier, text: str) 
 def test_persons_near_place_words_stay_masked(deid: Deidentifier, text: str, name: str) -> None:
     # Execute / Assert
     assert name in persons(deid, text)
+
+
+NAMES = {"jessica", "pearson", "martyn", "nadia", "anna", "hill", "jacques", "melville", "héctor"}
+SURNAMES = {"pearson", "hill", "melville"}
+
+
+@pytest.mark.parametrize("text,name,cased,expected", [
+    ("My card was declined in Pearsonborough.", "Pearsonborough", True, True),   # name + glued ending
+    ("my card was declined in jacquesmouth.", "jacquesmouth", False, True),      # any case
+    ("I spoke with Melville today.", "Melville", True, False),                   # itself a known name
+    ("Is there a branch in Nadia Ville?", "Nadia Ville", True, True),            # separate suffix
+    ("Is there a branch in San Héctor los bajos?", "San Héctor", True, True),    # several words after it
+    ("I spoke with Anna Hill today.", "Anna Hill", True, False),                 # the suffix is a surname
+    ("Is there a branch in East Jessica?", "East Jessica", True, True),          # prefix, text with capitals
+    ("I am travelling to Port Martyn next month.", "Martyn", True, True),        # prefix right before it
+    ("is there a branch in east jessica?", "jessica", False, False),             # lower case: "east" is a word
+])
+def test_generated_city(text: str, name: str, cased: bool, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute
+    found = generated_city(text, start, start + len(name), cased, lambda w: w.lower() in NAMES,
+                           lambda w: w.lower() in {"east", "hill", "north"}, lambda w: w.lower() in SURNAMES)
+    # Assert
+    assert found is expected
+
+
+def test_gazetteer_reads_code_and_name_pairs() -> None:
+    # Execute
+    found = regions()
+    # Assert: de_CH cantons and pt_BR estados are (code, name) pairs
+    assert {"appenzell innerrhoden", "rio grande do sul", "são paulo"} <= found
+    assert "ai" not in found and "sp" not in found
+
+
+@pytest.mark.parametrize("case", [str, lower, upper])
+@pytest.mark.parametrize("text", [
+    "My card was declined in Jacquesmouth.",
+    "Payments to Appenzell Innerrhoden are blocked, why?",
+    "The transfer from Rio Grande do Sul is still pending.",
+])
+def test_faker_cities_and_states_are_left_alone(deid: Deidentifier, case, text: str) -> None:
+    # Execute / Assert
+    assert deid.redact(case(text))[0] == case(text)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Is there a branch in East Jessica?", "Is there a branch in East Jessica?"),
+    ("Mr. Pearsonborough called about the refund.", "Mr. <PERSON> called about the refund."),  # a person cue
+    ("I spoke with Maria Garcia in Port Martyn.", "I spoke with <PERSON> in Port Martyn."),
+])
+def test_faker_city_shapes_in_text_with_capitals(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected

@@ -1,0 +1,189 @@
+"""Company names by their legal-form tail or their firm word in front (``Johansen A/S``, ``Konečný a.s.``,
+``Spółdzielnia Pęksa``, ``Inversiones Gonzalo S.L.L.``): person-looking spans that are firms.
+
+Faker builds most company names from surnames (``{last} {suffix}``, ``{prefix} {last}``), and the
+name lexicon, the lone-name rule and the learned model all take the surname for a person. The
+designators of :mod:`fedflm.protect.deid_context` are whole words (``Inc``, ``GmbH``); the legal forms
+written with dots or a slash (``S.A.``, ``s.r.o.``, ``A/S``, ``Sp. z o.o.``) and the firm words put in
+front (``Grupo``, ``Fundacja``, ``Laboratorios``) are read here.
+
+Source: Faker's company providers (MIT licence, an installed dependency; nothing is downloaded or
+shipped): ``company_suffixes``, ``company_prefixes`` (es_MX spells it ``company_preffixes``),
+``company_types`` and ``name_complements`` of every locale except
+:data:`~fedflm.protect.deid_lexicon.HELDOUT_LOCALES`, in Latin script.
+
+Case: a tail with a dot, a slash or an ampersand, or a word of four or more letters that is no English
+word (``GmbH``, ``e figli``, ``Gruppen``), counts in any letter case; a short or English one (``AS``,
+``AB``, ``Ky``, ``and Sons``) only in text with capitals and written as Faker writes it, since
+``maria as well`` or ``ANNA AS WELL`` name a person. A firm word in front counts only if it is no
+English word (``Grupo``, not ``Royal`` or ``Holding``: ``Holding Anna's hand``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import lru_cache
+
+import regex as re
+
+from fedflm.protect.deid_dictionary import is_ordinary
+from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, _latin
+
+_TAIL_LISTS = ("company_suffixes", "name_complements")
+_HEAD_LISTS = ("company_prefixes", "company_preffixes", "company_types")
+_WORD = re.compile(r"[^\W\d_]+")
+_SPACE = re.compile(r"\s+")
+_MIN_LETTERS = 4  # a head or tail word this long that is no English word is sure in any case
+
+
+def _provider_values(attrs: tuple[str, ...]) -> set[str]:
+    """Latin-script entries of ``attrs`` of Faker's company providers (training locales and the base)."""
+    import faker.providers.company as company  # local import: heavy package
+    modules = [company] + [importlib.import_module(f"{company.__name__}.{m.name}")
+                           for m in pkgutil.iter_modules(company.__path__) if m.name not in HELDOUT_LOCALES]
+    out: set[str] = set()
+    for module in modules:
+        provider = getattr(module, "Provider", None)
+        for attr in attrs:
+            values = getattr(provider, attr, ())
+            if isinstance(values, dict):  # weighted lists (es_ES): the keys
+                values = tuple(values)
+            if isinstance(values, (tuple, list)):
+                out.update(_SPACE.sub(" ", v.strip(" -")) for v in values  # "- ME" (pt_BR): the tail is "ME"
+                           if isinstance(v, str) and v.strip(" -") and _latin(v))
+    return out
+
+
+def _sure(value: str) -> bool:
+    """A tail or head readable in any case: with a dot, slash or ampersand, or with a word of four or
+    more letters and no English word (``GmbH``, ``e figli``; not ``AS``, ``and Sons``, ``Group``)."""
+    if any(c in value for c in "./&"):
+        return True
+    words = _WORD.findall(value)
+    return (any(len(w) >= _MIN_LETTERS for w in words)
+            and not any(len(w) >= _MIN_LETTERS and is_ordinary(w.lower()) for w in words))
+
+
+def _alternation(values: set[str]) -> str:
+    """A regex alternation of ``values``, longest first, spaces matched as any run of blanks."""
+    return "|".join(r"[ \t]+".join(re.escape(p) for p in v.split(" "))
+                    for v in sorted(values, key=len, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern, re.Pattern, frozenset[str], re.Pattern]:
+    """(tail in any case, tail as Faker writes it, head words lower-cased, the latter in any case but
+    short English words: ``ab``, ``ag``, ``group``; not ``as``, ``me``, ``sa``)."""
+    tails = _provider_values(_TAIL_LISTS)
+    sure = {t for t in tails if _sure(t)}
+    end = r"(?![\w&])"
+    any_case = re.compile(r"(?i:" + _alternation(sure) + ")" + end)
+    exact = re.compile(r"(?:" + _alternation(tails - sure) + ")" + end)
+    heads = frozenset(h.lower() for h in _provider_values(_HEAD_LISTS)
+                      if " " not in h and len(h) >= _MIN_LETTERS and not is_ordinary(h.lower()))
+    weak = {t for t in tails - sure if not (len(t) <= _MIN_LETTERS and is_ordinary(t.lower()))}
+    return any_case, exact, heads, re.compile(r"(?i:" + _alternation(weak) + ")" + end)
+
+
+_BEFORE_TAIL = re.compile(r"\.?(?:[ \t]*,[ \t]*|[ \t]+-[ \t]+|[ \t]+)")
+_HEAD_BEFORE = re.compile(r"([^\W\d_]+)[ \t]+$")
+# more names of one firm before its tail ("Schmidt" + " & Rasmussen A/S", "Paolini" + ", Geraci e Agnesi s.r.l.")
+_NEXT_NAME = re.compile(r"(?:[ \t]*,[ \t]*|[ \t]+(?:and|&|og|och|en|e|y|i|und|et)[ \t]+|[ \t]+|-)"
+                        r"([^\W\d_][\w'’]*)", re.IGNORECASE)
+_STOP = frozenset("the a an of at in on for from to by with is was are were as who which that this his her "
+                  "their our my your its".split())
+_MAX_NAMES = 3
+
+
+def has_company_tail(text: str, start: int, end: int, cased: bool, surnames: bool = False) -> bool:
+    """True if ``text[start:end]`` ends in a company's legal-form tail or one follows it
+    (``Johansen A/S``, ``Peltonen Ky``, ``Despacho Integrales`` + ``S.L.``). ``surnames``: the span is
+    made of surnames known as no given name; then in text without capitals a short tail counts in
+    any case too (``gustafsson ab``, ``hernandez group``; ``johnson group`` and ``maria as well`` are
+    left alone)."""
+    for m in _BEFORE_TAIL.finditer(text, start, end):  # inside the span, after a word of it, to its end
+        if m.start() > start and _tail_end(text, m.end(), cased, surnames) >= end:
+            return True
+    pos, joins = end, ("," if "," in text[start:end] else "")  # "Paolini, Geraci" + " e Agnesi s.r.l."
+    for _ in range(_MAX_NAMES + 1):
+        m = _BEFORE_TAIL.match(text, pos)
+        if m and _tail_end(text, m.end(), cased, surnames) > m.end():
+            return _list_shape(joins)
+        m = _NEXT_NAME.match(text, pos)
+        if not m or not _name_word(m.group(1), cased):
+            return False
+        joins += m.group(0)[:m.start(1) - m.start()].lower()
+        pos = m.end()
+    return False
+
+
+def _list_shape(joins: str) -> bool:
+    """Names joined by spaces, hyphens or ``&`` are one firm; by a comma or a word (``and``, ``og``)
+    only in the ``A, B and C`` shape: ``Anna Berg, Acme GmbH`` and ``Anna Berg and Acme GmbH`` keep Anna."""
+    words = bool(re.search(r"\b(?:and|og|och|en|e|y|i|und|et)\b", joins))
+    return words == ("," in joins)
+
+
+def _name_word(word: str, cased: bool) -> bool:
+    """A word that can be one more name of a firm: capitalised in text with capitals, no English
+    word where there are none (``schmidt & rasmussen a/s``, not ``anna and the kids ltd``)."""
+    if word.lower() in _STOP:
+        return False
+    return word[:1].isupper() if cased else not is_ordinary(word.lower())
+
+
+def _tail_end(text: str, pos: int, cased: bool, surnames: bool = False) -> int:
+    """Where a tail starting at ``pos`` ends (``pos`` if none starts there)."""
+    any_case, exact, _, weak = _patterns()
+    m = (any_case.match(text, pos) or (exact.match(text, pos) if cased else None)
+         or (weak.match(text, pos) if surnames and not cased else None))
+    return m.end() if m else pos
+
+
+def has_company_head(text: str, start: int, end: int) -> bool:
+    """True if the span opens with, or follows, a firm word of Faker's company providers that is no
+    English word (``Spółdzielnia Pęksa``, ``Laboratorios`` + ``Reynoso, Verduzco y Ornelas``), with a
+    name after it (the head alone is no company)."""
+    heads = _patterns()[2]
+    words = _WORD.findall(text, start, end)
+    if len(words) >= 2 and words[0].lower() in heads:
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    m = _HEAD_BEFORE.search(text, line_start, start)
+    return bool(words) and bool(m) and m.group(1).lower() in heads
+
+
+def names_a_company(text: str, start: int, end: int, cased: bool, surname=lambda w: False) -> bool:
+    """True if ``text[start:end]`` is (part of) a company name by its tail or its head word;
+    ``surname(word)``: a known surname that is no given name."""
+    words = _WORD.findall(text, start, end)
+    surnames = bool(words) and all(surname(w) for w in words)
+    return has_company_tail(text, start, end, cased, surnames) or has_company_head(text, start, end)
+
+
+# three surnames listed, the shape of a partnership's name (``Hawkins, Richardson and Santana``,
+# ``Kristiansen, Isaksen og Myhre``, ``Paolini, Geraci e Agnesi``): Faker's company formats of the
+# training locales join them with "and", "og", "e", "y", "en" or "&"
+_MEMBER = r"[^\W\d_][\w'’]*"
+_SURNAME_LIST = re.compile(r"(?<!(?:,|&|\band)[ \t]*)(" + _MEMBER + r"),[ \t]+(" + _MEMBER + r"),?[ \t]+"
+                           r"(?:and|&|og|och|e|y|en|und|et)[ \t]+(" + _MEMBER + r")(?![ \t]*(?:,|&|\band\b)[ \t]*\w)",
+                           re.IGNORECASE)
+
+
+def in_surname_list(text: str, start: int, end: int, cased: bool, is_last, given_only) -> bool:
+    """True if ``text[start:end]`` lies in a list of exactly three words joined ``A, B and C``, each a
+    known surname (``is_last``), none a name known only as a given name (``given_only``: ``Anna,
+    Lena and Ola`` are people), capitalised in text with capitals, at most one English word in text
+    without (``murdoch, harris and burton`` is a firm; ``smith, baker and cook`` is not judged)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    for m in _SURNAME_LIST.finditer(text, line_start, len(text) if line_end < 0 else line_end):
+        if m.start() <= start and end <= m.end():
+            words = m.groups()
+            if not all(is_last(w) and not given_only(w) for w in words):
+                return False
+            if cased:
+                return all(w[:1].isupper() for w in words)
+            return sum(is_ordinary(w.lower()) for w in words) <= 1  # "murdoch, harris and burton"
+    return False
