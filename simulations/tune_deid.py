@@ -25,7 +25,8 @@
   from the default 800).
 
     python simulations/tune_deid.py [--rows 800] [--bank 2000] [--n 300] [--seed 101] [--presidio-dev]
-                                    [--distractors 1000] [--adjacent 800] [--dump /tmp/changed.tsv] [--sample-seed 0] [--skip 0]
+                                    [--distractors 1000] [--adjacent 800] [--dump /tmp/changed.tsv]
+                                    [--sample-seed 0] [--skip 0]
 
 Prints a summary and ``TUNE_JSON {...}`` last; never prints the texts (only ``--dump`` writes them).
 """

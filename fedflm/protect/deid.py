@@ -234,9 +234,9 @@ class Deidentifier:
         return _house_numbers(text, _merge(spans + self._more_mentions(text, spans)))
 
     def _not_organisation(self, text: str, sp: Span, cased: bool) -> list[Span]:
-        """``[sp]``, ``[]`` if it names a company or a place, or its head (:mod:`deid_organisation`)."""
-        end = self._organisations.kept_end(text, sp.start, sp.end, sp.entity, cased)
-        return [] if end is None else [Span(sp.start, end, sp.entity, sp.score)]
+        """``[sp]``, ``[]`` if it names a company or a place, or the person parts of it (:mod:`deid_organisation`)."""
+        return [Span(s, e, sp.entity, sp.score)
+                for s, e in self._organisations.kept_parts(text, sp.start, sp.end, sp.entity, cased)]
 
     def _address_tail(self, text: str, sp: Span) -> Span:
         """An address span grown over a trailing country (``... NUNGATTA Australia``)."""
