@@ -211,3 +211,23 @@ def in_surname_list(text: str, start: int, end: int, cased: bool, is_last, given
                 return all(w[:1].isupper() for w in words)
             return sum(is_ordinary(w.lower()) for w in words) <= 1  # "murdoch, harris and burton"
     return False
+
+
+_PAIR = re.compile(r"(" + _MEMBER + r"),[ \t]+(" + _MEMBER + r")")
+_THIRD = re.compile(r"[ \t]+(?:and|&)[ \t]+(" + _MEMBER + r")(?![\w'’-])", re.IGNORECASE)
+
+
+def third_of_list(text: str, start: int, end: int, cased: bool, cued=lambda text, pos: False) -> int:
+    """End of ``C`` when the person span ``text[start:end]`` is ``A, B``, a person cue stands before it
+    (``cued(text, start)``: ``I called``, ``Dear``) and `` and C`` follows it, ``C`` capitalised in text
+    with capitals, of three or more letters and no English word (``I called Sárközi, Pušková and Murin``:
+    the lexicon and the model find the pair, not an unknown third name); else ``end``. Without the cue a
+    firm's list is left alone (``White, Willis and Hoffman, Lucid and Loveland Technologies``)."""
+    if not _PAIR.fullmatch(text, start, end) or not cued(text, start):
+        return end
+    m = _THIRD.match(text, end)
+    if m is None:
+        return end
+    word = m.group(1)
+    ok = len(word) >= 3 and not is_ordinary(word.lower()) and (word[:1].isupper() or not cased)
+    return m.end(1) if ok else end

@@ -102,7 +102,7 @@ class OrganisationJudge:
                 and not _person_cue(text, start) and not self._given_and_family(text, start, end)):
             return True  # a firm by its legal form or firm word: "Johansen A/S", "Spółdzielnia Pęksa"
         if person and in_surname_list(text, start, end, cased, self._lexicon.is_last, self._given_only,
-                                      _contact_cue):
+                                      contact_cue):
             return True  # a partnership: "Tomomi is from Hawkins, Richardson and Santana"
         if person and self._place_name(text, start, end, cased):
             return True  # a place by the gazetteer ("we drove to San Bernardino")
@@ -188,7 +188,7 @@ _CONTACT = re.compile(r"(?<!\w)(?:called|phoned|rang|e-?mailed|texted|met|told|a
                       r"(?:spoke|spoken|talked|speak|talk)[ \t]+(?:with|to))[ \t]+$", re.IGNORECASE)
 
 
-def _contact_cue(text: str, start: int) -> bool:
+def contact_cue(text: str, start: int) -> bool:
     """True if a person cue (``Dear``, ``Mr.``) or a verb of contact or payment (``I called``, ``spoke
     with``, ``pay``) stands right before ``start``: a list of surnames there names people
     (``I called Novak, Kovacs and Horvath``), not a partnership."""

@@ -6,7 +6,7 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_company import has_company_tail, in_surname_list
+from fedflm.protect.deid_company import has_company_tail, in_surname_list, third_of_list
 from fedflm.protect.deid_works import named_before, quoted_title
 
 
@@ -25,6 +25,8 @@ from fedflm.protect.deid_works import named_before, quoted_title
     ("MY FRIEND SÜZER KISELA STUDIOS ACCOUNT IS BLOCKED.", "SÜZER KISELA"),
     ("i called novak, kovacs and horvath about the refund.", "novak kovacs horvath"),  # surnames after a cue
     ("PLEASE PAY JÁUREGUI, PALLADIO AND TAPP TODAY.", "JÁUREGUI PALLADIO TAPP"),
+    ("I called Novak, Kovacs and Horvath about the refund.", "Novak Kovacs Horvath"),  # the third name too
+    ("i called sárközi, pušková and murin about the refund.", "sárközi pušková murin"),
 ])
 def test_people_next_to_firm_and_place_words_are_masked(deid: Deidentifier, text: str, person: str) -> None:
     # Execute
@@ -39,6 +41,7 @@ def test_people_next_to_firm_and_place_words_are_masked(deid: Deidentifier, text
         "The transfer from Rio Grande do Sul did not arrive.",    # a place: no split at "rio"
         "Can I withdraw cash in Västra Götalands län without a fee?",   # "län" is no English word
         "Why is there a payment to Paolini, Geraci e Agnesi s.r.l. on my statement?")],
+    (str, "Villafranca: White, Willis and Hoffman, Lucid and Loveland Technologies."),  # no cue: no third name
 ])
 def test_firms_and_places_stay(deid: Deidentifier, case, text: str) -> None:
     # Execute / Assert
@@ -65,11 +68,11 @@ def test_as_phrase_is_no_tail(text: str, expected: bool) -> None:
 ])
 def test_surname_list_after_a_cue(text: str, expected: bool) -> None:
     # Prepare
-    from fedflm.protect.deid_organisation import _contact_cue
+    from fedflm.protect.deid_organisation import contact_cue
     start = text.index("dunn")
     # Execute
     found = in_surname_list(text, start, start + 4, False, lambda w: w.lower() in {"dunn", "sampson", "nunez"},
-                            lambda w: False, _contact_cue)
+                            lambda w: False, contact_cue)
     # Assert
     assert found is expected
 
@@ -91,3 +94,18 @@ def test_named_before() -> None:
     # Execute / Assert
     assert named_before("my friend x", 10) and named_before("the refund for x", 15)
     assert not named_before("i gave x", 7)
+
+
+@pytest.mark.parametrize("text,cued,expected", [
+    ("I called Novak, Kovacs and Horvath about it", True, "Novak, Kovacs and Horvath"),
+    ("I called Novak, Kovacs and Horvath about it", False, "Novak, Kovacs"),     # no cue: left alone
+    ("I called Novak, Kovacs and the kids", True, "Novak, Kovacs"),              # an English word
+    ("I called Novak, Kovacs and horvath", True, "Novak, Kovacs"),               # lower case among capitals
+])
+def test_third_of_list(text: str, cued: bool, expected: str) -> None:
+    # Prepare
+    start, end = text.index("Novak"), text.index("Kovacs") + len("Kovacs")
+    # Execute
+    got = third_of_list(text, start, end, True, lambda t, pos: cued)
+    # Assert
+    assert text[start:got] == expected
