@@ -12,6 +12,10 @@
 * ``--distractors N``: N person-free bank / support sentences holding a Faker company, city,
   country or state (``deid_synth.distractors``, seed ``--seed``), in the three case variants: spans
   per type and values masked per 1,000 (by kind; any masked span over the value counts).
+* ``--adjacent N``: N bank / support sentences in which a person stands next to a company, a city or
+  state, a legal-form word, a venue noun, a quotation, a place prefix, a compass word or in a surname
+  list (:mod:`simulations.deid_adjacent`, seed ``--seed``), in the three case variants: person recall
+  per template kind and per case (the recall side of the company / place rules).
 * ``--presidio-dev``: the dev part of presidio-research's set (the templates bench_deid.py's
   split gives to development; never its held-out part): high-risk and person recall/precision.
 * ``--dump FILE``: writes each changed SST-2 row (index, text, masked spans and the rules that found
@@ -21,7 +25,8 @@
   from the default 800).
 
     python simulations/tune_deid.py [--rows 800] [--bank 2000] [--n 300] [--seed 101] [--presidio-dev]
-                                    [--distractors 1000] [--dump /tmp/changed.tsv] [--sample-seed 0] [--skip 0]
+                                    [--distractors 1000] [--adjacent 800] [--dump /tmp/changed.tsv]
+                                    [--sample-seed 0] [--skip 0]
 
 Prints a summary and ``TUNE_JSON {...}`` last; never prints the texts (only ``--dump`` writes them).
 """
@@ -44,6 +49,7 @@ if str(ROOT) not in sys.path:
 
 from fedflm.protect.deid import HIGH_RISK, DeidConfig, Deidentifier  # noqa: E402
 from fedflm.protect.deid_case import lower  # noqa: E402
+from fedflm.protect.deid_dictionary import is_ordinary  # noqa: E402
 from fedflm.protect.deid_lexicon import build_lexicon, common_vocab, heldout_names  # noqa: E402
 from fedflm.protect.deid_synth import (DISTRACTOR_KINDS, LOCALES, case_variants, distractors, generate,  # noqa: E402
                                       score)
@@ -133,6 +139,31 @@ def distractor_figures(engine: str, n: int, seed: int) -> dict:
     return out
 
 
+def adjacent_figures(engine: str, n: int, seed: int) -> dict:
+    """Person recall (all persons of a record masked) per template kind and case variant."""
+    from simulations.deid_adjacent import ADJACENT_TEMPLATES, adjacent
+
+    lexicon = build_lexicon()
+    known = tuple(sorted(w.capitalize() for w in ws if w.isalpha() and not is_ordinary(w))
+                  for ws in (lexicon.first, lexicon.last))
+    records = adjacent(n, seed, heldout_names(lexicon), known, LOCALES)
+    deid = Deidentifier(DeidConfig(engine=engine))
+    out = {}
+    for variant, recs in case_variants(records).items():
+        spans = deid.analyze_batch([r.text for r in recs])
+        hit, total = Counter(), Counter()
+        for rec, ss in zip(recs, spans):
+            kind = rec.locale.split("/")[0]
+            total[kind] += 1
+            hit[kind] += score([rec], [ss])["PERSON"]["recall"] == 1.0
+        key = variant.replace(" ", "_")
+        out[f"tune_adjacent_{key}_person_recall"] = sum(hit.values()) / sum(total.values())
+        out.update({f"tune_adjacent_{key}_{k}_recall": hit[k] / total[k] for k in ADJACENT_TEMPLATES})
+        print(f"adjacent {variant:10s}: person recall {sum(hit.values()) / sum(total.values()):.3f}; "
+              + ", ".join(f"{k} {hit[k] / total[k]:.3f}" for k in ADJACENT_TEMPLATES))
+    return out
+
+
 def positives(engine: str, n: int, seed: int) -> dict:
     deid = Deidentifier(DeidConfig(engine=engine))
     records = generate(n, seed=seed, locales=LOCALES, names=heldout_names(build_lexicon()))
@@ -168,6 +199,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=101, help="generator seed (the benchmark uses 11)")
     parser.add_argument("--distractors", type=int, default=0,
                         help="person-free company / place sentences (x 3 case variants; 0: none)")
+    parser.add_argument("--adjacent", type=int, default=0,
+                        help="sentences with a person next to a company / place word (x 3 case variants; 0: none)")
     parser.add_argument("--engine", default="learned")
     parser.add_argument("--sample-seed", type=int, default=0, help="seed of the SST-2 train draw")
     parser.add_argument("--skip", type=int, default=0, help="leave out the first SKIP rows of that draw")
@@ -177,6 +210,8 @@ def main() -> None:
     result.update(positives(args.engine, args.n, args.seed))
     if args.distractors:
         result.update(distractor_figures(args.engine, args.distractors, args.seed))
+    if args.adjacent:
+        result.update(adjacent_figures(args.engine, args.adjacent, args.seed))
     if args.presidio_dev:
         result.update(presidio_dev(args.engine))
     print("TUNE_JSON " + json.dumps({k: round(v, 4) for k, v in result.items()}))

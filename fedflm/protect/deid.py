@@ -34,6 +34,7 @@ from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
 from fedflm.protect.deid_case import is_cased as _cased
 from fedflm.protect.deid_chat import chat_only, is_chat_noise
+from fedflm.protect.deid_company import third_of_list
 from fedflm.protect.deid_context import more_mentions, reads_as_street, street_extent
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
@@ -42,7 +43,7 @@ from fedflm.protect.deid_lexicon import PARTICLES
 from fedflm.protect.deid_cue import cue_names
 from fedflm.protect.deid_lone import lone_names, surname_after, view_model_names
 from fedflm.protect.deid_organisation import LETTER_WORDS as _LETTER_WORDS
-from fedflm.protect.deid_organisation import OrganisationJudge
+from fedflm.protect.deid_organisation import OrganisationJudge, contact_cue
 from fedflm.protect.deid_places import regions, towns
 from fedflm.protect.deid_shout import is_shouted, trim_shouted
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -234,9 +235,9 @@ class Deidentifier:
         return _house_numbers(text, _merge(spans + self._more_mentions(text, spans)))
 
     def _not_organisation(self, text: str, sp: Span, cased: bool) -> list[Span]:
-        """``[sp]``, ``[]`` if it names a company or a place, or its head (:mod:`deid_organisation`)."""
-        end = self._organisations.kept_end(text, sp.start, sp.end, sp.entity, cased)
-        return [] if end is None else [Span(sp.start, end, sp.entity, sp.score)]
+        """``[sp]``, ``[]`` if it names a company or a place, or the person parts of it (:mod:`deid_organisation`)."""
+        return [Span(s, e, sp.entity, sp.score)
+                for s, e in self._organisations.kept_parts(text, sp.start, sp.end, sp.entity, cased)]
 
     def _address_tail(self, text: str, sp: Span) -> Span:
         """An address span grown over a trailing country (``... NUNGATTA Australia``)."""
@@ -273,11 +274,12 @@ class Deidentifier:
                    for w in words)
 
     def _given_names(self, text: str, spans: list[Span], cased: bool) -> list[Span]:
-        """Person spans grown over a surname (``nicolas cage``: deid_lone) and a given name after a comma;
-        ``cased``: :func:`deid_case.is_cased` of ``text``, which the caller has."""
+        """Person spans grown over a surname (``nicolas cage``: deid_lone), a given name after a comma and
+        the third name of ``I called A, B and C`` (deid_company); ``cased``: :func:`deid_case.is_cased` of ``text``."""
         from fedflm.protect.deid_recognizers import given_after_comma
         grown = lambda sp: surname_after(text, sp.start, sp.end, self._lexicon, cased)  # noqa: E731
-        return [Span(sp.start, given_after_comma(text, grown(sp), self._person_edge), sp.entity, sp.score)
+        return [Span(sp.start, third_of_list(text, sp.start, given_after_comma(text, grown(sp), self._person_edge),
+                                             cased, contact_cue), sp.entity, sp.score)
                 if sp.entity == "PERSON" else sp for sp in spans]
 
     def _view(self, rec, text: str, has_digit: bool) -> str | None:

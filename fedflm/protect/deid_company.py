@@ -136,9 +136,29 @@ def _name_word(word: str, cased: bool) -> bool:
 def _tail_end(text: str, pos: int, cased: bool, surnames: bool = False) -> int:
     """Where a tail starting at ``pos`` ends (``pos`` if none starts there)."""
     any_case, exact, _, weak = _patterns()
-    m = (any_case.match(text, pos) or (exact.match(text, pos) if cased else None)
-         or (weak.match(text, pos) if surnames and not cased else None))
+    m = any_case.match(text, pos)
+    if m is None and cased:
+        m = exact.match(text, pos)
+        m = None if m and _reads_as_word(text, m) else m
+    if m is None and surnames and not cased:
+        m = weak.match(text, pos)
     return m.end() if m else pos
+
+
+_NEXT_WORD = re.compile(r"[ \t]+(\p{Ll}+)")
+# words that make ``as`` an English phrase (``as agreed``, ``as soon as``, ``as well``, ``as per``); hand list
+# of the adverbial ``as`` phrases of payment and support messages; after a firm's ``AS`` a verb follows
+# (``Johansen AS sent``, ``AS failed``), never these
+_AS_PHRASE = frozenset("agreed discussed promised requested arranged planned expected instructed mentioned "
+                       "usual always before soon well per of if possible needed a an the my our your his her "
+                       "their".split())
+
+
+def _reads_as_word(text: str, m: re.Match) -> bool:
+    """A Norwegian / Danish ``AS`` tail followed by a word that makes it the English ``as`` in text
+    with capitals (``Please pay Gregor Asplund AS agreed``; ``Johansen AS sent`` stays a firm)."""
+    after = _NEXT_WORD.match(text, m.end())
+    return m.group().lower() == "as" and after is not None and after.group(1) in _AS_PHRASE
 
 
 def has_company_head(text: str, start: int, end: int) -> bool:
@@ -171,19 +191,43 @@ _SURNAME_LIST = re.compile(r"(?<!(?:,|&|\band)[ \t]*)(" + _MEMBER + r"),[ \t]+("
                            re.IGNORECASE)
 
 
-def in_surname_list(text: str, start: int, end: int, cased: bool, is_last, given_only) -> bool:
+def in_surname_list(text: str, start: int, end: int, cased: bool, is_last, given_only,
+                    cued=lambda text, pos: False) -> bool:
     """True if ``text[start:end]`` lies in a list of exactly three words joined ``A, B and C``, each a
     known surname (``is_last``), none a name known only as a given name (``given_only``: ``Anna,
     Lena and Ola`` are people), capitalised in text with capitals, at most one English word in text
-    without (``murdoch, harris and burton`` is a firm; ``smith, baker and cook`` is not judged)."""
+    without (``murdoch, harris and burton`` is a firm; ``smith, baker and cook`` is not judged);
+    ``cued(text, pos)``: a person cue before the list at ``pos`` makes them people."""
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     for m in _SURNAME_LIST.finditer(text, line_start, len(text) if line_end < 0 else line_end):
         if m.start() <= start and end <= m.end():
             words = m.groups()
+            if cued(text, m.start()):
+                return False  # "I called Novak, Kovacs and Horvath": people
             if not all(is_last(w) and not given_only(w) for w in words):
                 return False
             if cased:
                 return all(w[:1].isupper() for w in words)
             return sum(is_ordinary(w.lower()) for w in words) <= 1  # "murdoch, harris and burton"
     return False
+
+
+_PAIR = re.compile(r"(" + _MEMBER + r"),[ \t]+(" + _MEMBER + r")")
+_THIRD = re.compile(r"[ \t]+(?:and|&)[ \t]+(" + _MEMBER + r")(?![\w'’-])", re.IGNORECASE)
+
+
+def third_of_list(text: str, start: int, end: int, cased: bool, cued=lambda text, pos: False) -> int:
+    """End of ``C`` when the person span ``text[start:end]`` is ``A, B``, a person cue stands before it
+    (``cued(text, start)``: ``I called``, ``Dear``) and `` and C`` follows it, ``C`` capitalised in text
+    with capitals, of three or more letters and no English word (``I called Sárközi, Pušková and Murin``:
+    the lexicon and the model find the pair, not an unknown third name); else ``end``. Without the cue a
+    firm's list is left alone (``White, Willis and Hoffman, Lucid and Loveland Technologies``)."""
+    if not _PAIR.fullmatch(text, start, end) or not cued(text, start):
+        return end
+    m = _THIRD.match(text, end)
+    if m is None:
+        return end
+    word = m.group(1)
+    ok = len(word) >= 3 and not is_ordinary(word.lower()) and (word[:1].isupper() or not cased)
+    return m.end(1) if ok else end

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import regex as re
 
+from fedflm.protect.deid_census import is_census_surname
 from fedflm.protect.deid_lexicon import NameLexicon
 from fedflm.protect.deid_lone import NOT_LONE_NAMES, free_word, lone_name
 
@@ -67,6 +68,27 @@ CUES: dict[str, re.Pattern] = {
 }
 
 
+# a full name after a verb of contact or payment in bank and support messages (``i spoke with peter brown``,
+# ``I SPOKE WITH PETER BROWN FROM ACME LTD``): a given name and a surname of the lists, even English words
+_CONTACT_FULL = re.compile(
+    r"(?<![\w'’])(?:(?:spoke|spoken|speak|talked|talk)\s+(?:with|to)|called|phoned|rang|emailed|met|pay|paid"
+    r"|refund\s+(?:for|to)|landlord|tenant)\s+(?P<first>[^\W\d_]{3,})\s+(?P<last>[^\W\d_]{3,})(?![\w'’])",
+    re.IGNORECASE)
+
+
+def contact_full_names(text: str, lexicon: NameLexicon) -> list[tuple[int, int]]:
+    """(start, end) of ``first last`` right after a verb of contact or payment (:data:`_CONTACT_FULL`), the
+    first word a given name of the lists (no common noun, no lone-name exclusion), the second a surname of the
+    lists or of the US census (``brown``, an English word the lists drop)."""
+    out = []
+    for m in _CONTACT_FULL.finditer(text):
+        first, last = m.group("first").lower(), m.group("last").lower()
+        if (lexicon.is_first(first) and (lexicon.is_last(last) or is_census_surname(last)) and first not in COMMON_NOUNS
+                and first not in NOT_LONE_NAMES and last not in NOT_LONE_NAMES):
+            out.append((m.start("first"), m.end("last")))
+    return out
+
+
 def cue_word(word: str, lexicon: NameLexicon, vocab: frozenset[str]) -> bool:
     """True for a given name of the lists that no vocabulary, key word or chat noise claims."""
     low = word.lower()
@@ -87,7 +109,7 @@ def cue_names(text: str, lexicon: NameLexicon, vocab: frozenset[str],
             for g in groups:
                 if cue_word(m.group(g), lexicon, vocab) and not _after_determiner(text, m.start(g)):
                     out.add((m.start(g), m.end(g)))
-    return sorted(out)
+    return sorted(out | set(contact_full_names(text, lexicon)))
 
 
 def _after_determiner(text: str, start: int) -> bool:

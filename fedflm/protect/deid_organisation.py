@@ -11,17 +11,19 @@ before a known given name (``worked at Maria Garcia``) and a person cue before a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import regex as re
 
 from fedflm.protect.deid_address import countries
 from fedflm.protect.deid_company import in_surname_list, names_a_company
-from fedflm.protect.deid_context import (FAMILY_TAIL_ANY_CASE, after_place_cue, firm_cue, in_firm_list,
+from fedflm.protect.deid_context import (DESIGNATORS, FAMILY_TAIL_ANY_CASE, after_place_cue, firm_cue, in_firm_list,
                                          lone_double_surname, names_an_organisation, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
-from fedflm.protect.deid_lexicon import NameLexicon
+from fedflm.protect.deid_lexicon import PARTICLES, NameLexicon
 from fedflm.protect.deid_places import before_place_head, generated_city, names_a_place
 from fedflm.protect.deid_recognizers import TITLES, person_cue_before
-from fedflm.protect.deid_works import in_loan_phrase, quoted_title
+from fedflm.protect.deid_works import in_loan_phrase, named_before, quoted_title
 
 LETTER_WORDS = re.compile(r"[^\W\d_]+")
 _CUE_WINDOW = 30  # characters before a span searched for a person cue (the lexicon's window)
@@ -35,16 +37,56 @@ class OrganisationJudge:
         self._lexicon = lexicon
         self._street = street
 
-    def kept_end(self, text: str, start: int, end: int, entity: str, cased: bool) -> int | None:
-        """``end`` if ``text[start:end]`` names no company or place; None if it does; but a person
-        span that runs on over a lower-case ``from``/``at``/... into a firm keeps its head
-        (``Bjørg Knutsen from Bauwens Inc``: the firm is only what follows ``from``), judged again."""
+    def kept_parts(self, text: str, start: int, end: int, entity: str, cased: bool) -> list[tuple[int, int]]:
+        """``[(start, end)]`` if ``text[start:end]`` names no company or place; ``[]`` if it does; but a
+        person span that runs on from a person into a firm or a place keeps the person (each part
+        judged again, in its context):
+
+        * the head before a lower-case ``from``/``at``/... (``Bjørg Knutsen from Bauwens Inc``);
+        * the head before a comma, if it holds two words and opens with a given name or names no firm
+          on its own (``Vanesa Boldù, Rios da Mota S.A.``, ``Damijan Hanka, Ochoabury``, ``Laura
+          Fischer, Fischer & Sohn KG``; ``Paolini, Geraci e Agnesi`` is one firm: a firm's partners
+          are listed by one surname each);
+        * the runs of words between English words (lower-case ones in text with capitals, ones that
+          are no known name in text without: :meth:`_break`) (a model span ``Fort Worth branch
+          refused Ibolya Derežić``), each holding a word that is no English word or a known name."""
         if not self.names_organisation(text, start, end, entity, cased):
-            return end
-        m = _CONNECTOR.search(text, start, end) if entity == "PERSON" else None
-        if m is None or self.names_organisation(text, start, m.start(), entity, cased):
-            return None
-        return m.start()
+            return [(start, end)]
+        if entity != "PERSON":
+            return []
+        m = _CONNECTOR.search(text, start, end)
+        if m is not None and not self.names_organisation(text, start, m.start(), entity, cased):
+            return [(start, m.start())]
+        comma = text.find(",", start, end)
+        head = LETTER_WORDS.findall(text, start, comma) if comma > start else []
+        if len(head) >= 2 and (self._lexicon.is_first(head[0]) and not _designator_end(head)
+                               or not self.names_organisation(text, start, comma, entity, cased)):
+            return [(start, comma)]
+        runs = _runs(text, start, end, self._break(cased))
+        if not cased and len(runs) < 2:
+            return []  # "rio grande do sul": only a break between two runs splits text without capitals
+        return [(s, e) for s, e in runs if (s, e) != (start, end)
+                and self._name_run(text, s, e, cased) and not self.names_organisation(text, s, e, entity, cased)]
+
+    def _break(self, cased: bool) -> Callable[[str], bool]:
+        """What splits a run-on span into names: an English word of two or more letters, in text with
+        capitals written in lower case, in text without one that is no known name; never a name particle
+        (``Rio Grande do Sul``) or a foreign word of a place (``Västra Götalands län``, ``Rtyně v
+        Podkrkonoší``)."""
+        def english(w: str) -> bool:
+            return len(w) >= 2 and w.lower() not in PARTICLES and is_ordinary(w.lower())
+        if cased:
+            return lambda w: w[:1].islower() and english(w)
+        return lambda w: english(w) and not self._lexicon.is_name(w)
+
+    def _name_run(self, text: str, start: int, end: int, cased: bool) -> bool:
+        """A run that can be a name: in text with capitals a word of it is a known name or no English
+        word; in text without, every word but the particles is no English word (``IBOLYA DEREŽIĆ``, not
+        ``WORTH BRANCH`` of ``FORT WORTH BRANCH REFUSED ...``)."""
+        words = [w for w in LETTER_WORDS.findall(text, start, end) if w.lower() not in PARTICLES]
+        if cased:
+            return any(self._lexicon.is_name(w) or not is_ordinary(w.lower()) for w in words)
+        return bool(words) and not any(is_ordinary(w.lower()) for w in words)
 
     def names_organisation(self, text: str, start: int, end: int, entity: str, cased: bool) -> bool:
         """A person span, or an address span without a street word, that names a company (or a place)."""
@@ -59,7 +101,8 @@ class OrganisationJudge:
         if (named and names_a_company(text, start, end, cased, self._surname_only)
                 and not _person_cue(text, start) and not self._given_and_family(text, start, end)):
             return True  # a firm by its legal form or firm word: "Johansen A/S", "Spółdzielnia Pęksa"
-        if person and in_surname_list(text, start, end, cased, self._lexicon.is_last, self._given_only):
+        if person and in_surname_list(text, start, end, cased, self._lexicon.is_last, self._given_only,
+                                      contact_cue):
             return True  # a partnership: "Tomomi is from Hawkins, Richardson and Santana"
         if person and self._place_name(text, start, end, cased):
             return True  # a place by the gazetteer ("we drove to San Bernardino")
@@ -85,9 +128,11 @@ class OrganisationJudge:
         """True if the span is, as a whole, a place of the gazetteer, is followed by a venue's noun
         (``the chelsea hotel``) or is a city in Faker's shape (``East Jessica``, ``Pearsonborough``:
         :mod:`deid_places`), and no person cue stands right before it (``Mr. Salamanca``, ``my name
-        is Naantali`` stay people)."""
+        is Naantali`` stay people); before a venue's noun, neither a naming word nor a person noun
+        (``the refund for gençay kaasik hotel booking``, ``my friend süzer kisela studios account``)."""
         return ((names_a_place(text[start:end], self._lexicon.is_first, self._lexicon.is_name)
                  or before_place_head(text, start, end, cased, self._lexicon.is_name)
+                 and not named_before(text, start)
                  or generated_city(text, start, end, cased, self._lexicon.is_name, is_ordinary,
                                    self._lexicon.is_last))
                 and not _person_cue(text, start))
@@ -113,6 +158,41 @@ class OrganisationJudge:
         ``Jones, Mitchell and Williams``: their first words are surnames too)."""
         first = _first_word(text, start, end)
         return bool(first) and self._lexicon.is_first(first) and not self._lexicon.is_last(first)
+
+
+def _designator_end(words: list[str]) -> bool:
+    """True if the last word is a legal form or an organisation noun (``Maria Lopez Ltd``)."""
+    return words[-1].lower() in DESIGNATORS
+
+
+_RUN_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+
+
+def _runs(text: str, start: int, end: int, breaks: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Runs of words of ``text[start:end]`` between words for which ``breaks(word)`` holds."""
+    runs: list[tuple[int, int]] = []
+    run: tuple[int, int] | None = None
+    for m in _RUN_WORD.finditer(text, start, end):
+        if breaks(m.group()):
+            if run:
+                runs.append(run)
+            run = None
+        else:
+            run = (run[0] if run else m.start(), m.end())
+    if run:
+        runs.append(run)
+    return [(s, e - 1 if text[e - 1] == "." else e) for s, e in runs]
+
+
+_CONTACT = re.compile(r"(?<!\w)(?:called|phoned|rang|e-?mailed|texted|met|told|asked|thanked|pay|paid|"
+                      r"(?:spoke|spoken|talked|speak|talk)[ \t]+(?:with|to))[ \t]+$", re.IGNORECASE)
+
+
+def contact_cue(text: str, start: int) -> bool:
+    """True if a person cue (``Dear``, ``Mr.``) or a verb of contact or payment (``I called``, ``spoke
+    with``, ``pay``) stands right before ``start``: a list of surnames there names people
+    (``I called Novak, Kovacs and Horvath``), not a partnership."""
+    return _person_cue(text, start) or _CONTACT.search(text, max(0, start - _CUE_WINDOW), start) is not None
 
 
 def _person_cue(text: str, start: int) -> bool:

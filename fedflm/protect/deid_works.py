@@ -41,6 +41,11 @@ _SPEECH = re.compile(r"[!?.:@]|(?<![\w'’])(?:i|i'm|im|me|my|mine|we|us|our|you
 NAMING_WORDS = frozenset("to from pay paid payee beneficiary holder name named recipient sender contact "
                          "dear signed by for account customer client patient".split())
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)[\s:,]*$")
+#: people a message names by their relation to the writer (hand list): ``my friend "atila rüütel"``
+PERSON_NOUNS = frozenset("friend brother sister mother father mom mum dad son daughter wife husband partner "
+                         "colleague boss landlord landlady tenant neighbour neighbor cousin uncle aunt".split())
+_NAME_AFTER = re.compile(r"\s+(?:is|was)\s+(?:the|my|his|her|our|their)\s+(?:name|payee|beneficiary|recipient)\b",
+                         re.IGNORECASE)
 _POSSESSIVE_AFTER = re.compile(r"\s?['’]\s?s(?!\w)", re.IGNORECASE)
 
 #: foreign phrases English uses as words whose parts the name lists hold or no dictionary does
@@ -61,23 +66,26 @@ _LOAN = re.compile(r"(?<![\w'’])(?:" + "|".join(p.replace(" ", r"\s+") for p i
 def quoted_title(text: str, start: int, end: int, is_name: Callable[[str], bool]) -> bool:
     """True if ``text[start:end]`` lies inside a double quotation of at most :data:`MAX_TITLE_WORDS`
     words that reads as no speech, holds no full name (by ``is_name``, the name lists), follows no
-    naming word, and is no possessive (the caller asks only for text without capitals)."""
+    naming word or person noun (before the quotation or, inside it, before the span: ``my friend
+    "atila rüütel"``, ``"refund to seaborn aden"``), is not followed by ``is the name``, and is no
+    possessive (the caller asks only for text without capitals)."""
     for m in _QUOTE.finditer(text):
         if m.start(1) <= start and end <= m.end(1):
             words = _WORDS.findall(m.group(1))
             return (len(words) <= MAX_TITLE_WORDS and not _SPEECH.search(m.group(1))
                     and not (len(words) > 1 and all(is_name(w.lower()) for w in words))
-                    and not _named_before(text, m.start())
-                    and not _POSSESSIVE_AFTER.match(text, end))
+                    and not named_before(text, m.start()) and not named_before(text, start, m.start(1))
+                    and not _NAME_AFTER.match(text, m.end()) and not _POSSESSIVE_AFTER.match(text, end))
         if m.start() > end:
             break
     return False
 
 
-def _named_before(text: str, quote_start: int) -> bool:
-    """True if the word right before a quotation is one of :data:`NAMING_WORDS`."""
-    m = _WORD_BEFORE.search(text, max(0, quote_start - 40), quote_start)
-    return bool(m) and m.group(1).lower() in NAMING_WORDS
+def named_before(text: str, pos: int, floor: int = 0) -> bool:
+    """True if the word right before ``pos`` (after ``floor``) is one of :data:`NAMING_WORDS` or
+    :data:`PERSON_NOUNS` (``pay``, ``refund to``, ``my friend``)."""
+    m = _WORD_BEFORE.search(text, max(floor, pos - 40), pos)
+    return bool(m) and (m.group(1).lower() in NAMING_WORDS or m.group(1).lower() in PERSON_NOUNS)
 
 
 def in_loan_phrase(text: str, start: int, end: int) -> bool:

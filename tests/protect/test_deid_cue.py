@@ -121,3 +121,31 @@ def test_text_without_a_person_is_unchanged(deid: Deidentifier, recase, text: st
     spans = deid.analyze(text)
     # Assert
     assert spans == []
+
+
+@pytest.mark.parametrize("text,name", [
+    ("I SPOKE WITH PETER BROWN FROM ACME LTD", "PETER BROWN"),       # "brown": an English word the lists drop
+    ("i spoke with peter brown from acme ltd", "peter brown"),
+    ("the refund for maria mcdonald was late", "maria mcdonald"),    # a census surname
+    ("MY LANDLORD JOHN WHITE HAS NOT PAID", "JOHN WHITE"),
+])
+def test_a_full_name_after_a_contact_verb_is_masked(deid: Deidentifier, text: str, name: str) -> None:
+    # Execute
+    red = deid.redact(text)[0]
+    # Assert
+    assert not [w for w in name.split() if w in red.split()], red
+
+
+@pytest.mark.parametrize("text", [
+    "i spoke with the bank about my card",                          # no given name
+    "i paid my rent twice",
+    "i spoke with grace about my card",                             # one word: the lone-name rules decide
+])
+def test_contact_full_names_leave_these(lex_vocab, text: str) -> None:
+    # Prepare
+    from fedflm.protect.deid_cue import contact_full_names
+    lexicon, _ = lex_vocab
+    # Execute
+    found = [text[s:e] for s, e in contact_full_names(text, lexicon)]
+    # Assert
+    assert found == []
