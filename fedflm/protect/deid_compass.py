@@ -40,7 +40,8 @@ def compass_tail(text: str, start: int, end: int, cased: bool) -> int:
     """End of the person span ``text[start:end]`` grown over a compass-word surname after it; else ``end``."""
     words = _WORD.findall(text, start, end)
     m = _NEXT.match(text, end)
-    if not words or len(words) > 2 or not m or m.group(1).lower() not in COMPASS or not _written_as(m.group(1), words[-1]):
+    if (not words or len(words) > 2 or not m or m.group(1).lower() not in COMPASS
+            or not _written_as(m.group(1), words[-1])):
         return end
     after = _NEXT.match(text, m.end())
     if after and (after.group(1).lower() in PLACE_ON or (cased and after.group(1)[:1].isupper())):
@@ -51,7 +52,8 @@ def compass_tail(text: str, start: int, end: int, cased: bool) -> int:
 # a contact or payment cue (as deid_cue's full names), a word and a compass word: ``Please pay Georgeta North``
 _CUED = re.compile(
     r"(?<![\w'’])(?:(?:spoke|spoken|speak|talked|talk)\s+(?:with|to)|called|phoned|rang|emailed|met|pay|paid"
-    r"|refund\s+(?:for|to)|landlord|tenant|money\s+to)\s+(?P<name>[^\W\d_]{3,}[ \t]+(?:west|north|south|east))(?![\w'’-])",
+    r"|refund\s+(?:for|to)|landlord|tenant|money\s+to)\s+"
+    r"(?P<name>[^\W\d_]{3,}[ \t]+(?:west|north|south|east))(?![\w'’-])",
     re.IGNORECASE)
 
 

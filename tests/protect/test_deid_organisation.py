@@ -27,6 +27,8 @@ from fedflm.protect.deid_works import named_before, quoted_title
     ("PLEASE PAY JÁUREGUI, PALLADIO AND TAPP TODAY.", "JÁUREGUI PALLADIO TAPP"),
     ("I called Novak, Kovacs and Horvath about the refund.", "Novak Kovacs Horvath"),  # the third name too
     ("i called sárközi, pušková and murin about the refund.", "sárközi pušková murin"),
+    ("I lent Nura Holík and Co-workers money.", "Nura Holík"),                         # co-workers: no "& Co" tail
+    ("I LENT NURA HOLÍK AND CO-WORKERS MONEY.", "NURA HOLÍK"),
 ])
 def test_people_next_to_firm_and_place_words_are_masked(deid: Deidentifier, text: str, person: str) -> None:
     # Execute
@@ -42,6 +44,7 @@ def test_people_next_to_firm_and_place_words_are_masked(deid: Deidentifier, text
         "Can I withdraw cash in Västra Götalands län without a fee?",   # "län" is no English word
         "Why is there a payment to Paolini, Geraci e Agnesi s.r.l. on my statement?")],
     (str, "Villafranca: White, Willis and Hoffman, Lucid and Loveland Technologies."),  # no cue: no third name
+    (str, "Why is there a payment to Nura Holík and Co. on my statement?"),  # "and Co." still makes a firm
 ])
 def test_firms_and_places_stay(deid: Deidentifier, case, text: str) -> None:
     # Execute / Assert
