@@ -34,7 +34,8 @@ from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
 from fedflm.protect.deid_case import is_cased as _cased
 from fedflm.protect.deid_chat import chat_only, is_chat_noise
-from fedflm.protect.deid_company import third_of_list
+from fedflm.protect.deid_company import cued_surname_list, third_of_list
+from fedflm.protect.deid_compass import compass_tail, cued_compass_names
 from fedflm.protect.deid_context import more_mentions, reads_as_street, street_extent
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
@@ -227,6 +228,8 @@ class Deidentifier:
         if "PERSON" in self.config.entities:  # names where no capitals mark them: lone (deid_lone), cued (deid_cue)
             spans += [Span(s, e, "PERSON", 0.5) for s, e in lone_names(text, self._lexicon, self._vocab)
                       + cue_names(text, self._lexicon, self._vocab) if not cased or text[s:e].islower()]
+            spans += [Span(s, e, "PERSON", 0.5) for s, e in cued_compass_names(text, self._vocab)  # Pay Aistis West,
+                      + cued_surname_list(text, cased, contact_cue)]  # Please pay Demirel, Mikulák and Senková
         spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
                  if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
         spans = [self._address_tail(text, _street_name(text, kept))
@@ -277,7 +280,8 @@ class Deidentifier:
         """Person spans grown over a surname (``nicolas cage``: deid_lone), a given name after a comma and
         the third name of ``I called A, B and C`` (deid_company); ``cased``: :func:`deid_case.is_cased` of ``text``."""
         from fedflm.protect.deid_recognizers import given_after_comma
-        grown = lambda sp: surname_after(text, sp.start, sp.end, self._lexicon, cased)  # noqa: E731
+        def grown(sp: Span) -> int:  # a census surname (nicolas cage), then a compass-word one (deid_compass)
+            return compass_tail(text, sp.start, surname_after(text, sp.start, sp.end, self._lexicon, cased), cased)
         return [Span(sp.start, third_of_list(text, sp.start, given_after_comma(text, grown(sp), self._person_edge),
                                              cased, contact_cue), sp.entity, sp.score)
                 if sp.entity == "PERSON" else sp for sp in spans]

@@ -221,10 +221,11 @@ def firm_cue(text: str, start: int, end: int) -> bool:
 # a family or partnership firm's tail, in the forms Faker's company providers of the training locales
 # write (``and Sons``, ``& Söhne``, ``et Fils``, ``e Figli``, ``og Sønner``, ``& Co.``, ``y Asociados``),
 # right after the span or as its own end (the lexicon reads ``Rossi e Figli`` as one run); the tail
-# word must be capitalised: ``i visited maria and sons`` keeps Maria
+# word must be capitalised: ``i visited maria and sons`` keeps Maria; ``co`` is no tail before a hyphen and a
+# word (``I lent Nura Holík and Co-workers money``: co-workers, co-signers are people)
 _FAMILY_JOIN = r"[ \t]+(?:and|&|und|et|e|y|og|och|en)[ \t]+"
-_FAMILY_WORD = (r"(?:sons|söhne|sohn|fils|figli|hijos|filhos|sønner|søn|zonen|co|cie|partners?|associates|associés|"
-                r"asociados)\.?")
+_FAMILY_WORD = (r"(?:sons|söhne|sohn|fils|figli|hijos|filhos|sønner|søn|zonen|co(?![-‐]\w)|cie|partners?|associates|"
+                r"associés|asociados)\.?")
 _FAMILY_TAIL = _FAMILY_JOIN + r"(?-i:(?=\p{Lu}))" + _FAMILY_WORD
 #: the same tail in any letter case, for text without capitals (:mod:`fedflm.protect.deid_lone`)
 FAMILY_TAIL_ANY_CASE = re.compile(_FAMILY_JOIN + _FAMILY_WORD + r"(?!\w)", re.IGNORECASE)

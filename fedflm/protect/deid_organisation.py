@@ -132,7 +132,7 @@ class OrganisationJudge:
         (``the refund for gençay kaasik hotel booking``, ``my friend süzer kisela studios account``)."""
         return ((names_a_place(text[start:end], self._lexicon.is_first, self._lexicon.is_name)
                  or before_place_head(text, start, end, cased, self._lexicon.is_name)
-                 and not named_before(text, start)
+                 and not named_before(text, start, recipients=True)
                  or generated_city(text, start, end, cased, self._lexicon.is_name, is_ordinary,
                                    self._lexicon.is_last))
                 and not _person_cue(text, start))

@@ -44,6 +44,8 @@ _WORD_BEFORE = re.compile(r"([^\W\d_]+)[\s:,]*$")
 #: people a message names by their relation to the writer (hand list): ``my friend "atila rüütel"``
 PERSON_NOUNS = frozenset("friend brother sister mother father mom mum dad son daughter wife husband partner "
                          "colleague boss landlord landlady tenant neighbour neighbor cousin uncle aunt".split())
+#: verbs whose first object is a person (hand list): ``i gave pătru špišić stadium tickets``
+RECIPIENT_VERBS = frozenset("gave give gives lent lend lends owe owes owed".split())
 _NAME_AFTER = re.compile(r"\s+(?:is|was)\s+(?:the|my|his|her|our|their)\s+(?:name|payee|beneficiary|recipient)\b",
                          re.IGNORECASE)
 _POSSESSIVE_AFTER = re.compile(r"\s?['’]\s?s(?!\w)", re.IGNORECASE)
@@ -81,11 +83,13 @@ def quoted_title(text: str, start: int, end: int, is_name: Callable[[str], bool]
     return False
 
 
-def named_before(text: str, pos: int, floor: int = 0) -> bool:
+def named_before(text: str, pos: int, floor: int = 0, recipients: bool = False) -> bool:
     """True if the word right before ``pos`` (after ``floor``) is one of :data:`NAMING_WORDS` or
-    :data:`PERSON_NOUNS` (``pay``, ``refund to``, ``my friend``)."""
+    :data:`PERSON_NOUNS` (``pay``, ``refund to``, ``my friend``), or with ``recipients`` of
+    :data:`RECIPIENT_VERBS` (``i gave``: before a venue noun only; ``I gave "Hamlet" five stars`` is a title)."""
     m = _WORD_BEFORE.search(text, max(floor, pos - 40), pos)
-    return bool(m) and (m.group(1).lower() in NAMING_WORDS or m.group(1).lower() in PERSON_NOUNS)
+    words = NAMING_WORDS | PERSON_NOUNS | (RECIPIENT_VERBS if recipients else frozenset())
+    return bool(m) and m.group(1).lower() in words
 
 
 def in_loan_phrase(text: str, start: int, end: int) -> bool:

@@ -6,8 +6,9 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_company import has_company_head, has_company_tail, in_surname_list
+from fedflm.protect.deid_company import cued_surname_list, has_company_head, has_company_tail, in_surname_list
 from fedflm.protect.deid_context import lone_double_surname
+from fedflm.protect.deid_organisation import contact_cue
 
 
 @pytest.mark.parametrize("text,name,cased,expected", [
@@ -124,3 +125,26 @@ def test_companies_stay(deid: Deidentifier, case, text: str) -> None:
 def test_people_next_to_companies(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute / Assert
     assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("text,found", [
+    ("Please pay Demirel, Mikulák and Senková today.", ["Demirel", "Mikulák", "Senková"]),  # a payment verb
+    ("Dear Devos, Nuyts and Pirson, my card is blocked.", ["Devos", "Nuyts", "Pirson"]),    # a person cue
+    ("Payment to Demirel, Mikulák and Senková failed.", []),                               # no cue: maybe a firm
+    ("I paid Visa, Mastercard and Amex.", []),                                            # English words
+    ("please pay demirel, mikulák and senková today.", []),                               # no capitals: other rules
+])
+def test_cued_surname_list(text: str, found: list[str]) -> None:
+    # Execute
+    spans = cued_surname_list(text, any(c.isupper() for c in text), contact_cue)
+    # Assert
+    assert [text[s:e] for s, e in spans] == found
+
+
+@pytest.mark.parametrize("text", ["Please pay Demirel, Mikulák and Senková today.",
+                                  "Please pay Killilea, Knoers and Macháčková today."])
+def test_cued_surname_list_is_masked(deid, text: str) -> None:
+    # Execute
+    red = deid.redact(text)[0]
+    # Assert
+    assert red.count("<PERSON>") >= 1 and not any(w in red for w in text.split()[2:5]), red

@@ -27,6 +27,10 @@ from fedflm.protect.deid_works import named_before, quoted_title
     ("PLEASE PAY JÁUREGUI, PALLADIO AND TAPP TODAY.", "JÁUREGUI PALLADIO TAPP"),
     ("I called Novak, Kovacs and Horvath about the refund.", "Novak Kovacs Horvath"),  # the third name too
     ("i called sárközi, pušková and murin about the refund.", "sárközi pušková murin"),
+    ("I lent Nura Holík and Co-workers money.", "Nura Holík"),                         # co-workers: no "& Co" tail
+    ("I LENT NURA HOLÍK AND CO-WORKERS MONEY.", "NURA HOLÍK"),
+    ("i gave pătru špišić stadium tickets and paid by card.", "pătru špišić"),        # a recipient before a venue
+    ("I GAVE PĂTRU ŠPIŠIĆ STADIUM TICKETS AND PAID BY CARD.", "PĂTRU ŠPIŠIĆ"),
 ])
 def test_people_next_to_firm_and_place_words_are_masked(deid: Deidentifier, text: str, person: str) -> None:
     # Execute
@@ -42,6 +46,8 @@ def test_people_next_to_firm_and_place_words_are_masked(deid: Deidentifier, text
         "Can I withdraw cash in Västra Götalands län without a fee?",   # "län" is no English word
         "Why is there a payment to Paolini, Geraci e Agnesi s.r.l. on my statement?")],
     (str, "Villafranca: White, Willis and Hoffman, Lucid and Loveland Technologies."),  # no cue: no third name
+    (str, "Why is there a payment to Nura Holík and Co. on my statement?"),  # "and Co." still makes a firm
+    *[(case, "I gave Wembley Stadium tickets to my son.") for case in (str, lower, upper)],  # a venue after "gave"
 ])
 def test_firms_and_places_stay(deid: Deidentifier, case, text: str) -> None:
     # Execute / Assert
@@ -94,6 +100,7 @@ def test_named_before() -> None:
     # Execute / Assert
     assert named_before("my friend x", 10) and named_before("the refund for x", 15)
     assert not named_before("i gave x", 7)
+    assert named_before("i gave x", 7, recipients=True)  # the venue rule's cue: i gave X stadium tickets
 
 
 @pytest.mark.parametrize("text,cued,expected", [
