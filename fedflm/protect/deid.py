@@ -34,19 +34,19 @@ from fedflm.protect.deid_address import country_tail, street_words
 from fedflm.protect.deid_case import address_view, case_view
 from fedflm.protect.deid_case import is_cased as _cased
 from fedflm.protect.deid_chat import chat_only, is_chat_noise
-from fedflm.protect.deid_company import cued_surname_list, third_of_list
-from fedflm.protect.deid_compass import compass_tail, cued_compass_names
+from fedflm.protect.deid_company import third_of_list
+from fedflm.protect.deid_compass import compass_tail
 from fedflm.protect.deid_context import more_mentions, reads_as_street, street_extent
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
-from fedflm.protect.deid_cue import cue_names
-from fedflm.protect.deid_lone import lone_names, surname_after, view_model_names
+from fedflm.protect.deid_lone import surname_after, view_model_names
 from fedflm.protect.deid_organisation import LETTER_WORDS as _LETTER_WORDS
 from fedflm.protect.deid_organisation import OrganisationJudge, contact_cue
 from fedflm.protect.deid_places import regions, towns
 from fedflm.protect.deid_shout import is_shouted, trim_shouted
+from fedflm.protect.deid_word_names import word_list_names
 from spacy.lang.en.stop_words import STOP_WORDS
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # offline: never fetch the PSL
@@ -225,11 +225,8 @@ class Deidentifier:
                 spans += [sp for sp in self._run(rec, view, text, has_digit)
                           if not (cased and sp.entity == "PERSON" and self._lower_words(text[sp.start:sp.end])
                                   and not self._named_after_cue(text, sp))]
-        if "PERSON" in self.config.entities:  # names where no capitals mark them: lone (deid_lone), cued (deid_cue)
-            spans += [Span(s, e, "PERSON", 0.5) for s, e in lone_names(text, self._lexicon, self._vocab)
-                      + cue_names(text, self._lexicon, self._vocab) if not cased or text[s:e].islower()]
-            spans += [Span(s, e, "PERSON", 0.5) for s, e in cued_compass_names(text, self._vocab)  # Pay Aistis West,
-                      + cued_surname_list(text, cased, contact_cue)]  # Please pay Demirel, Mikulák and Senková
+        if "PERSON" in self.config.entities:  # names no capitals mark: lone, cued, compass, lists (deid_word_names)
+            spans += [Span(s, e, "PERSON", 0.5) for s, e in word_list_names(text, self._lexicon, self._vocab, cased)]
         spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
                  if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
         spans = [self._address_tail(text, _street_name(text, kept))
