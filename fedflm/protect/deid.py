@@ -195,9 +195,10 @@ class Deidentifier:
         for s, e, lab in pieces:
             edge = self._person_edge if lab == "PERSON" else self._address_edge
             cut = trim_span(text, s, e, edge, numbers=lab == "PERSON")
-            if (cut and lab == "PERSON" and (is_shouted(text) or _cased(text))  # no words on from a name (deid_shout),
-                    and not self._organisations.names_organisation(text, *cut, lab, _cased(text))):  # but a place whole
-                cut = trim_shouted(text, *cut, edge, self._lexicon.is_name, shouted=is_shouted(text))
+            if cut and lab == "PERSON":  # no words on from a name (deid_shout), but a place whole
+                shouted, cased = is_shouted(text), _cased(text)
+                if (shouted or cased) and not self._organisations.names_organisation(text, *cut, lab, cased):
+                    cut = trim_shouted(text, *cut, edge, self._lexicon.is_name, shouted=shouted)
             if cut and plausible(text[cut[0]:cut[1]], lab, self._street, self._lexicon.is_name):
                 out.append((cut[0], cut[1], model_label(text[cut[0]:cut[1]], lab, self._street)))
         return out

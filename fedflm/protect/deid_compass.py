@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import regex as re
 
+from fedflm.protect.deid_cue import CONTACT_VERBS
+from fedflm.protect.deid_dictionary import is_ordinary
+from fedflm.protect.deid_lone import free_word
+
 COMPASS = frozenset({"west", "north", "south", "east"})
 #: words after a compass word that make it a direction or part of a place name, not a surname; a short
 #: hand list: the place words of the four (US states, countries and regions written with them) and the
@@ -51,30 +55,22 @@ def compass_tail(text: str, start: int, end: int, cased: bool) -> int:
 
 # a contact or payment cue (as deid_cue's full names), a word and a compass word: ``Please pay Georgeta North``
 _CUED = re.compile(
-    r"(?<![\w'’])(?:(?:spoke|spoken|speak|talked|talk)\s+(?:with|to)|called|phoned|rang|emailed|met|pay|paid"
-    r"|refund\s+(?:for|to)|landlord|tenant|money\s+to)\s+"
+    r"(?<![\w'’])(?:" + CONTACT_VERBS + r"|money\s+to)\s+"
     r"(?P<name>[^\W\d_]{3,}[ \t]+(?:west|north|south|east))(?![\w'’-])",
     re.IGNORECASE)
 
 
-def cued_compass_names(text: str, vocab: frozenset[str]) -> list[tuple[int, int]]:
+def cued_compass_names(text: str, vocab: frozenset[str], cased: bool) -> list[tuple[int, int]]:
     """(start, end) of ``name compass-word`` right after a contact or payment cue (:data:`_CUED`), any case:
     the model and the lists find no unknown given name there (``The refund for Aistis West``). The first word
     must be no English or vocabulary word (not ``pay Bank West``), written as the compass word is, and the
-    word after must not make a place of it (:func:`compass_tail`)."""
-    from fedflm.protect.deid_dictionary import is_ordinary
-    from fedflm.protect.deid_lone import free_word
-
+    word after must not make a place of it (:func:`compass_tail`); ``cased``: :func:`deid_case.is_cased` of
+    ``text``."""
     out = []
     for m in _CUED.finditer(text):
         first = _WORD.match(text, m.start("name")).group()
         if (free_word(first, vocab) and not is_ordinary(first.lower())
-                and compass_tail(text, m.start("name"), m.start("name") + len(first), _cased_text(text))
+                and compass_tail(text, m.start("name"), m.start("name") + len(first), cased)
                 == m.end("name")):
             out.append((m.start("name"), m.end("name")))
     return out
-
-
-def _cased_text(text: str) -> bool:
-    from fedflm.protect.deid_case import is_cased
-    return is_cased(text)

@@ -70,9 +70,11 @@ CUES: dict[str, re.Pattern] = {
 
 # a full name after a verb of contact or payment in bank and support messages (``i spoke with peter brown``,
 # ``I SPOKE WITH PETER BROWN FROM ACME LTD``): a given name and a surname of the lists, even English words
+#: verbs of contact or payment, and nouns of a payee, after which a name stands (also :mod:`deid_compass`)
+CONTACT_VERBS = (r"(?:spoke|spoken|speak|talked|talk)\s+(?:with|to)|called|phoned|rang|emailed|met|pay|paid"
+                 r"|refund\s+(?:for|to)|landlord|tenant")
 _CONTACT_FULL = re.compile(
-    r"(?<![\w'’])(?:(?:spoke|spoken|speak|talked|talk)\s+(?:with|to)|called|phoned|rang|emailed|met|pay|paid"
-    r"|refund\s+(?:for|to)|landlord|tenant)\s+(?P<first>[^\W\d_]{3,})\s+(?P<last>[^\W\d_]{3,})(?![\w'’])",
+    r"(?<![\w'’])(?:" + CONTACT_VERBS + r")\s+(?P<first>[^\W\d_]{3,})\s+(?P<last>[^\W\d_]{3,})(?![\w'’])",
     re.IGNORECASE)
 
 

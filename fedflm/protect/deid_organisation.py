@@ -157,7 +157,7 @@ class OrganisationJudge:
         drops only name-like firms and surname lists (``Credit Karma``, ``Brennan Holloway``,
         ``Jones, Mitchell and Williams``: their first words are surnames too)."""
         first = _first_word(text, start, end)
-        return bool(first) and self._lexicon.is_first(first) and not self._lexicon.is_last(first)
+        return bool(first) and self._given_only(first)
 
 
 def _designator_end(words: list[str]) -> bool:

@@ -22,4 +22,4 @@ def word_list_names(text: str, lexicon: NameLexicon, vocab: frozenset[str], case
     listed = [(s, e) for s, e in lone_names(text, lexicon, vocab) + cue_names(text, lexicon, vocab)
               if not cased or text[s:e].islower()]
     # Pay Aistis West; Please pay Demirel, Mikulák and Senková
-    return listed + cued_compass_names(text, vocab) + cued_surname_list(text, cased, contact_cue)
+    return listed + cued_compass_names(text, vocab, cased) + cued_surname_list(text, cased, contact_cue)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fedflm.protect.deid import Deidentifier
+from fedflm.protect.deid_case import is_cased
 from fedflm.protect.deid_compass import compass_tail, cued_compass_names
 
 
@@ -55,6 +56,6 @@ def test_cued_compass_names_need_an_unknown_word_and_a_cue() -> None:
     # Prepare
     texts = ("Please pay Georgeta North today.", "I paid Bank West twice.", "Georgeta North is here.")
     # Execute
-    found = [cued_compass_names(t, frozenset()) for t in texts]
+    found = [cued_compass_names(t, frozenset(), is_cased(t)) for t in texts]
     # Assert
     assert found == [[(11, 25)], [], []]
