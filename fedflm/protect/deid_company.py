@@ -21,14 +21,12 @@ English word (``Grupo``, not ``Royal`` or ``Holding``: ``Holding Anna's hand``).
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from functools import lru_cache
 
 import regex as re
 
 from fedflm.protect.deid_dictionary import is_ordinary
-from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, _latin
+from fedflm.protect.deid_lexicon import provider_values, training_locales
 
 _TAIL_LISTS = ("company_suffixes", "name_complements")
 _HEAD_LISTS = ("company_prefixes", "company_preffixes", "company_types")
@@ -39,20 +37,10 @@ _MIN_LETTERS = 4  # a head or tail word this long that is no English word is sur
 
 def _provider_values(attrs: tuple[str, ...]) -> set[str]:
     """Latin-script entries of ``attrs`` of Faker's company providers (training locales and the base)."""
-    import faker.providers.company as company  # local import: heavy package
-    modules = [company] + [importlib.import_module(f"{company.__name__}.{m.name}")
-                           for m in pkgutil.iter_modules(company.__path__) if m.name not in HELDOUT_LOCALES]
-    out: set[str] = set()
-    for module in modules:
-        provider = getattr(module, "Provider", None)
-        for attr in attrs:
-            values = getattr(provider, attr, ())
-            if isinstance(values, dict):  # weighted lists (es_ES): the keys
-                values = tuple(values)
-            if isinstance(values, (tuple, list)):
-                out.update(_SPACE.sub(" ", v.strip(" -")) for v in values  # "- ME" (pt_BR): the tail is "ME"
-                           if isinstance(v, str) and v.strip(" -") and _latin(v))
-    return out
+    package = "faker.providers.company"
+    values = [v for module in [package, *(f"{package}.{loc}" for loc in training_locales(package))]
+              for v in provider_values(module, attrs)]
+    return {_SPACE.sub(" ", v.strip(" -")) for v in values if v.strip(" -")}  # "- ME" (pt_BR): the tail is "ME"
 
 
 def _sure(value: str) -> bool:

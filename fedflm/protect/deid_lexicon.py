@@ -77,6 +77,33 @@ def _provider_names(locale: str) -> tuple[set[str], set[str]]:
     return firsts, lasts
 
 
+def training_locales(package: str) -> list[str]:
+    """Sorted locales of the Faker provider package ``package`` (``faker.providers.address``), without
+    :data:`HELDOUT_LOCALES`."""
+    mod = importlib.import_module(package)  # heavy package: imported on first use
+    return sorted(m.name for m in pkgutil.iter_modules(mod.__path__) if m.name not in HELDOUT_LOCALES)
+
+
+def provider_values(module: str, attrs: tuple[str, ...]) -> list[str]:
+    """The non-empty Latin-script strings of ``attrs`` of the Faker provider in ``module`` (none if it has
+    no ``Provider``): a weighted dict gives its keys, a (code, name) entry its longest string (``("AI",
+    "Appenzell Innerrhoden")``)."""
+    try:
+        provider = importlib.import_module(module).Provider
+    except (ImportError, AttributeError):
+        return []
+    out = []
+    for attr in attrs:
+        values = getattr(provider, attr, ())
+        if isinstance(values, dict):
+            values = tuple(values)
+        if isinstance(values, (tuple, list)):
+            out += [v for v in (max((x for x in e if isinstance(x, str)), key=len, default="")
+                                if isinstance(e, tuple) else e for e in values)
+                    if isinstance(v, str) and v and _latin(v)]
+    return out
+
+
 def faker_locales() -> list[str]:
     import faker.providers.person as person  # local import: heavy package
     return sorted(m.name for m in pkgutil.iter_modules(person.__path__))

@@ -32,14 +32,12 @@ see :func:`names_a_place`.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from functools import lru_cache
 
 import regex as re
 
-from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, _latin
+from fedflm.protect.deid_lexicon import HELDOUT_LOCALES, _latin, provider_values, training_locales
 
 _REGION_LISTS = ("countries", "states", "provinces", "regions", "departments", "region_names", "cantons", "counties",
                  "estados", "distritos")
@@ -57,22 +55,9 @@ _THE_BEFORE = re.compile(r"(?<![\w'’])the\s+$", re.IGNORECASE)
 
 def _provider_lists(locale: str, attrs: tuple[str, ...], keep_case: bool = False) -> set[str]:
     """Lower-cased (or, ``keep_case``, as written) Latin-script entries of ``attrs`` of the Faker
-    address provider of ``locale``."""
-    try:
-        provider = importlib.import_module(f"faker.providers.address.{locale}").Provider
-    except (ImportError, AttributeError):
-        return set()
-    out: set[str] = set()
-    for attr in attrs:
-        values = getattr(provider, attr, ())
-        if isinstance(values, dict):
-            values = tuple(values)
-        if isinstance(values, (tuple, list)):
-            # ("AC", "Acre"), ("AI", "Appenzell Innerrhoden"): the name is an entry's longest string
-            names = (max((x for x in v if isinstance(x, str)), key=len, default="") if isinstance(v, tuple) else v
-                     for v in values)
-            out.update(v if keep_case else _norm(v) for v in names if isinstance(v, str) and v and _latin(v))
-    return out
+    address provider of ``locale`` (:func:`deid_lexicon.provider_values`)."""
+    values = provider_values(f"faker.providers.address.{locale}", attrs)
+    return set(values) if keep_case else {_norm(v) for v in values}
 
 
 def _norm(name: str) -> str:
@@ -80,8 +65,7 @@ def _norm(name: str) -> str:
 
 
 def _locales() -> list[str]:
-    import faker.providers.address as address  # local import: heavy package
-    return sorted(m.name for m in pkgutil.iter_modules(address.__path__) if m.name not in HELDOUT_LOCALES)
+    return training_locales("faker.providers.address")
 
 
 def _long_enough(name: str) -> bool:
@@ -165,8 +149,8 @@ _HONORIFICS = frozenset({"sri", "seri"})  # Malay city prefixes that also stand 
 
 @lru_cache(maxsize=1)
 def city_affixes() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(prefix words, separate suffixes, glued endings), lower-cased, of the city names of the training
-    locales: ``north``, ``san``; ``ville``, ``los bajos``, ``do sul``; ``mouth``, ``borough`` (glued or
+    """(prefix words without a final dot, separate suffixes, glued endings), lower-cased, of the city names
+    of the training locales: ``north``, ``san``; ``ville``, ``los bajos``, ``do sul``; ``mouth``, ``borough`` (glued or
     apart as the locale's ``city_formats`` write them). Suffixes shorter than four letters are left out
     (``by``, ``ton``: Ashby, Clinton)."""
     prefixes, separate, glued = set(), set(), set()
@@ -179,7 +163,7 @@ def city_affixes() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
                 continue
             if value in starts:
                 if " " not in word and len(word.strip(".'")) >= 3 and word not in _HONORIFICS:
-                    prefixes.add(word)
+                    prefixes.add(word.rstrip("."))  # "St." and "St" alike
             elif max(len(w) for w in word.split()) >= _MIN_GLUED:
                 if "}}{{city_suffix}}" in formats and not value.startswith(" "):
                     glued.add(word)  # "{{first_name}}{{city_suffix}}": Jacquesmouth
@@ -218,7 +202,7 @@ def generated_city(text: str, start: int, end: int, cased: bool, is_name: Callab
         return False
     before = _PREV_WORD.search(text, text.rfind("\n", 0, start) + 1, start)
     head = words[0] if len(words) == 2 else before.group(1) if before and len(words) == 1 else ""
-    return bool(head) and head[:1].isupper() and head.lower().rstrip(".") in {p.rstrip(".") for p in prefixes} \
+    return bool(head) and head[:1].isupper() and head.lower().rstrip(".") in prefixes \
         and (is_name(words[-1]) or not ordinary(words[-1].lower()))
 
 
