@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 
-from fedflm.protect.deid_synth import Gold, Record
+from fedflm.protect.deid_synth import Gold, Record, seeded_fakers, state_name
 
 # {p}: the person; {c}: a Faker company; {city}, {state}; {first}: a given name of the same pool
 ADJACENT_TEMPLATES: dict[str, tuple[str, ...]] = {
@@ -49,29 +49,13 @@ ADJACENT_TEMPLATES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _city(f) -> str:
-    return f.city()
-
-
-def _state(f, us) -> str:
-    for maker in ("state", "administrative_unit", "region", "province"):
-        if hasattr(f, maker):
-            return getattr(f, maker)()
-    return us.state()
-
-
 def adjacent(n: int, seed: int, names: tuple[list[str], list[str]], lexicon_names: tuple[list[str], list[str]],
              locales: tuple[str, ...]) -> list[Record]:
     """``n`` sentences, the template kinds in turn, each holding one person (three in ``list``);
     ``names``: held-out (given names, surnames), ``lexicon_names``: the lexicon's, drawn half each."""
-    from faker import Faker  # dev/bench dependency, imported on use
-
     from fedflm.protect.deid_lexicon import _latin
     rng = random.Random(seed)
-    fakers = {loc: Faker(loc) for loc in locales}
-    us = Faker("en_US")
-    for i, fk in enumerate([*fakers.values(), us]):
-        fk.seed_instance(seed * 1000 + i)
+    fakers, us = seeded_fakers(locales, seed)
     kinds = tuple(ADJACENT_TEMPLATES)
     out: list[Record] = []
     while len(out) < n:
@@ -80,7 +64,7 @@ def adjacent(n: int, seed: int, names: tuple[list[str], list[str]], lexicon_name
         firsts, lasts = names if rng.random() < 0.5 else lexicon_names
         template = rng.choice(ADJACENT_TEMPLATES[kind])
         values = {"p": f"{rng.choice(firsts)} {rng.choice(lasts)}", "first": rng.choice(firsts),
-                  "c": fakers[loc].company(), "city": _city(fakers[loc]), "state": _state(fakers[loc], us),
+                  "c": fakers[loc].company(), "city": fakers[loc].city(), "state": state_name(fakers[loc], us),
                   "l1": rng.choice(lasts), "l2": rng.choice(lasts), "l3": rng.choice(lasts)}
         if not all(_latin(v) for v in values.values()):
             continue

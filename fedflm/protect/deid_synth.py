@@ -215,23 +215,34 @@ def _distractor_value(kind: str, f, us, locale: str, rng: random.Random) -> str:
         if isinstance(listed, list) and len(listed) > 1000:
             return rng.choice(sorted(set(listed)))
     if kind == "state":
-        maker = next((getattr(x, m) for x in (f, us) for m in _STATE_MAKERS if hasattr(x, m)), us.state)
-        return maker()
+        return state_name(f, us)
     return getattr(f, kind)()
+
+
+def state_name(f, us) -> str:
+    """A state, region or province of the Faker ``f``; ``us`` (en_US) for a locale without any."""
+    maker = next((getattr(x, m) for x in (f, us) for m in _STATE_MAKERS if hasattr(x, m)), us.state)
+    return maker()
+
+
+def seeded_fakers(locales: tuple[str, ...], seed: int) -> tuple[dict, object]:
+    """One Faker per locale and an en_US one, each seeded from ``seed`` (reproducible per process)."""
+    from faker import Faker  # dev/bench dependency, imported on use
+
+    fakers = {loc: Faker(loc) for loc in locales}
+    us = Faker("en_US")
+    for i, fk in enumerate([*fakers.values(), us]):
+        fk.seed_instance(seed * 1000 + i)
+    return fakers, us
 
 
 def distractors(n: int, seed: int = 0, locales: tuple[str, ...] = LOCALES) -> list[Record]:
     """``n`` person-free sentences each holding one company, city, country or state of a Faker
     locale; the value's span is kept as gold of its kind (``company``, ``city``, ...): a masked span
     over it is a false one. Latin-script values only."""
-    from faker import Faker  # dev/bench dependency, imported on use
-
     from fedflm.protect.deid_lexicon import _latin
     rng = random.Random(seed)
-    fakers = {loc: Faker(loc) for loc in locales}
-    us = Faker("en_US")
-    for i, fk in enumerate([*fakers.values(), us]):
-        fk.seed_instance(seed * 1000 + i)
+    fakers, us = seeded_fakers(locales, seed)
     records = []
     while len(records) < n:
         loc, kind = rng.choice(locales), DISTRACTOR_KINDS[len(records) % len(DISTRACTOR_KINDS)]
