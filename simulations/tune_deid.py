@@ -18,6 +18,10 @@
   per template kind and per case (the recall side of the company / place rules).
 * ``--presidio-dev``: the dev part of presidio-research's set (the templates bench_deid.py's
   split gives to development; never its held-out part): high-risk and person recall/precision.
+* ``--recombined N``: N records refilled from the dev part of presidio-research's set: its templates with
+  values of other dev records (:mod:`simulations.deid_recombine`, seed ``--seed``): high-risk, person and
+  address recall / precision and what the false spans overlap; ``--recombined-dump FILE`` writes the false
+  and missed spans with their records (scratch).
 * ``--dump FILE``: writes each changed SST-2 row (index, text, masked spans and the rules that found
   each: :func:`simulations.deid_sources.sources`) to FILE, for hand-labelling; a scratch file
   (``/tmp``), never committed. ``--sample-seed`` / ``--skip`` draw another, disjoint sample: the
@@ -25,7 +29,7 @@
   from the default 800).
 
     python simulations/tune_deid.py [--rows 800] [--bank 2000] [--n 300] [--seed 101] [--presidio-dev]
-                                    [--distractors 1000] [--adjacent 800] [--dump /tmp/changed.tsv]
+                                    [--distractors 1000] [--adjacent 800] [--recombined 3000] [--dump /tmp/changed.tsv]
                                     [--sample-seed 0] [--skip 0]
 
 Prints a summary and ``TUNE_JSON {...}`` last; never prints the texts (only ``--dump`` writes them).
@@ -118,6 +122,45 @@ def presidio_dev(engine: str) -> dict:
             "tune_presidio_dev_person_precision": table["PERSON"]["precision"]}
 
 
+def presidio_recombined(engine: str, n: int, seed: int, dump: str = "") -> dict:
+    """High-risk and person recall / precision on N records refilled from the dev part
+    (:mod:`simulations.deid_recombine`), and what the false spans overlap."""
+    from simulations.bench_deid import PRESIDIO, _PRESIDIO_TYPES, false_positive_kinds, pooled, presidio_split
+    from simulations.deid_recombine import recombined
+
+    records, labels = recombined(PRESIDIO, presidio_split()[0], n, seed, frozenset(_PRESIDIO_TYPES))
+    spans = Deidentifier(DeidConfig(engine=engine)).analyze_batch([r.text for r in records])
+    table = score(records, spans)
+    rec, prec = pooled(table, HIGH_RISK)
+    kinds = false_positive_kinds(records, spans, labels)
+    print(f"presidio dev recombined: {n} records (seed {seed}), high-risk recall {rec:.4f}, precision {prec:.4f}; "
+          f"person recall {table['PERSON']['recall']:.4f}, precision {table['PERSON']['precision']:.4f}; "
+          f"address recall {table['STREET_ADDRESS']['recall']:.4f}, precision "
+          f"{table['STREET_ADDRESS']['precision']:.4f}\n    false spans by what they overlap: {kinds}")
+    if dump:
+        _dump_false_spans(dump, records, spans, labels)
+    return {"tune_recombined_high_risk_recall": rec, "tune_recombined_precision": prec,
+            "tune_recombined_person_recall": table["PERSON"]["recall"],
+            "tune_recombined_person_precision": table["PERSON"]["precision"],
+            "tune_recombined_address_precision": table["STREET_ADDRESS"]["precision"],
+            "tune_recombined_false_spans": sum(kinds.values())}
+
+
+def _dump_false_spans(path: str, records, spans, labels) -> None:
+    """Each masked span of a recombined record that misses its own type's values, and each missed
+    high-risk value, with the record (dev-part values only; a scratch file)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, (rec, ss, labs) in enumerate(zip(records, spans, labels)):
+            for sp in ss:
+                if not any(g.entity == sp.entity and g.start < sp.end and sp.start < g.end for g in rec.gold):
+                    over = [t for s, e, t in labs if s < sp.end and sp.start < e]
+                    fh.write(f"FP\t{i}\t{sp.entity}\t{rec.text[sp.start:sp.end]!r}\t{over}\t{rec.text!r}\n")
+            for g in rec.gold:
+                if g.entity in HIGH_RISK and not any(sp.entity == g.entity and sp.start < g.end and g.start < sp.end
+                                                     for sp in ss):
+                    fh.write(f"FN\t{i}\t{g.entity}\t{rec.text[g.start:g.end]!r}\t\t{rec.text!r}\n")
+
+
 def distractor_figures(engine: str, n: int, seed: int) -> dict:
     """Company and place values masked per 1,000 (by kind and case variant) in person-free sentences."""
     deid = Deidentifier(DeidConfig(engine=engine))
@@ -201,6 +244,9 @@ def main() -> None:
                         help="person-free company / place sentences (x 3 case variants; 0: none)")
     parser.add_argument("--adjacent", type=int, default=0,
                         help="sentences with a person next to a company / place word (x 3 case variants; 0: none)")
+    parser.add_argument("--recombined", type=int, default=0,
+                        help="records refilled from presidio's dev templates and values (0: none)")
+    parser.add_argument("--recombined-dump", default="", help="write their false and missed spans here (scratch)")
     parser.add_argument("--engine", default="learned")
     parser.add_argument("--sample-seed", type=int, default=0, help="seed of the SST-2 train draw")
     parser.add_argument("--skip", type=int, default=0, help="leave out the first SKIP rows of that draw")
@@ -214,6 +260,8 @@ def main() -> None:
         result.update(adjacent_figures(args.engine, args.adjacent, args.seed))
     if args.presidio_dev:
         result.update(presidio_dev(args.engine))
+    if args.recombined:
+        result.update(presidio_recombined(args.engine, args.recombined, args.seed, args.recombined_dump))
     print("TUNE_JSON " + json.dumps({k: round(v, 4) for k, v in result.items()}))
 
 
