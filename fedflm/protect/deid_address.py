@@ -227,6 +227,23 @@ def street_words() -> frozenset[str]:
     return frozenset(w for w in words if w.isalpha())
 
 
+def street_prefixes() -> frozenset[str]:
+    """Lower-cased street words that open a street's name (``rue``, ``via``, ``avenue``, ``ul``): an
+    English street type (``Rapid``, ``Walk``, ``Club``) ends one, so as a first word it is no evidence."""
+    return frozenset(w for w in (w.strip("(?:)\\.") for w in _ROMANCE.lower().split("|")) if w.isalpha())
+
+
+def street_compound(word: str) -> bool:
+    """True for one word glued to a street suffix that is no English word (``Wingertweg``,
+    ``Hauptstraße``; not ``During``, ``microprocessor``)."""
+    from fedflm.protect.deid_dictionary import is_ordinary
+    return bool(_SUFFIXED_VIEW.fullmatch(word)) and not is_ordinary(word)
+
+
+# suffixes that end street names only ("-weg", "-straße"; not "-sor", "-ring", "-tie" of English words)
+_SUFFIXED_VIEW = re.compile(rf"[^\W\d_]{{2,}}(?i:{_GERMANIC_VIEW}|weg|platz|laan|plein|vägen)")
+
+
 _TAIL_WORD = re.compile(r"[ \t]*,?[ \t]+([^\W\d_][\w'’-]*)")
 _TAIL_REGION = re.compile(r"[ \t]+[A-Z]{2}(?![\w])")
 _TAIL_POSTCODE = re.compile(rf"[ \t]*(?:\([^\W\d_]+\))?[ \t]*,?[ \t]*{_POSTCODE}")
