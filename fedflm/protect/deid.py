@@ -348,9 +348,10 @@ def _opens_address(text: str, number: Span, start: int, end: int, label: str) ->
 def _house_numbers(text: str, spans: list[Span]) -> list[Span]:
     """A phone-looking pair of numbers (``9816 214``: no leading 0, no third group) with a street
     address right after it on its line (only spaces between: ``at 9816 214 Pavlou Drandaki``) is
-    that address's building and house number: one address span. A name right after ``at`` and
-    joined by ``and`` to a street address is the other street of a corner (``is at Růžena and
-    Király u. 15``): one address span too."""
+    that address's building and house number: one address span. A name right after ``at``, ``on``,
+    ``to`` (a place preposition), a colon or at a line's start, joined by ``and`` to a street address,
+    is the other street of a corner (``is at Růžena and Király u. 15``, ``here they are: Leon and
+    Eyrarodda 66``): one address span too."""
     out: list[Span] = []
     for sp in spans:
         prev = out[-1] if out else None
@@ -368,7 +369,9 @@ def _house_numbers(text: str, spans: list[Span]) -> list[Span]:
 
 _SPACES = re.compile(r"[ \t]+")
 _CORNER_AND = re.compile(r"[ \t]+(?:and|&)[ \t]+", re.IGNORECASE)
-_AT_BEFORE = re.compile(r"(?<!\w)(?:at|of)[ \t]+$", re.IGNORECASE)
+# what stands before the first street of a corner: a place preposition, a colon, a line's start (or bullet)
+_AT_BEFORE = re.compile(r"(?:(?<!\w)(?:at|of|on|to|in|into|from)[ \t]+|:[ \t]*|^[ \t]*(?:(?:\?{1,3}|[•·*▪►])[ \t]+)?)$",
+                        re.IGNORECASE)
 _TWO_NUMBERS = re.compile(r"[1-9]\d{0,5}[ \t]\d{1,5}")  # building + house number; a phone has more groups or a 0
 
 

@@ -128,7 +128,11 @@ _PERSON_SHAPE = re.compile(r"^(?:(?:Dr|Mr|Mrs|Ms|Prof|Sir|Dame)\.?\s+\p{Lu}|\p{L
 
 def model_label(span: str, label: str, street: frozenset[str]) -> str:
     """The model's label, except that a digit-less "address" without a street word shaped like a
-    name (``Dr. Anette Lahtela``, ``Alvir D. Pušaver``: a title, or a middle initial) is a PERSON."""
+    name (``Dr. Anette Lahtela``, ``Alvir D. Pušaver``: a title, or a middle initial) is a PERSON,
+    and a one-line "person" that ends in a house number after a capitalised word is a street
+    (``Eyrarodda 66``, ``Pod Floriánem 1677``; not a year: ``Anna Berg 1990``)."""
+    if label == "PERSON" and "\n" not in span and _ENDS_IN_HOUSE_NUMBER.search(span):
+        return "STREET_ADDRESS"
     if label != "STREET_ADDRESS" or any(c.isdigit() for c in span) or "\n" in span:
         return label
     m = _PERSON_SHAPE.match(span)
@@ -137,6 +141,7 @@ def model_label(span: str, label: str, street: frozenset[str]) -> str:
     return "PERSON"
 
 
+_ENDS_IN_HOUSE_NUMBER = re.compile(r"\p{Lu}\p{L}+[ \t]+(?!(?:19|20)\d\d\b)\d{1,5}[A-Za-z]?$")
 _LINE = re.compile(r"[^\n]+")
 _QUOTE = re.compile(r"[\"“”„«»]")
 _RUN_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")

@@ -117,6 +117,19 @@ def test_model_label_names_person_shaped_addresses(span: str, expected: str) -> 
     assert model_label(span, "STREET_ADDRESS", frozenset({"street", "drive", "dr"})) == expected
 
 
+@pytest.mark.parametrize("span,expected", [
+    ("Eyrarodda 66", "STREET_ADDRESS"),         # a name and a house number: a street
+    ("Pod Floriánem 1677", "STREET_ADDRESS"),
+    ("Quellinrodda 12b", "STREET_ADDRESS"),
+    ("Helka Varsi 1990", "PERSON"),            # a year, not a house number
+    ("Helka Varsi", "PERSON"),
+    ("Helka Varsi\n12", "PERSON"),             # over lines: judged line by line before
+])
+def test_model_label_names_a_person_ending_in_a_house_number_a_street(span: str, expected: str) -> None:
+    # Execute / Assert
+    assert model_label(span, "PERSON", frozenset({"street"})) == expected
+
+
 @pytest.mark.parametrize("text,span,expected", [
     # a dialogue line: cut at the quote mark, each name a person
     ('Helka Varsi:"I\'m Quellin\'s daughter".', 'Helka Varsi:"I\'m Quellin\'s daughter".',
