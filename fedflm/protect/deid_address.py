@@ -67,6 +67,9 @@ _MONTH_KW = (r"(?:January|February|March|April|May|June|July|August|September|Oc
              r"December|Tel|Phone|Fax|Mobile|SSN|IBAN|Card|Date)\b")
 _SCAP = rf"(?!{_UNIT_KW}|{_MONTH_KW}|I['’]){_CAP}"
 _UNITS_AFTER = rf"(?:[ \t]*,?[ \t]*(?:{_UNIT}))*"
+# a house number is no part of a date (``1/14/1961, Lending Club``) nor a year before its comma (``During 1988,
+# Lending Club invested``: ``Club`` is a street type)
+_NO_DATE = r"(?<![\d/.-])(?!(?:1[89]|20)\d\d,)"
 
 # suffixes that are street words only (not "-ring", "-hof", "-tie" as in "during", "tie"): re-cased views
 _GERMANIC_VIEW = (r"(?:straße|strasse|gasse|allee|chaussee|straat|gracht|gatan|vägen|gränd|torget|gade|"
@@ -81,7 +84,7 @@ def _germanic(suffixes: str) -> str:
 # strong street patterns: accepted on their own
 _STREETS_STRONG = [re.compile(p, re.VERBOSE) for p in (
     # 12 [N] Main Street [SW] | 5th Avenue
-    rf"""(?:(?:{_UNIT})[\s,]+)?{_NUMFIRST}(?:(?:[NSEW]|North|South|East|West|[NSEW]\.)\s+)?
+    rf"""(?:(?:{_UNIT})[\s,]+)?{_NO_DATE}{_NUMFIRST}(?:(?:[NSEW]|North|South|East|West|[NSEW]\.)\s+)?
         (?:(?:\d{{1,4}}(?:st|nd|rd|th)|{_SCAP})[ \t]+){{1,4}}(?i:{_EN_TYPES})\b\.?
         (?:\s+(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\b\.?)?{_UNITS_AFTER}""",
     # Hauptstraße 5 | Sabine-Junck-Gasse 0 | Kossuth utca 12 | Backtorget 915
@@ -99,6 +102,10 @@ _STREETS_STRONG.append(re.compile(
 _STREETS_STRONG.append(re.compile(
     r"(?<!\w)(?i:the\s+)?(?i:corner)\s+of\s+(?=[^,;?!\n]{0,60}\d)[^,;?!\n]{2,40}?\s+(?i:and|&)\s+"
     r"[^\s,.;?!][^,.;?!\n]{0,40}?(?=\s*(?:[,.;?!\n]|$))"))
+# a lone apartment or suite with its number, an address line of its own (``send a new one to Suite 380``), not
+# after a capitalised word (``Bach's Cello Suite 1``)
+_STREETS_STRONG.append(re.compile(
+    r"(?<![\w.])(?<!\p{Lu}[\w'’.-]*[ \t]+)(?i:apt\.?|apartment|suite|ste\.)[ \t]*\#?[ \t]*\d{1,5}[A-Za-z]?(?![\w/-])"))
 _STREETS_VIEW = [_STREETS_STRONG[0], re.compile(_germanic(_GERMANIC_VIEW), re.VERBOSE), *_STREETS_STRONG[2:]]
 # weak candidates: accepted only when followed by a postcode part (or preceded by a unit line)
 _STREETS_WEAK = [re.compile(p, re.VERBOSE) for p in (

@@ -22,3 +22,17 @@ def test_street_prefixes_open_a_street_name() -> None:
 def test_street_compound(word: str, expected: bool) -> None:
     # Execute / Assert
     assert street_compound(word) is expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("can you please send a new one to Suite 380? I am away", "can you please send a new one to <ADDRESS>? I am away"),
+    ("The bus station is on apt. 169", "The bus station is on <ADDRESS>"),
+    ("here they are: Lindenweg 12, and Apt #4", "here they are: <ADDRESS>, and <ADDRESS>"),
+    ("I love Bach's Cello Suite 1 so much", "I love Bach's Cello Suite 1 so much"),      # after a capitalised word
+    ("During 1988, Lending Club invested heavily.", "During 1988, Lending Club invested heavily."),  # a year
+    ("During 1/14/1961, Lending Club invested.", "During <DATE>, Lending Club invested."),            # a date
+    ("I moved to 1988 Lending Club Road last year.", "I moved to <ADDRESS> last year."),             # no comma
+])
+def test_lone_units_are_addresses_and_years_no_house_numbers(deid, text: str, expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected
