@@ -266,13 +266,17 @@ def countries() -> frozenset[str]:
 
 def country_tail(text: str, end: int, ordinary) -> int:
     """End of an address at ``end`` extended over a trailing country (``NUNGATTA Australia``,
-    ``Coalville South Africa``, ``ALT-DIETMANNS, Austria``, ``ΠΑΦΟΣ, Cyprus (Greek) 13475``),
+    ``Coalville South Africa``, ``ALT-DIETMANNS, Austria``, ``ΠΑΦΟΣ, Cyprus (Greek) 13475``, or on
+    the next lines: a city line then a country line, ``...\\n• NAANTALI\\n• Italy 57006``),
     up to two place words before it, and a postcode after it; or over a two-letter region
     code after an upper-case city (``POLSING OO``). ``ordinary(word)``: a lower-case
     dictionary word, which never belongs to the tail. Else ``end``."""
     region = _TAIL_REGION.match(text, end)
     if region and re.search(r"\p{Lu}{3,}$", text[:end]):
         return region.end()
+    lines = _line_tail(text, end, ordinary)
+    if lines > end:
+        return lines
     names, pos, words = countries(), end, []
     for _ in range(4):
         m = _TAIL_WORD.match(text, pos)
@@ -285,3 +289,30 @@ def country_tail(text: str, end: int, ordinary) -> int:
                 pc = _TAIL_POSTCODE.match(text, pos)
                 return pc.end() if pc else pos
     return end
+
+
+_NEXT_LINE = re.compile(rf"[ \t]*,?[ \t]*\r?\n[ \t]*{_BULLET}([^\n]*)")
+_COUNTRY_LINE = re.compile(rf"([^\W\d_](?:[^\W\d_]|['’ .-])*?)[ \t]*,?[ \t]*(?:{_POSTCODE})?")
+_CITY_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+
+
+def _line_tail(text: str, end: int, ordinary) -> int:
+    """End of an address at ``end`` grown over the lines after it, up to three, that end in a country
+    line (a country, and maybe a postcode: ``Italy 57006``), the others city lines (one to three words
+    without digits, none a lower-case dictionary word: ``NAANTALI``, ``riverlea``); else ``end``."""
+    pos, out = end, end
+    for _ in range(3):
+        m = _NEXT_LINE.match(text, pos)
+        if not m:
+            break
+        line = m.group(1).rstrip()
+        country = _COUNTRY_LINE.fullmatch(line)
+        if country and country.group(1).strip().lower() in countries():
+            out = pos = m.start(1) + len(line)
+            continue
+        words = line.replace(",", " ").split()
+        if not (1 <= len(words) <= 3 and all(_CITY_WORD.fullmatch(w) for w in words)
+                and not any(w.islower() and ordinary(w) for w in words)):
+            break
+        pos = m.start(1) + len(line)
+    return out

@@ -36,3 +36,19 @@ def test_street_compound(word: str, expected: bool) -> None:
 def test_lone_units_are_addresses_and_years_no_house_numbers(deid, text: str, expected: str) -> None:
     # Execute / Assert
     assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("• 12 Tallow Road\n• NAANTALI\n• Italy 57006", 41),     # a city line, then a country line and postcode
+    ("12 Tallow Road\nriverlea\nswitzerland 67626", 41),      # lower case: no dictionary word in the city line
+    ("12 Tallow Road\nAustria\nNew Zealand 67626", 40),       # country lines
+    ("12 Tallow Road\nSpringfield\nThanks a lot", 14),        # no country line closes it
+    ("12 Tallow Road\nthe office\nItaly", 14),                # a line of dictionary words is no city
+])
+def test_country_tail_takes_the_city_and_country_lines(text: str, expected: int) -> None:
+    # Prepare
+    from fedflm.protect.deid_address import country_tail
+    from fedflm.protect.deid_dictionary import is_ordinary
+    end = text.index("Road") + 4
+    # Execute / Assert
+    assert country_tail(text, end, is_ordinary) == expected
