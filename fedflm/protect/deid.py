@@ -188,7 +188,8 @@ class Deidentifier:
         at quote marks and verb runs, a piece of it with no house number or street word a person), each
         trimmed and judged."""
         out = []
-        for s, e, lab in model_pieces(text, start, end, label, self._street, self._prefixes, _cased(text)):
+        for s, e, lab in model_pieces(text, start, end, label, self._street, self._prefixes, _cased(text),
+                                      self._lexicon.is_name):
             edge = self._person_edge if lab == "PERSON" else self._address_edge
             cut = trim_span(text, s, e, edge, numbers=lab == "PERSON")
             if cut and lab == "PERSON":  # no words on from a name (deid_shout), but a place whole

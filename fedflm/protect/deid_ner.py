@@ -151,7 +151,7 @@ _UNIT_WORDS = frozenset("apt apartment suite ste unit flat floor fl room rm bldg
 
 
 def model_pieces(text: str, start: int, end: int, label: str, street: frozenset[str], prefixes: frozenset[str],
-                 cased: bool) -> list[tuple[int, int, str]]:
+                 cased: bool, is_name=lambda w: False) -> list[tuple[int, int, str]]:
     """A model span cut into the pieces judged one by one, each with the label it is judged as.
 
     * PERSON over line breaks: line by line, and a line holding a digit is an address line (a name is one
@@ -164,7 +164,8 @@ def model_pieces(text: str, start: int, end: int, label: str, street: frozenset[
       model took for an address stays masked, as a person, and a firm or a title is judged as one (``X-ray
       technician Freja Clausen``, ``Infocommerce Group, Biovia``); in text with capitals it needs a
       capitalised word, and what follows a lower-case ``in`` is where something is, a place (``Topcoder in
-      Khandallah``). A piece that is a whole line of a text with line breaks stays an address (a city line)."""
+      Khandallah``); in text without capitals it needs a known name (``is_name``), else it stays the model's
+      address (``bought at wal-mart``: no person). A piece that is a whole line of a text with line breaks stays an address (a city line)."""
     if label == "PERSON":
         if "\n" not in text[start:end]:
             return [(start, end, label)]
@@ -180,9 +181,10 @@ def model_pieces(text: str, start: int, end: int, label: str, street: frozenset[
             continue
         place = _IN.search(text, s, e) if cased else None
         e = place.start() if place else e
-        if has_house_number(text[s:e]):
+        words = _WORDS.findall(text, s, e)
+        if has_house_number(text[s:e]) or not cased and not any(map(is_name, words)):
             out.append((s, e, label))
-        elif not cased or any(w[:1].isupper() for w in _WORDS.findall(text, s, e)):
+        elif not cased or any(w[:1].isupper() for w in words):
             out.append((s, e, "PERSON"))
     return out
 

@@ -202,3 +202,17 @@ def test_street_words_sit_where_streets_hold_them(span: str, expected: bool) -> 
 def test_model_addresses_over_names_titles_and_sentences(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute / Assert
     assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("bought at wal-mart", "STREET_ADDRESS"),        # no known name: the model's address stays (no person)
+    ("if you keep luda , jason & michelle", "PERSON"),  # known names: persons
+])
+def test_model_pieces_without_capitals_need_a_known_name_for_a_person(text: str, expected: str) -> None:
+    # Prepare
+    start = text.index("wal") if "wal" in text else text.index("luda")
+    # Execute
+    pieces = model_pieces(text, start, len(text), "STREET_ADDRESS", street_words(), street_prefixes(), False,
+                          build_lexicon().is_name)
+    # Assert
+    assert [lab for _, _, lab in pieces] == [expected]
