@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import regex as re
 
 from fedflm.errors import DeidError
-from fedflm.protect.deid_address import country_tail, street_words
+from fedflm.protect.deid_address import country_tail, street_prefixes, street_words
 from fedflm.protect.deid_case import address_view, case_view
 from fedflm.protect.deid_case import is_cased as _cased
 from fedflm.protect.deid_chat import chat_only, is_chat_noise
@@ -38,7 +38,7 @@ from fedflm.protect.deid_company import third_of_list
 from fedflm.protect.deid_compass import compass_tail
 from fedflm.protect.deid_context import more_mentions, reads_as_street, street_extent
 from fedflm.protect.deid_dictionary import is_ordinary
-from fedflm.protect.deid_ner import model_label, plausible, trim_span
+from fedflm.protect.deid_ner import model_label, model_pieces, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
 from fedflm.protect.deid_lone import surname_after, view_model_names
@@ -147,7 +147,7 @@ class Deidentifier:
         self._vocab = common_vocab() if vocab is None else vocab
         self._recognizers, self._cased = _build_recognizers(self.config, self._vocab)
         self._person_edge = self._vocab | _KEY_WORDS
-        self._street = street_words()
+        self._street, self._prefixes = street_words(), street_prefixes()
         self._lexicon = build_lexicon(tuple(self.config.lexicon_exclude_locales))
         self._address_edge = (self._vocab | _ADDRESS_EDGE) - self._street
         self._organisations = OrganisationJudge(self._lexicon, self._street)
@@ -184,20 +184,18 @@ class Deidentifier:
         return [self.analyze(text, ner) for text, ner in zip(texts, self.ner(texts))]
 
     def _model_spans(self, text: str, start: int, end: int, label: str) -> list[tuple[int, int, str]]:
-        """One model span trimmed and judged; a PERSON running over line breaks is judged line by line,
-        and a line of it that holds a digit is an address line (a name is one line without digits:
-        ``Dataweave\\n\\nFuglie 41 Popović Dam\\n Suite 860`` is a firm atop an address)."""
-        pieces = [(start, end, label)]
-        if label == "PERSON" and "\n" in text[start:end]:
-            pieces = [(m.start(), m.end(), "STREET_ADDRESS" if any(c.isdigit() for c in m.group()) else label)
-                      for m in _LINE.finditer(text, start, end)]
+        """One model span cut into pieces (:func:`deid_ner.model_pieces`: lines of a person, an address
+        at quote marks and verb runs, a piece of it with no house number or street word a person), each
+        trimmed and judged."""
         out = []
-        for s, e, lab in pieces:
+        for s, e, lab in model_pieces(text, start, end, label, self._street, self._prefixes, _cased(text),
+                                      self._lexicon.is_name):
             edge = self._person_edge if lab == "PERSON" else self._address_edge
             cut = trim_span(text, s, e, edge, numbers=lab == "PERSON")
             if cut and lab == "PERSON":  # no words on from a name (deid_shout), but a place whole
                 shouted, cased = is_shouted(text), _cased(text)
-                if (shouted or cased) and not self._organisations.names_organisation(text, *cut, lab, cased):
+                if (shouted and label == lab or cased) and not self._organisations.names_organisation(
+                        text, *cut, lab, cased):  # (an address piece judged as a person: the model's extent)
                     cut = trim_shouted(text, *cut, edge, self._lexicon.is_name, shouted=shouted)
             if cut and plausible(text[cut[0]:cut[1]], lab, self._street, self._lexicon.is_name):
                 out.append((cut[0], cut[1], model_label(text[cut[0]:cut[1]], lab, self._street)))
@@ -338,7 +336,6 @@ class Deidentifier:
         return "".join(parts), counts
 
 
-_LINE = re.compile(r"[^\n]+")
 
 
 def _opens_address(text: str, number: Span, start: int, end: int, label: str) -> bool:
@@ -352,9 +349,10 @@ def _opens_address(text: str, number: Span, start: int, end: int, label: str) ->
 def _house_numbers(text: str, spans: list[Span]) -> list[Span]:
     """A phone-looking pair of numbers (``9816 214``: no leading 0, no third group) with a street
     address right after it on its line (only spaces between: ``at 9816 214 Pavlou Drandaki``) is
-    that address's building and house number: one address span. A name right after ``at`` and
-    joined by ``and`` to a street address is the other street of a corner (``is at Růžena and
-    Király u. 15``): one address span too."""
+    that address's building and house number: one address span. A name right after ``at``, ``on``,
+    ``to`` (a place preposition), a colon or at a line's start, joined by ``and`` to a street address,
+    is the other street of a corner (``is at Růžena and Király u. 15``, ``here they are: Leon and
+    Eyrarodda 66``): one address span too."""
     out: list[Span] = []
     for sp in spans:
         prev = out[-1] if out else None
@@ -372,7 +370,9 @@ def _house_numbers(text: str, spans: list[Span]) -> list[Span]:
 
 _SPACES = re.compile(r"[ \t]+")
 _CORNER_AND = re.compile(r"[ \t]+(?:and|&)[ \t]+", re.IGNORECASE)
-_AT_BEFORE = re.compile(r"(?<!\w)(?:at|of)[ \t]+$", re.IGNORECASE)
+# what stands before the first street of a corner: a place preposition, a colon, a line's start (or bullet)
+_AT_BEFORE = re.compile(r"(?:(?<!\w)(?:at|of|on|to|in|into|from)[ \t]+|:[ \t]*|^[ \t]*(?:(?:\?{1,3}|[•·*▪►])[ \t]+)?)$",
+                        re.IGNORECASE)
 _TWO_NUMBERS = re.compile(r"[1-9]\d{0,5}[ \t]\d{1,5}")  # building + house number; a phone has more groups or a 0
 
 

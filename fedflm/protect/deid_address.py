@@ -67,6 +67,9 @@ _MONTH_KW = (r"(?:January|February|March|April|May|June|July|August|September|Oc
              r"December|Tel|Phone|Fax|Mobile|SSN|IBAN|Card|Date)\b")
 _SCAP = rf"(?!{_UNIT_KW}|{_MONTH_KW}|I['’]){_CAP}"
 _UNITS_AFTER = rf"(?:[ \t]*,?[ \t]*(?:{_UNIT}))*"
+# a house number is no part of a date (``1/14/1961, Lending Club``) nor a year before its comma (``During 1988,
+# Lending Club invested``: ``Club`` is a street type)
+_NO_DATE = r"(?<![\d/.-])(?!(?:1[89]|20)\d\d,)"
 
 # suffixes that are street words only (not "-ring", "-hof", "-tie" as in "during", "tie"): re-cased views
 _GERMANIC_VIEW = (r"(?:straße|strasse|gasse|allee|chaussee|straat|gracht|gatan|vägen|gränd|torget|gade|"
@@ -81,7 +84,7 @@ def _germanic(suffixes: str) -> str:
 # strong street patterns: accepted on their own
 _STREETS_STRONG = [re.compile(p, re.VERBOSE) for p in (
     # 12 [N] Main Street [SW] | 5th Avenue
-    rf"""(?:(?:{_UNIT})[\s,]+)?{_NUMFIRST}(?:(?:[NSEW]|North|South|East|West|[NSEW]\.)\s+)?
+    rf"""(?:(?:{_UNIT})[\s,]+)?{_NO_DATE}{_NUMFIRST}(?:(?:[NSEW]|North|South|East|West|[NSEW]\.)\s+)?
         (?:(?:\d{{1,4}}(?:st|nd|rd|th)|{_SCAP})[ \t]+){{1,4}}(?i:{_EN_TYPES})\b\.?
         (?:\s+(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\b\.?)?{_UNITS_AFTER}""",
     # Hauptstraße 5 | Sabine-Junck-Gasse 0 | Kossuth utca 12 | Backtorget 915
@@ -99,6 +102,10 @@ _STREETS_STRONG.append(re.compile(
 _STREETS_STRONG.append(re.compile(
     r"(?<!\w)(?i:the\s+)?(?i:corner)\s+of\s+(?=[^,;?!\n]{0,60}\d)[^,;?!\n]{2,40}?\s+(?i:and|&)\s+"
     r"[^\s,.;?!][^,.;?!\n]{0,40}?(?=\s*(?:[,.;?!\n]|$))"))
+# a lone apartment or suite with its number, an address line of its own (``send a new one to Suite 380``), not
+# after a capitalised word (``Bach's Cello Suite 1``)
+_STREETS_STRONG.append(re.compile(
+    r"(?<![\w.])(?<!\p{Lu}[\w'’.-]*[ \t]+)(?i:apt\.?|apartment|suite|ste\.)[ \t]*\#?[ \t]*\d{1,5}[A-Za-z]?(?![\w/-])"))
 _STREETS_VIEW = [_STREETS_STRONG[0], re.compile(_germanic(_GERMANIC_VIEW), re.VERBOSE), *_STREETS_STRONG[2:]]
 # weak candidates: accepted only when followed by a postcode part (or preceded by a unit line)
 _STREETS_WEAK = [re.compile(p, re.VERBOSE) for p in (
@@ -227,6 +234,23 @@ def street_words() -> frozenset[str]:
     return frozenset(w for w in words if w.isalpha())
 
 
+def street_prefixes() -> frozenset[str]:
+    """Lower-cased street words that open a street's name (``rue``, ``via``, ``avenue``, ``ul``): an
+    English street type (``Rapid``, ``Walk``, ``Club``) ends one, so as a first word it is no evidence."""
+    return frozenset(w for w in (w.strip("(?:)\\.") for w in _ROMANCE.lower().split("|")) if w.isalpha())
+
+
+def street_compound(word: str) -> bool:
+    """True for one word glued to a street suffix that is no English word (``Wingertweg``,
+    ``Hauptstraße``; not ``During``, ``microprocessor``)."""
+    from fedflm.protect.deid_dictionary import is_ordinary
+    return bool(_SUFFIXED_VIEW.fullmatch(word)) and not is_ordinary(word)
+
+
+# suffixes that end street names only ("-weg", "-straße"; not "-sor", "-ring", "-tie" of English words)
+_SUFFIXED_VIEW = re.compile(rf"[^\W\d_]{{2,}}(?i:{_GERMANIC_VIEW}|weg|platz|laan|plein|vägen)")
+
+
 _TAIL_WORD = re.compile(r"[ \t]*,?[ \t]+([^\W\d_][\w'’-]*)")
 _TAIL_REGION = re.compile(r"[ \t]+[A-Z]{2}(?![\w])")
 _TAIL_POSTCODE = re.compile(rf"[ \t]*(?:\([^\W\d_]+\))?[ \t]*,?[ \t]*{_POSTCODE}")
@@ -242,13 +266,17 @@ def countries() -> frozenset[str]:
 
 def country_tail(text: str, end: int, ordinary) -> int:
     """End of an address at ``end`` extended over a trailing country (``NUNGATTA Australia``,
-    ``Coalville South Africa``, ``ALT-DIETMANNS, Austria``, ``ΠΑΦΟΣ, Cyprus (Greek) 13475``),
+    ``Coalville South Africa``, ``ALT-DIETMANNS, Austria``, ``ΠΑΦΟΣ, Cyprus (Greek) 13475``, or on
+    the next lines: a city line then a country line, ``...\\n• NAANTALI\\n• Italy 57006``),
     up to two place words before it, and a postcode after it; or over a two-letter region
     code after an upper-case city (``POLSING OO``). ``ordinary(word)``: a lower-case
     dictionary word, which never belongs to the tail. Else ``end``."""
     region = _TAIL_REGION.match(text, end)
     if region and re.search(r"\p{Lu}{3,}$", text[:end]):
         return region.end()
+    lines = _line_tail(text, end, ordinary)
+    if lines > end:
+        return lines
     names, pos, words = countries(), end, []
     for _ in range(4):
         m = _TAIL_WORD.match(text, pos)
@@ -261,3 +289,30 @@ def country_tail(text: str, end: int, ordinary) -> int:
                 pc = _TAIL_POSTCODE.match(text, pos)
                 return pc.end() if pc else pos
     return end
+
+
+_NEXT_LINE = re.compile(rf"[ \t]*,?[ \t]*\r?\n[ \t]*{_BULLET}([^\n]*)")
+_COUNTRY_LINE = re.compile(rf"([^\W\d_](?:[^\W\d_]|['’ .-])*?)[ \t]*,?[ \t]*(?:{_POSTCODE})?")
+_CITY_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+
+
+def _line_tail(text: str, end: int, ordinary) -> int:
+    """End of an address at ``end`` grown over the lines after it, up to three, that end in a country
+    line (a country, and maybe a postcode: ``Italy 57006``), the others city lines (one to three words
+    without digits, none a lower-case dictionary word: ``NAANTALI``, ``riverlea``); else ``end``."""
+    pos, out = end, end
+    for _ in range(3):
+        m = _NEXT_LINE.match(text, pos)
+        if not m:
+            break
+        line = m.group(1).rstrip()
+        country = _COUNTRY_LINE.fullmatch(line)
+        if country and country.group(1).strip().lower() in countries():
+            out = pos = m.start(1) + len(line)
+            continue
+        words = line.replace(",", " ").split()
+        if not (1 <= len(words) <= 3 and all(_CITY_WORD.fullmatch(w) for w in words)
+                and not any(w.islower() and ordinary(w) for w in words)):
+            break
+        pos = m.start(1) + len(line)
+    return out

@@ -335,6 +335,10 @@ def test_street_extent(text: str, name: str, expected: str) -> None:
     ("The Propublica office is at Růžena and Király u. 15.", "The Propublica office is at <ADDRESS>."),  # a corner
     ("I met Maria Lopez and 12 Tallow Road.", "I met <PERSON> and <ADDRESS>"),  # no "at": a person and a street
     ("I MET MARIA LOPEZ AND 12 TALLOW ROAD.", "I MET <PERSON> AND <ADDRESS>"),
+    ("Pedestrians must enter on Marta and Kossuth u. 15.", "Pedestrians must enter on <ADDRESS>."),  # on, to, a colon
+    ("Please send a new card to Marta and Lindenweg 12?", "Please send a new card to <ADDRESS>?"),
+    ("My addresses, here they are: Marta and Fuglebakken 12", "My addresses, here they are: <ADDRESS>"),
+    ("??? Marta and Hraunbær 66\n??? Oslo", "??? <ADDRESS>\n??? Oslo"),                         # a line's start
 ])
 def test_a_name_joined_to_a_street_after_at_is_a_corner(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute

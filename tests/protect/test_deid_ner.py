@@ -9,8 +9,10 @@ import pytest
 
 from fedflm.errors import DeidError
 from fedflm.protect.deid_lexicon import build_lexicon
-from fedflm.protect.deid_ner import (MODEL_DIR, MODEL_SHA256, load_model, model_label, model_sha256, plausible,
-                                     trim_span)
+from fedflm.protect.deid import Deidentifier
+from fedflm.protect.deid_address import street_prefixes, street_words
+from fedflm.protect.deid_ner import (MODEL_DIR, MODEL_SHA256, has_house_number, has_street_word, load_model,
+                                     model_label, model_pieces, model_sha256, plausible, trim_span)
 
 
 def test_shipped_model_matches_the_pinned_hash() -> None:
@@ -93,6 +95,10 @@ _STREET = frozenset({"street", "road", "rua"})
     ("Quellin 2014", "STREET_ADDRESS", True),          # a house number: no preposition before it
     ("Quellin Street in 2014", "STREET_ADDRESS", True),  # a street word
     ("Quellin in 2014, 12 Tarvona", "STREET_ADDRESS", True),  # another number
+    ("Suite 757", "STREET_ADDRESS", True),             # a unit with its number: an address line of its own
+    ("apt. 169", "STREET_ADDRESS", True),
+    ("APT #12", "STREET_ADDRESS", True),
+    ("suite of rooms", "STREET_ADDRESS", False),       # a unit word without a number
 ])
 def test_plausible_drops_model_spans_that_read_as_ordinary_english(span: str, label: str, expected: bool) -> None:
     # Execute / Assert
@@ -109,3 +115,104 @@ def test_plausible_drops_model_spans_that_read_as_ordinary_english(span: str, la
 def test_model_label_names_person_shaped_addresses(span: str, expected: str) -> None:
     # Execute / Assert
     assert model_label(span, "STREET_ADDRESS", frozenset({"street", "drive", "dr"})) == expected
+
+
+@pytest.mark.parametrize("span,expected", [
+    ("Eyrarodda 66", "STREET_ADDRESS"),         # a name and a house number: a street
+    ("Pod Floriánem 1677", "STREET_ADDRESS"),
+    ("Quellinrodda 12b", "STREET_ADDRESS"),
+    ("Helka Varsi 1990", "PERSON"),            # a year, not a house number
+    ("Helka Varsi", "PERSON"),
+    ("Helka Varsi\n12", "PERSON"),             # over lines: judged line by line before
+])
+def test_model_label_names_a_person_ending_in_a_house_number_a_street(span: str, expected: str) -> None:
+    # Execute / Assert
+    assert model_label(span, "PERSON", frozenset({"street"})) == expected
+
+
+@pytest.mark.parametrize("text,span,expected", [
+    # a dialogue line: cut at the quote mark, each name a person
+    ('Helka Varsi:"I\'m Quellin\'s daughter".', 'Helka Varsi:"I\'m Quellin\'s daughter".',
+     [("Helka Varsi:", "PERSON"), ("I'm Quellin's daughter", "PERSON")]),
+    # a title before a name: no house number, no street word
+    ("correct it to X-ray technician Helka Varsi?", "X-ray technician Helka Varsi?",
+     [("X-ray technician Helka Varsi?", "PERSON")]),
+    # a run of lower-case English words ends a piece; a year is no house number; lower-case pieces go
+    ("During 1990, Quellmatics invested heavily in new microprocessor designs",
+     "During 1990, Quellmatics invested heavily in new microprocessor designs",
+     [("During 1990, Quellmatics ", "PERSON")]),
+    # what follows "in" is a place; a date is no house number
+    ("and the following year at Tarvo Labs in Varsila, which later became Quell Inc in 9/25/1945.",
+     "Tarvo Labs in Varsila, which later became Quell Inc in 9/25/1945.",
+     [("Tarvo Labs", "PERSON"), (" Quell Inc", "PERSON")]),
+    # an address ends at a sentence's end
+    ("It is at Suite 292. It serves great Quellish food.", "Suite 292. It serves great Quellish food.",
+     [("Suite 292.", "STREET_ADDRESS")]),
+    # addresses stay addresses: a house number, a street word, a street compound, a line of a postal address
+    ("send it to Eyrarodda 66 please", "Eyrarodda 66", [("Eyrarodda 66", "STREET_ADDRESS")]),
+    ("we met at Mill Village", "Mill Village", [("Mill Village", "STREET_ADDRESS")]),
+    ("we met at Rue Quellin", "Rue Quellin", [("Rue Quellin", "STREET_ADDRESS")]),
+    ("we met at Quellinweg", "Quellinweg", [("Quellinweg", "STREET_ADDRESS")]),
+    ("Helka Varsi\n12 Quellin Street\nTARVONA\nFinland", "TARVONA", [("TARVONA", "STREET_ADDRESS")]),
+    ("12 rue de la paix in Tarvona", "12 rue de la paix in Tarvona", [("12 rue de la paix in Tarvona", "STREET_ADDRESS")]),
+])
+def test_model_pieces_cut_an_address_and_judge_a_piece_without_number_or_street_as_a_person(
+        text: str, span: str, expected: list) -> None:
+    # Prepare
+    start = text.index(span)
+    cased = any(c.isupper() for c in text) and any(c.islower() for c in text)
+    # Execute
+    pieces = model_pieces(text, start, start + len(span), "STREET_ADDRESS", street_words(), street_prefixes(), cased)
+    # Assert
+    assert [(text[s:e], lab) for s, e, lab in pieces] == expected
+
+
+@pytest.mark.parametrize("span,expected", [
+    ("Eyrarodda 66", True), ("66029 Ombù 9091", True), ("Quellin 1990", True),  # a house number (no preposition)
+    ("Quell Inc in 9/25/1945", False), ("Quell Inc in 1990", False), ("During 1990, Quell", False),
+])
+def test_house_numbers_are_digits_outside_dates_and_years(span: str, expected: bool) -> None:
+    # Execute / Assert
+    assert has_house_number(span) is expected
+
+
+@pytest.mark.parametrize("span,expected", [
+    ("Mill Village", True), ("Via Quellina", True), ("Quellinweg", True),
+    ("Rapid Cycle Solutions", False),   # an English street type opens no street's name
+    ("Walk Score", False), ("During", False), ("Helka Varsi", False),
+])
+def test_street_words_sit_where_streets_hold_them(span: str, expected: bool) -> None:
+    # Execute / Assert
+    assert has_street_word(span, street_words(), street_prefixes()) is expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('Tarvo: "Who are you?"\nHelka Varsi:"I\'m Quellin\'s daughter".',
+     '<PERSON>: "Who are you?"\n<PERSON>:"I\'m <PERSON> daughter".'),
+    ("Please correct the name on my card to X-ray technician Helka Varsi?",
+     "Please correct the name on my card to <PERSON>?"),  # a person, title and all: not an address
+    ("The letter arrived at Suite 757 last night.", "The letter arrived at <ADDRESS> last night."),
+    ("Please return it to apt. 169 in case of an issue.", "Please return it to <ADDRESS> in case of an issue."),
+    ("I moved to 12 Quellin Street last week, my landlord is Helka Varsi.",
+     "I moved to <ADDRESS> last week, my landlord is <PERSON>."),
+    # still masked: a name and an address next to the words the cuts key on
+    ("The parcel for Helka Varsi went to Quellinweg 12 instead.", "The parcel for <PERSON> went to <ADDRESS> instead."),
+    ("Send it to Helka Varsi at Via Quellina, Tarvona please.", "Send it to <PERSON> at <ADDRESS> please."),
+])
+def test_model_addresses_over_names_titles_and_sentences(deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute / Assert
+    assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("bought at wal-mart", "STREET_ADDRESS"),        # no known name: the model's address stays (no person)
+    ("if you keep luda , jason & michelle", "PERSON"),  # known names: persons
+])
+def test_model_pieces_without_capitals_need_a_known_name_for_a_person(text: str, expected: str) -> None:
+    # Prepare
+    start = text.index("wal") if "wal" in text else text.index("luda")
+    # Execute
+    pieces = model_pieces(text, start, len(text), "STREET_ADDRESS", street_words(), street_prefixes(), False,
+                          build_lexicon().is_name)
+    # Assert
+    assert [lab for _, _, lab in pieces] == [expected]
