@@ -16,6 +16,7 @@ from collections.abc import Callable
 import regex as re
 
 from fedflm.protect.deid_address import countries
+from fedflm.protect.deid_census import is_census_surname
 from fedflm.protect.deid_company import in_surname_list, names_a_company
 from fedflm.protect.deid_context import (DESIGNATORS, FAMILY_TAIL_ANY_CASE, after_place_cue, firm_cue, in_firm_list,
                                          lone_double_surname, names_an_organisation, reads_as_title)
@@ -101,8 +102,8 @@ class OrganisationJudge:
         if (named and names_a_company(text, start, end, cased, self._surname_only)
                 and not _person_cue(text, start) and not self._given_and_family(text, start, end)):
             return True  # a firm by its legal form or firm word: "Johansen A/S", "Spółdzielnia Pęksa"
-        if person and in_surname_list(text, start, end, cased, self._lexicon.is_last, self._given_only,
-                                      contact_cue):
+        if person and in_surname_list(text, start, end, cased, self._surname, self._given_only,
+                                      contact_cue, self._lexicon.is_name):
             return True  # a partnership: "Tomomi is from Hawkins, Richardson and Santana"
         if person and self._place_name(text, start, end, cased):
             return True  # a place by the gazetteer ("we drove to San Bernardino")
@@ -146,6 +147,11 @@ class OrganisationJudge:
     def _surname_only(self, word: str) -> bool:
         """A known surname that is no given name (``Gustafsson``; not ``Johnson``)."""
         return self._lexicon.is_last(word) and not self._lexicon.is_first(word)
+
+    def _surname(self, word: str) -> bool:
+        """A surname of the lexicon or of the US census, dictionary words included (``White`` of ``White,
+        Willis and Hoffman``; capitals or the list shape, not the word, make it a name there)."""
+        return self._lexicon.is_last(word) or is_census_surname(word)
 
     def _given_only(self, word: str) -> bool:
         """A known given name that is no surname (``Lena``; not ``Murray``, ``Morton``)."""
