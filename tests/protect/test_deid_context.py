@@ -157,7 +157,7 @@ def test_ordinary_compound(match: str, expected: bool) -> None:
     assert ordinary_compound(match) is expected
 
 
-@pytest.mark.parametrize("word", ["princess", "royal", "english", "major", "governor"])
+@pytest.mark.parametrize("word", ["princess", "royal", "english", "major", "governor", "danish"])
 def test_titles_and_languages_are_not_lexicon_names(word: str) -> None:
     # Execute / Assert
     assert not build_lexicon().is_name(word)
@@ -167,6 +167,8 @@ def test_titles_and_languages_are_not_lexicon_names(word: str) -> None:
     ("During 1994, Tallow Brothers grew quickly.", "During 1994"),       # a year, not a house number
     ("She was studying English at the time.", "studying English"),       # lower-case word in cased text
     ("The Princess Royal opened the new hall.", "Princess Royal"),       # title words
+    ("The Danish Border Force have detained him.", "Danish Border Force"),  # a language / nationality
+    ("the danish border force have detained him.", "danish border force"),
 ])
 def test_ordinary_phrases_are_no_address_or_person(deid: Deidentifier, text: str, kept: str) -> None:
     # Execute
