@@ -24,7 +24,12 @@ ORG_NOUNS = frozenset(
     "consultants investments insurance bank bancorp capital industries enterprises labs laboratories "
     "media software networks analytics orchestra foundation institute university college academy "
     "hospital clinic agency ventures brothers bros trust fund association society club".split())
-DESIGNATORS = LEGAL_FORMS | ORG_NOUNS
+# head nouns of firms' names that are common English words ("American Red Ball Movers", "Gradiant Research"):
+# they count only capitalised ("I paid John Smith movers money" keeps John Smith); hand list
+HEAD_NOUNS = frozenset(
+    "movers research logistics realty motors airlines pharmaceuticals communications entertainment electronics "
+    "energy finance productions publishing marketing international service".split())
+DESIGNATORS = LEGAL_FORMS | ORG_NOUNS | HEAD_NOUNS
 # between a name-like run and its designator: words, joined by spaces, commas, "and" / "&"
 _NEXT = re.compile(r"\.?(,?[ \t]+(?:and|&)[ \t]+|,[ \t]+|[ \t]+)([^\W\d_][\w'’-]*)\.?", re.IGNORECASE)
 _STOP_WALK = frozenset("the a an of at in on for from to by with is was are were as who which that "
@@ -34,7 +39,9 @@ _MAX_WALK = 4
 
 def _designator(word: str, strict: bool) -> bool:
     low = word.lower().strip(".")
-    return low in LEGAL_FORMS and len(low) >= 3 if strict else low in DESIGNATORS
+    if strict:
+        return low in LEGAL_FORMS and len(low) >= 3
+    return low in DESIGNATORS and (low not in HEAD_NOUNS or word[:1].isupper())
 
 
 def names_an_organisation(text: str, start: int, end: int, cased: bool = True) -> bool:
@@ -235,18 +242,21 @@ _FAMILY_FIRM_END = re.compile(_FAMILY_TAIL + r"$", re.IGNORECASE)
 
 # a company's coined one-word name: a stem fused with a trade suffix ("Karmadata", "Mandasoft");
 # no given name or surname of the lexicon's 39,000 ends so (unlike -net, -gen, -com, -tech)
-_FIRM_WORD = re.compile(r"(?<!\w)[^\W\d_]{3,}(?:data|soft|ware|works|labs|logic|matics|tronics|sys)(?!\w)",
+_FIRM_WORD = re.compile(r"(?<!\w)[^\W\d_]{3,}(?:data|soft|ware|works|labs|logic|matics|tronics|sys|group|corp)(?!\w)",
                         re.IGNORECASE)
 _LIST_BEFORE = re.compile(_LIST_HEAD + r"(?:\p{Lu}\.?[ \t]+)?$")  # "... and T Rowe Price"
 _LIST_AFTER = re.compile(_LIST_TAIL)
-_LIST_AND = re.compile(r"\s(?:and|&)\s")
+_LIST_AND = re.compile(r"\s(?:and|&)\s(?!" + _FAMILY_WORD + r"(?!\w))", re.IGNORECASE)  # not "& Co. KG"
+_MEMBERS = re.compile(_JOIN)
 
 
 def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False) -> bool:
     """True if the person-looking ``text[start:end]`` is a name of a list of three or more
     (``A, B and C``) one of whose names is a coined company word that is no dictionary word
-    (``Demystdata, Reed Elsevier and T Rowe Price``): a list of firms. A name and its firm after a
-    comma (``Ana Lutz, Karmadata``) is no such list, nor is a dictionary word (``Software``)."""
+    (``Demystdata, Reed Elsevier and T Rowe Price``, ``Bekins, Citigroup and Telenav``) or is a name ending in
+    a legal form or an organisation noun (``Infocommerce Group, Biovia and Plotwatt``): a list of firms. A name and
+    its firm after a comma (``Ana Lutz, Karmadata``) is no such list, nor is a dictionary word
+    (``Software``); the caller keeps a name that opens with a given name (``Anna Berg, Acme Group and ...``)."""
     line_start = text.rfind("\n", 0, start) + 1
     head = _LIST_BEFORE.search(text, line_start, start)
     first = head.start() if head else start
@@ -254,7 +264,8 @@ def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False) -> b
     members = text[first:last]
     if not (_LIST_AND.search(members) and "," in members):
         return False
-    return any(not ordinary(m.group()) for m in _FIRM_WORD.finditer(members))
+    return (any(not ordinary(m.group()) for m in _FIRM_WORD.finditer(members))
+            or any(len(w) >= 2 and _designator(w[-1], False) for w in map(_WORD.findall, _MEMBERS.split(members))))
 
 
 # function words a title capitalises and a name does not hold ("Carry Me Back To Poland")

@@ -23,6 +23,12 @@ from fedflm.protect.deid_lexicon import build_lexicon
     ("Regards, Ana Lutz, Zeller GmbH", "Ana Lutz", False),                        # signature: comma only
     ("Ana Lutz at Zeller Group called", "Ana Lutz", False),                       # "at" stops the walk
     ("Ana Lutz called the group", "Ana Lutz", False),                             # lower-case noun
+    ("American Red Ball Movers is a design agency", "Red Ball Movers", True),     # a firm's head noun
+    ("I work for American Red Ball Movers", "Red Ball", True),                    # ... right after the span
+    ("She joined Gradiant Research in May", "Gradiant", True),
+    ("I paid John Smith for the movers", "John Smith", False),                    # "for" stops the walk
+    ("I paid John Smith movers money", "John Smith", False),                      # head nouns only capitalised
+    ("Maria Lopez research grant", "Maria Lopez", False),
 ])
 def test_names_an_organisation(text: str, name: str, expected: bool) -> None:
     # Prepare
@@ -366,6 +372,11 @@ def test_a_model_person_over_lines_is_judged_line_by_line(deid: Deidentifier, ca
     ("Ana Lutz and Karmadata signed", "Ana Lutz", False),               # two names: no list
     ("Ana Lutz, Software and Hardware", "Ana Lutz", False),             # dictionary words, no coined firm
     ("Ana Lutz, Tarvo Lomb and Quinta Mellin", "Tarvo Lomb", False),    # people
+    ("city Amsterdam: Infocommerce Group, Biovia and Plotwatt.", "Plotwatt", True),   # a designator in the list
+    ("Nera Economic Consulting, Henderson, Hicks and Brown", "Henderson", True),
+    ("home city Sund: Bekins, Citigroup and Telenav.", "Bekins", True),               # a fused firm word
+    ("Contact Ilsu Surkova, Stoll Jungfer GmbH & Co. KG today", "Ilsu Surkova", False),  # "& Co." is no list
+    ("Please pay Tarvo Lomb, Quinta Mellin and Ana Lutz", "Tarvo Lomb", False),         # no firm in the list
 ])
 def test_in_firm_list(text: str, name: str, expected: bool) -> None:
     # Prepare

@@ -31,6 +31,11 @@ from fedflm.protect.deid_works import named_before, quoted_title
     ("I LENT NURA HOLÍK AND CO-WORKERS MONEY.", "NURA HOLÍK"),
     ("i gave pătru špišić stadium tickets and paid by card.", "pătru špišić"),        # a recipient before a venue
     ("I GAVE PĂTRU ŠPIŠIĆ STADIUM TICKETS AND PAID BY CARD.", "PĂTRU ŠPIŠIĆ"),
+    ("I paid John Smith for the movers.", "John Smith"),                             # firm head nouns
+    ("I paid John Smith movers money.", "John Smith"),
+    ("Maria Lopez from Red Ball Movers called me.", "Maria Lopez"),
+    ("Contact İlsu Šurková, Stoll Jungfer GmbH & Co. KG for the invoice.", "İlsu Šurková"),  # "& Co." no list
+    ("Please pay Ana Lutz, Infocommerce Group and Tom Berg today.", "Ana Lutz Tom Berg"),   # given names
 ])
 def test_people_next_to_firm_and_place_words_are_masked(deid: Deidentifier, text: str, person: str) -> None:
     # Execute
