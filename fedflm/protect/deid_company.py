@@ -267,3 +267,19 @@ def cued_surname_list(text: str, cased: bool, cued) -> list[tuple[int, int]]:
             out += [(m.start(i), m.end(i)) for i in (1, 2, 3)]
     return out
 
+# nouns for a firm's premises or branch: after ``the`` and a name they make the name a firm's (``The Golden
+# Helix office is at ...``); a person's are written with a possessive (``Maria's office``) and bank chat puts
+# other nouns after a family name (``the Smith account``, ``the Smith family``); hand list
+_PREMISES = frozenset("office offices headquarters hq branch store factory warehouse plant".split())
+_PREMISES_AFTER = re.compile(r"[ \t]+([^\W\d_]+)(?![\w'’-])")
+_THE_BEFORE = re.compile(r"(?<![\w'’])(?i:the)[ \t]+$")
+
+
+def before_premises(text: str, start: int, end: int) -> bool:
+    """True if ``the`` stands right before the person-looking ``text[start:end]`` (or opens it) and a noun
+    for a firm's premises follows it: ``The Golden Helix office is at ...``, ``the t rowe price office``;
+    not ``the Smith account`` or ``Maria's office``. The caller keeps a span opening with a given name."""
+    m = _PREMISES_AFTER.match(text, end)
+    if m is None or m.group(1).lower() not in _PREMISES:
+        return False
+    return bool(_THE.match(text, start, end) or _THE_BEFORE.search(text, max(0, start - 8), start))

@@ -17,7 +17,7 @@ import regex as re
 
 from fedflm.protect.deid_address import countries
 from fedflm.protect.deid_census import is_census_surname
-from fedflm.protect.deid_company import in_surname_list, names_a_company
+from fedflm.protect.deid_company import before_premises, in_surname_list, names_a_company
 from fedflm.protect.deid_context import (DESIGNATORS, FAMILY_TAIL_ANY_CASE, after_place_cue, firm_cue, in_firm_list,
                                          lone_double_surname, names_an_organisation, reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
@@ -105,6 +105,9 @@ class OrganisationJudge:
         if person and in_surname_list(text, start, end, cased, self._surname, self._given_only,
                                       contact_cue, self._lexicon.is_name):
             return True  # a partnership: "Tomomi is from Hawkins, Richardson and Santana"
+        if (person and before_premises(text, start, end) and not self._starts_with_given_name(text, start, end)
+                and not _person_cue(text, start)):
+            return True  # a firm's premises: "The Golden Helix office is at ..." (not "the Smith account")
         if person and self._place_name(text, start, end, cased):
             return True  # a place by the gazetteer ("we drove to San Bernardino")
         if person and lone_double_surname(text, start, end, TITLES, self._lexicon.is_first, cased,

@@ -6,7 +6,8 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_company import cued_surname_list, has_company_head, has_company_tail, in_surname_list
+from fedflm.protect.deid_company import (before_premises, cued_surname_list, has_company_head, has_company_tail,
+                                        in_surname_list)
 from fedflm.protect.deid_context import lone_double_surname
 from fedflm.protect.deid_organisation import contact_cue
 
@@ -180,3 +181,29 @@ def test_cued_surname_lists_stay_people(deid: Deidentifier, text: str, names: li
     red = deid.redact(text)[0]
     # Assert
     assert not [n for n in names if n in red], red
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("The Golden Helix office is at 704 Redbud Drive", "Golden Helix", True),
+    ("The American Red Ball Movers office is at PSC 0729", "The American Red Ball Movers", True),  # "The" in it
+    ("the t rowe price office is at uss mahler", "t rowe price", True),
+    ("Please check the Smith account.", "Smith", False),           # no premises noun
+    ("I went to Maria Lopez office hours", "Maria Lopez", False),  # no "the" before it
+    ("I visited the Smith family home.", "Smith", False),
+])
+def test_before_premises(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert before_premises(text, start, start + len(name)) is expected
+
+
+@pytest.mark.parametrize("text,kept", [
+    ("The Golden Helix office is at Suite 967", []),                             # a firm's office
+    ("Please check the Smith account.", ["Smith"]),                              # a person's account
+    ("The Maria Lopez office called me.", ["Maria Lopez"]),                      # a given name first
+    ("I paid Maria at the Golden Helix office.", ["Maria"]),
+])
+def test_premises_after_the_name_a_firm(deid: Deidentifier, text: str, kept: list[str]) -> None:
+    # Execute / Assert
+    assert persons(deid, text) == kept
