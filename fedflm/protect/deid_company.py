@@ -230,6 +230,13 @@ def in_surname_list(text: str, start: int, end: int, cased: bool, is_last, given
     return False
 
 
+def holds_surname_list(text: str, first: int, last: int, cased: bool, is_last, given_only, cued, is_name) -> bool:
+    """True if ``text[first:last]`` holds a partnership's name by :func:`in_surname_list` (``White, Willis and
+    Hoffman`` of ``White, Willis and Hoffman, Biovia and Opencounter``)."""
+    return any(in_surname_list(text, m.start(1), m.end(1), cased, is_last, given_only, cued, is_name)
+               for m in _SURNAME_LIST.finditer(text, first, last))
+
+
 _PAIR = re.compile(r"(" + _MEMBER + r"),[ \t]+(" + _MEMBER + r")")
 _THIRD = re.compile(r"[ \t]+(?:and|&)[ \t]+(" + _MEMBER + r")(?![\w'’-])", re.IGNORECASE)
 
