@@ -244,6 +244,15 @@ _FAMILY_FIRM_END = re.compile(_FAMILY_TAIL + r"$", re.IGNORECASE)
 # no given name or surname of the lexicon's 39,000 ends so (unlike -net, -gen, -com, -tech)
 _FIRM_WORD = re.compile(r"(?<!\w)[^\W\d_]{3,}(?:data|soft|ware|works|labs|logic|matics|tronics|sys|group|corp)(?!\w)",
                         re.IGNORECASE)
+
+
+def ends_in_firm_word(text: str, start: int, end: int, ordinary=lambda w: False) -> bool:
+    """True if the last word of ``text[start:end]`` is a coined company word that is no dictionary word
+    (``Berkery Noyes Mandasoft`` atop an address): no name of the lists ends so."""
+    words = _WORD.findall(text, start, end)
+    return bool(words) and bool(_FIRM_WORD.fullmatch(words[-1])) and not ordinary(words[-1])
+
+
 _LIST_BEFORE = re.compile(_LIST_HEAD + r"(?:\p{Lu}\.?[ \t]+)?$")  # "... and T Rowe Price"
 _LIST_AFTER = re.compile(_LIST_TAIL)
 _LIST_AND = re.compile(r"\s(?:and|&)\s(?!" + _FAMILY_WORD + r"(?!\w))", re.IGNORECASE)  # not "& Co. KG"

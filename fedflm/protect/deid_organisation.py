@@ -18,8 +18,9 @@ import regex as re
 from fedflm.protect.deid_address import countries
 from fedflm.protect.deid_census import is_census_surname
 from fedflm.protect.deid_company import before_premises, holds_surname_list, in_surname_list, names_a_company
-from fedflm.protect.deid_context import (DESIGNATORS, FAMILY_TAIL_ANY_CASE, after_place_cue, firm_cue, in_firm_list,
-                                         lone_double_surname, names_an_organisation, reads_as_title)
+from fedflm.protect.deid_context import (DESIGNATORS, FAMILY_TAIL_ANY_CASE, after_place_cue, ends_in_firm_word,
+                                         firm_cue, in_firm_list, lone_double_surname, names_an_organisation,
+                                         reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import PARTICLES, NameLexicon
 from fedflm.protect.deid_places import before_place_head, generated_city, names_a_place
@@ -122,6 +123,8 @@ class OrganisationJudge:
         if (person and cased and in_firm_list(text, start, end, is_ordinary, self._partnership, contact_cue)
                 and not self._opens_with_person(text, start, end)):
             return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
+        if person and ends_in_firm_word(text, start, end, is_ordinary):
+            return True  # a coined firm word ends it: "Berkery Noyes Mandasoft" atop an address
         if (named and firm_cue(text, start, end) and not self._starts_with_given_name(text, start, end)
                 and not _person_cue(text, start)):
             return True  # a firm: "which later became Credit Karma", "I work for Wolters Kluwer"

@@ -7,7 +7,7 @@ import pytest
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail, ordinary_compound
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
+from fedflm.protect.deid_context import (after_place_cue, ends_in_firm_word, firm_cue, in_firm_list, lone_double_surname,
                                          more_mentions,
                                          names_an_organisation, reads_as_street, reads_as_title,
                                          street_extent)
@@ -404,3 +404,16 @@ def test_people_listed_with_a_firm_are_still_masked(deid: Deidentifier, case) ->
     redacted = deid.redact(text)[0]
     # Assert
     assert not any(w in redacted.lower() for w in ("maria", "lopez", "john", "smith"))
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("Berkery Noyes Mandasoft\n\n77009 P.O. Box 255", "Berkery Noyes Mandasoft", True),  # a coined firm word
+    ("Our supplier Datasoft Karmadata sent it", "Datasoft Karmadata", True),
+    ("Please pay Ana Lutz today", "Ana Lutz", False),
+    ("We bought New Software today", "New Software", False),                              # a dictionary word
+])
+def test_ends_in_firm_word(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert ends_in_firm_word(text, start, start + len(name), is_ordinary) is expected
