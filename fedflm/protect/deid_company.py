@@ -274,6 +274,7 @@ def cued_surname_list(text: str, cased: bool, cued) -> list[tuple[int, int]]:
             out += [(m.start(i), m.end(i)) for i in (1, 2, 3)]
     return out
 
+
 # nouns for a firm's premises or branch: after ``the`` and a name they make the name a firm's (``The Golden
 # Helix office is at ...``); a person's are written with a possessive (``Maria's office``) and bank chat puts
 # other nouns after a family name (``the Smith account``, ``the Smith family``); hand list

@@ -263,10 +263,11 @@ def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False, part
                  cued=lambda text, pos: False) -> bool:
     """True if the person-looking ``text[start:end]`` is a name of a list of three or more
     (``A, B and C``) one of whose names is a coined company word that is no dictionary word
-    (``Demystdata, Reed Elsevier and T Rowe Price``, ``Bekins, Citigroup and Telenav``) or is a name ending in
-    a legal form or an organisation noun (``Infocommerce Group, Biovia and Plotwatt``): a list of firms. A name and
-    its firm after a comma (``Ana Lutz, Karmadata``) is no such list, nor is a dictionary word
-    (``Software``); the caller keeps a name that opens with a given name (``Anna Berg, Acme Group and ...``).
+    (``Demystdata, Reed Elsevier and T Rowe Price``, ``Bekins, Citigroup and Telenav``) or is a name
+    ending in a legal form or an organisation noun (``Infocommerce Group, Biovia and Plotwatt``): a list
+    of firms. A name and its firm after a comma (``Ana Lutz, Karmadata``) is no such list, nor is a
+    dictionary word (``Software``); the caller keeps a name that opens with a given name (``Anna Berg,
+    Acme Group and ...``).
     ``partnership(text, first, last)``: the list holds a partnership's name (``White, Willis and Hoffman,
     Biovia and Opencounter``); ``cued(text, first)``: a person cue before the list makes it people's."""
     line_start = text.rfind("\n", 0, start) + 1
@@ -274,9 +275,9 @@ def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False, part
     first = head.start() if head else start
     last = _LIST_AFTER.match(text, end).end()
     members = text[first:last]
-    head = _MEMBERS.search(text, first, last)  # a cue may open the first name's run: "Dear Jones, ..."
+    join = _MEMBERS.search(text, first, last)  # a cue may open the first name's run: "Dear Jones, ..."
     if not (_LIST_AND.search(members) and "," in members) or any(
-            cued(text, m.start()) for m in _WORD.finditer(text, first, head.start() if head else last)):
+            cued(text, m.start()) for m in _WORD.finditer(text, first, join.start() if join else last)):
         return False
     return (any(not ordinary(m.group()) for m in _FIRM_WORD.finditer(members))
             or any(len(w) >= 2 and _designator(w[-1], False) for w in map(_WORD.findall, _MEMBERS.split(members)))
