@@ -172,33 +172,69 @@ def names_a_company(text: str, start: int, end: int, cased: bool, surname=lambda
 
 # three surnames listed, the shape of a partnership's name (``Hawkins, Richardson and Santana``,
 # ``Kristiansen, Isaksen og Myhre``, ``Paolini, Geraci e Agnesi``): Faker's company formats of the
-# training locales join them with "and", "og", "e", "y", "en" or "&"
+# training locales join them with "and", "og", "e", "y", "en" or "&". No "and"/"&" right before the list and
+# none after it (``A, B, C and D`` is no such list); a comma before it is checked by :func:`_opens_list`,
+# one after it may go on to the next name of an outer list (``White, Willis and Hoffman, Reed Elsevier``)
 _MEMBER = r"[^\W\d_][\w'’]*"
-_SURNAME_LIST = re.compile(r"(?<!(?:,|&|\band)[ \t]*)(" + _MEMBER + r"),[ \t]+(" + _MEMBER + r"),?[ \t]+"
-                           r"(?:and|&|og|och|e|y|en|und|et)[ \t]+(" + _MEMBER + r")(?![ \t]*(?:,|&|\band\b)[ \t]*\w)",
-                           re.IGNORECASE)
+_SURNAME_LIST = re.compile(r"(?<!(?:&|\band)[ \t]*)(" + _MEMBER + r"),[ \t]+(" + _MEMBER + r"),?[ \t]+"
+                           r"(?:and|&|og|och|e|y|en|und|et)[ \t]+(" + _MEMBER + r")"
+                           r"(?![ \t]*(?:,[ \t]*(?:and|&)[ \t]|&|\band\b)[ \t]*\w)", re.IGNORECASE)
+_COMMA_BEFORE = re.compile(r"(\S+)[ \t]*,[ \t]*$")
+_THE = re.compile(r"(?i:the)[ \t]+")
+
+
+def _opens_list(text: str, pos: int, line_start: int, is_name) -> bool:
+    """True if no earlier name of the same list stands before ``pos``: no comma there, or the word before
+    the comma is no name (a number or date, a weekday or month, a word in lower case: ``During 2017, Jones,
+    Mitchell and Williams``, ``During Sunday, Hawkins, ...``); ``Smith, Hawkins, Richardson and Santana``
+    lists four."""
+    m = _COMMA_BEFORE.search(text, line_start, pos)
+    if m is None:
+        return True
+    word = m.group(1).strip("\"'’()")
+    return (any(c.isdigit() for c in word) or word.lower() in _CALENDAR
+            or word.islower() and not is_name(word))
+
+
+_CALENDAR = frozenset("monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow january "
+                      "february march april may june july august september october november december".split())
 
 
 def in_surname_list(text: str, start: int, end: int, cased: bool, is_last, given_only,
-                    cued=lambda text, pos: False) -> bool:
+                    cued=lambda text, pos: False, is_name=None) -> bool:
     """True if ``text[start:end]`` lies in a list of exactly three words joined ``A, B and C``, each a
     known surname (``is_last``), none a name known only as a given name (``given_only``: ``Anna,
     Lena and Ola`` are people), capitalised in text with capitals, at most one English word in text
     without (``murdoch, harris and burton`` is a firm; ``smith, baker and cook`` is not judged);
-    ``cued(text, pos)``: a person cue before the list at ``pos`` makes them people."""
+    ``cued(text, pos)``: a person cue before the list at ``pos`` makes them people.
+
+    A list written in lower case in text with capitals is judged as in text without (``The owens, duran
+    and oneal office``); a ``The`` opening the span is no part of the name (``The Clark`` of ``The Clark,
+    Romero and Hall office``); a comma before the list after a word that is no name (``During 2017,
+    Jones, Mitchell and Williams``: :func:`_opens_list`) leaves it three names."""
+    the = _THE.match(text, start, end)
+    start = the.end() if the else start
+    known = is_name or (lambda w: is_last(w) or given_only(w))
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     for m in _SURNAME_LIST.finditer(text, line_start, len(text) if line_end < 0 else line_end):
         if m.start() <= start and end <= m.end():
             words = m.groups()
-            if cued(text, m.start()):
+            if cued(text, m.start()) or not _opens_list(text, m.start(), line_start, known):
                 return False  # "I called Novak, Kovacs and Horvath": people
             if not all(is_last(w) and not given_only(w) for w in words):
                 return False
-            if cased:
+            if cased and not all(w.islower() for w in words):
                 return all(w[:1].isupper() for w in words)
             return sum(is_ordinary(w.lower()) for w in words) <= 1  # "murdoch, harris and burton"
     return False
+
+
+def holds_surname_list(text: str, first: int, last: int, cased: bool, is_last, given_only, cued, is_name) -> bool:
+    """True if ``text[first:last]`` holds a partnership's name by :func:`in_surname_list` (``White, Willis and
+    Hoffman`` of ``White, Willis and Hoffman, Biovia and Opencounter``)."""
+    return any(in_surname_list(text, m.start(1), m.end(1), cased, is_last, given_only, cued, is_name)
+               for m in _SURNAME_LIST.finditer(text, first, last))
 
 
 _PAIR = re.compile(r"(" + _MEMBER + r"),[ \t]+(" + _MEMBER + r")")
@@ -237,3 +273,21 @@ def cued_surname_list(text: str, cased: bool, cued) -> list[tuple[int, int]]:
                 and cued(text, m.start())):
             out += [(m.start(i), m.end(i)) for i in (1, 2, 3)]
     return out
+
+
+# nouns for a firm's premises or branch: after ``the`` and a name they make the name a firm's (``The Golden
+# Helix office is at ...``); a person's are written with a possessive (``Maria's office``) and bank chat puts
+# other nouns after a family name (``the Smith account``, ``the Smith family``); hand list
+_PREMISES = frozenset("office offices headquarters hq branch store factory warehouse plant".split())
+_PREMISES_AFTER = re.compile(r"[ \t]+([^\W\d_]+)(?![\w'’-])")
+_THE_BEFORE = re.compile(r"(?<![\w'’])(?i:the)[ \t]+$")
+
+
+def before_premises(text: str, start: int, end: int) -> bool:
+    """True if ``the`` stands right before the person-looking ``text[start:end]`` (or opens it) and a noun
+    for a firm's premises follows it: ``The Golden Helix office is at ...``, ``the t rowe price office``;
+    not ``the Smith account`` or ``Maria's office``. The caller keeps a span opening with a given name."""
+    m = _PREMISES_AFTER.match(text, end)
+    if m is None or m.group(1).lower() not in _PREMISES:
+        return False
+    return bool(_THE.match(text, start, end) or _THE_BEFORE.search(text, max(0, start - 8), start))

@@ -24,7 +24,12 @@ ORG_NOUNS = frozenset(
     "consultants investments insurance bank bancorp capital industries enterprises labs laboratories "
     "media software networks analytics orchestra foundation institute university college academy "
     "hospital clinic agency ventures brothers bros trust fund association society club".split())
-DESIGNATORS = LEGAL_FORMS | ORG_NOUNS
+# head nouns of firms' names that are common English words ("American Red Ball Movers", "Gradiant Research"):
+# they count only capitalised ("I paid John Smith movers money" keeps John Smith); hand list
+HEAD_NOUNS = frozenset(
+    "movers research logistics realty motors airlines pharmaceuticals communications entertainment electronics "
+    "energy finance productions publishing marketing international service".split())
+DESIGNATORS = LEGAL_FORMS | ORG_NOUNS | HEAD_NOUNS
 # between a name-like run and its designator: words, joined by spaces, commas, "and" / "&"
 _NEXT = re.compile(r"\.?(,?[ \t]+(?:and|&)[ \t]+|,[ \t]+|[ \t]+)([^\W\d_][\w'’-]*)\.?", re.IGNORECASE)
 _STOP_WALK = frozenset("the a an of at in on for from to by with is was are were as who which that "
@@ -34,7 +39,9 @@ _MAX_WALK = 4
 
 def _designator(word: str, strict: bool) -> bool:
     low = word.lower().strip(".")
-    return low in LEGAL_FORMS and len(low) >= 3 if strict else low in DESIGNATORS
+    if strict:
+        return low in LEGAL_FORMS and len(low) >= 3
+    return low in DESIGNATORS and (low not in HEAD_NOUNS or word[:1].isupper())
 
 
 def names_an_organisation(text: str, start: int, end: int, cased: bool = True) -> bool:
@@ -235,26 +242,46 @@ _FAMILY_FIRM_END = re.compile(_FAMILY_TAIL + r"$", re.IGNORECASE)
 
 # a company's coined one-word name: a stem fused with a trade suffix ("Karmadata", "Mandasoft");
 # no given name or surname of the lexicon's 39,000 ends so (unlike -net, -gen, -com, -tech)
-_FIRM_WORD = re.compile(r"(?<!\w)[^\W\d_]{3,}(?:data|soft|ware|works|labs|logic|matics|tronics|sys)(?!\w)",
+_FIRM_WORD = re.compile(r"(?<!\w)[^\W\d_]{3,}(?:data|soft|ware|works|labs|logic|matics|tronics|sys|group|corp)(?!\w)",
                         re.IGNORECASE)
+
+
+def ends_in_firm_word(text: str, start: int, end: int, ordinary=lambda w: False) -> bool:
+    """True if the last word of ``text[start:end]`` is a coined company word that is no dictionary word
+    (``Berkery Noyes Mandasoft`` atop an address): no name of the lists ends so."""
+    words = _WORD.findall(text, start, end)
+    return bool(words) and bool(_FIRM_WORD.fullmatch(words[-1])) and not ordinary(words[-1])
+
+
 _LIST_BEFORE = re.compile(_LIST_HEAD + r"(?:\p{Lu}\.?[ \t]+)?$")  # "... and T Rowe Price"
 _LIST_AFTER = re.compile(_LIST_TAIL)
-_LIST_AND = re.compile(r"\s(?:and|&)\s")
+_LIST_AND = re.compile(r"\s(?:and|&)\s(?!" + _FAMILY_WORD + r"(?!\w))", re.IGNORECASE)  # not "& Co. KG"
+_MEMBERS = re.compile(_JOIN)
 
 
-def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False) -> bool:
+def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False, partnership=None,
+                 cued=lambda text, pos: False) -> bool:
     """True if the person-looking ``text[start:end]`` is a name of a list of three or more
     (``A, B and C``) one of whose names is a coined company word that is no dictionary word
-    (``Demystdata, Reed Elsevier and T Rowe Price``): a list of firms. A name and its firm after a
-    comma (``Ana Lutz, Karmadata``) is no such list, nor is a dictionary word (``Software``)."""
+    (``Demystdata, Reed Elsevier and T Rowe Price``, ``Bekins, Citigroup and Telenav``) or is a name
+    ending in a legal form or an organisation noun (``Infocommerce Group, Biovia and Plotwatt``): a list
+    of firms. A name and its firm after a comma (``Ana Lutz, Karmadata``) is no such list, nor is a
+    dictionary word (``Software``); the caller keeps a name that opens with a given name (``Anna Berg,
+    Acme Group and ...``).
+    ``partnership(text, first, last)``: the list holds a partnership's name (``White, Willis and Hoffman,
+    Biovia and Opencounter``); ``cued(text, first)``: a person cue before the list makes it people's."""
     line_start = text.rfind("\n", 0, start) + 1
     head = _LIST_BEFORE.search(text, line_start, start)
     first = head.start() if head else start
     last = _LIST_AFTER.match(text, end).end()
     members = text[first:last]
-    if not (_LIST_AND.search(members) and "," in members):
+    join = _MEMBERS.search(text, first, last)  # a cue may open the first name's run: "Dear Jones, ..."
+    if not (_LIST_AND.search(members) and "," in members) or any(
+            cued(text, m.start()) for m in _WORD.finditer(text, first, join.start() if join else last)):
         return False
-    return any(not ordinary(m.group()) for m in _FIRM_WORD.finditer(members))
+    return (any(not ordinary(m.group()) for m in _FIRM_WORD.finditer(members))
+            or any(len(w) >= 2 and _designator(w[-1], False) for w in map(_WORD.findall, _MEMBERS.split(members)))
+            or partnership is not None and partnership(text, first, last))
 
 
 # function words a title capitalises and a name does not hold ("Carry Me Back To Poland")

@@ -43,7 +43,7 @@ september october november december bank transfer account money phone email addr
 # ("The Princess Royal", "studying English", "Major General") than a person's name.
 TITLE_WORDS = frozenset("""
 princess prince royal queen duke duchess lady lord baron earl major general colonel captain governor
-mayor judge doctor english german french spanish italian dutch irish scottish welsh british american
+mayor judge doctor english german french spanish italian dutch irish scottish welsh british american danish
 """.split())
 
 # Words that never start or end a name or an address ("JOHN O'NEIL, IBAN DE89 ...", "... 00 TODAY").

@@ -16,9 +16,11 @@ from collections.abc import Callable
 import regex as re
 
 from fedflm.protect.deid_address import countries
-from fedflm.protect.deid_company import in_surname_list, names_a_company
-from fedflm.protect.deid_context import (DESIGNATORS, FAMILY_TAIL_ANY_CASE, after_place_cue, firm_cue, in_firm_list,
-                                         lone_double_surname, names_an_organisation, reads_as_title)
+from fedflm.protect.deid_census import is_census_surname
+from fedflm.protect.deid_company import before_premises, holds_surname_list, in_surname_list, names_a_company
+from fedflm.protect.deid_context import (DESIGNATORS, FAMILY_TAIL_ANY_CASE, after_place_cue, ends_in_firm_word,
+                                         firm_cue, in_firm_list, lone_double_surname, names_an_organisation,
+                                         reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import PARTICLES, NameLexicon
 from fedflm.protect.deid_places import before_place_head, generated_city, names_a_place
@@ -101,9 +103,12 @@ class OrganisationJudge:
         if (named and names_a_company(text, start, end, cased, self._surname_only)
                 and not _person_cue(text, start) and not self._given_and_family(text, start, end)):
             return True  # a firm by its legal form or firm word: "Johansen A/S", "Spółdzielnia Pęksa"
-        if person and in_surname_list(text, start, end, cased, self._lexicon.is_last, self._given_only,
-                                      contact_cue):
+        if person and in_surname_list(text, start, end, cased, self._surname, self._given_only,
+                                      contact_cue, self._lexicon.is_name):
             return True  # a partnership: "Tomomi is from Hawkins, Richardson and Santana"
+        if (person and before_premises(text, start, end) and not self._starts_with_given_name(text, start, end)
+                and not _person_cue(text, start)):
+            return True  # a firm's premises: "The Golden Helix office is at ..." (not "the Smith account")
         if person and self._place_name(text, start, end, cased):
             return True  # a place by the gazetteer ("we drove to San Bernardino")
         if person and lone_double_surname(text, start, end, TITLES, self._lexicon.is_first, cased,
@@ -115,9 +120,11 @@ class OrganisationJudge:
             return True  # a title in lower-case text: "to see `` simone , '' and" (deid_works)
         if named and in_loan_phrase(text, start, end):
             return True  # a foreign phrase: "his usual modus operandi" (deid_works)
-        if (person and cased and in_firm_list(text, start, end, is_ordinary)
-                and not self._lexicon.is_first(_first_word(text, start, end))):
+        if (person and cased and in_firm_list(text, start, end, is_ordinary, self._partnership, contact_cue)
+                and not self._opens_with_person(text, start, end)):
             return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
+        if person and ends_in_firm_word(text, start, end, is_ordinary):
+            return True  # a coined firm word ends it: "Berkery Noyes Mandasoft" atop an address
         if (named and firm_cue(text, start, end) and not self._starts_with_given_name(text, start, end)
                 and not _person_cue(text, start)):
             return True  # a firm: "which later became Credit Karma", "I work for Wolters Kluwer"
@@ -147,6 +154,23 @@ class OrganisationJudge:
         """A known surname that is no given name (``Gustafsson``; not ``Johnson``)."""
         return self._lexicon.is_last(word) and not self._lexicon.is_first(word)
 
+    def _partnership(self, text: str, first: int, last: int) -> bool:
+        """``text[first:last]`` (a list, in text with capitals) holds a partnership's ``A, B and C``."""
+        return holds_surname_list(text, first, last, True, self._surname, self._given_only, contact_cue,
+                                  self._lexicon.is_name)
+
+    def _opens_with_person(self, text: str, start: int, end: int) -> bool:
+        """A name of a list that reads as a person's: it opens with a word known only as a given name, or
+        with a given name and another word before any comma (``Ana Lutz``, ``Morgan Stanley``); a lone
+        ``Jones`` or ``Coleman`` of a firm list is a surname there."""
+        words = LETTER_WORDS.findall(text, start, _member_end(text, start, end))
+        return bool(words) and (self._given_only(words[0]) or len(words) >= 2 and self._lexicon.is_first(words[0]))
+
+    def _surname(self, word: str) -> bool:
+        """A surname of the lexicon or of the US census, dictionary words included (``White`` of ``White,
+        Willis and Hoffman``; capitals or the list shape, not the word, make it a name there)."""
+        return self._lexicon.is_last(word) or is_census_surname(word)
+
     def _given_only(self, word: str) -> bool:
         """A known given name that is no surname (``Lena``; not ``Murray``, ``Morton``)."""
         return self._lexicon.is_first(word) and not self._lexicon.is_last(word)
@@ -158,6 +182,15 @@ class OrganisationJudge:
         ``Jones, Mitchell and Williams``: their first words are surnames too)."""
         first = _first_word(text, start, end)
         return bool(first) and self._given_only(first)
+
+
+_MEMBER_END = re.compile(r",|[ \t](?:and|&)[ \t]")
+
+
+def _member_end(text: str, start: int, end: int) -> int:
+    """End of the first name of a list in ``text[start:end]`` (at a comma or ``and``)."""
+    m = _MEMBER_END.search(text, start, end)
+    return m.start() if m else end
 
 
 def _designator_end(words: list[str]) -> bool:

@@ -118,7 +118,26 @@ def names_a_place(span: str, is_first: Callable[[str], bool], is_name: Callable[
         return True
     if key in regions():
         return True
-    return key in towns() and (len(words) > 1 or not is_name(words[0]))
+    if key in towns() and (len(words) > 1 or not is_name(words[0])):
+        return True
+    return _place_shape(words, is_name)
+
+
+#: particles inside Romance place names (``Villafranca del Cid``, ``Castel del Rio``, ``Rio de Janeiro``)
+_PLACE_PARTICLES = frozenset("del della delle dei de di da do dos das".split())
+
+
+def _place_shape(words: list[str], is_name: Callable[[str], bool]) -> bool:
+    """A place by its shape, its first word no known name (``is_name``): a word, a Romance particle and more
+    (``Villafranca del Cid``; ``Maria del Carmen``, ``Andrea del Sarto`` open with names), or a region of the
+    gazetteer and one word that is no known name either (a district: ``Bremen Ohlenhof``); not a town: small
+    towns share unknown given names (``Geta Krištof``, ``Arina Bôriková``)."""
+    first = words[0]
+    if len(first) < _MIN_LETTERS or is_name(first):
+        return False
+    if len(words) >= 3 and words[1].lower() in _PLACE_PARTICLES:
+        return True
+    return len(words) == 2 and first.lower() in regions() and not is_name(words[1])
 
 
 def before_place_head(text: str, start: int, end: int, cased: bool, is_name: Callable[[str], bool]) -> bool:

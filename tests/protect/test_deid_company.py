@@ -6,9 +6,12 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_company import cued_surname_list, has_company_head, has_company_tail, in_surname_list
+from fedflm.protect.deid_company import (before_premises, cued_surname_list, has_company_head, has_company_tail,
+                                        in_surname_list)
 from fedflm.protect.deid_context import lone_double_surname
 from fedflm.protect.deid_organisation import contact_cue
+
+from deid_support import persons
 
 
 @pytest.mark.parametrize("text,name,cased,expected", [
@@ -61,7 +64,7 @@ def test_has_company_head(text: str, name: str, expected: bool) -> None:
 
 
 SURNAMES = {"hawkins", "richardson", "santana", "dunn", "sampson", "nunez", "smith", "baker", "cook", "lena", "murdoch",
-            "harris", "burton"}
+            "harris", "burton", "jones", "mitchell", "williams", "owens", "duran", "oneal", "clark", "romero", "hall"}
 GIVEN_ONLY = {"anna", "lena", "ola"}
 
 
@@ -75,6 +78,13 @@ GIVEN_ONLY = {"anna", "lena", "ola"}
     ("i met smith, baker and cook there", "smith", False, False),                        # English words
     ("Hawkins, Richardson, Dunn and Santana", "Santana", True, False),                   # four: not the shape
     ("Tomomi is from Hawkins, Richardson and Santana", "Tomomi", True, False),           # outside the list
+    ("During 2017, Jones, Mitchell and Williams invested", "Williams", True, True),     # a date and comma before
+    ("During Sunday, Hawkins, Richardson and Santana invested", "Santana", True, True),  # a weekday before
+    ("Smith, Hawkins, Richardson and Santana", "Santana", True, False),                 # a surname before: four
+    ("Hawkins, Richardson and Santana, which later became Acme", "Santana", True, True),  # a comma after
+    ("Hawkins, Richardson and Santana, and Dunn called", "Santana", True, False),        # ", and": four names
+    ("The owens, duran and oneal office is at 5 Main St", "owens, duran", True, True),   # lower case in cased text
+    ("The Clark, Romero and Hall office is at 5 Main St", "The Clark", True, True),      # "The" opens the span
 ])
 def test_in_surname_list(text: str, name: str, cased: bool, expected: bool) -> None:
     # Prepare
@@ -148,3 +158,52 @@ def test_cued_surname_list_is_masked(deid, text: str) -> None:
     red = deid.redact(text)[0]
     # Assert
     assert red.count("<PERSON>") >= 1 and not any(w in red for w in text.split()[2:5]), red
+
+
+@pytest.mark.parametrize("text", [
+    "During 2017, Jones, Mitchell and Williams invested heavily in new designs.",
+    "During Tuesday, owens, duran and oneal invested heavily in new designs.",
+    "The owens, duran and oneal office is at Suite 967",
+    "The Clark, Romero and Hall office is at Suite 967",
+])
+def test_surname_list_firms_are_not_people(deid: Deidentifier, text: str) -> None:
+    # Execute / Assert
+    assert persons(deid, text) == []
+
+
+@pytest.mark.parametrize("text,names", [
+    ("I called owens, duran and oneal about the refund.", ["owens", "duran", "oneal"]),   # a contact cue
+    ("Dear Jones, Mitchell and Williams, my card is blocked.", ["Jones", "Mitchell", "Williams"]),
+    ("Please pay Hawkins, Richardson and Santana today.", ["Hawkins", "Richardson", "Santana"]),
+])
+def test_cued_surname_lists_stay_people(deid: Deidentifier, text: str, names: list[str]) -> None:
+    # Execute
+    red = deid.redact(text)[0]
+    # Assert
+    assert not [n for n in names if n in red], red
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("The Golden Helix office is at 704 Redbud Drive", "Golden Helix", True),
+    ("The American Red Ball Movers office is at PSC 0729", "The American Red Ball Movers", True),  # "The" in it
+    ("the t rowe price office is at uss mahler", "t rowe price", True),
+    ("Please check the Smith account.", "Smith", False),           # no premises noun
+    ("I went to Maria Lopez office hours", "Maria Lopez", False),  # no "the" before it
+    ("I visited the Smith family home.", "Smith", False),
+])
+def test_before_premises(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert before_premises(text, start, start + len(name)) is expected
+
+
+@pytest.mark.parametrize("text,kept", [
+    ("The Golden Helix office is at Suite 967", []),                             # a firm's office
+    ("Please check the Smith account.", ["Smith"]),                              # a person's account
+    ("The Maria Lopez office called me.", ["Maria Lopez"]),                      # a given name first
+    ("I paid Maria at the Golden Helix office.", ["Maria"]),
+])
+def test_premises_after_the_name_a_firm(deid: Deidentifier, text: str, kept: list[str]) -> None:
+    # Execute / Assert
+    assert persons(deid, text) == kept

@@ -7,7 +7,7 @@ import pytest
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail, ordinary_compound
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_context import (after_place_cue, firm_cue, in_firm_list, lone_double_surname,
+from fedflm.protect.deid_context import (after_place_cue, ends_in_firm_word, firm_cue, in_firm_list, lone_double_surname,
                                          more_mentions,
                                          names_an_organisation, reads_as_street, reads_as_title,
                                          street_extent)
@@ -23,6 +23,12 @@ from fedflm.protect.deid_lexicon import build_lexicon
     ("Regards, Ana Lutz, Zeller GmbH", "Ana Lutz", False),                        # signature: comma only
     ("Ana Lutz at Zeller Group called", "Ana Lutz", False),                       # "at" stops the walk
     ("Ana Lutz called the group", "Ana Lutz", False),                             # lower-case noun
+    ("American Red Ball Movers is a design agency", "Red Ball Movers", True),     # a firm's head noun
+    ("I work for American Red Ball Movers", "Red Ball", True),                    # ... right after the span
+    ("She joined Gradiant Research in May", "Gradiant", True),
+    ("I paid John Smith for the movers", "John Smith", False),                    # "for" stops the walk
+    ("I paid John Smith movers money", "John Smith", False),                      # head nouns only capitalised
+    ("Maria Lopez research grant", "Maria Lopez", False),
 ])
 def test_names_an_organisation(text: str, name: str, expected: bool) -> None:
     # Prepare
@@ -157,7 +163,7 @@ def test_ordinary_compound(match: str, expected: bool) -> None:
     assert ordinary_compound(match) is expected
 
 
-@pytest.mark.parametrize("word", ["princess", "royal", "english", "major", "governor"])
+@pytest.mark.parametrize("word", ["princess", "royal", "english", "major", "governor", "danish"])
 def test_titles_and_languages_are_not_lexicon_names(word: str) -> None:
     # Execute / Assert
     assert not build_lexicon().is_name(word)
@@ -167,6 +173,8 @@ def test_titles_and_languages_are_not_lexicon_names(word: str) -> None:
     ("During 1994, Tallow Brothers grew quickly.", "During 1994"),       # a year, not a house number
     ("She was studying English at the time.", "studying English"),       # lower-case word in cased text
     ("The Princess Royal opened the new hall.", "Princess Royal"),       # title words
+    ("The Danish Border Force have detained him.", "Danish Border Force"),  # a language / nationality
+    ("the danish border force have detained him.", "danish border force"),
 ])
 def test_ordinary_phrases_are_no_address_or_person(deid: Deidentifier, text: str, kept: str) -> None:
     # Execute
@@ -368,6 +376,11 @@ def test_a_model_person_over_lines_is_judged_line_by_line(deid: Deidentifier, ca
     ("Ana Lutz and Karmadata signed", "Ana Lutz", False),               # two names: no list
     ("Ana Lutz, Software and Hardware", "Ana Lutz", False),             # dictionary words, no coined firm
     ("Ana Lutz, Tarvo Lomb and Quinta Mellin", "Tarvo Lomb", False),    # people
+    ("city Amsterdam: Infocommerce Group, Biovia and Plotwatt.", "Plotwatt", True),   # a designator in the list
+    ("Nera Economic Consulting, Henderson, Hicks and Brown", "Henderson", True),
+    ("home city Sund: Bekins, Citigroup and Telenav.", "Bekins", True),               # a fused firm word
+    ("Contact Ilsu Surkova, Stoll Jungfer GmbH & Co. KG today", "Ilsu Surkova", False),  # "& Co." is no list
+    ("Please pay Tarvo Lomb, Quinta Mellin and Ana Lutz", "Tarvo Lomb", False),         # no firm in the list
 ])
 def test_in_firm_list(text: str, name: str, expected: bool) -> None:
     # Prepare
@@ -395,3 +408,16 @@ def test_people_listed_with_a_firm_are_still_masked(deid: Deidentifier, case) ->
     redacted = deid.redact(text)[0]
     # Assert
     assert not any(w in redacted.lower() for w in ("maria", "lopez", "john", "smith"))
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("Berkery Noyes Mandasoft\n\n77009 P.O. Box 255", "Berkery Noyes Mandasoft", True),  # a coined firm word
+    ("Our supplier Datasoft Karmadata sent it", "Datasoft Karmadata", True),
+    ("Please pay Ana Lutz today", "Ana Lutz", False),
+    ("We bought New Software today", "New Software", False),                              # a dictionary word
+])
+def test_ends_in_firm_word(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert ends_in_firm_word(text, start, start + len(name), is_ordinary) is expected

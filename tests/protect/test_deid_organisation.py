@@ -9,6 +9,8 @@ from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_company import has_company_tail, in_surname_list, third_of_list
 from fedflm.protect.deid_works import named_before, quoted_title
 
+from deid_support import persons
+
 
 @pytest.mark.parametrize("text,person", [
     ("Please call Vanesa Boldù, Rios da Mota S.A., about my card.", "Vanesa Boldù"),   # head before a comma
@@ -31,6 +33,13 @@ from fedflm.protect.deid_works import named_before, quoted_title
     ("I LENT NURA HOLÍK AND CO-WORKERS MONEY.", "NURA HOLÍK"),
     ("i gave pătru špišić stadium tickets and paid by card.", "pătru špišić"),        # a recipient before a venue
     ("I GAVE PĂTRU ŠPIŠIĆ STADIUM TICKETS AND PAID BY CARD.", "PĂTRU ŠPIŠIĆ"),
+    ("I paid John Smith for the movers.", "John Smith"),                             # firm head nouns
+    ("I paid John Smith movers money.", "John Smith"),
+    ("Maria Lopez from Red Ball Movers called me.", "Maria Lopez"),
+    ("Contact İlsu Šurková, Stoll Jungfer GmbH & Co. KG for the invoice.", "İlsu Šurková"),  # "& Co." no list
+    ("Please pay Ana Lutz, Infocommerce Group and Tom Berg today.", "Ana Lutz Tom Berg"),   # given names
+    ("Dear Jones, Acme Group and Smith, my card is blocked.", "Jones Smith"),                # a cue opens the list
+    ("Please pay Jones, Acme Group and Smith today.", "Jones Smith"),
 ])
 def test_people_next_to_firm_and_place_words_are_masked(deid: Deidentifier, text: str, person: str) -> None:
     # Execute
@@ -116,3 +125,13 @@ def test_third_of_list(text: str, cued: bool, expected: str) -> None:
     got = third_of_list(text, start, end, True, lambda t, pos: cued)
     # Assert
     assert text[start:got] == expected
+
+
+@pytest.mark.parametrize("text", [
+    "The big three are White, Willis and Hoffman, Biovia and Opencounter.",                 # a partnership in the list
+    "The big three are White, Willis and Hoffman, Henderson, Hicks and Brown and Acme.",
+    "The big three are Infocommerce Group, Henderson, Hicks and Brown and Jones, Mitchell and Williams.",  # Jones: a surname
+])
+def test_firm_lists_holding_a_firm_name_no_person(deid: Deidentifier, text: str) -> None:
+    # Execute / Assert
+    assert persons(deid, text) == []

@@ -27,6 +27,10 @@ from deid_support import persons
     ("Roth", False),                # a one-word town that is a surname: stays a person
     ("Maria Lopez", False),
     ("Li", False),                  # too short to be sure
+    ("Villafranca del Cid", True),  # an unknown word, a Romance particle and more
+    ("Andrea del Sarto", False),    # ... after a given name: a person
+    ("Bremen Ohlenhof", True),      # a region and an unknown word: a district
+    ("Bremen Smith", False),        # ... a known surname after it stays a person
 ])
 def test_names_a_place(span: str, expected: bool) -> None:
     # Prepare
@@ -210,3 +214,14 @@ def test_faker_cities_and_states_are_left_alone(deid: Deidentifier, case, text: 
 def test_faker_city_shapes_in_text_with_capitals(deid: Deidentifier, text: str, expected: str) -> None:
     # Execute / Assert
     assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("text,kept", [
+    ("The Princess Royal arrived this morning from Villafranca del Cid.", []),   # a Romance place
+    ("We moved on from Bremen Ohlenhof last year.", []),                           # a region's district
+    ("I sent money to Geta Krištof in San Diego.", ["Geta Krištof"]),             # a small town's name: a person
+    ("Please pay Andrea del Sarto today.", ["Andrea del Sarto"]),
+])
+def test_place_shapes(deid, text: str, kept: list[str]) -> None:
+    # Execute / Assert
+    assert persons(deid, text) == kept
