@@ -136,6 +136,10 @@ def self_next_cap(toks: list, j: int) -> bool:
 
 _POSSESSIVE = re.compile(r"['’]s$")
 _SPEAKER = re.compile(r"[ \t]*:")  # "Ubul: What a wife." - a speaker's name before a colon
+# what a person does after her given name opens a sentence ("Maria called me", "Anna from Wells Fargo
+# said"): a given name that is also a dictionary word (maria, anna, grace, mark) is a name there
+_PERSON_VERB = re.compile(r"[ \t]+(?:(?:called|phoned|rang|e-?mailed|texted|messaged|said|says|told|asked|sent|paid"
+                          r"|wrote|replied|answered|promised|helped)(?![\w'’])|(?:from|and|&)[ \t]+\p{Lu})")
 
 
 def _foreign(word: str) -> bool:
@@ -252,6 +256,9 @@ class LexiconPersonRecognizer(RegexRecognizer):
         if len(words) == 1 and sentence_start and words[0].lower() not in _STOP and not is_ordinary(words[0]) \
                 and (firsts[0] or oov and _SPEAKER.match(text, e)):
             return s, e, 0.6  # "Lisa: Remember me", "Nicole is from ...": a given name, not a word
+        if len(words) == 1 and sentence_start and firsts[0] and words[0].lower() not in _STOP \
+                and _PERSON_VERB.match(text, e):
+            return s, e, 0.6  # "Maria called me", "Mark from Barclays said": a dictionary word as a name
         if len(words) == 1 and known[0] and _POSSESSIVE.search(toks[j - 1][2]) and not sentence_start \
                 and words[0].lower() not in _STOP and not is_ordinary(words[0]):
             return s, e, 0.6  # "though Quintero's song": a known surname's possessive

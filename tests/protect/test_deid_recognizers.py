@@ -291,3 +291,23 @@ def test_web_address_in_any_case_is_a_url(text: str) -> None:
     found = [(text[s:e]) for s, e, _ in SimpleUrlRecognizer().find(text)]
     # Assert
     assert found == [url]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Maria called me yesterday", "<PERSON> called me yesterday"),
+    ("Anna sent the money to the wrong account", "<PERSON> sent the money to the wrong account"),
+    ("Mark from Barclays called about my loan", "<PERSON> from Barclays called about my loan"),
+    ("Emma said I should contact you", "<PERSON> said I should contact you"),
+    ("Anna and Maria share the account", "<PERSON> and <PERSON> share the account"),
+])
+def test_a_dictionary_word_given_name_opening_a_sentence_before_a_person_verb_is_masked(
+        deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute / Assert: maria, anna, mark, emma are dictionary words too, so a capital that opens a
+    # sentence said nothing; a verb of what a person does (or "from <Firm>") right after says a name
+    assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("text", ["Mark the date in your calendar", "Sales and Marketing called back",
+                                  "Will the transfer arrive today?", "Grace period ends on Monday"])
+def test_a_sentence_opening_word_without_a_person_verb_after_it_stays(deid: Deidentifier, text: str) -> None:
+    assert deid.redact(text)[0] == text
