@@ -356,3 +356,23 @@ def reads_as_acronym(text: str, start: int, end: int, cased: bool, known=lambda 
     shouted name of the lists stays (``Please pay SMITH``); three capitals are often a person's initials
     (``JFK``; WNUT-17 train tags ``Oh PEI ,`` a person)."""
     return cased and bool(_ACRONYM.fullmatch(text, start, end)) and not known(text[start:end])
+
+
+_CAMEL_PART = re.compile(r"\p{Lu}?\p{Ll}+|\p{Lu}+(?!\p{Ll})")
+
+
+# particles that open a surname written in camel case ("MacKay", "VanDyke", "FitzGerald"); hand list
+_CAMEL_PARTICLES = frozenset("mac van von der den del della fitz".split())
+
+
+def camel_compound(word: str, ordinary=lambda w: False, known=lambda w: False) -> bool:
+    """True if ``word`` is written in camel case, a part of three or more letters that is no name particle and
+    no known name (``known``) before an inner capital and an English word after it (``IdeaboxStore``,
+    ``PlayStation``): a brand's or a channel's name; not ``McDonald``, ``LeBron``, ``DeShawn``, ``MacKay``,
+    ``MacArthur``, ``MaryAnn`` (a particle or a name first, or a name after it). The caller drops known names."""
+    parts = _CAMEL_PART.findall(word)
+    if len(parts) < 2 or "".join(parts) != word or not word[:1].isupper() or not word[1:2].islower():
+        return False
+    first = parts[0]
+    return (len(first) >= 3 and first.lower() not in _CAMEL_PARTICLES and not known(first)
+            and len(parts[-1]) >= 2 and ordinary(parts[-1].lower()))

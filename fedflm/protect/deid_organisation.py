@@ -19,7 +19,7 @@ from fedflm.protect.deid_address import countries
 from fedflm.protect.deid_census import is_census_surname
 from fedflm.protect.deid_company import before_premises, holds_surname_list, in_surname_list, names_a_company
 from fedflm.protect.deid_context import (DESIGNATORS, FAMILY_TAIL_ANY_CASE, after_name_is_from, after_place_cue,
-                                         before_firm_verb, ends_in_firm_word, firm_cue, in_firm_list,
+                                         before_firm_verb, camel_compound, ends_in_firm_word, firm_cue, in_firm_list,
                                          lone_double_surname, names_an_organisation, reads_as_acronym,
                                          reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
@@ -157,7 +157,10 @@ class OrganisationJudge:
         if _person_cue(text, start):
             return False
         unknown = not any(self._known(w) for w in LETTER_WORDS.findall(text, start, end))
-        return (unknown and before_firm_verb(text, start, end)
+        words = LETTER_WORDS.findall(text, start, end)
+        camel = (any(camel_compound(w, is_ordinary, self._known) and not self._known(w) for w in words)
+                 and not any(self._lexicon.is_first(w) for w in words))
+        return (unknown and before_firm_verb(text, start, end) or camel
                 or after_name_is_from(text, start, is_ordinary) and not self._starts_with_given_name(text, start, end)
                 or reads_as_acronym(text, start, end, cased, self._known))
 

@@ -8,7 +8,7 @@ from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail, ordinary_compound
 from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_context import (after_name_is_from, after_place_cue, before_firm_verb, ends_in_firm_word,
-                                         fused_words, reads_as_acronym, firm_cue, in_firm_list, lone_double_surname,
+                                         camel_compound, fused_words, reads_as_acronym, firm_cue, in_firm_list, lone_double_surname,
                                          more_mentions,
                                          names_an_organisation, reads_as_street, reads_as_title,
                                          street_extent)
@@ -481,3 +481,15 @@ def test_reads_as_acronym(text: str, name: str, cased: bool, expected: bool) -> 
 def test_fused_words(word: str, expected: bool) -> None:
     # Execute / Assert
     assert fused_words(word, is_ordinary) is expected
+
+
+@pytest.mark.parametrize("word,expected", [
+    ("IdeaboxStore", True), ("PlayStation", True), ("ManVsGame", True),
+    ("McDonald", False), ("LeBron", False), ("DeShawn", False),     # a short particle first
+    ("MacKay", False), ("VanDyke", False), ("FitzGerald", False),   # a surname particle first
+    ("MacArthur", False), ("MaryAnn", False),                       # a name after it, a name first
+    ("Nintendo", False), ("iPhone", False),
+])
+def test_camel_compound(word: str, expected: bool) -> None:
+    # Execute / Assert
+    assert camel_compound(word, is_ordinary, lambda w: w.lower() in ("mary", "ann")) is expected

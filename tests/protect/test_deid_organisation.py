@@ -146,13 +146,16 @@ def test_firm_lists_holding_a_firm_name_no_person(deid: Deidentifier, text: str)
     "alexander spent a year at t rowe price as the assistant.",             # an initial after a firm cue
     "The big three are Bekins, Blackrock and Symcat.",                      # fused English words in a list
     "During 2014, stillwater supercomputing inc. invested heavily.",        # a lower-case firm, cased text
+    "I need those SkullCandy lol",                                         # a camel-case brand
+    "GuitarNews : the weekend read is out",
 ])
 def test_firms_by_what_surrounds_them_no_person(deid: Deidentifier, text: str) -> None:
     # Execute
     got = persons(deid, text)
     # Assert
     assert not [p for p in got if p.lower() in ("symcat", "thinknum", "golden helix", "nato", "datamarket", "rowe",
-                                                "bekins, blackrock", "stillwater")]
+                                                "bekins, blackrock", "stillwater", "skullcandy lol",
+                                                "guitarnews")]
 
 
 @pytest.mark.parametrize("text,person", [
@@ -166,6 +169,9 @@ def test_firms_by_what_surrounds_them_no_person(deid: Deidentifier, text: str) -
     ("Please transfer to JONAS KOWALSKI now.", "JONAS KOWALSKI"),        # shouted known names, no acronym
     ("Dear ANNA, the payment went through.", "ANNA"),
     ("My name is Dataweave and I need help.", "Dataweave"),             # a person cue before a firm-shaped word
+    ("Please pay Maria VanDyke today.", "Maria VanDyke"),                # camel-case surnames
+    ("I called Anna MacLean about the refund.", "Anna MacLean"),
+    ("Please pay Peter McDonald today.", "Peter McDonald"),
 ])
 def test_people_next_to_firm_verbs_and_from_are_masked(deid: Deidentifier, text: str, person: str) -> None:
     # Execute
