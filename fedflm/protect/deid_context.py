@@ -35,6 +35,7 @@ _NEXT = re.compile(r"\.?(,?[ \t]+(?:and|&)[ \t]+|,[ \t]+|[ \t]+)([^\W\d_][\w'’
 _STOP_WALK = frozenset("the a an of at in on for from to by with is was are were as who which that "
                        "this his her their our my your its".split())
 _MAX_WALK = 4
+_MAX_LOWER_WALK = 2
 
 
 def _designator(word: str, strict: bool) -> bool:
@@ -62,17 +63,21 @@ def names_an_organisation(text: str, start: int, end: int, cased: bool = True) -
     if not cased:
         m = _NEXT.match(text, end)
         return bool(m) and m.group(1).strip() == "" and _designator(m.group(2), True)
+    # a firm written in lower case in text with capitals ("During 2014, stillwater supercomputing inc.
+    # invested"): a one-word span and one lower-case word after it, then a legal form of three or more letters
+    # ("During May, lopez paid acme inc.": a two-word span holding a verb stays a person)
+    lowered = text[start:end].islower() and len(words) == 1
     pos, has_and, has_comma = end, False, "," in text[start:end]
-    for _ in range(_MAX_WALK):
+    for _ in range(_MAX_LOWER_WALK if lowered else _MAX_WALK):
         m = _NEXT.match(text, pos)
         if not m or m.group(2).lower() in _STOP_WALK:
             return False
         joiner = m.group(1).lower()
         has_and |= "and" in joiner or "&" in joiner
         has_comma |= "," in joiner
-        if _designator(m.group(2), False):
+        if _designator(m.group(2), lowered):
             return has_and == has_comma
-        if not m.group(2)[:1].isupper():
+        if not (m.group(2).islower() if lowered else m.group(2)[:1].isupper()):
             return False  # in cased text an organisation's words are capitalised
         pos = m.end()
     return False
@@ -202,7 +207,7 @@ _FIRM_BEFORE = re.compile(
     r"|\bspun[ \t]+off[ \t]+from|\bshares[ \t]+(?:of|in)"
     r"|\b(?:worked|works|working|job|jobs|internship|interned|year|years|months|career|position|role)[ \t]+at"
     r"|\b(?:work|works|worked|working)[ \t]+for|\bemployed[ \t]+by)"
-    r"[ \t]*" + _LIST_HEAD + "$", re.IGNORECASE)
+    r"[ \t]*" + _LIST_HEAD + r"(?:[^\W\d_]\.?[ \t]+)?$", re.IGNORECASE)  # an initial may open it: "at t rowe price"
 _FIRM_NOUNS = ("agency|company|firm|startup|start-up|business|corporation|brand|retailer|manufacturer|provider|"
                "publisher|bank|consultancy|conglomerate|maker|supplier|vendor|organi[sz]ation|nonprofit|"
                "non-profit|charity|employer|insurer|lender|carrier|airline|chain")
@@ -242,8 +247,12 @@ _FAMILY_FIRM_END = re.compile(_FAMILY_TAIL + r"$", re.IGNORECASE)
 
 # a company's coined one-word name: a stem fused with a trade suffix ("Karmadata", "Mandasoft");
 # no given name or surname of the lexicon's 39,000 ends so (unlike -net, -gen, -com, -tech)
-_FIRM_WORD = re.compile(r"(?<!\w)[^\W\d_]{3,}(?:data|soft|ware|works|labs|logic|matics|tronics|sys|group|corp)(?!\w)",
-                        re.IGNORECASE)
+_FIRM_WORD = re.compile(r"(?<!\w)(?:[^\W\d_]{3,}(?:data|soft|ware|works|labs|logic|matics|tronics|sys|group|corp|tech|cloud"
+                        r"|hub|stack|metrics)|[^\W\d_]{5,}com|(?:data|info|cyber|micro|omni|digi|pharma|soft|tech)"
+                        r"[^\W\d_]{3,})(?!\w)", re.IGNORECASE)
+# trade prefixes and suffixes (issue 18i): no given name or surname of the lexicon starts with data-, info-, cyber-,
+# micro-, omni-, digi-, pharma-, soft- (tech-: "Techer" only, 2 letters short) or ends in -tech, -cloud, -hub,
+# -stack, -metrics; -com only after five letters ("Malcom", "Bascom" have three)
 
 
 def ends_in_firm_word(text: str, start: int, end: int, ordinary=lambda w: False) -> bool:
@@ -259,8 +268,18 @@ _LIST_AND = re.compile(r"\s(?:and|&)\s(?!" + _FAMILY_WORD + r"(?!\w))", re.IGNOR
 _MEMBERS = re.compile(_JOIN)
 
 
+def fused_words(word: str, ordinary=lambda w: False) -> bool:
+    """True if the capitalised ``word`` is two English words of four or more letters written as one and is
+    no English word itself (``Blackrock``, ``Plotwatt``): a coined firm name; the caller drops known names
+    (``Greenfield``, ``Blackwood`` are surnames)."""
+    if len(word) < 8 or not (word[:1].isupper() and word[1:].islower()) or ordinary(word.lower()):
+        return False
+    low = word.lower()
+    return any(ordinary(low[:i]) and ordinary(low[i:]) for i in range(4, len(low) - 3))
+
+
 def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False, partnership=None,
-                 cued=lambda text, pos: False) -> bool:
+                 cued=lambda text, pos: False, known=lambda w: True) -> bool:
     """True if the person-looking ``text[start:end]`` is a name of a list of three or more
     (``A, B and C``) one of whose names is a coined company word that is no dictionary word
     (``Demystdata, Reed Elsevier and T Rowe Price``, ``Bekins, Citigroup and Telenav``) or is a name
@@ -269,7 +288,9 @@ def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False, part
     dictionary word (``Software``); the caller keeps a name that opens with a given name (``Anna Berg,
     Acme Group and ...``).
     ``partnership(text, first, last)``: the list holds a partnership's name (``White, Willis and Hoffman,
-    Biovia and Opencounter``); ``cued(text, first)``: a person cue before the list makes it people's."""
+    Biovia and Opencounter``); ``cued(text, first)``: a person cue before the list makes it people's; a name
+    of two fused English words that is no known name (``known``) is a firm's too (``Bekins, Blackrock and
+    Symcat``: :func:`fused_words`)."""
     line_start = text.rfind("\n", 0, start) + 1
     head = _LIST_BEFORE.search(text, line_start, start)
     first = head.start() if head else start
@@ -280,6 +301,7 @@ def in_firm_list(text: str, start: int, end: int, ordinary=lambda w: False, part
             cued(text, m.start()) for m in _WORD.finditer(text, first, join.start() if join else last)):
         return False
     return (any(not ordinary(m.group()) for m in _FIRM_WORD.finditer(members))
+            or any(fused_words(w, ordinary) and not known(w) for w in _WORD.findall(members))
             or any(len(w) >= 2 and _designator(w[-1], False) for w in map(_WORD.findall, _MEMBERS.split(members)))
             or partnership is not None and partnership(text, first, last))
 
@@ -295,3 +317,62 @@ def reads_as_title(span: str) -> bool:
     Poland``). One is not enough (``Anna To``, ``Luis De La Cruz`` hold particles, not titles)."""
     words = _WORD.findall(span)[1:]
     return sum(w[:1].isupper() and not w.isupper() and w.lower() in _TITLE_WORDS for w in words) >= 2
+
+
+# what a firm does, said right after its one-word name ("During 2001, Symcat invested heavily in ..."): verb
+# phrases of business news; a person may invest too, so only a lone word that is no known name counts (the
+# caller checks): "Maria Symons invested heavily" keeps Maria Symons; hand list
+_FIRM_VERB = re.compile(
+    r"[ \t]+(?:invested[ \t]+(?:heavily|billions|millions)|went[ \t]+(?:public|bankrupt)|filed[ \t]+for[ \t]+"
+    r"bankruptcy|(?:has|had|was|is)[ \t]+(?:been[ \t]+)?(?:acquired|headquartered|listed|incorporated)[ \t]+(?:by|in|on)"
+    r"|announced[ \t]+(?:its|their|record|quarterly|annual)|reported[ \t]+(?:record|quarterly|annual)[ \t]+"
+    r"(?:revenue|profits?|earnings|losses|sales)|shares[ \t]+(?:rose|fell|jumped|dropped))\b", re.IGNORECASE)
+
+
+def before_firm_verb(text: str, start: int, end: int) -> bool:
+    """True if ``text[start:end]`` is one word followed by a verb phrase of business news (``Symcat invested
+    heavily``, ``Acme went public``, ``Zorbit filed for bankruptcy``); the caller takes it only if the word is
+    no known name (a person invests too)."""
+    return len(_WORD.findall(text, start, end)) == 1 and _FIRM_VERB.match(text, end) is not None
+
+
+_IS_FROM = re.compile(r"([^\W\d_][\w'’-]*)[ \t]+(?:is|was|are|were|am)[ \t]+from[ \t]+$", re.IGNORECASE)
+
+
+def after_name_is_from(text: str, start: int, ordinary=lambda w: False) -> bool:
+    """True if a name stands before ``is from`` right before ``start`` (``Alice Goldberg is from Golden Helix``,
+    ``Peter is from Berkshire``): what a person is from is a firm or a place. The word before ``is`` must be no
+    English word (``This is from John Smith``, ``the call was from Anna`` name people)."""
+    m = _IS_FROM.search(text, max(0, start - 60), start)
+    return m is not None and not ordinary(m.group(1).lower())
+
+
+_ACRONYM = re.compile(r"\p{Lu}{4,5}")  # three capitals are often initials (JFK)
+
+
+def reads_as_acronym(text: str, start: int, end: int, cased: bool, known=lambda w: False) -> bool:
+    """True if ``text[start:end]`` is one word of four or five capitals, in text with capitals and lower case
+    letters, and no known name (``known``): an acronym (``NATO`` atop an address, ``NATO invested``), while a
+    shouted name of the lists stays (``Please pay SMITH``); three capitals are often a person's initials
+    (``JFK``; WNUT-17 train tags ``Oh PEI ,`` a person)."""
+    return cased and bool(_ACRONYM.fullmatch(text, start, end)) and not known(text[start:end])
+
+
+_CAMEL_PART = re.compile(r"\p{Lu}?\p{Ll}+|\p{Lu}+(?!\p{Ll})")
+
+
+# particles that open a surname written in camel case ("MacKay", "VanDyke", "FitzGerald"); hand list
+_CAMEL_PARTICLES = frozenset("mac van von der den del della fitz".split())
+
+
+def camel_compound(word: str, ordinary=lambda w: False, known=lambda w: False) -> bool:
+    """True if ``word`` is written in camel case, a part of three or more letters that is no name particle and
+    no known name (``known``) before an inner capital and an English word after it (``IdeaboxStore``,
+    ``PlayStation``): a brand's or a channel's name; not ``McDonald``, ``LeBron``, ``DeShawn``, ``MacKay``,
+    ``MacArthur``, ``MaryAnn`` (a particle or a name first, or a name after it). The caller drops known names."""
+    parts = _CAMEL_PART.findall(word)
+    if len(parts) < 2 or "".join(parts) != word or not word[:1].isupper() or not word[1:2].islower():
+        return False
+    first = parts[0]
+    return (len(first) >= 3 and first.lower() not in _CAMEL_PARTICLES and not known(first)
+            and len(parts[-1]) >= 2 and ordinary(parts[-1].lower()))

@@ -18,8 +18,9 @@ import regex as re
 from fedflm.protect.deid_address import countries
 from fedflm.protect.deid_census import is_census_surname
 from fedflm.protect.deid_company import before_premises, holds_surname_list, in_surname_list, names_a_company
-from fedflm.protect.deid_context import (DESIGNATORS, FAMILY_TAIL_ANY_CASE, after_place_cue, ends_in_firm_word,
-                                         firm_cue, in_firm_list, lone_double_surname, names_an_organisation,
+from fedflm.protect.deid_context import (DESIGNATORS, FAMILY_TAIL_ANY_CASE, after_name_is_from, after_place_cue,
+                                         before_firm_verb, camel_compound, ends_in_firm_word, firm_cue, in_firm_list,
+                                         lone_double_surname, names_an_organisation, reads_as_acronym,
                                          reads_as_title)
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import PARTICLES, NameLexicon
@@ -120,14 +121,17 @@ class OrganisationJudge:
             return True  # a title in lower-case text: "to see `` simone , '' and" (deid_works)
         if named and in_loan_phrase(text, start, end):
             return True  # a foreign phrase: "his usual modus operandi" (deid_works)
-        if (person and cased and in_firm_list(text, start, end, is_ordinary, self._partnership, contact_cue)
+        if (person and cased and in_firm_list(text, start, end, is_ordinary, self._partnership, contact_cue,
+                                         self._known)
                 and not self._opens_with_person(text, start, end)):
             return True  # a list of firms: "Demystdata, Berkery Noyes Mandasoft" (not "John Smith")
-        if person and ends_in_firm_word(text, start, end, is_ordinary):
+        if person and ends_in_firm_word(text, start, end, is_ordinary) and not _person_cue(text, start):
             return True  # a coined firm word ends it: "Berkery Noyes Mandasoft" atop an address
         if (named and firm_cue(text, start, end) and not self._starts_with_given_name(text, start, end)
                 and not _person_cue(text, start)):
             return True  # a firm: "which later became Credit Karma", "I work for Wolters Kluwer"
+        if person and self._unknown_firm(text, start, end, cased):
+            return True  # "During 2001, Symcat invested heavily", "Alice Goldberg is from Golden Helix", "NATO"
         return entity in ("PERSON", "STREET_ADDRESS") and names_an_organisation(
             text, start, end, cased=cased and person)
 
@@ -143,6 +147,26 @@ class OrganisationJudge:
                  or generated_city(text, start, end, cased, self._lexicon.is_name, is_ordinary,
                                    self._lexicon.is_last))
                 and not _person_cue(text, start))
+
+    def _unknown_firm(self, text: str, start: int, end: int, cased: bool) -> bool:
+        """A firm or place by what surrounds it (issue 18i), with no person cue right before it: one word that
+        is no known name before a verb phrase of business news (``Symcat invested heavily``; ``Maria Symons
+        invested heavily`` and ``Symons invested heavily`` stay people), what a named person ``is from``
+        unless it opens with a given name (``Alice Goldberg is from Golden Helix``; not ``... is from Maria
+        Lopez``), or an acronym that is no known name (``NATO`` atop an address; ``Please pay SMITH`` stays)."""
+        if _person_cue(text, start):
+            return False
+        unknown = not any(self._known(w) for w in LETTER_WORDS.findall(text, start, end))
+        words = LETTER_WORDS.findall(text, start, end)
+        camel = (any(camel_compound(w, is_ordinary, self._known) and not self._known(w) for w in words)
+                 and not any(self._lexicon.is_first(w) for w in words))
+        return (unknown and before_firm_verb(text, start, end) or camel
+                or after_name_is_from(text, start, is_ordinary) and not self._starts_with_given_name(text, start, end)
+                or reads_as_acronym(text, start, end, cased, self._known))
+
+    def _known(self, word: str) -> bool:
+        """A given name or surname of the lexicon or a census surname."""
+        return self._surname(word) or self._lexicon.is_first(word)
 
     def _given_and_family(self, text: str, start: int, end: int) -> bool:
         """A span opening with a given name before a family firm's tail: a person, as for the firm

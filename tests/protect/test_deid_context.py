@@ -7,7 +7,8 @@ import pytest
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_address import country_tail, ordinary_compound
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_context import (after_place_cue, ends_in_firm_word, firm_cue, in_firm_list, lone_double_surname,
+from fedflm.protect.deid_context import (after_name_is_from, after_place_cue, before_firm_verb, ends_in_firm_word,
+                                         camel_compound, fused_words, reads_as_acronym, firm_cue, in_firm_list, lone_double_surname,
                                          more_mentions,
                                          names_an_organisation, reads_as_street, reads_as_title,
                                          street_extent)
@@ -29,6 +30,9 @@ from fedflm.protect.deid_lexicon import build_lexicon
     ("I paid John Smith for the movers", "John Smith", False),                    # "for" stops the walk
     ("I paid John Smith movers money", "John Smith", False),                      # head nouns only capitalised
     ("Maria Lopez research grant", "Maria Lopez", False),
+    ("During 2014, stillwater supercomputing inc. invested", "stillwater", True),  # a lower-case firm, cased text
+    ("During May, lopez paid acme inc.", "lopez", False),                     # two words before the legal form
+    ("During May, lopez paid acme inc.", "lopez paid", False),                # a two-word span
 ])
 def test_names_an_organisation(text: str, name: str, expected: bool) -> None:
     # Prepare
@@ -381,12 +385,14 @@ def test_a_model_person_over_lines_is_judged_line_by_line(deid: Deidentifier, ca
     ("home city Sund: Bekins, Citigroup and Telenav.", "Bekins", True),               # a fused firm word
     ("Contact Ilsu Surkova, Stoll Jungfer GmbH & Co. KG today", "Ilsu Surkova", False),  # "& Co." is no list
     ("Please pay Tarvo Lomb, Quinta Mellin and Ana Lutz", "Tarvo Lomb", False),         # no firm in the list
+    ("home city Italy: Bekins, Blackrock and Symcat.", "Bekins", True),               # two fused English words
+    ("The winners: Lomb, Greenfield and Mellin.", "Lomb", False),              # a known surname
 ])
 def test_in_firm_list(text: str, name: str, expected: bool) -> None:
     # Prepare
     start = text.index(name)
     # Execute / Assert
-    assert in_firm_list(text, start, start + len(name), is_ordinary) is expected
+    assert in_firm_list(text, start, start + len(name), is_ordinary, known=lambda w: w == "Greenfield") is expected
 
 
 def test_a_list_holding_a_coined_firm_is_left(deid: Deidentifier) -> None:
@@ -415,9 +421,75 @@ def test_people_listed_with_a_firm_are_still_masked(deid: Deidentifier, case) ->
     ("Our supplier Datasoft Karmadata sent it", "Datasoft Karmadata", True),
     ("Please pay Ana Lutz today", "Ana Lutz", False),
     ("We bought New Software today", "New Software", False),                              # a dictionary word
+    ("Datamarket\n\n77009 P.O. Box 255", "Datamarket", True),                              # trade prefixes, suffixes
+    ("Spotherocom sent it", "Spotherocom", True),
+    ("Please pay Malcom today", "Malcom", False),                                          # -com after 3 letters
+    ("Please pay Bennet today", "Bennet", False),
 ])
 def test_ends_in_firm_word(text: str, name: str, expected: bool) -> None:
     # Prepare
     start = text.index(name)
     # Execute / Assert
     assert ends_in_firm_word(text, start, start + len(name), is_ordinary) is expected
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("During 2001, Symcat invested heavily in new designs.", "Symcat", True),
+    ("Zorbit filed for bankruptcy in May.", "Zorbit", True),
+    ("Maria Symons invested heavily in bonds.", "Maria Symons", False),   # two words: a person's name
+    ("Symcat invested in bonds.", "Symcat", False),                       # "invested in": people do
+    ("Anna announced the news.", "Anna", False),
+])
+def test_before_firm_verb(text: str, name: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert before_firm_verb(text, start, start + len(name)) is expected
+
+
+@pytest.mark.parametrize("text,name,expected", [
+    ("Alice Goldberg is from Golden Helix", "Golden Helix", True),
+    ("pinabel marcil was from wolters kluwer", "wolters kluwer", True),
+    ("This is from John Smith", "John Smith", False),           # an English word before "is from"
+    ("The call was from Anna Kowalski", "Anna Kowalski", False),
+])
+def test_after_name_is_from(text: str, name: str, expected: bool) -> None:
+    # Execute / Assert
+    assert after_name_is_from(text, text.index(name), is_ordinary) is expected
+
+
+@pytest.mark.parametrize("text,name,cased,expected", [
+    ("NATO\n\n30866 Ránargata 87", "NATO", True, True),
+    ("Please pay SMITH the rent.", "SMITH", True, False),          # a known name
+    ("PLEASE PAY NATO", "NATO", False, False),                     # shouted text
+    ("Please pay NATOMAS now", "NATOMAS", True, False),            # longer than five letters
+    ("Thanks JFK for the help", "JFK", True, False),                # three capitals: initials
+])
+def test_reads_as_acronym(text: str, name: str, cased: bool, expected: bool) -> None:
+    # Prepare
+    start = text.index(name)
+    # Execute / Assert
+    assert reads_as_acronym(text, start, start + len(name), cased, lambda w: w.lower() == "smith") is expected
+
+
+@pytest.mark.parametrize("word,expected", [
+    ("Blackrock", True), ("Plotwatt", True),
+    ("Greenfield", True),         # fused too: the caller drops known names (a surname)
+    ("Understand", False),        # an English word
+    ("Marcil", False), ("BlackRock", False), ("Bekins", False),
+])
+def test_fused_words(word: str, expected: bool) -> None:
+    # Execute / Assert
+    assert fused_words(word, is_ordinary) is expected
+
+
+@pytest.mark.parametrize("word,expected", [
+    ("IdeaboxStore", True), ("PlayStation", True), ("ManVsGame", True),
+    ("McDonald", False), ("LeBron", False), ("DeShawn", False),     # a short particle first
+    ("MacKay", False), ("VanDyke", False), ("FitzGerald", False),   # a surname particle first
+    ("MacArthur", False), ("MaryAnn", False),                       # a name after it, a name first
+    ("Nintendo", False), ("iPhone", False),
+])
+def test_camel_compound(word: str, expected: bool) -> None:
+    # Execute / Assert
+    assert camel_compound(word, is_ordinary, lambda w: w.lower() in ("mary", "ann")) is expected

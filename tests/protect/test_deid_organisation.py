@@ -135,3 +135,46 @@ def test_third_of_list(text: str, cued: bool, expected: str) -> None:
 def test_firm_lists_holding_a_firm_name_no_person(deid: Deidentifier, text: str) -> None:
     # Execute / Assert
     assert persons(deid, text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "During 2001, Symcat invested heavily in new microprocessor designs.",   # an unknown word before a firm verb
+    "During friday, Thinknum went public.",
+    "Alice Goldberg is from Golden Helix",                                    # what a named person is from
+    "NATO\n\n30866 Ránargata 87 Apt. 652, Tallinn, Estonia 02151",            # an acronym atop an address
+    "Datamarket\n\n77009 P.O. Box 255\n Suite 966",                          # a trade prefix (issue 18i)
+    "alexander spent a year at t rowe price as the assistant.",             # an initial after a firm cue
+    "The big three are Bekins, Blackrock and Symcat.",                      # fused English words in a list
+    "During 2014, stillwater supercomputing inc. invested heavily.",        # a lower-case firm, cased text
+    "I need those SkullCandy lol",                                         # a camel-case brand
+    "GuitarNews : the weekend read is out",
+])
+def test_firms_by_what_surrounds_them_no_person(deid: Deidentifier, text: str) -> None:
+    # Execute
+    got = persons(deid, text)
+    # Assert
+    assert not [p for p in got if p.lower() in ("symcat", "thinknum", "golden helix", "nato", "datamarket", "rowe",
+                                                "bekins, blackrock", "stillwater", "skullcandy lol",
+                                                "guitarnews")]
+
+
+@pytest.mark.parametrize("text,person", [
+    ("During 2001, Maria Symons invested heavily in new microprocessor designs.", "Maria Symons"),  # known names
+    ("Symons invested heavily in bonds last year.", "Symons"),
+    ("This is from John Smith", "John Smith"),                          # "This": an English word before "is from"
+    ("The call was from Anna Kowalski yesterday", "Anna Kowalski"),
+    ("Pinabel Marcil is from Maria Lopez's team", "Pinabel Marcil Maria Lopez"),  # a given name opens it
+    ("I sent Anna Rowe the price list", "Anna Rowe"),
+    ("Please send the money to Peter Rowe today.", "Peter Rowe"),
+    ("Please transfer to JONAS KOWALSKI now.", "JONAS KOWALSKI"),        # shouted known names, no acronym
+    ("Dear ANNA, the payment went through.", "ANNA"),
+    ("My name is Dataweave and I need help.", "Dataweave"),             # a person cue before a firm-shaped word
+    ("Please pay Maria VanDyke today.", "Maria VanDyke"),                # camel-case surnames
+    ("I called Anna MacLean about the refund.", "Anna MacLean"),
+    ("Please pay Peter McDonald today.", "Peter McDonald"),
+])
+def test_people_next_to_firm_verbs_and_from_are_masked(deid: Deidentifier, text: str, person: str) -> None:
+    # Execute
+    red = deid.redact(text)[0]
+    # Assert
+    assert not [w for w in person.split() if w in red], red
