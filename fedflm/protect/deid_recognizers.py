@@ -235,7 +235,9 @@ class LexiconPersonRecognizer(RegexRecognizer):
             after_surname = len(words) == 1 and firsts[0] and bool(re.search(r"\p{Lu}[\w'’-]+,[ \t]$", before))
             # known names that are all dictionary words ("red bridge", "major kudos") are not enough
             accept = (len(words) >= 2 and (firsts[0] or all(known)) and not all(map(is_ordinary, words))) \
-                or after_surname or self._unknown(words, strict=True)
+                or after_surname or self._unknown(words, strict=True) or len(words) == 1 and (
+                    self.vocab and words[0].lower() not in self.vocab and not is_ordinary(words[0])
+                    and words[0].lower() not in _STOP and (relation_cue_before(before) or recipient(text, s, e)))
             return (s, e, 0.85) if accept else None
         if self._unknown(words):
             return s, e, 0.6

@@ -13,7 +13,7 @@ from deid_support import persons
 
 
 @pytest.mark.parametrize("before,expected", [
-    ("Follow up with ", True), ("I spoke to ", True), ("have you heard ", True),
+    ("Follow up with ", True), ("I spoke to ", True), ("have you heard ", False),
     ("as the assistant to ", True), ("top-flight tennis player ", True), ("Passenger booking clerk ", True),
     ("my brother ", True), ("arranged and sung by ", True), ('adolescence," says ', True),
     ("Maybe it's under ", True), ("please change it to ", True), ("update my surname to ", True),
@@ -64,7 +64,7 @@ def test_owner_of_personal(after: str, expected: bool) -> None:
 
 @pytest.mark.parametrize("text,name", [
     ("Follow up with Khadzhiyev in a couple of months.", "Khadzhiyev"),
-    ("have you heard Quionia speak yet?", "Quionia"),
+    ("I told Quionia about the fee yesterday.", "Quionia"),
     ("Halldór spent a year there as the assistant to Pálffy, and then left.", "Pálffy"),
     ("The Border Force have detained top-flight tennis player Goldberg over visa disputes.", "Goldberg"),
     ("Please correct it to Passenger booking clerk Gerth?", "Gerth"),
@@ -92,5 +92,28 @@ def test_cued_word_is_masked(deid, text: str, name: str) -> None:
     "Can I pay with Apple Pay?",
 ])
 def test_no_person_without_a_name(deid, text: str) -> None:
+    # Execute / Assert
+    assert persons(deid, text) == []
+
+
+@pytest.mark.parametrize("text,name", [
+    ("follow up with dzhambek in a couple of months.", "dzhambek"),
+    ("i told lebatelier about the fee yesterday.", "lebatelier"),
+    ("the name in the account is not correct, please change it to quionia", "quionia"),
+    ("FOLLOW UP WITH DZHAMBEK IN A COUPLE OF MONTHS.", "DZHAMBEK"),
+])
+def test_cued_word_without_capitals_is_masked(deid, text: str, name: str) -> None:
+    # Execute
+    found = persons(deid, text)
+    # Assert
+    assert name in found
+
+
+@pytest.mark.parametrize("text", [
+    "i spoke with support twice and nobody helped.",
+    "the film is directed by someone who loves it.",
+    "please change it to dollars.",
+])
+def test_no_person_without_capitals(deid, text: str) -> None:
     # Execute / Assert
     assert persons(deid, text) == []
