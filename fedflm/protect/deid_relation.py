@@ -1,4 +1,4 @@
-"""Cues that mark one capitalised word as a person in text with capitals: contact, relation, speech.
+"""Cues that mark one word as a person: contact, relation, authorship, speech, a record's name.
 
 :class:`~fedflm.protect.deid_recognizers.LexiconPersonRecognizer` takes a lone capitalised word as a name
 only after a naming cue (``my name is``, ``Dear``, ``patient``) or, with no cue, when it is a given name of
@@ -19,6 +19,8 @@ support text names people the same way:
 The recognizer still asks the word to be a name of the lists or no vocabulary word, and the firm and place
 judge (:mod:`deid_organisation`) still drops what names a company or a place. Words a bank sends money to
 (``sent to``, ``paid``, ``by``, ``with`` alone) are no cue here: firms stand there as often as people.
+On the re-cased view of text without capitals (``follow up with dzhambek``) the word must also be no
+dictionary word, since capitals say nothing there (``spoke with support``).
 
 :func:`speaker_label` is the line-start ``Name:`` of a dialogue or chat log: a name of the lists before a
 colon opens the line even when it is also a dictionary word (``Walker: "Who are you?"``); ``Note:``,
