@@ -22,6 +22,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from fedflm.protect.deid_chat import web_word
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import COMMON_WORDS, KEY_WORDS, PARTICLES, NameLexicon
+from fedflm.protect.deid_relation import owner_of_personal, recipient, relation_cue_before, speaker_label
 
 _STOP = COMMON_WORDS | frozenset(STOP_WORDS)
 
@@ -238,7 +239,9 @@ class LexiconPersonRecognizer(RegexRecognizer):
             after_surname = len(words) == 1 and firsts[0] and bool(re.search(r"\p{Lu}[\w'’-]+,[ \t]$", before))
             # known names that are all dictionary words ("red bridge", "major kudos") are not enough
             accept = (len(words) >= 2 and (firsts[0] or all(known)) and not all(map(is_ordinary, words))) \
-                or after_surname or self._unknown(words, strict=True)
+                or after_surname or self._unknown(words, strict=True) or len(words) == 1 and (
+                    self.vocab and words[0].lower() not in self.vocab and not is_ordinary(words[0])
+                    and words[0].lower() not in _STOP and (relation_cue_before(before) or recipient(text, s, e)))
             return (s, e, 0.85) if accept else None
         if self._unknown(words):
             return s, e, 0.6
@@ -251,6 +254,11 @@ class LexiconPersonRecognizer(RegexRecognizer):
         oov = bool(self.vocab) and words[0].lower() not in self.vocab
         if len(words) == 1 and cue and (known[0] or titled or oov) and words[0].lower() not in _STOP:
             return s, e, 0.8
+        if len(words) == 1 and (known[0] or oov and not is_ordinary(words[0])) and words[0].lower() not in _STOP \
+                and not self.strict and (
+                relation_cue_before(before) or known[0] and speaker_label(text, s, e, is_ordinary(words[0]))
+                or recipient(text, s, e) or not sentence_start and owner_of_personal(text, e)):
+            return s, e, 0.8  # "Follow up with Khadzhiyev", "tennis player Key", "Walker: ..." (deid_relation)
         if len(words) == 1 and firsts[0] and not sentence_start and words[0].lower() not in _STOP:
             return s, e, 0.6
         if len(words) == 1 and sentence_start and words[0].lower() not in _STOP and not is_ordinary(words[0]) \
