@@ -241,7 +241,8 @@ class LexiconPersonRecognizer(RegexRecognizer):
             accept = (len(words) >= 2 and (firsts[0] or all(known)) and not all(map(is_ordinary, words))) \
                 or after_surname or self._unknown(words, strict=True) or len(words) == 1 and (
                     self.vocab and words[0].lower() not in self.vocab and not is_ordinary(words[0])
-                    and words[0].lower() not in _STOP and (relation_cue_before(before) or recipient(text, s, e)))
+                    and words[0].lower() not in _STOP and (relation_cue_before(before) or recipient(text, s, e))) \
+                or self._cued_given_name(text, words, before, e, sentence_start)
             return (s, e, 0.85) if accept else None
         if self._unknown(words):
             return s, e, 0.6
@@ -271,6 +272,15 @@ class LexiconPersonRecognizer(RegexRecognizer):
                 and words[0].lower() not in _STOP and not is_ordinary(words[0]):
             return s, e, 0.6  # "though Quintero's song": a known surname's possessive
         return None
+
+    def _cued_given_name(self, text: str, words: list[str], before: str, end: int, sentence_start: bool) -> bool:
+        """On a re-cased view: one given name of the lists that no vocabulary holds, even a dictionary word
+        (anna, emma, maria), after a relation or contact cue (``my wife anna``, ``i spoke to maria``) or
+        opening a sentence before a person verb (``maria called me``): the cue says a name, as capitals would."""
+        low = words[0].lower() if len(words) == 1 else ""
+        return (bool(low) and bool(self.vocab) and self.lexicon.is_first(low) and low not in self.vocab
+                and low not in _STOP and (relation_cue_before(before) or sentence_start
+                                          and bool(_PERSON_VERB.match(text, end))))
 
     def _unknown(self, words: list[str], strict: bool = False) -> bool:
         """Two or three capitalised words outside the corpora's vocabulary, not all of them English

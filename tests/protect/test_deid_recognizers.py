@@ -311,3 +311,25 @@ def test_a_dictionary_word_given_name_opening_a_sentence_before_a_person_verb_is
                                   "Will the transfer arrive today?", "Grace period ends on Monday"])
 def test_a_sentence_opening_word_without_a_person_verb_after_it_stays(deid: Deidentifier, text: str) -> None:
     assert deid.redact(text)[0] == text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("please send it to my wife anna", "please send it to my wife <PERSON>"),
+    ("my daughter emma needs a card", "my daughter <PERSON> needs a card"),
+    ("i spoke to maria about the refund", "i spoke to <PERSON> about the refund"),
+    ("maria called me yesterday", "<PERSON> called me yesterday"),
+    ("MY DAUGHTER EMMA NEEDS A CARD", "MY DAUGHTER <PERSON> NEEDS A CARD"),
+    ("ANNA SENT THE MONEY", "<PERSON> SENT THE MONEY"),
+])
+def test_a_dictionary_word_given_name_after_a_cue_is_masked_in_text_without_capitals(
+        deid: Deidentifier, text: str, expected: str) -> None:
+    # Execute / Assert: capitals say nothing here; the relation or contact cue, or a person verb after a
+    # sentence-opening given name, does
+    assert deid.redact(text)[0] == expected
+
+
+@pytest.mark.parametrize("text", ["my friend will call you back", "i spoke to support about the refund",
+                                  "my sister said the card was blocked", "MY BOSS SAID NO"])
+def test_a_cue_before_a_word_that_is_no_given_name_masks_nothing_in_text_without_capitals(
+        deid: Deidentifier, text: str) -> None:
+    assert deid.redact(text)[0] == text
