@@ -9,6 +9,9 @@ quotation, a place prefix, a compass word, or in a list of three surnames after 
 the person is gold (kind ``PERSON``); the template's kind is kept in ``Record.locale`` as
 ``kind/locale``. Templates written here for evaluation; they are not training data.
 
+:func:`lone` writes sentences naming one person by one word (a given name or a surname) after the cues
+that mark it in bank text, or opening a sentence before a verb (:data:`LONE_TEMPLATES`).
+
 Persons: half from the held-out lists (:func:`fedflm.protect.deid_lexicon.heldout_names`, as
 ``deid_synth`` uses them), half from the name lexicon (names the rules know), as ``First Last`` or,
 in the list kind, surnames.
@@ -49,6 +52,40 @@ ADJACENT_TEMPLATES: dict[str, tuple[str, ...]] = {
 }
 
 
+# one name word alone, as bank and support messages write it: {f1} a given name, {l1} a surname; the kind
+# says what marks it (what the session-23 closing note found missed: `Nguyen called me`, `my wife anna`)
+LONE_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "opening": ("{l1} called me about the transfer.", "{l1} sent me the money yesterday.",
+                "{f1} paid the rent late again.", "{f1} said I should contact you.", "{l1} emailed me the invoice."),
+    "relation": ("My landlord {l1} has not received the rent.", "Please send the new card to my wife {f1}.",
+                 "My daughter {f1} needs her own account.", "I owe my colleague {l1} for the tickets.",
+                 "My brother {f1} lost his card."),
+    "contact": ("I spoke to {l1} at your branch yesterday.", "I called {f1} about the refund.",
+                "Your agent {l1} told me it was fixed.", "I met {f1} to pay back the loan.",
+                "Follow up with {l1} about my complaint."),
+    "payee": ("Please pay {l1} 200 euros today.", "I sent money to {f1} by mistake.",
+              "The transfer to {l1} bounced.", "Why was {f1} charged twice?", "Refund {l1} for the duplicate payment."),
+}
+
+
+def lone(n: int, seed: int, names: tuple[list[str], list[str]], lexicon_names: tuple[list[str], list[str]]) -> list[Record]:
+    """``n`` sentences, the :data:`LONE_TEMPLATES` kinds in turn, each holding one given name or surname
+    alone; ``names``: held-out (given names, surnames), ``lexicon_names``: the lexicon's, drawn half each."""
+    from fedflm.protect.deid_lexicon import _latin
+    rng = random.Random(seed)
+    kinds = tuple(LONE_TEMPLATES)
+    out: list[Record] = []
+    while len(out) < n:
+        kind = kinds[len(out) % len(kinds)]
+        firsts, lasts = names if rng.random() < 0.5 else lexicon_names
+        values = {"f1": rng.choice(firsts), "l1": rng.choice(lasts)}
+        if not all(_latin(v) for v in values.values()):
+            continue
+        text, gold = _fill(rng.choice(LONE_TEMPLATES[kind]), values)
+        out.append(Record(text, gold, f"{kind}/lone"))
+    return out
+
+
 def adjacent(n: int, seed: int, names: tuple[list[str], list[str]], lexicon_names: tuple[list[str], list[str]],
              locales: tuple[str, ...]) -> list[Record]:
     """``n`` sentences, the template kinds in turn, each holding one person (three in ``list``);
@@ -73,7 +110,7 @@ def adjacent(n: int, seed: int, names: tuple[list[str], list[str]], lexicon_name
     return out
 
 
-_PERSON_SLOTS = {"p": None, "l1": None, "l2": None, "l3": None}
+_PERSON_SLOTS = {"p": None, "l1": None, "l2": None, "l3": None, "f1": None}
 _COMPASS = ("West", "North", "South", "East")
 
 

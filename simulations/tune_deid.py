@@ -16,6 +16,10 @@
   state, a legal-form word, a venue noun, a quotation, a place prefix, a compass word or in a surname
   list (:mod:`simulations.deid_adjacent`, seed ``--seed``), in the three case variants: person recall
   per template kind and per case (the recall side of the company / place rules).
+* ``--lone N``: N bank / support sentences naming one person by one word, a given name (dictionary words
+  such as ``anna`` included) or a surname, after a relation, contact or payee cue or opening a sentence
+  before a verb (:data:`simulations.deid_adjacent.LONE_TEMPLATES`, seed ``--seed``), in the three case
+  variants: person recall per kind and case.
 * ``--presidio-dev``: the dev part of presidio-research's set (the templates bench_deid.py's
   split gives to development; never its held-out part): high-risk and person recall/precision.
 * ``--recombined N``: N records refilled from the dev part of presidio-research's set: its templates with
@@ -29,7 +33,7 @@
   from the default 800).
 
     python simulations/tune_deid.py [--rows 800] [--bank 2000] [--n 300] [--seed 101] [--presidio-dev]
-                                    [--distractors 1000] [--adjacent 800] [--recombined 3000] [--dump /tmp/changed.tsv]
+                                    [--distractors 1000] [--adjacent 800] [--lone 800] [--recombined 3000] [--dump /tmp/changed.tsv]
                                     [--sample-seed 0] [--skip 0]
 
 Prints a summary and ``TUNE_JSON {...}`` last; never prints the texts (only ``--dump`` writes them).
@@ -182,14 +186,21 @@ def distractor_figures(engine: str, n: int, seed: int) -> dict:
     return out
 
 
-def adjacent_figures(engine: str, n: int, seed: int) -> dict:
-    """Person recall (all persons of a record masked) per template kind and case variant."""
-    from simulations.deid_adjacent import ADJACENT_TEMPLATES, adjacent
+def adjacent_figures(engine: str, n: int, seed: int, lone_names: bool = False) -> dict:
+    """Person recall (all persons of a record masked) per template kind and case variant, on the
+    adjacency sentences or (``lone_names``) the one-word names of :func:`simulations.deid_adjacent.lone`."""
+    from simulations.deid_adjacent import ADJACENT_TEMPLATES, LONE_TEMPLATES, adjacent, lone
 
     lexicon = build_lexicon()
     known = tuple(sorted(w.capitalize() for w in ws if w.isalpha() and not is_ordinary(w))
                   for ws in (lexicon.first, lexicon.last))
-    records = adjacent(n, seed, heldout_names(lexicon), known, LOCALES)
+    if lone_names:
+        name, templates = "lone", LONE_TEMPLATES
+        records = lone(n, seed, heldout_names(lexicon), tuple(sorted(w.capitalize() for w in ws if w.isalpha())
+                                                              for ws in (lexicon.first, lexicon.last)))
+    else:
+        name, templates = "adjacent", ADJACENT_TEMPLATES
+        records = adjacent(n, seed, heldout_names(lexicon), known, LOCALES)
     deid = Deidentifier(DeidConfig(engine=engine))
     out = {}
     for variant, recs in case_variants(records).items():
@@ -200,10 +211,10 @@ def adjacent_figures(engine: str, n: int, seed: int) -> dict:
             total[kind] += 1
             hit[kind] += score([rec], [ss])["PERSON"]["recall"] == 1.0
         key = variant.replace(" ", "_")
-        out[f"tune_adjacent_{key}_person_recall"] = sum(hit.values()) / sum(total.values())
-        out.update({f"tune_adjacent_{key}_{k}_recall": hit[k] / total[k] for k in ADJACENT_TEMPLATES})
-        print(f"adjacent {variant:10s}: person recall {sum(hit.values()) / sum(total.values()):.3f}; "
-              + ", ".join(f"{k} {hit[k] / total[k]:.3f}" for k in ADJACENT_TEMPLATES))
+        out[f"tune_{name}_{key}_person_recall"] = sum(hit.values()) / sum(total.values())
+        out.update({f"tune_{name}_{key}_{k}_recall": hit[k] / total[k] for k in templates})
+        print(f"{name} {variant:10s}: person recall {sum(hit.values()) / sum(total.values()):.3f}; "
+              + ", ".join(f"{k} {hit[k] / total[k]:.3f}" for k in templates))
     return out
 
 
@@ -244,6 +255,8 @@ def main() -> None:
                         help="person-free company / place sentences (x 3 case variants; 0: none)")
     parser.add_argument("--adjacent", type=int, default=0,
                         help="sentences with a person next to a company / place word (x 3 case variants; 0: none)")
+    parser.add_argument("--lone", type=int, default=0,
+                        help="sentences naming one person by one word (x 3 case variants; 0: none)")
     parser.add_argument("--recombined", type=int, default=0,
                         help="records refilled from presidio's dev templates and values (0: none)")
     parser.add_argument("--recombined-dump", default="", help="write their false and missed spans here (scratch)")
@@ -258,6 +271,8 @@ def main() -> None:
         result.update(distractor_figures(args.engine, args.distractors, args.seed))
     if args.adjacent:
         result.update(adjacent_figures(args.engine, args.adjacent, args.seed))
+    if args.lone:
+        result.update(adjacent_figures(args.engine, args.lone, args.seed, lone_names=True))
     if args.presidio_dev:
         result.update(presidio_dev(args.engine))
     if args.recombined:
