@@ -22,7 +22,8 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from fedflm.protect.deid_chat import web_word
 from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import COMMON_WORDS, KEY_WORDS, PARTICLES, NameLexicon
-from fedflm.protect.deid_relation import owner_of_personal, recipient, relation_cue_before, speaker_label
+from fedflm.protect.deid_relation import (owner_of_personal, payee_cue_before, recipient, relation_cue_before,
+                                          speaker_label)
 
 _STOP = COMMON_WORDS | frozenset(STOP_WORDS)
 
@@ -139,8 +140,10 @@ _POSSESSIVE = re.compile(r"['’]s$")
 _SPEAKER = re.compile(r"[ \t]*:")  # "Ubul: What a wife." - a speaker's name before a colon
 # what a person does after her given name opens a sentence ("Maria called me", "Anna from Wells Fargo
 # said"): a given name that is also a dictionary word (maria, anna, grace, mark) is a name there
-_PERSON_VERB = re.compile(r"[ \t]+(?:(?:called|phoned|rang|e-?mailed|texted|messaged|said|says|told|asked|sent|paid"
-                          r"|wrote|replied|answered|promised|helped)(?![\w'’])|(?:from|and|&)[ \t]+\p{Lu})")
+_PERSON_ACT = (r"[ \t]+(?:called|phoned|rang|e-?mailed|texted|messaged|said|says|told|asked|sent|paid|wrote|replied"
+               r"|answered|promised|helped)(?![\w'’])")
+_PERSON_VERB = re.compile(_PERSON_ACT + r"|[ \t]+(?:from|and|&)[ \t]+\p{Lu}")
+_SURNAME_ACT = re.compile(_PERSON_ACT)  # a surname of the lists opening a sentence: a verb only ("Sales and Marketing")
 
 
 def _foreign(word: str) -> bool:
@@ -257,7 +260,8 @@ class LexiconPersonRecognizer(RegexRecognizer):
             return s, e, 0.8
         if len(words) == 1 and (known[0] or oov and not is_ordinary(words[0])) and words[0].lower() not in _STOP \
                 and not self.strict and (
-                relation_cue_before(before) or known[0] and speaker_label(text, s, e, is_ordinary(words[0]))
+                relation_cue_before(before) or known[0] and (speaker_label(text, s, e, is_ordinary(words[0]))
+                                                             or payee_cue_before(before))
                 or recipient(text, s, e) or not sentence_start and owner_of_personal(text, e)):
             return s, e, 0.8  # "Follow up with Khadzhiyev", "tennis player Key", "Walker: ..." (deid_relation)
         if len(words) == 1 and firsts[0] and not sentence_start and words[0].lower() not in _STOP:
@@ -265,8 +269,8 @@ class LexiconPersonRecognizer(RegexRecognizer):
         if len(words) == 1 and sentence_start and words[0].lower() not in _STOP and not is_ordinary(words[0]) \
                 and (firsts[0] or oov and _SPEAKER.match(text, e)):
             return s, e, 0.6  # "Lisa: Remember me", "Nicole is from ...": a given name, not a word
-        if len(words) == 1 and sentence_start and firsts[0] and words[0].lower() not in _STOP \
-                and _PERSON_VERB.match(text, e):
+        if len(words) == 1 and sentence_start and words[0].lower() not in _STOP and (
+                firsts[0] and _PERSON_VERB.match(text, e) or known[0] and _SURNAME_ACT.match(text, e)):
             return s, e, 0.6  # "Maria called me", "Mark from Barclays said": a dictionary word as a name
         if len(words) == 1 and known[0] and _POSSESSIVE.search(toks[j - 1][2]) and not sentence_start \
                 and words[0].lower() not in _STOP and not is_ordinary(words[0]):

@@ -35,12 +35,13 @@ _CONTACT = (r"follow(?:ed|ing|s)?\s+up\s+with|(?:spoke|speak|speaking|talk|talke
             r"|meeting|check|checked|checking|consult|consulted)\s+(?:with|to)"
             r"|(?:speak|spoke|talk|talked|write|wrote|reply|replied|report|reported|reports|married|engaged)\s+to"
             r"|ask|asked|tell|told|thank|thanked|phone|phoned|rang|e-?mailed|texted|messaged|remind|reminded"
-            r"|visit|visited")
+            r"|visit|visited|met|meet")
 _RELATION = (r"wife|husband|spouse|son|daughter|brother|sister|mother|father|mom|mum|dad|aunt|uncle|cousin|nephew"
              r"|niece|grand(?:son|daughter|mother|father|ma|pa)|friend|colleague|co-?worker|boss|manager|partner"
              r"|fianc[eé]e?|girlfriend|boyfriend|room-?mate|flatmate|neighbou?r|landlord|landlady|assistant"
              r"|secretary|lawyer|attorney|accountant|advis[eo]r|clerk|teller|officer|representative|player|singer"
-             r"|actor|actress|author|writer|director|coach|doctor|nurse|teacher|guarantor|caretaker")
+             r"|actor|actress|author|writer|director|coach|doctor|nurse|teacher|guarantor|caretaker|agent|banker"
+             r"|broker|cashier|tenant|client")
 _BY = r"(?:written|sung|signed|performed|arranged|composed|directed|painted|narrated|recommended|referred)\s+by"
 _SAID = r"[,.!?][\"”]\s*(?:says|said|asks|asked|adds|added|explains|explained|writes|wrote)"
 _UNDER = r"(?:it's|it’s|it\s+is|is|booked|registered|listed|reserved|filed)\s+under"
@@ -57,6 +58,18 @@ _WORDS_AFTER = re.compile(r"[ \t]*:[ \t]*\p{Lu}\p{Ll}")  # a line of chat: Niels
 def relation_cue_before(before: str) -> bool:
     """True if ``before``, the text right before a capitalised word, ends in one of the module's cues."""
     return bool(_CUE.search(before))
+
+
+# a payment's other party, in bank messages (``Please pay Tomasini``, ``sent money to Kovács``, ``the
+# transfer to Tamm``): a firm stands there as often (``I sent money to Revolut``), so only a name of the
+# lists counts there (the recognizer checks), never a word of no list
+_PAYEE = re.compile(r"(?<![\w'’-])(?i:pay|paid|repay|repaid|(?:sent|send|sending|transfer|transferred|wire|wired)"
+                    r"\s+(?:\S+\s+)?to|transfer\s+to|refund|refunded|reimburse|reimbursed)[ \t]+$")
+
+
+def payee_cue_before(before: str) -> bool:
+    """True if ``before`` ends in a verb of payment with its preposition (:data:`_PAYEE`)."""
+    return bool(_PAYEE.search(before))
 
 
 def speaker_label(text: str, start: int, end: int, ordinary: bool) -> bool:

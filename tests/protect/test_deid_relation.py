@@ -117,3 +117,25 @@ def test_cued_word_without_capitals_is_masked(deid, text: str, name: str) -> Non
 def test_no_person_without_capitals(deid, text: str) -> None:
     # Execute / Assert
     assert persons(deid, text) == []
+
+
+@pytest.mark.parametrize("text,name", [
+    ("Please pay Tomasini 200 euros today.", "Tomasini"),        # a surname of the lists after a payment verb
+    ("Please pay Tomasini today.", "Tomasini"),
+    ("I met Sabih to pay back the loan.", "Sabih"),              # bare "met"
+    ("Your agent Szymańska told me it was fixed.", "Szymańska"),  # a bank's agent
+    ("Nguyen called me about the transfer.", "Nguyen"),          # a surname of the lists opening a sentence
+    ("Kowalski paid the rent late again.", "Kowalski"),
+])
+def test_payee_contact_and_opening_surnames_are_masked(deid, text: str, name: str) -> None:
+    # Execute / Assert (masked as a person, or within an address: "Tomasini 200" reads as a street)
+    assert name not in deid.redact(text)[0]
+
+
+@pytest.mark.parametrize("text", [
+    "Please pay the rent today.", "Revolut sent me a code.", "Monzo called me about fraud.",
+    "I paid Netflix twice.", "The transfer to savings failed.",
+])
+def test_payment_and_opening_cues_leave_firms_and_words(deid, text: str) -> None:
+    # Execute / Assert
+    assert persons(deid, text) == []
