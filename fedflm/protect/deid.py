@@ -187,13 +187,13 @@ class Deidentifier:
         """One model span cut into pieces (:func:`deid_ner.model_pieces`: lines of a person, an address
         at quote marks and verb runs, a piece of it with no house number or street word a person), each
         trimmed and judged."""
-        out = []
-        for s, e, lab in model_pieces(text, start, end, label, self._street, self._prefixes, _cased(text),
+        out, cased = [], _cased(text)
+        for s, e, lab in model_pieces(text, start, end, label, self._street, self._prefixes, cased,
                                       self._lexicon.is_name):
             edge = self._person_edge if lab == "PERSON" else self._address_edge
             cut = trim_span(text, s, e, edge, numbers=lab == "PERSON")
             if cut and lab == "PERSON":  # no words on from a name (deid_shout), but a place whole
-                shouted, cased = is_shouted(text), _cased(text)
+                shouted = is_shouted(text)
                 if (shouted and label == lab or cased) and not self._organisations.names_organisation(
                         text, *cut, lab, cased):  # (an address piece judged as a person: the model's extent)
                     cut = trim_shouted(text, *cut, edge, self._lexicon.is_name, shouted=shouted)

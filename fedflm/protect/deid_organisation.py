@@ -156,8 +156,8 @@ class OrganisationJudge:
         Lopez``), or an acronym that is no known name (``NATO`` atop an address; ``Please pay SMITH`` stays)."""
         if _person_cue(text, start):
             return False
-        unknown = not any(self._known(w) for w in LETTER_WORDS.findall(text, start, end))
         words = LETTER_WORDS.findall(text, start, end)
+        unknown = not any(map(self._known, words))
         camel = (any(camel_compound(w, is_ordinary, self._known) and not self._known(w) for w in words)
                  and not any(self._lexicon.is_first(w) for w in words))
         return (unknown and before_firm_verb(text, start, end) or camel

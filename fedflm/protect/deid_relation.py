@@ -31,17 +31,19 @@ from __future__ import annotations
 
 import regex as re
 
+from fedflm.protect.deid_works import PERSON_NOUNS, RECIPIENT_VERBS
+
 _CONTACT = (r"follow(?:ed|ing|s)?\s+up\s+with|(?:spoke|speak|speaking|talk|talked|talking|chat|chatted|meet|met"
             r"|meeting|check|checked|checking|consult|consulted)\s+(?:with|to)"
             r"|(?:speak|spoke|talk|talked|write|wrote|reply|replied|report|reported|reports|married|engaged)\s+to"
             r"|ask|asked|tell|told|thank|thanked|phone|phoned|rang|e-?mailed|texted|messaged|remind|reminded"
             r"|visit|visited|met|meet")
-_RELATION = (r"wife|husband|spouse|son|daughter|brother|sister|mother|father|mom|mum|dad|aunt|uncle|cousin|nephew"
-             r"|niece|grand(?:son|daughter|mother|father|ma|pa)|friend|colleague|co-?worker|boss|manager|partner"
-             r"|fianc[eé]e?|girlfriend|boyfriend|room-?mate|flatmate|neighbou?r|landlord|landlady|assistant"
-             r"|secretary|lawyer|attorney|accountant|advis[eo]r|clerk|teller|officer|representative|player|singer"
-             r"|actor|actress|author|writer|director|coach|doctor|nurse|teacher|guarantor|caretaker|agent|banker"
-             r"|broker|cashier|tenant|client")
+# deid_works' relation nouns (one list for both rules) and the roles a bank, a record or a news text names people by
+_RELATION = ("|".join(sorted(PERSON_NOUNS)) + r"|spouse|nephew|niece|grand(?:son|daughter|mother|father|ma|pa)"
+             r"|co-?worker|manager|fianc[eé]e?|girlfriend|boyfriend|room-?mate|flatmate|assistant|secretary|lawyer"
+             r"|attorney|accountant|advis[eo]r|clerk|teller|officer|representative|player|singer|actor|actress"
+             r"|author|writer|director|coach|doctor|nurse|teacher|guarantor|caretaker|agent|banker|broker|cashier"
+             r"|client")
 _BY = r"(?:written|sung|signed|performed|arranged|composed|directed|painted|narrated|recommended|referred)\s+by"
 _SAID = r"[,.!?][\"”]\s*(?:says|said|asks|asked|adds|added|explains|explained|writes|wrote)"
 _UNDER = r"(?:it's|it’s|it\s+is|is|booked|registered|listed|reserved|filed)\s+under"
@@ -81,8 +83,9 @@ def speaker_label(text: str, start: int, end: int, ordinary: bool) -> bool:
     return bool(_QUOTE_AFTER.match(text, end) or not ordinary and _WORDS_AFTER.match(text, end))
 
 
-_RECIPIENT_BEFORE = re.compile(r"(?<![\w'’-])(?i:gave|given|give|gives|giving|lent|lend|lends|showed|shown|show"
-                               r"|owe|owed|owes|promised|handed)[ \t]+$")
+# deid_works' verbs whose first object is a person, and more of them
+_RECIPIENT_BEFORE = re.compile(r"(?<![\w'’-])(?i:" + "|".join(sorted(RECIPIENT_VERBS)) + r"|given|giving|showed|shown"
+                               r"|show|promised|handed)[ \t]+$")
 _OWNED_AFTER = re.compile(r"[ \t]+(?:his|her|my|your|their|our)(?![\w'’])")
 _PERSONAL = re.compile(r"['’]s[ \t]+(?i:address|phone|number|e-?mail|account|card|details|birthday|signature|wife"
                        r"|husband|partner|daughter|son|mother|father|mom|mum|dad|brother|sister|family|friend|boss"
