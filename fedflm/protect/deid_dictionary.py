@@ -17,6 +17,7 @@ ordinary here: callers use this only where capitals are missing.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 _SUFFIXES = (("ies", "y"), ("ied", "y"), ("ier", "y"), ("iest", "y"), ("ily", "y"), ("es", ""), ("s", ""),
@@ -53,3 +54,11 @@ def is_ordinary(word: str) -> bool:
     words = dictionary_words()
     parts = [p for p in low.split("-") if p]
     return bool(parts) and all(any(s in words for s in _stems(p)) for p in parts)
+
+
+def accented_word(word: str, vocab: frozenset[str] = frozenset()) -> bool:
+    """True for a word written with accents whose plain letters spell an ordinary English word or a
+    ``vocab`` word (``animé``, ``façade``, ``cliché``, ``résumé``, ``naïve``): a loan word keeping its
+    accents, not a foreign name (callers keep words the name lists hold: ``ángel``)."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return plain != word and (is_ordinary(plain) or plain.lower() in vocab)

@@ -86,7 +86,8 @@ def plausible(span: str, label: str, street: frozenset[str], is_name=lambda w: F
 
     * PERSON: every word is a dictionary word (:func:`deid_dictionary.is_ordinary`) and none
       is capitalised (``wild``, ``major kudos``), or it is one capitalised dictionary word
-      that no name list holds (``Users``, ``Pedestrians``); a capitalised ``Mark`` stays.
+      that no name list holds (``Users``, ``Pedestrians``), accented loan words too (``animé``:
+      :func:`deid_dictionary.accented_word`); a capitalised ``Mark`` stays.
     * STREET_ADDRESS: every word is a dictionary word other than a street word (``10 complete
       misses``, ``pun-laden dialogue``), or it ends in a unit and holds no street word (a
       quantity: ``110 claustrophobic minutes``), or its only numbers are years after a preposition
@@ -95,10 +96,10 @@ def plausible(span: str, label: str, street: frozenset[str], is_name=lambda w: F
       digits is kept otherwise: the model sometimes labels a name as an address, and it must stay
       masked (:func:`model_pieces` judges such a span as a person first).
     """
-    from fedflm.protect.deid_dictionary import is_ordinary
+    from fedflm.protect.deid_dictionary import accented_word, is_ordinary
     words = _WORDS.findall(span)
     if label == "PERSON":
-        if words and all(is_ordinary(w) and not is_name(w) for w in words):
+        if words and all((is_ordinary(w) or accented_word(w)) and not is_name(w) for w in words):
             return False  # "Users", "Princess Royal", "studying English": no name among them
         titled = any(w[:1].isupper() and not w.isupper() for w in words)
         return titled or not all(map(is_ordinary, words))

@@ -26,7 +26,7 @@ from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_lexicon import PARTICLES, NameLexicon
 from fedflm.protect.deid_places import before_place_head, generated_city, names_a_place
 from fedflm.protect.deid_recognizers import TITLES, person_cue_before
-from fedflm.protect.deid_works import in_loan_phrase, named_before, quoted_title
+from fedflm.protect.deid_works import in_loan_phrase, named_before, numbered_title, quoted_title
 
 LETTER_WORDS = re.compile(r"[^\W\d_]+")
 _CUE_WINDOW = 30  # characters before a span searched for a person cue (the lexicon's window)
@@ -119,6 +119,8 @@ class OrganisationJudge:
             return True  # a title: "an earlier song, \"Carry Me Back To Poland\""
         if person and not cased and quoted_title(text, start, end, self._lexicon.is_name):
             return True  # a title in lower-case text: "to see `` simone , '' and" (deid_works)
+        if person and not cased and numbered_title(text, start, end):
+            return True  # a numbered work opening a clause: "apollo 13 was released" (deid_works)
         if named and in_loan_phrase(text, start, end):
             return True  # a foreign phrase: "his usual modus operandi" (deid_works)
         if (person and cased and in_firm_list(text, start, end, is_ordinary, self._partnership, contact_cue,

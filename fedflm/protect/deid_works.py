@@ -19,6 +19,9 @@ there are no capitals to go by, but the quotation marks and the phrase remain.
   quote people's names as words (`` ` chris rock , ' ` anthony hopkins ' ``), and apostrophes would
   open false quotations.
 * :func:`in_loan_phrase`: a span inside one of :data:`LOAN_PHRASES` is no name, in any case.
+* :func:`numbered_title`: a span followed by a small number and then a verb opens a clause as a
+  numbered work (``apollo 13 was released``, ``stuart little 2 is``); a person written with a number
+  after it is paid or sent that amount (``pay maria 50 today``), with no verb after the number.
 
 Measured on SST-2 *train* (simulations/tune_deid.py --dump, hand-labelled; issue-18b notes).
 """
@@ -60,6 +63,12 @@ LOAN_PHRASES = (
     r"belle [eé]poque", r"deus ex machina", r"magnum opus", r"persona non grata", r"alter ego",
     r"film noir", r"femme fatale", r"pi[eè]ce de r[eé]sistance", r"bon vivant", r"savoir[ -]faire",
     r"id[eé]e fixe", r"zeitgeist", r"doppelg[aä]nger", r"wunderkind", r"schadenfreude",
+    # session 24: common loans whose words the name lists hold (bona, garde, blanche, vita, sera) or that the
+    # web2 dictionary lacks (mazel tov); from a general list of English loan phrases, not from one text
+    r"bona fides?", r"mazel tov", r"avant[ -]garde", r"carte blanche", r"dolce vita", r"que sera,? sera",
+    r"noblesse oblige", r"hoi polloi", r"tabula rasa", r"carpe diem", r"mea culpa", r"b[eê]te noire",
+    r"nom de (?:plume|guerre)", r"laissez[ -]faire", r"faux pas", r"de rigueur", r"ad nauseam", r"quid pro quo",
+    r"non sequitur", r"esprit de corps", r"je ne sais quoi", r"c['’]est la vie", r"hors d['’ ]?(?:oe|œ)uvres?",
 )
 _LOAN = re.compile(r"(?<![\w'’])(?:" + "|".join(p.replace(" ", r"\s+") for p in LOAN_PHRASES) + r")(?![\w'’])",
                    re.IGNORECASE)
@@ -95,3 +104,13 @@ def named_before(text: str, pos: int, floor: int = 0, recipients: bool = False) 
 def in_loan_phrase(text: str, start: int, end: int) -> bool:
     """True if ``text[start:end]`` lies inside a borrowed foreign phrase (:data:`LOAN_PHRASES`)."""
     return any(m.start() <= start and end <= m.end() for m in _LOAN.finditer(text))
+
+
+_NUMBERED = re.compile(r"[ \t]+(?:\d{1,3}|ii|iii|iv)[ \t]+(?:is|was|are|were|has|had|will|would|could|can|does|did"
+                       r"|gets|got|makes|made|may|might|should|seems|looks|feels|plays|comes|goes)(?![\w'’-])",
+                       re.IGNORECASE)
+
+
+def numbered_title(text: str, start: int, end: int) -> bool:
+    """True if ``text[start:end]`` is followed by a work's number (1-3 digits, ii-iv) and a verb."""
+    return bool(_NUMBERED.match(text, end))

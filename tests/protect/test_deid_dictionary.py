@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedflm.protect.deid_dictionary import dictionary_words, is_ordinary
+from fedflm.protect.deid_dictionary import accented_word, dictionary_words, is_ordinary
 
 
 def test_the_dictionary_holds_common_words_but_no_proper_nouns() -> None:
@@ -27,3 +27,12 @@ def test_words_and_regular_inflections_are_ordinary(word: str) -> None:
 def test_names_and_non_words_are_not_ordinary(word: str) -> None:
     # Execute / Assert
     assert not is_ordinary(word)
+
+
+@pytest.mark.parametrize("word,expected", [
+    ("animé", True), ("façade", True), ("cliché", True), ("naïve", True), ("résumé", True),
+    ("zélimir", False), ("josé", False), ("anime", False),           # a name; no accent at all
+])
+def test_accented_word(word: str, expected: bool) -> None:
+    # Execute / Assert
+    assert accented_word(word) is expected

@@ -9,7 +9,7 @@ import pytest
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_lexicon import build_lexicon, common_vocab
-from fedflm.protect.deid_lone import NOT_LONE_NAMES, lone_name, lone_names, unknown_word
+from fedflm.protect.deid_lone import NOT_LONE_NAMES, a_noun, lone_name, lone_names, unknown_word
 
 from deid_support import persons
 
@@ -84,6 +84,8 @@ def test_text_without_a_person_is_unchanged(deid: Deidentifier, recase, text: st
 @pytest.mark.parametrize("word,expected", [
     ("brakowitz", True), ("Tulliver's", True),
     ("keep", False), ("lol", False), ("ok", False), ("chase", False),
+    ("animé", False), ("façade", False), ("venice", False),        # accented loan words, a listed place word
+    ("zélimir", True),                                             # accents, but no English word
 ])
 def test_unknown_word(word: str, expected: bool) -> None:
     # Execute / Assert
@@ -128,3 +130,26 @@ def test_a_lone_name_written_lower_case_in_cased_text_is_masked(deid: Deidentifi
 def test_cased_text_without_a_person_is_unchanged(deid: Deidentifier, text: str) -> None:
     # Execute / Assert
     assert persons(deid, text) == []
+
+
+@pytest.mark.parametrize("text,word,expected", [
+    ("sorority boys is a bowser .", "bowser", True),
+    ("it is an emerson , i think", "emerson", True),
+    ("a spielberg film at its best", "spielberg", False),          # a noun follows: other rules judge it
+    ("i spoke to bowser .", "bowser", False),                     # no article
+    ("the payment to amanda failed", "amanda", False),
+])
+def test_a_noun(text: str, word: str, expected: bool) -> None:
+    # Prepare
+    start = text.index(word)
+    # Execute / Assert
+    assert a_noun(text, start, start + len(word)) is expected
+
+
+def test_a_word_after_an_article_at_a_clause_end_is_no_lone_name() -> None:
+    # Prepare
+    lexicon, vocab = build_lexicon(), common_vocab()
+    # Execute
+    found = lone_names("sorority boys is a bowser . i sent it to bowser .", lexicon, vocab)
+    # Assert
+    assert found == [(41, 47)]  # only the second, after "to"

@@ -99,6 +99,9 @@ _STREET = frozenset({"street", "road", "rua"})
     ("apt. 169", "STREET_ADDRESS", True),
     ("APT #12", "STREET_ADDRESS", True),
     ("suite of rooms", "STREET_ADDRESS", False),       # a unit word without a number
+    ("animé", "PERSON", False),                         # an accented loan word: anime
+    ("Façade", "PERSON", False),
+    ("Zélimir", "PERSON", True),                        # accents on no English word: a name
 ])
 def test_plausible_drops_model_spans_that_read_as_ordinary_english(span: str, label: str, expected: bool) -> None:
     # Execute / Assert
