@@ -62,3 +62,15 @@ def accented_word(word: str, vocab: frozenset[str] = frozenset()) -> bool:
     accents, not a foreign name (callers keep words the name lists hold: ``ángel``)."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
     return plain != word and (is_ordinary(plain) or plain.lower() in vocab)
+
+
+_PREFIXES = ("re", "un", "mis", "non", "pre", "over", "under", "out", "dis")
+_MIN_REST = 5  # what is left after the prefix: "written" (rewritten), not "ton" (Overton) or "vine" (Devine)
+
+
+def prefixed_word(word: str) -> bool:
+    """True for an English prefix on an ordinary word of at least five letters that web2 does not list
+    as a whole (``rewritten``, ``underwritten``): a word, not a name the model may take it for."""
+    low = word.lower()
+    return any(low.startswith(p) and len(low) - len(p) >= _MIN_REST and is_ordinary(low[len(p):])
+               for p in _PREFIXES)

@@ -39,7 +39,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from fedflm.protect.deid_census import is_census_surname
 from fedflm.protect.deid_chat import is_chat_noise
 from fedflm.protect.deid_context import FAMILY_TAIL_ANY_CASE
-from fedflm.protect.deid_dictionary import accented_word, is_ordinary
+from fedflm.protect.deid_dictionary import accented_word, is_ordinary, prefixed_word
 from fedflm.protect.deid_lexicon import KEY_WORDS, NameLexicon
 
 #: words of the name lists that, written without capitals and with no cue, far more often name an
@@ -80,7 +80,7 @@ def lone_names(text: str, lexicon: NameLexicon, vocab: frozenset[str]) -> list[t
     out: list[tuple[int, int]] = []
     for m in _WORD.finditer(text):
         if not lone_name(m.group(0), lexicon, vocab) or FAMILY_TAIL_ANY_CASE.match(text, m.end()) \
-                or a_noun(text, m.start(), _bare_end(m)):
+                or a_noun(text, m.start(), _bare_end(m), lexicon.is_name):
             continue
         end = _bare_end(m)
         if out and _JOIN.fullmatch(text, out[-1][1], m.start()):
@@ -90,15 +90,16 @@ def lone_names(text: str, lexicon: NameLexicon, vocab: frozenset[str]) -> list[t
     return out
 
 
-_ARTICLE_BEFORE = re.compile(r"(?<![\w'’-])an?[ \t]+$", re.IGNORECASE)
+_ARTICLE_BEFORE = re.compile(r"(?:^|(?<![\w'’-])([^\W\d_]+)[ \t]+|[^\w'’-])an?[ \t]+$", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[ \t]*(?:[.,;:!?)]|$)")
 
 
-def a_noun(text: str, start: int, end: int) -> bool:
+def a_noun(text: str, start: int, end: int, is_name: Callable[[str], bool]) -> bool:
     """True for a word between an indefinite article and a clause's end (``sorority boys is a bowser .``):
     a noun, not a person, who is named without an article (``a spielberg film``, with a noun after it,
-    is left to the other rules)."""
-    return bool(_ARTICLE_BEFORE.search(text, max(0, start - 4), start) and _CLAUSE_END.match(text, end))
+    is left to the other rules). Not after a name, where ``A`` is a middle initial (``THOMAS A EDISON``)."""
+    m = _ARTICLE_BEFORE.search(text, max(0, start - 40), start)
+    return bool(m and _CLAUSE_END.match(text, end) and not (m.group(1) and is_name(m.group(1).lower())))
 
 
 def surname_after(text: str, start: int, end: int, lexicon: NameLexicon, cased: bool) -> int:
@@ -128,11 +129,12 @@ def _bare_end(m: re.Match) -> int:
 
 
 def unknown_word(word: str, vocab: frozenset[str]) -> bool:
-    """True for a word of at least three letters that is no vocabulary word, dictionary word, accented loan
-    word (``animé``), word of :data:`NOT_LONE_NAMES` (``venice``) or chat noise."""
+    """True for a word of at least three letters that is no vocabulary word, dictionary word (prefixed ones
+    too: ``rewritten``), accented loan word (``animé``), word of :data:`NOT_LONE_NAMES` (``venice``) or chat
+    noise."""
     bare = _POSSESSIVE.sub("", word)
     return (free_word(bare, vocab) and not is_ordinary(bare) and bare.lower() not in NOT_LONE_NAMES
-            and not accented_word(bare, vocab))
+            and not accented_word(bare, vocab) and not prefixed_word(bare))
 
 
 def view_model_names(nlp, views: list[tuple[str, str]], vocab: frozenset[str],

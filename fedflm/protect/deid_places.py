@@ -51,6 +51,7 @@ PLACE_HEADS = frozenset("hotel motel beach pictures studios airport stadium".spl
 _HEAD_AFTER = re.compile(r"[ \t]+([^\W\d_]+)(?![\w'’-])")
 _SPACE = re.compile(r"\s+")
 _THE_BEFORE = re.compile(r"(?<![\w'’])the\s+$", re.IGNORECASE)
+_OWNED = re.compile(r"[ \t]?['’](?:s(?![\w'’])|[ \t])", re.IGNORECASE)  # "columbia pictures ' idea", "... hotel's bar"
 
 
 def _provider_lists(locale: str, attrs: tuple[str, ...], keep_case: bool = False) -> set[str]:
@@ -144,13 +145,14 @@ def before_place_head(text: str, start: int, end: int, cased: bool, is_name: Cal
     """True if the word right after ``end`` heads a venue's or place's name (:data:`PLACE_HEADS` but
     ``beach``, a surname too: ``the chelsea hotel``, ``Columbia Pictures``) and the run reads as a
     name, not as a person followed by a noun (``I sent John pictures``, ``i sent maria lopez pictures``
-    stay people): ``the`` stands right before the span, or the head is capitalised in text with
+    stay people): ``the`` stands right before the span, or a possessive right after the head (``columbia
+    pictures ' idea``), or the head is capitalised in text with
     capitals, or, in text without capitals, no word of the span is in the name lists."""
     m = _HEAD_AFTER.match(text, end)
     if not m or m.group(1).lower() not in PLACE_HEADS or m.group(1).lower() == "beach":
         return False
-    if _THE_BEFORE.search(text, max(0, start - 8), start):
-        return True
+    if _THE_BEFORE.search(text, max(0, start - 8), start) or _OWNED.match(text, m.end()):
+        return True  # "the chelsea hotel", "columbia pictures ' idea": the head's possessive owns what follows
     if cased:
         return m.group(1)[0].isupper()
     return not any(is_name(w.lower()) for w in _WORD.findall(text, start, end))

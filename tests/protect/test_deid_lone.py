@@ -138,12 +138,14 @@ def test_cased_text_without_a_person_is_unchanged(deid: Deidentifier, text: str)
     ("a spielberg film at its best", "spielberg", False),          # a noun follows: other rules judge it
     ("i spoke to bowser .", "bowser", False),                     # no article
     ("the payment to amanda failed", "amanda", False),
+    ("~ THOMAS A EDISON", "EDISON", False),                      # a middle initial after a given name
+    ("a bowser !", "bowser", True),
 ])
 def test_a_noun(text: str, word: str, expected: bool) -> None:
     # Prepare
     start = text.index(word)
     # Execute / Assert
-    assert a_noun(text, start, start + len(word)) is expected
+    assert a_noun(text, start, start + len(word), build_lexicon().is_name) is expected
 
 
 def test_a_word_after_an_article_at_a_clause_end_is_no_lone_name() -> None:
