@@ -69,6 +69,8 @@ LOAN_PHRASES = (
     r"noblesse oblige", r"hoi polloi", r"tabula rasa", r"carpe diem", r"mea culpa", r"b[eê]te noire",
     r"nom de (?:plume|guerre)", r"laissez[ -]faire", r"faux pas", r"de rigueur", r"ad nauseam", r"quid pro quo",
     r"non sequitur", r"esprit de corps", r"je ne sais quoi", r"c['’]est la vie", r"hors d['’ ]?(?:oe|œ)uvres?",
+    r"cosa nostra", r"prima donnas?", r"sotto voce", r"al fresco", r"al dente", r"dolce far niente",
+    r"hasta la vista", r"mano a mano", r"vox populi", r"bons? mots?", r"bon voyage", r"coup d['’ ]?[eé]tat",
 )
 _LOAN = re.compile(r"(?<![\w'’])(?:" + "|".join(p.replace(" ", r"\s+") for p in LOAN_PHRASES) + r")(?![\w'’])",
                    re.IGNORECASE)

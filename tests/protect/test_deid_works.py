@@ -43,6 +43,7 @@ def test_quoted_title(text: str, word: str, expected: bool) -> None:
     ("mazel tov to a film about a family", "mazel tov", True),
     ("the avant garde director of broadway", "garde", True),
     ("gave the director carte blanche", "blanche", True),
+    ("mixes the cornpone and the cosa nostra , it finds", "cosa nostra", True),
     ("i paid bona smith yesterday", "bona", False),                 # no phrase: a surname
 ])
 def test_in_loan_phrase(text: str, span: str, expected: bool) -> None:
