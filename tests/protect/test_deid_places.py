@@ -140,6 +140,8 @@ def test_place_prefixes_and_heads(span: str, expected: bool) -> None:
 @pytest.mark.parametrize("text", [
     "does n't tell you anything except that the chelsea hotel today is populated by whiny artistes .",
     "that begins with the everyday lives of naval personnel in san diego and ends with scenes so true",
+    # a venue whose first word is a name-list word, owning what follows (session 24; masked before)
+    "as the voice-over hero in columbia pictures ' perverse idea of an animated holiday movie",
 ])
 def test_places_and_venues_in_lower_case_reviews(deid: Deidentifier, text: str) -> None:
     # Execute / Assert
@@ -154,8 +156,6 @@ def test_places_and_venues_in_lower_case_reviews(deid: Deidentifier, text: str) 
     ("I sent John pictures of the receipt", "John"),
     ("I sent Maria Lopez pictures of the receipt", "Maria Lopez"),
     ("i sent maria lopez pictures of the receipt", "maria lopez"),
-    # the known cost: in lower case, a venue whose first word is a name-list word stays masked
-    ("wasted minutes of sandler as the voice-over hero in columbia pictures ' perverse idea", "columbia"),
 ])
 def test_persons_near_place_words_stay_masked(deid: Deidentifier, text: str, name: str) -> None:
     # Execute / Assert
