@@ -139,17 +139,33 @@ _STREET_END = frozenset(
 _HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\d:/.,-])\d{1,5}[a-zA-Z]?[ \t]+$")
 _NUMBER_GROUP_END = re.compile(r"\d[ \t]*$")
 _HOUSE_NUMBER_AFTER = re.compile(r"[ \t]+(?:(?i:u|ul|út|utca|nr|no)\.?[ \t]*)?\d{1,5}[a-zA-Z]?(?![\w:/-]|[.,]\d)")
+# a payee and the amount paid, not a street and its house number: a currency after the number (``pay john
+# smith 200 euros``), or a verb of paying right before the name (``i sent anna kowalski 30 for the tickets``)
+_CURRENCY_NEXT = re.compile(r"[ \t]*(?:[€$£¥₹]|(?i:euros?|eur|dollars?|usd|pounds?|gbp|quid|bucks|francs?|chf|"
+                            r"kronor|kroner|krona|sek|nok|dkk|zlotys?|pln|yen|jpy|rupees?|inr|cents?|pence)(?![\w'’-]))")
+_PAID_BEFORE = re.compile(r"(?<![\w'’-])(?i:pay|pays|paid|paying|send|sends|sent|owe|owes|owed|lend|lends|lent|give|"
+                          r"gives|gave|wire|wired|transfer|transferred|refund|refunded|reimburse|reimbursed)[ \t]+$")
 
 
 def reads_as_street(text: str, start: int, end: int) -> bool:
     """True if the person-looking ``text[start:end]`` is a street name: a house number stands
     right before it (``9816 214 Pavlou Drandaki``) or after it (``Király u. 15``, ``Heatherleigh
-    Suite 620``), or it ends in a street type that is not also a name (``Lahtinen Road``)."""
+    Suite 620``), or it ends in a street type that is not also a name (``Lahtinen Road``). A number after it
+    that is an amount paid (a currency after it, a verb of paying before the name) is no house number."""
     words = _WORD.findall(text, start, end)
     if len(words) >= 2 and words[-1].lower() in _STREET_END:
         return True
     line_start = text.rfind("\n", 0, start) + 1
-    return bool(_HOUSE_NUMBER_BEFORE.search(text[line_start:start]) or _HOUSE_NUMBER_AFTER.match(text, end))
+    return bool(_HOUSE_NUMBER_BEFORE.search(text[line_start:start]) or _house_number_after(text, start, end))
+
+
+def _house_number_after(text: str, start: int, end: int):
+    """The house number right after the street name ``text[start:end]``, or None; an amount paid to a
+    person is none (``I owe Peter 20 pounds``, ``pay john smith 200 today``)."""
+    after = _HOUSE_NUMBER_AFTER.match(text, end)
+    if after and (_CURRENCY_NEXT.match(text, after.end()) or _PAID_BEFORE.search(text, max(0, start - 20), start)):
+        return None
+    return after
 
 
 def street_extent(text: str, start: int, end: int) -> tuple[int, int]:
@@ -160,7 +176,7 @@ def street_extent(text: str, start: int, end: int) -> tuple[int, int]:
     before = _HOUSE_NUMBER_BEFORE.search(text, line_start, start)
     if before and _NUMBER_GROUP_END.search(text, line_start, before.start()):
         before = None
-    after = _HOUSE_NUMBER_AFTER.match(text, end)
+    after = _house_number_after(text, start, end)
     return (before.start() if before else start, after.end() if after else end)
 
 

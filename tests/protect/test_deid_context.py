@@ -111,6 +111,9 @@ def test_cased_text_without_names_is_left_alone(deid: Deidentifier, text: str) -
     ("Ask Oskar Hill about it", "Oskar Hill", False),                            # Hill is also a name
     ("Oskar Mellin was 3rd in 2019", "Oskar Mellin", False),                     # no house number
     ("At 10:30 Oskar Mellin arrived", "Oskar Mellin", False),                    # a time is not one
+    ("I owe Oskar Mellin 20 pounds", "Oskar Mellin", False),                     # an amount: a currency after
+    ("please pay oskar mellin 200 today", "oskar mellin", False),                # an amount: paid before
+    ("I live at Eyrarodda 66 in Reykjavik", "Eyrarodda", True),                 # a house number
 ])
 def test_reads_as_street(text: str, name: str, expected: bool) -> None:
     # Prepare
@@ -333,6 +336,7 @@ def test_places_after_place_cues_are_left_and_people_after_in_masked(deid: Deide
     ("THE OFFICE IS AT KIRÁLYVÁRI U. 15. TODAY", "KIRÁLYVÁRI", "KIRÁLYVÁRI U. 15"),       # in any case
     ("call 0783 533 7406 Pavlou Drandaki", "Pavlou Drandaki", "Pavlou Drandaki"),        # a phone's last group
     ("Oskar Mellin was here", "Oskar Mellin", "Oskar Mellin"),                           # no number
+    ("9816 Oskar Mellin 20 euros", "Oskar Mellin", "9816 Oskar Mellin"),                 # not over an amount
 ])
 def test_street_extent(text: str, name: str, expected: str) -> None:
     # Prepare
@@ -493,3 +497,17 @@ def test_fused_words(word: str, expected: bool) -> None:
 def test_camel_compound(word: str, expected: bool) -> None:
     # Execute / Assert
     assert camel_compound(word, is_ordinary, lambda w: w.lower() in ("mary", "ann")) is expected
+
+
+@pytest.mark.parametrize("text,name,amount", [
+    ("please pay john smith 200 euros today", "john smith", "200"),
+    ("I paid Maria Lopez 50 euros yesterday", "Maria Lopez", "50"),
+    ("i sent anna kowalski 30 for the tickets", "anna kowalski", "30"),
+    ("I owe Peter 20 pounds", "Peter", "20"),
+])
+def test_a_payee_is_a_person_and_the_amount_stays(deid: Deidentifier, text: str, name: str, amount: str) -> None:
+    # Execute
+    spans = deid.analyze(text)
+    # Assert
+    assert [(text[sp.start:sp.end], sp.entity) for sp in spans] == [(name, "PERSON")]
+    assert amount in deid.redact(text)[0]
