@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import regex as re
 
+from fedflm.protect.deid_works import RECIPIENT_VERBS
+
 LEGAL_FORMS = frozenset(
     "inc incorporated llc llp lp ltd limited corp corporation co company plc gmbh ag kg ohg ug sa sas "
     "sarl srl spa bv nv oy oyj ab asa aps pty pte bhd kk"
@@ -143,8 +145,8 @@ _HOUSE_NUMBER_AFTER = re.compile(r"[ \t]+(?:(?i:u|ul|út|utca|nr|no)\.?[ \t]*)?\
 # smith 200 euros``), or a verb of paying right before the name (``i sent anna kowalski 30 for the tickets``)
 _CURRENCY_NEXT = re.compile(r"[ \t]*(?:[€$£¥₹]|(?i:euros?|eur|dollars?|usd|pounds?|gbp|quid|bucks|francs?|chf|"
                             r"kronor|kroner|krona|sek|nok|dkk|zlotys?|pln|yen|jpy|rupees?|inr|cents?|pence)(?![\w'’-]))")
-_PAID_BEFORE = re.compile(r"(?<![\w'’-])(?i:pay|pays|paid|paying|send|sends|sent|owe|owes|owed|lend|lends|lent|give|"
-                          r"gives|gave|wire|wired|transfer|transferred|refund|refunded|reimburse|reimbursed)[ \t]+$")
+_PAID_BEFORE = re.compile(r"(?<![\w'’-])(?i:pay|pays|paid|paying|send|sends|sent|wire|wired|transfer|transferred|refund|"
+                          r"refunded|reimburse|reimbursed|" + "|".join(sorted(RECIPIENT_VERBS)) + r")[ \t]+$")
 
 
 def reads_as_street(text: str, start: int, end: int) -> bool:
