@@ -277,7 +277,12 @@ class Deidentifier:
         the third name of ``I called A, B and C`` (deid_company); ``cased``: :func:`deid_case.is_cased` of ``text``."""
         from fedflm.protect.deid_recognizers import given_after_comma
         def grown(sp: Span) -> int:  # a census surname (nicolas cage), then a compass-word one (deid_compass)
-            return compass_tail(text, sp.start, surname_after(text, sp.start, sp.end, self._lexicon, cased), cased)
+            end = surname_after(text, sp.start, sp.end, self._lexicon, cased)
+            if end == sp.end:  # a surname no list holds (adam sandler), unless that makes a place (johnny knoxville)
+                wider = surname_after(text, sp.start, sp.end, self._lexicon, cased, unlisted=True)
+                if not self._organisations.names_organisation(text, sp.start, wider, sp.entity, cased):
+                    end = wider
+            return compass_tail(text, sp.start, end, cased)
         return [Span(sp.start, third_of_list(text, sp.start, given_after_comma(text, grown(sp), self._person_edge),
                                              cased, contact_cue), sp.entity, sp.score)
                 if sp.entity == "PERSON" else sp for sp in spans]
