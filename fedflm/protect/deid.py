@@ -41,7 +41,7 @@ from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, model_pieces, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
-from fedflm.protect.deid_lone import surname_after, view_model_names
+from fedflm.protect.deid_lone import grown_name_end, view_model_names
 from fedflm.protect.deid_organisation import LETTER_WORDS as _LETTER_WORDS
 from fedflm.protect.deid_organisation import OrganisationJudge, contact_cue
 from fedflm.protect.deid_places import regions, towns
@@ -234,8 +234,8 @@ class Deidentifier:
 
     def _without_chat(self, text: str, sp: Span) -> list[Span]:
         """A person span without the chat noise at its edges (``OMG JASON``); none if it is all noise (``lol``)."""
-        cut = chat_trimmed(text, sp.start, sp.end, self._lexicon.is_name) if sp.entity == "PERSON" else (sp.start, sp.end)
-        return [] if cut is None else [sp if cut == (sp.start, sp.end) else Span(*cut, sp.entity, sp.score)]
+        cut = chat_trimmed(text, sp.start, sp.end, self._lexicon.is_name) if sp.entity == "PERSON" else None
+        return [sp] if sp.entity != "PERSON" else [] if cut is None else [Span(*cut, sp.entity, sp.score)]
 
     def _not_organisation(self, text: str, sp: Span, cased: bool) -> list[Span]:
         """``[sp]``, ``[]`` if it names a company or a place, or the person parts of it (:mod:`deid_organisation`)."""
@@ -280,13 +280,9 @@ class Deidentifier:
         """Person spans grown over a surname (``nicolas cage``: deid_lone), a given name after a comma and
         the third name of ``I called A, B and C`` (deid_company); ``cased``: :func:`deid_case.is_cased` of ``text``."""
         from fedflm.protect.deid_recognizers import given_after_comma
-        def grown(sp: Span) -> int:  # a census surname (nicolas cage), then a compass-word one (deid_compass)
-            end = surname_after(text, sp.start, sp.end, self._lexicon, cased)
-            if end == sp.end:  # a surname no list holds (adam sandler), unless that makes a place (johnny knoxville)
-                wider = surname_after(text, sp.start, sp.end, self._lexicon, cased, unlisted=True)
-                if not self._organisations.names_organisation(text, sp.start, wider, sp.entity, cased):
-                    end = wider
-            return compass_tail(text, sp.start, end, cased)
+        def grown(sp: Span) -> int:  # a surname (nicolas cage, adam sandler), then a compass-word one (deid_compass)
+            return compass_tail(text, sp.start, grown_name_end(text, sp.start, sp.end, self._lexicon, cased, lambda e: (
+                self._organisations.names_organisation(text, sp.start, e, sp.entity, cased))), cased)
         return [Span(sp.start, third_of_list(text, sp.start, given_after_comma(text, grown(sp), self._person_edge),
                                              cased, contact_cue), sp.entity, sp.score)
                 if sp.entity == "PERSON" else sp for sp in spans]

@@ -127,6 +127,18 @@ def surname_after(text: str, start: int, end: int, lexicon: NameLexicon, cased: 
     return m.start(1) + len(word)
 
 
+def grown_name_end(text: str, start: int, end: int, lexicon: NameLexicon, cased: bool,
+                   names_place: Callable[[int], bool]) -> int:
+    """End of the name span ``text[start:end]`` grown over a listed surname (:func:`surname_after`), else
+    over an unlisted one unless ``names_place(new_end)`` says the grown span is a place (``johnny
+    knoxville``: the given name alone stays); else ``end``."""
+    grown = surname_after(text, start, end, lexicon, cased)
+    if grown == end:
+        wider = surname_after(text, start, end, lexicon, cased, unlisted=True)
+        grown = end if wider == end or names_place(wider) else wider
+    return grown
+
+
 def _foreign_word(word: str) -> bool:
     """True for a word of four or more letters that no dictionary holds, prefixed or accented forms included
     (``sandler``, ``sarandon``, ``gondry`` after ``adam``, ``susan``, ``michel``): after a given name, a
