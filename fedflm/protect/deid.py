@@ -33,7 +33,7 @@ from fedflm.errors import DeidError
 from fedflm.protect.deid_address import country_tail, street_prefixes, street_words
 from fedflm.protect.deid_case import address_view, case_view
 from fedflm.protect.deid_case import is_cased as _cased
-from fedflm.protect.deid_chat import chat_only, is_chat_noise
+from fedflm.protect.deid_chat import chat_trimmed, is_chat_noise
 from fedflm.protect.deid_company import third_of_list
 from fedflm.protect.deid_compass import compass_tail
 from fedflm.protect.deid_context import more_mentions, reads_as_street, street_extent
@@ -41,7 +41,7 @@ from fedflm.protect.deid_dictionary import is_ordinary
 from fedflm.protect.deid_ner import model_label, model_pieces, plausible, trim_span
 from fedflm.protect.deid_lexicon import KEY_WORDS as _KEY_WORDS
 from fedflm.protect.deid_lexicon import PARTICLES
-from fedflm.protect.deid_lone import surname_after, view_model_names
+from fedflm.protect.deid_lone import grown_name_end, view_model_names
 from fedflm.protect.deid_organisation import LETTER_WORDS as _LETTER_WORDS
 from fedflm.protect.deid_organisation import OrganisationJudge, contact_cue
 from fedflm.protect.deid_places import regions, towns
@@ -226,12 +226,16 @@ class Deidentifier:
                                   and not self._named_after_cue(text, sp))]
         if "PERSON" in self.config.entities:  # names no capitals mark: lone, cued, compass, lists (deid_word_names)
             spans += [Span(s, e, "PERSON", 0.5) for s, e in word_list_names(text, self._lexicon, self._vocab, cased)]
-        spans = [sp for sp in spans  # a "name" made only of chat noise (lol, Hahaha) is none
-                 if not (sp.entity == "PERSON" and chat_only(text[sp.start:sp.end], self._lexicon.is_name))]
+        spans = [kept for sp in spans for kept in self._without_chat(text, sp)]
         spans = [self._address_tail(text, _street_name(text, kept))
                  for sp in self._given_names(text, _merge(spans), cased)
                  for kept in self._not_organisation(text, sp, cased)]
         return _house_numbers(text, _merge(spans + self._more_mentions(text, spans)))
+
+    def _without_chat(self, text: str, sp: Span) -> list[Span]:
+        """A person span without the chat noise at its edges (``OMG JASON``); none if it is all noise (``lol``)."""
+        cut = chat_trimmed(text, sp.start, sp.end, self._lexicon.is_name) if sp.entity == "PERSON" else None
+        return [sp] if sp.entity != "PERSON" else [] if cut is None else [Span(*cut, sp.entity, sp.score)]
 
     def _not_organisation(self, text: str, sp: Span, cased: bool) -> list[Span]:
         """``[sp]``, ``[]`` if it names a company or a place, or the person parts of it (:mod:`deid_organisation`)."""
@@ -276,8 +280,9 @@ class Deidentifier:
         """Person spans grown over a surname (``nicolas cage``: deid_lone), a given name after a comma and
         the third name of ``I called A, B and C`` (deid_company); ``cased``: :func:`deid_case.is_cased` of ``text``."""
         from fedflm.protect.deid_recognizers import given_after_comma
-        def grown(sp: Span) -> int:  # a census surname (nicolas cage), then a compass-word one (deid_compass)
-            return compass_tail(text, sp.start, surname_after(text, sp.start, sp.end, self._lexicon, cased), cased)
+        def grown(sp: Span) -> int:  # a surname (nicolas cage, adam sandler), then a compass-word one (deid_compass)
+            return compass_tail(text, sp.start, grown_name_end(text, sp.start, sp.end, self._lexicon, cased, lambda e: (
+                self._organisations.names_organisation(text, sp.start, e, sp.entity, cased))), cased)
         return [Span(sp.start, third_of_list(text, sp.start, given_after_comma(text, grown(sp), self._person_edge),
                                              cased, contact_cue), sp.entity, sp.score)
                 if sp.entity == "PERSON" else sp for sp in spans]

@@ -3,7 +3,8 @@
 Casual text (WNUT-17's tweets and comments; simulations/bench_deid_wnut.py) is full of words such as
 ``lol``, ``lmao``, ``plz``, ``Hahahaha`` or ``Aaawww`` that are in no dictionary and no training split,
 so the name recognizers took them, alone or in pairs, for unknown names. A person span made ONLY of
-such words is dropped (:func:`chat_only`); a span that also holds another word is judged as before.
+such words is dropped (:func:`chat_only`); a span that also holds another word loses the noise at its
+edges (:func:`chat_trimmed`: ``OMG JASON`` is ``JASON``) and is judged as before.
 No listed word is a name of the lexicon, and a drawn-out word that is one (``Aaaqil``) stays a name.
 
 Handles, hashtags and web addresses (:func:`web_word`) are no words of a name either: on the re-cased
@@ -49,6 +50,21 @@ def chat_only(span: str, is_name: Callable[[str], bool]) -> bool:
     """True when every word of ``span`` is chat noise and no known name (Faker lists ``Aaaqil``)."""
     words = _WORD.findall(span)
     return bool(words) and all(is_chat_noise(w) and not is_name(w) for w in words)
+
+
+def chat_trimmed(text: str, start: int, end: int, is_name: Callable[[str], bool]) -> tuple[int, int] | None:
+    """``text[start:end]`` without the chat-noise words at its edges that are no known name (``anna plz``,
+    ``OMG JASON``, ``JAMES LOL`` on WNUT-17: a recognizer took the noise for part of the name); None
+    when nothing else is left (:func:`chat_only`); the span as it was when no edge word is noise."""
+    if chat_only(text[start:end], is_name):
+        return None
+    words = list(_WORD.finditer(text, start, end))
+    noise = [is_chat_noise(w.group()) and not is_name(w.group()) for w in words]
+    if not words or not (noise[0] or noise[-1]):
+        return start, end
+    first = noise.index(False)
+    last = len(noise) - 1 - noise[::-1].index(False)
+    return (words[first].start() if noise[0] else start), (words[last].end() if noise[-1] else end)
 
 
 def web_word(text: str, start: int, end: int) -> bool:

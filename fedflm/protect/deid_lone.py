@@ -23,7 +23,9 @@ A word followed by a family firm's tail (``johnson and sons``, ``rossi e figli``
 A hyphenated word counts only if each of its parts does (``avant-garde``, ``wal-mart`` are no names).
 
 A lone given name is grown over the next word when that is a surname of the lexicon or the census,
-even a dictionary word (:func:`surname_after`: ``nicolas cage``, ``steve martin``, ``stan lee``).
+even a dictionary word (:func:`surname_after`: ``nicolas cage``, ``steve martin``, ``stan lee``), or a
+word no dictionary holds (``adam sandler``, ``susan sarandon``: SST-2 train check samples masked the
+given name alone, leaving the surname).
 
 Names no list holds (``bye capwin``) are left to the learned model, which in such text also reads
 the re-cased view (:func:`view_model_names`), keeping only its one-word spans of unknown words.
@@ -40,7 +42,7 @@ from fedflm.protect.deid_census import is_census_surname
 from fedflm.protect.deid_chat import is_chat_noise
 from fedflm.protect.deid_context import FAMILY_TAIL_ANY_CASE
 from fedflm.protect.deid_dictionary import accented_word, is_ordinary, prefixed_word
-from fedflm.protect.deid_lexicon import KEY_WORDS, NameLexicon
+from fedflm.protect.deid_lexicon import KEY_WORDS, PARTICLES, NameLexicon
 
 #: words of the name lists that, written without capitals and with no cue, far more often name an
 #: industry, an award, a faith or people, a place, or are a verb form, than a person. Drawn from the
@@ -102,13 +104,15 @@ def a_noun(text: str, start: int, end: int, is_name: Callable[[str], bool]) -> b
     return bool(m and _CLAUSE_END.match(text, end) and not (m.group(1) and is_name(m.group(1).lower())))
 
 
-def surname_after(text: str, start: int, end: int, lexicon: NameLexicon, cased: bool) -> int:
+def surname_after(text: str, start: int, end: int, lexicon: NameLexicon, cased: bool, unlisted: bool = False) -> int:
     """End of the name span ``text[start:end]`` grown over a surname after it; else ``end``.
 
     Only in text without capitals (``cased`` false) and only for a span of one given name: the next
     word counts if the lexicon or the census (:mod:`deid_census`) holds it as a surname, even a
-    dictionary word (``nicolas cage``, ``kevin love``), unless it is a stop word (``maria so``), a key
-    word, chat noise, too short, or a family firm's tail follows it. A possessive ``'s`` stays outside."""
+    dictionary word (``nicolas cage``, ``kevin love``), or with ``unlisted`` if it is a word no list
+    and no dictionary holds (:func:`_foreign_word`: ``adam sandler``; the caller judges that growth
+    apart), unless it is a stop word (``maria so``), a key word, chat noise, too short, or a family
+    firm's tail follows it. A possessive ``'s`` stays outside."""
     if cased or not lexicon.is_first(text[start:end]):
         return end
     m = _NEXT_WORD.match(text, end)
@@ -116,10 +120,32 @@ def surname_after(text: str, start: int, end: int, lexicon: NameLexicon, cased: 
         return end
     word = _POSSESSIVE.sub("", m.group(1))
     low = word.lower()
+    surname = _foreign_word(word) if unlisted else lexicon.is_last(word) or is_census_surname(word)
     if (len(word) < MIN_LETTERS or low in STOP_WORDS or low in KEY_WORDS or is_chat_noise(word)
-            or not (lexicon.is_last(word) or is_census_surname(word)) or FAMILY_TAIL_ANY_CASE.match(text, m.end())):
+            or not surname or FAMILY_TAIL_ANY_CASE.match(text, m.end())):
         return end
     return m.start(1) + len(word)
+
+
+def grown_name_end(text: str, start: int, end: int, lexicon: NameLexicon, cased: bool,
+                   names_place: Callable[[int], bool]) -> int:
+    """End of the name span ``text[start:end]`` grown over a listed surname (:func:`surname_after`), else
+    over an unlisted one unless ``names_place(new_end)`` says the grown span is a place (``johnny
+    knoxville``: the given name alone stays); else ``end``."""
+    grown = surname_after(text, start, end, lexicon, cased)
+    if grown == end:
+        wider = surname_after(text, start, end, lexicon, cased, unlisted=True)
+        grown = end if wider == end or names_place(wider) else wider
+    return grown
+
+
+def _foreign_word(word: str) -> bool:
+    """True for a word of four or more letters that no dictionary holds, prefixed or accented forms included
+    (``sandler``, ``sarandon``, ``gondry`` after ``adam``, ``susan``, ``michel``): after a given name, a
+    surname no list holds. Shorter words are mostly foreign articles (``los``, ``las``: ``san héctor los
+    bajos`` is a town)."""
+    return (len(word) > MIN_LETTERS and word.lower() not in PARTICLES and not is_ordinary(word)
+            and not accented_word(word) and not prefixed_word(word))
 
 
 def _bare_end(m: re.Match) -> int:

@@ -18,7 +18,8 @@ there are no capitals to go by, but the quotation marks and the phrase remain.
   privacy tool errs toward masking a name written in quotes. Only double quotes: single ones also
   quote people's names as words (`` ` chris rock , ' ` anthony hopkins ' ``), and apostrophes would
   open false quotations.
-* :func:`in_loan_phrase`: a span inside one of :data:`LOAN_PHRASES` is no name, in any case.
+* :func:`in_loan_phrase`: a span inside one of :data:`LOAN_PHRASES` or :data:`EPONYM_NOUNS` (``petri dish``)
+  is no name, in any case.
 * :func:`numbered_title`: a span followed by a small number and then a verb opens a clause as a
   numbered work (``apollo 13 was released``, ``stuart little 2 is``); a person written with a number
   after it is paid or sent that amount (``pay maria 50 today``), with no verb after the number.
@@ -71,9 +72,20 @@ LOAN_PHRASES = (
     r"non sequitur", r"esprit de corps", r"je ne sais quoi", r"c['’]est la vie", r"hors d['’ ]?(?:oe|œ)uvres?",
     r"cosa nostra", r"prima donnas?", r"sotto voce", r"al fresco", r"al dente", r"dolce far niente",
     r"hasta la vista", r"mano a mano", r"vox populi", r"bons? mots?", r"bon voyage", r"coup d['’ ]?[eé]tat",
+    # session 25 (an SST-2 train check sample: ``the acres of haute couture``)
+    r"haute couture", r"haute cuisine", r"nouveaux? riches?", r"art nouveau", r"art d[eé]co", r"cordon bleu",
+    r"petit[ -]bourgeois", r"cr[eè]me de la cr[eè]me", r"objets? d['’ ]?art", r"trompe[ -]l['’ ]?(?:oe|œ)il",
 )
-_LOAN = re.compile(r"(?<![\w'’])(?:" + "|".join(p.replace(" ", r"\s+") for p in LOAN_PHRASES) + r")(?![\w'’])",
-                   re.IGNORECASE)
+#: common nouns named after a person: the name-list word before the noun head is no person in any case
+#: (``as deep as a petri dish``: an SST-2 train check sample; the rest from general knowledge, hand list)
+EPONYM_NOUNS = (
+    r"petri dish(?:es)?", r"bunsen burners?", r"caesar salads?", r"ferris wheels?", r"molotov cocktails?",
+    r"venn diagrams?", r"rubik['’]?s cubes?", r"graham crackers?", r"geiger counters?", r"richter scale",
+    r"morse code", r"salisbury steaks?", r"eggs benedict", r"beef wellington", r"cobb salads?",
+    r"achilles['’]? heel", r"pandora['’]?s box", r"murphy['’]?s law", r"occam['’]?s razor",
+)
+_LOAN = re.compile(r"(?<![\w'’])(?:" + "|".join(p.replace(" ", r"\s+") for p in LOAN_PHRASES + EPONYM_NOUNS)
+                   + r")(?![\w'’])", re.IGNORECASE)
 
 
 def quoted_title(text: str, start: int, end: int, is_name: Callable[[str], bool]) -> bool:
@@ -104,7 +116,8 @@ def named_before(text: str, pos: int, floor: int = 0, recipients: bool = False) 
 
 
 def in_loan_phrase(text: str, start: int, end: int) -> bool:
-    """True if ``text[start:end]`` lies inside a borrowed foreign phrase (:data:`LOAN_PHRASES`)."""
+    """True if ``text[start:end]`` lies inside a borrowed foreign phrase (:data:`LOAN_PHRASES`) or a common
+    noun named after a person (:data:`EPONYM_NOUNS`)."""
     return any(m.start() <= start and end <= m.end() for m in _LOAN.finditer(text))
 
 

@@ -1,6 +1,7 @@
 """US Census 1990 surnames (fedflm.protect.deid_census): surnames the Faker lists lack join the lexicon
 (``lebron``, ``cowell``), and in text without capitals a lone given name grows over the surname after it,
-even a dictionary word (``nicolas cage``: deid_lone.surname_after). The held-out evaluation names stay
+even a dictionary word (``nicolas cage``: deid_lone.surname_after), or a word no dictionary holds
+(``adam sandler``). The held-out evaluation names stay
 names no list knows."""
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def test_no_held_out_name_is_a_census_surname() -> None:
     ("steve martin is funny", ["steve martin"]),
     ("i really do think stan lee is the watcher", ["stan lee"]),
     ("especially kevin love", ["kevin love"]),
+    ("a compelling excuse to pair susan sarandon and goldie", ["susan sarandon"]),  # fail on main: only susan
 ])
 def test_census_names_are_masked_without_capitals(deid: Deidentifier, recase, text: str, names: list[str]) -> None:
     # Prepare
@@ -90,6 +92,7 @@ def test_texts_that_stay_as_they_were(deid: Deidentifier, recase, text: str, nam
     ("nicolas the cage", False, "nicolas"),                       # a stop word ends it
     ("nicolas cage movies", True, "nicolas"),                     # cased text: the capitals decide
     ("cage nicolas", False, "cage"),                              # the span must be a given name
+    ("adam sandler 's new movie", False, "adam"),                 # no list holds sandler
 ])
 def test_surname_after(text: str, cased: bool, expected: str) -> None:
     # Prepare
@@ -98,6 +101,38 @@ def test_surname_after(text: str, cased: bool, expected: str) -> None:
     grown = surname_after(text, 0, end, build_lexicon(), cased)
     # Assert
     assert text[:grown] == expected
+
+
+@pytest.mark.parametrize("text,given,cased,expected", [
+    ("adam sandler 's new movie", "adam", False, "adam sandler"),     # fail on main: a surname no list holds
+    ("by michael gondry .", "michael", False, "michael gondry"),      # (no dictionary word: a surname)
+    ("nicolas cage movies", "nicolas", False, "nicolas"),             # a dictionary word: only the lists decide
+    ("maria rewritten today", "maria", False, "maria"),               # a prefixed dictionary word is no surname
+    ("maria plz send it", "maria", False, "maria"),                   # chat noise is none either
+    ("en san héctor los bajos", "héctor", False, "héctor"),           # a short word: a foreign article
+    ("adam sandler movies", "adam", True, "adam"),                    # cased text: the capitals decide
+])
+def test_unlisted_surname_after(text: str, given: str, cased: bool, expected: str) -> None:
+    # Prepare
+    start = text.index(given)
+    # Execute
+    grown = surname_after(text, start, start + len(given), build_lexicon(), cased, unlisted=True)
+    # Assert
+    assert text[start:grown] == expected
+
+
+@UNCASED
+@pytest.mark.parametrize("text,names", [
+    ("the welt on johnny knoxville 's stomach", ["johnny"]),       # a grown span that reads as a place: no growth
+    ("the color sense of stuart little 2 is its pleasure", []),   # a listed surname still grows: a numbered title
+])
+def test_growth_that_makes_a_place_or_title(deid: Deidentifier, recase, text: str, names: list[str]) -> None:
+    # Prepare
+    text = recase(text)
+    # Execute
+    found = persons(deid, text)
+    # Assert
+    assert found == [recase(n) for n in names]
 
 
 def test_written_with_capitals_is_unchanged(deid: Deidentifier) -> None:

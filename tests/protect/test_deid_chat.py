@@ -7,7 +7,7 @@ import pytest
 
 from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_case import lower, upper
-from fedflm.protect.deid_chat import CHAT_WORDS, chat_only, web_word
+from fedflm.protect.deid_chat import CHAT_WORDS, chat_only, chat_trimmed, web_word
 from fedflm.protect.deid_lexicon import build_lexicon
 from deid_support import persons
 
@@ -32,6 +32,28 @@ def test_chat_only(span: str, expected: bool) -> None:
     lex = build_lexicon()
     # Execute / Assert
     assert chat_only(span, lex.is_name) is expected
+
+
+@pytest.mark.parametrize("span,expected", [
+    ("anna plz", "anna"), ("OMG JASON", "JASON"), ("lol maria lopez haha", "maria lopez"),
+    ("maria lopez", "maria lopez"),            # no noise: the span as it was
+    ("lmao lol", None),                        # all noise: none
+    ("Aaaqil lol", "Aaaqil"),                  # a drawn-out name Faker lists stays
+    ("sooo nice", "nice"),                     # drawn-out noise at an edge is cut too
+])
+def test_chat_trimmed(span: str, expected: str | None) -> None:
+    # Execute
+    cut = chat_trimmed(span, 0, len(span), build_lexicon().is_name)
+    # Assert
+    assert (None if cut is None else span[cut[0]:cut[1]]) == expected
+
+
+@pytest.mark.parametrize("recase", [str, lower, upper], ids=["as written", "lower", "upper"])
+@pytest.mark.parametrize("text,name", [("thanks anna plz send it", "anna"),   # fail on main: anna plz
+                                       ("OMG JASON KEPT CALLING ME TODAY", "JASON")])
+def test_chat_noise_beside_a_name_is_left_out_of_it(deid: Deidentifier, recase, text: str, name: str) -> None:
+    # Execute / Assert
+    assert persons(deid, recase(text)) == [recase(name)]
 
 
 @pytest.mark.parametrize("recase", [str, lower, upper], ids=["as written", "lower", "upper"])

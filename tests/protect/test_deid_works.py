@@ -45,6 +45,9 @@ def test_quoted_title(text: str, word: str, expected: bool) -> None:
     ("gave the director carte blanche", "blanche", True),
     ("mixes the cornpone and the cosa nostra , it finds", "cosa nostra", True),
     ("i paid bona smith yesterday", "bona", False),                 # no phrase: a surname
+    ("the acres of haute couture ca n't quite conceal", "haute couture", True),
+    ("as deep as a petri dish and as", "petri", True),               # a noun named after a person
+    ("I paid Anna Petri yesterday", "Petri", False),                # no noun after it: a surname
 ])
 def test_in_loan_phrase(text: str, span: str, expected: bool) -> None:
     # Prepare
