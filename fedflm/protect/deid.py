@@ -234,8 +234,10 @@ class Deidentifier:
 
     def _without_chat(self, text: str, sp: Span) -> list[Span]:
         """A person span without the chat noise at its edges (``OMG JASON``); none if it is all noise (``lol``)."""
-        cut = chat_trimmed(text, sp.start, sp.end, self._lexicon.is_name) if sp.entity == "PERSON" else None
-        return [sp] if sp.entity != "PERSON" else [] if cut is None else [Span(*cut, sp.entity, sp.score)]
+        if sp.entity != "PERSON":
+            return [sp]
+        cut = chat_trimmed(text, sp.start, sp.end, self._lexicon.is_name)
+        return [] if cut is None else [Span(*cut, sp.entity, sp.score)]
 
     def _not_organisation(self, text: str, sp: Span, cased: bool) -> list[Span]:
         """``[sp]``, ``[]`` if it names a company or a place, or the person parts of it (:mod:`deid_organisation`)."""

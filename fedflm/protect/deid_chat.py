@@ -48,20 +48,19 @@ def is_chat_noise(word: str) -> bool:
 
 def chat_only(span: str, is_name: Callable[[str], bool]) -> bool:
     """True when every word of ``span`` is chat noise and no known name (Faker lists ``Aaaqil``)."""
-    words = _WORD.findall(span)
-    return bool(words) and all(is_chat_noise(w) and not is_name(w) for w in words)
+    return chat_trimmed(span, 0, len(span), is_name) is None
 
 
 def chat_trimmed(text: str, start: int, end: int, is_name: Callable[[str], bool]) -> tuple[int, int] | None:
     """``text[start:end]`` without the chat-noise words at its edges that are no known name (``anna plz``,
     ``OMG JASON``, ``JAMES LOL`` on WNUT-17: a recognizer took the noise for part of the name); None
     when nothing else is left (:func:`chat_only`); the span as it was when no edge word is noise."""
-    if chat_only(text[start:end], is_name):
-        return None
     words = list(_WORD.finditer(text, start, end))
     noise = [is_chat_noise(w.group()) and not is_name(w.group()) for w in words]
     if not words or not (noise[0] or noise[-1]):
         return start, end
+    if all(noise):
+        return None
     first = noise.index(False)
     last = len(noise) - 1 - noise[::-1].index(False)
     return (words[first].start() if noise[0] else start), (words[last].end() if noise[-1] else end)

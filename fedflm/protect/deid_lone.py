@@ -104,42 +104,53 @@ def a_noun(text: str, start: int, end: int, is_name: Callable[[str], bool]) -> b
     return bool(m and _CLAUSE_END.match(text, end) and not (m.group(1) and is_name(m.group(1).lower())))
 
 
-def surname_after(text: str, start: int, end: int, lexicon: NameLexicon, cased: bool, unlisted: bool = False) -> int:
+def surname_after(text: str, start: int, end: int, lexicon: NameLexicon, cased: bool) -> int:
     """End of the name span ``text[start:end]`` grown over a surname after it; else ``end``.
 
     Only in text without capitals (``cased`` false) and only for a span of one given name: the next
     word counts if the lexicon or the census (:mod:`deid_census`) holds it as a surname, even a
-    dictionary word (``nicolas cage``, ``kevin love``), or with ``unlisted`` if it is a word no list
-    and no dictionary holds (:func:`_foreign_word`: ``adam sandler``; the caller judges that growth
-    apart), unless it is a stop word (``maria so``), a key word, chat noise, too short, or a family
-    firm's tail follows it. A possessive ``'s`` stays outside."""
-    if cased or not lexicon.is_first(text[start:end]):
-        return end
-    m = _NEXT_WORD.match(text, end)
-    if not m:
-        return end
-    word = _POSSESSIVE.sub("", m.group(1))
-    low = word.lower()
-    surname = _foreign_word(word) if unlisted else lexicon.is_last(word) or is_census_surname(word)
-    if (len(word) < MIN_LETTERS or low in STOP_WORDS or low in KEY_WORDS or is_chat_noise(word)
-            or not surname or FAMILY_TAIL_ANY_CASE.match(text, m.end())):
-        return end
-    return m.start(1) + len(word)
+    dictionary word (``nicolas cage``, ``kevin love``), unless it is a stop word (``maria so``), a key
+    word, chat noise, too short, or a family firm's tail follows it. A possessive ``'s`` stays outside.
+    :func:`grown_name_end` also takes a surname no list holds."""
+    nxt = _word_after_given(text, start, end, lexicon, cased)
+    return nxt[1] if nxt is not None and _listed_surname(nxt[0], lexicon) else end
 
 
 def grown_name_end(text: str, start: int, end: int, lexicon: NameLexicon, cased: bool,
                    names_place: Callable[[int], bool]) -> int:
     """End of the name span ``text[start:end]`` grown over a listed surname (:func:`surname_after`), else
-    over an unlisted one unless ``names_place(new_end)`` says the grown span is a place (``johnny
-    knoxville``: the given name alone stays); else ``end``."""
-    grown = surname_after(text, start, end, lexicon, cased)
-    if grown == end:
-        wider = surname_after(text, start, end, lexicon, cased, unlisted=True)
-        grown = end if wider == end or names_place(wider) else wider
-    return grown
+    over an unlisted one (:func:`unlisted_surname`: ``adam sandler``) unless ``names_place(new_end)`` says
+    the grown span is a place (``johnny knoxville``: the given name alone stays); else ``end``."""
+    nxt = _word_after_given(text, start, end, lexicon, cased)
+    if nxt is None:
+        return end
+    word, word_end = nxt
+    if _listed_surname(word, lexicon) or unlisted_surname(word) and not names_place(word_end):
+        return word_end
+    return end
 
 
-def _foreign_word(word: str) -> bool:
+def _word_after_given(text: str, start: int, end: int, lexicon: NameLexicon, cased: bool) -> tuple[str, int] | None:
+    """The word after a span of one given name in text without capitals, and its end (a possessive ``'s``
+    left out), if it may be a surname at all (:func:`surname_after`'s conditions but the lists); else None."""
+    if cased or not lexicon.is_first(text[start:end]):
+        return None
+    m = _NEXT_WORD.match(text, end)
+    if not m:
+        return None
+    word = _POSSESSIVE.sub("", m.group(1))
+    low = word.lower()
+    if (len(word) < MIN_LETTERS or low in STOP_WORDS or low in KEY_WORDS or is_chat_noise(word)
+            or FAMILY_TAIL_ANY_CASE.match(text, m.end())):
+        return None
+    return word, m.start(1) + len(word)
+
+
+def _listed_surname(word: str, lexicon: NameLexicon) -> bool:
+    return lexicon.is_last(word) or is_census_surname(word)
+
+
+def unlisted_surname(word: str) -> bool:
     """True for a word of four or more letters that no dictionary holds, prefixed or accented forms included
     (``sandler``, ``sarandon``, ``gondry`` after ``adam``, ``susan``, ``michel``): after a given name, a
     surname no list holds. Shorter words are mostly foreign articles (``los``, ``las``: ``san héctor los

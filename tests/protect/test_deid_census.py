@@ -12,7 +12,7 @@ from fedflm.protect.deid import Deidentifier
 from fedflm.protect.deid_case import lower, upper
 from fedflm.protect.deid_census import census_surnames, is_census_surname, lexicon_surnames
 from fedflm.protect.deid_lexicon import build_lexicon, heldout_names, _tokens
-from fedflm.protect.deid_lone import surname_after
+from fedflm.protect.deid_lone import grown_name_end, surname_after, unlisted_surname
 
 from deid_support import persons
 
@@ -106,19 +106,40 @@ def test_surname_after(text: str, cased: bool, expected: str) -> None:
 @pytest.mark.parametrize("text,given,cased,expected", [
     ("adam sandler 's new movie", "adam", False, "adam sandler"),     # fail on main: a surname no list holds
     ("by michael gondry .", "michael", False, "michael gondry"),      # (no dictionary word: a surname)
-    ("nicolas cage movies", "nicolas", False, "nicolas"),             # a dictionary word: only the lists decide
+    ("nicolas cage movies", "nicolas", False, "nicolas cage"),        # a listed surname, as surname_after
     ("maria rewritten today", "maria", False, "maria"),               # a prefixed dictionary word is no surname
     ("maria plz send it", "maria", False, "maria"),                   # chat noise is none either
     ("en san héctor los bajos", "héctor", False, "héctor"),           # a short word: a foreign article
     ("adam sandler movies", "adam", True, "adam"),                    # cased text: the capitals decide
 ])
-def test_unlisted_surname_after(text: str, given: str, cased: bool, expected: str) -> None:
+def test_grown_name_end(text: str, given: str, cased: bool, expected: str) -> None:
     # Prepare
     start = text.index(given)
     # Execute
-    grown = surname_after(text, start, start + len(given), build_lexicon(), cased, unlisted=True)
+    grown = grown_name_end(text, start, start + len(given), build_lexicon(), cased, lambda end: False)
     # Assert
     assert text[start:grown] == expected
+
+
+def test_grown_name_end_does_not_grow_into_a_place() -> None:
+    # Prepare
+    text = "the welt on johnny knoxville 's stomach"
+    start = text.index("johnny")
+    # Execute
+    grown = grown_name_end(text, start, start + len("johnny"), build_lexicon(), False, lambda end: True)
+    # Assert
+    assert text[start:grown] == "johnny"
+
+
+@pytest.mark.parametrize("word,expected", [
+    ("sandler", True), ("gondry", True),
+    ("cage", False),                                              # a dictionary word: only the lists decide
+    ("rewritten", False),                                         # a prefixed dictionary word
+    ("los", False), ("della", False),                             # a short foreign article, a particle
+])
+def test_unlisted_surname(word: str, expected: bool) -> None:
+    # Execute / Assert
+    assert unlisted_surname(word) is expected
 
 
 @UNCASED
